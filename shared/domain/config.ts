@@ -1,0 +1,70 @@
+/** Where each dataset's data lives and how its tables are named; one value per deployment or local home. */
+export interface DatasetConfig {
+  name: string;
+  /** Prefix holding `snapshot_dt=D/` folders (ends with '/'). */
+  rawPrefix: string;
+  /** Object whose existence marks a snapshot complete, relative to `snapshot_dt=D/`. */
+  readyMarker: string;
+  /** Column-mapping CSV key (split datasets only). */
+  mappingKey?: string;
+  /** Split output base (ends with '/'): `<table>/snapshot_dt=D/run_id=R/` and `metadata/snapshot_dt.txt` below it. */
+  splitPrefix: string;
+  /** Final tables base (ends with '/'): `part_<t>/…`, `bucketed_<t>/…`, `metadata/snapshot_dt.txt`. */
+  bucketedPrefix: string;
+  /** Run ledgers: `<runsPrefix>snapshot_dt=D/run.json`. */
+  runsPrefix: string;
+}
+
+export interface PipelineConfig {
+  dataBucket: string;
+  analysisBucket: string;
+  database: string;
+  prefixes: { ext: string; part: string; bucketed: string };
+  keyColumn: string;
+  bucketCount: number;
+  targetFileBytes: number;
+  /** Queries per part_ table each write at most this many partitions (Athena's limit is 100). */
+  partitionsPerQuery: number;
+  datasets: Record<string, DatasetConfig>;
+  /** Prefix of the lookup objects mapping Glue job run ids and Athena query ids to their run. */
+  indexPrefix: string;
+}
+
+export const INFOBASE: DatasetConfig = {
+  name: 'infobase',
+  rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/',
+  readyMarker: '_SUCCESS',
+  mappingKey: 'support_files/omc_flywheel_infobase_table_split_lowercase.csv',
+  splitPrefix: 'omc_cleanroom_data/split_cluster/infobase_attributes/',
+  bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/',
+  runsPrefix: '_runs/infobase/',
+};
+
+/** Defaults shared by both modes; AWS overrides bucket names and database from the environment. */
+export function defaultConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
+  return {
+    dataBucket: 'data',
+    analysisBucket: 'analysis',
+    database: 'flywheel',
+    prefixes: { ext: 'ext_', part: 'part_', bucketed: 'bucketed_' },
+    keyColumn: 'customer_user_id',
+    bucketCount: 256,
+    targetFileBytes: 512 * 1024 * 1024,
+    partitionsPerQuery: 100,
+    datasets: { infobase: INFOBASE },
+    indexPrefix: '_runs/index/',
+    ...overrides,
+  };
+}
+
+/** `s3://bucket/key` — the one URI form every catalog location and plan uses, in both modes. */
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** Splits `s3://bucket/key` into its parts. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m) throw new Error(`not an s3:// URI: ${uri}`);
+  return { bucket: m[1]!, key: m[2]! };
+}

@@ -1,0 +1,117 @@
+/**
+ * EventBridge event patterns, defined once: serverless.yml reads them (through
+ * serverless-patterns.cjs) and the local bus routes with them, so a local run routes exactly as
+ * the deployed stack does.
+ */
+export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
+type PatternValue =
+  | string
+  | number
+  | boolean
+  | null
+  | { prefix: string }
+  | { suffix: string }
+  | { wildcard: string }
+  | { 'anything-but': Array<string | number> }
+  | { exists: boolean };
+
+export interface RouteParams {
+  dataBucket: string;
+  splitJobName: string;
+  athenaWorkgroup: string;
+  /** Raw prefix of the infobase dataset, e.g. `omc_cleanroom_data/infobase_attributes/raw_input/`. */
+  rawPrefix: string;
+  readyMarker: string;
+}
+
+/** The functions that consume events and the bus each listens on. */
+export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables';
+
+export interface Route {
+  name: string;
+  fn: FunctionName;
+  /** `default` = the account's default bus (AWS service events); `project` = Flywheel's own bus. */
+  bus: 'default' | 'project';
+  pattern: EventPattern;
+}
+
+export const PIPELINE_SOURCE = 'flywheel.pipeline';
+export const OPS_SOURCE = 'flywheel.ops';
+
+/** Every route of the pipeline. */
+export function routes(p: RouteParams): Route[] {
+  return [
+    {
+      name: 'ready-marker-landed',
+      fn: 'snapshotTrigger',
+      bus: 'default',
+      pattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [p.dataBucket] },
+          object: { key: [{ wildcard: `${p.rawPrefix}snapshot_dt=*/${p.readyMarker}` }] },
+        },
+      },
+    },
+    {
+      name: 'split-job-finished',
+      fn: 'registerStagedTables',
+      bus: 'default',
+      pattern: {
+        source: ['aws.glue'],
+        'detail-type': ['Glue Job State Change'],
+        detail: { jobName: [p.splitJobName], state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] },
+      },
+    },
+    {
+      name: 'staged-tables-registered',
+      fn: 'bucketedTables',
+      bus: 'project',
+      pattern: {
+        source: [PIPELINE_SOURCE],
+        'detail-type': ['Stage Completed'],
+        detail: { stage: ['register-staged-tables'] },
+      },
+    },
+    {
+      name: 'bucketed-query-finished',
+      fn: 'bucketedTables',
+      bus: 'default',
+      pattern: {
+        source: ['aws.athena'],
+        'detail-type': ['Athena Query State Change'],
+        detail: { workgroupName: [p.athenaWorkgroup], currentState: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
+      },
+    },
+  ];
+}
+
+/**
+ * EventBridge pattern matching for the operators the routes use (exact values, prefix, suffix,
+ * wildcard, anything-but, exists). Hand-written: no maintained npm package implements it offline.
+ */
+export function matches(pattern: EventPattern, event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const record = event as Record<string, unknown>;
+  return Object.entries(pattern).every(([field, expected]) => {
+    const actual = record[field];
+    if (!Array.isArray(expected)) return matches(expected, actual);
+    const values = Array.isArray(actual) ? actual : [actual];
+    return expected.some((rule) => matchesValue(rule, actual === undefined ? [] : values, actual !== undefined));
+  });
+}
+
+function matchesValue(rule: PatternValue, values: unknown[], present: boolean): boolean {
+  if (rule === null || typeof rule !== 'object') return values.some((v) => v === rule);
+  if ('exists' in rule) return rule.exists === present;
+  if ('prefix' in rule) return values.some((v) => typeof v === 'string' && v.startsWith(rule.prefix));
+  if ('suffix' in rule) return values.some((v) => typeof v === 'string' && v.endsWith(rule.suffix));
+  if ('wildcard' in rule) return values.some((v) => typeof v === 'string' && wildcardRegex(rule.wildcard).test(v));
+  return present && values.every((v) => !rule['anything-but'].includes(v as string | number));
+}
+
+function wildcardRegex(wildcard: string): RegExp {
+  const body = wildcard.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`, 's');
+}

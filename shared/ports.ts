@@ -1,0 +1,129 @@
+/**
+ * Ports: the few interfaces through which the domain talks to the world. AWS adapters
+ * (shared/adapters/aws) and local adapters (shared/adapters/local) implement them; use cases
+ * receive them and never import an adapter.
+ */
+import type { BuildStep } from './domain/build-steps.js';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+export interface Listing {
+  objects: ObjectInfo[];
+  /** Common prefixes (sub-"folders") when listed with a delimiter, each ending in '/'. */
+  prefixes: string[];
+}
+
+/** Thrown by ObjectStore.put when an If-None-Match / If-Match condition fails. */
+export class PreconditionFailedError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`precondition failed for ${bucket}/${key}`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+export interface ObjectStore {
+  /** Lists every object under `prefix` (all pages); with `delimiter` also the sub-prefixes. */
+  list(bucket: string, prefix: string, options?: { delimiter?: string }): Promise<Listing>;
+  /** Whole object with its ETag, or undefined when absent. */
+  get(bucket: string, key: string): Promise<{ body: Uint8Array; etag: string } | undefined>;
+  /** Bytes [start, end) of an object (a ranged GET). */
+  getRange(bucket: string, key: string, start: number, end: number): Promise<Uint8Array>;
+  head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  /** Writes an object; `ifNoneMatch` creates only, `ifMatch` updates only that ETag (else PreconditionFailedError). */
+  put(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    condition?: { ifNoneMatch?: true; ifMatch?: string },
+  ): Promise<{ etag: string }>;
+  delete(bucket: string, keys: string[]): Promise<void>;
+}
+
+/** A column as the catalog stores it (Hive type names: string, bigint, int, double, boolean, …). */
+export interface ColumnDef {
+  name: string;
+  type: string;
+}
+
+export interface TableDef {
+  name: string;
+  /** URI of the folder holding the data files (s3://bucket/key/ or the local lake equivalent). */
+  location: string;
+  columns: ColumnDef[];
+  partitionKeys: ColumnDef[];
+  comment?: string;
+  parameters: Record<string, string>;
+  bucketing?: { columns: string[]; count: number };
+}
+
+export interface PartitionDef {
+  values: string[];
+  location: string;
+}
+
+export interface Catalog {
+  getTable(database: string, name: string): Promise<TableDef | undefined>;
+  listTables(database: string, prefix?: string): Promise<TableDef[]>;
+  /** Creates the table or replaces its definition. */
+  upsertTable(database: string, table: TableDef): Promise<void>;
+  deleteTable(database: string, name: string): Promise<void>;
+  getPartitions(database: string, table: string): Promise<PartitionDef[]>;
+  /**
+   * Points live tables at a new snapshot: table definitions and (for partitioned tables) their
+   * partitions, with as few calls as the catalog allows.
+   */
+  switchTables(database: string, switches: TableSwitch[]): Promise<void>;
+}
+
+export interface TableSwitch {
+  table: TableDef;
+  partitions?: PartitionDef[];
+}
+
+export type QueryState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** Runs one build step (Athena SQL in AWS, DuckDB locally); completion arrives as an Athena Query State Change event. */
+export interface QueryEngine {
+  /** Starts the step; `token` makes a retried start idempotent. Returns the query execution id. */
+  start(step: BuildStep, token: string): Promise<string>;
+  status(queryExecutionId: string): Promise<{ state: QueryState; reason?: string }>;
+}
+
+export type JobState = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'STOPPED' | 'ERROR' | 'WAITING' | 'STOPPING';
+
+export interface SplitJobArgs {
+  snapshotDt: string;
+  runId: string;
+  /** URI of the split plan JSON the job executes. */
+  planUri: string;
+  tablesFilter?: string[];
+}
+
+/** Starts the split-and-bucket job; completion arrives as a Glue Job State Change event. */
+export interface JobRunner {
+  startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }>;
+  jobRunState(jobName: string, jobRunId: string): Promise<{ state: JobState; reason?: string }>;
+}
+
+export interface BusEvent {
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+}
+
+export interface EventBus {
+  put(events: BusEvent[]): Promise<void>;
+}
+
+export interface Notifier {
+  publish(message: { subject: string; body: string; attributes?: Record<string, string> }): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
