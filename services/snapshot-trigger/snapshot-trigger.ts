@@ -1,0 +1,45 @@
+/** snapshot-trigger handler: parse (S3 via EventBridge, S3 Records, schedule, direct invoke), call the use case. */
+import { snapshotDtFromKey } from '../../shared/domain/snapshot.js';
+import type { Deps } from '../../shared/deps.js';
+import { describeZodError, SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
+import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
+import { makeStartSnapshotRun, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+
+export function makeSnapshotTriggerHandler(deps: Deps) {
+  const startRun = makeStartSnapshotRun(deps);
+  return async function snapshotTrigger(event: unknown): Promise<StartRunResult[]> {
+    const parsed = SnapshotTriggerEventSchema.safeParse(event);
+    if (!parsed.success) {
+      await alertInvalidEvent(deps, 'snapshot-trigger', describeZodError(parsed.error), event);
+      return [];
+    }
+    const results: StartRunResult[] = [];
+    for (const request of toRequests(parsed.data)) results.push(await startRun(request));
+    return results;
+  };
+
+  /** One run request per ready marker (S3) or per dataset (schedule, direct invocation). */
+  function toRequests(event: SnapshotTriggerEvent): StartRunInput[] {
+    const datasets = deps.config.datasets;
+    const fromKey = (bucket: string, key: string, trigger: StartRunInput['trigger']): StartRunInput[] => {
+      const ds = Object.values(datasets).find((d) => key.startsWith(d.rawPrefix) && key.endsWith(`/${d.readyMarker}`));
+      if (bucket !== deps.config.dataBucket || !ds) {
+        deps.logger.info('object is not a ready marker of a Flywheel dataset; ignored', { bucket, key });
+        return [];
+      }
+      return [{ dataset: ds.name, snapshotDt: snapshotDtFromKey(key.slice(ds.rawPrefix.length - 1)), trigger }];
+    };
+    if ('Records' in event) {
+      return event.Records.flatMap((r) => fromKey(r.s3.bucket.name, decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), { kind: 'event', eventId: r.s3.object.sequencer }));
+    }
+    if ('detail-type' in event && event['detail-type'] === 'Object Created') {
+      const d = event.detail as { bucket: { name: string }; object: { key: string } };
+      return fromKey(d.bucket.name, d.object.key, { kind: 'event', eventId: event.id, replayName: event['replay-name'] });
+    }
+    if ('detail-type' in event) {
+      return Object.keys(datasets).map((dataset) => ({ dataset, trigger: { kind: 'schedule', eventId: event.id } }));
+    }
+    const manual = event as { dataset?: string; snapshotDt?: string; tables?: string[]; rerun?: boolean };
+    return [{ dataset: manual.dataset ?? 'infobase', snapshotDt: manual.snapshotDt, tablesFilter: manual.tables, rerun: manual.rerun, trigger: { kind: 'cli' } }];
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * DuckDB as the local catalog and query engine. The catalog keeps Glue-like table definitions and
+ * partitions in `flywheel_meta` tables and exposes every table as a view (schema = database), so
+ * `flywheel query "select … from part_<t>"` reads the same files a Glue table would point at.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseS3Uri } from '../../domain/config.js';
+import { identifier, literal } from '../../domain/sql-identifiers.js';
+import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
+
+/** One DuckDB database file per local home, and the mapping from s3:// URIs to lake paths. */
+export class LocalDuckDb {
+  private constructor(readonly connection: DuckDBConnection, readonly lakeDir: string) {}
+
+  static async open(file: string, lakeDir: string): Promise<LocalDuckDb> {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const instance = await DuckDBInstance.create(file);
+    const db = new LocalDuckDb(await instance.connect(), lakeDir);
+    await db.connection.run(`
+      CREATE SCHEMA IF NOT EXISTS flywheel_meta;
+      CREATE TABLE IF NOT EXISTS flywheel_meta.tables (database VARCHAR, name VARCHAR, def VARCHAR, PRIMARY KEY (database, name));
+      CREATE TABLE IF NOT EXISTS flywheel_meta.partitions (database VARCHAR, tbl VARCHAR, vals VARCHAR, location VARCHAR, PRIMARY KEY (database, tbl, vals));
+      CREATE TABLE IF NOT EXISTS flywheel_meta.queries (id VARCHAR PRIMARY KEY, token VARCHAR, state VARCHAR, reason VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);`);
+    return db;
+  }
+
+  /** Lake path of an s3:// URI. */
+  localPath(uri: string): string {
+    const { bucket, key } = parseS3Uri(uri);
+    return path.join(this.lakeDir, bucket, key);
+  }
+
+  async all(sql: string, values?: Record<string, string | number | null>): Promise<Record<string, unknown>[]> {
+    const reader = await this.connection.runAndReadAll(sql, values as never);
+    return reader.getRowObjectsJson() as Record<string, unknown>[];
+  }
+
+  async run(sql: string, values?: Record<string, string | number | null>): Promise<void> {
+    await this.connection.run(sql, values as never);
+  }
+
+  /** Runs `fn` in one transaction (rolled back on error). */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.run('COMMIT');
+      return result;
+    } catch (err) {
+      await this.run('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+const DUCK_TYPES: Record<string, string> = {
+  string: 'VARCHAR', int: 'INTEGER', bigint: 'BIGINT', smallint: 'SMALLINT', tinyint: 'TINYINT', double: 'DOUBLE',
+  float: 'FLOAT', boolean: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMP', binary: 'BLOB',
+};
+
+/** DuckDB type of a Hive type name. */
+export function duckType(hiveType: string): string {
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(hiveType);
+  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
+  const t = DUCK_TYPES[hiveType];
+  if (!t) throw new Error(`no DuckDB type for Hive type ${hiveType}`);
+  return t;
+}
+
+const q = (name: string) => `"${identifier(name)}"`;
+
+/** The DuckDB catalog: Glue-shaped definitions plus one view per table. */
+export class DuckDbCatalog implements Catalog {
+  constructor(private readonly db: LocalDuckDb) {}
+
+  async getTable(database: string, name: string): Promise<TableDef | undefined> {
+    const rows = await this.db.all('SELECT def FROM flywheel_meta.tables WHERE database = $db AND name = $name', { db: database, name });
+    return rows[0] ? (JSON.parse(rows[0].def as string) as TableDef) : undefined;
+  }
+
+  async listTables(database: string, prefix = ''): Promise<TableDef[]> {
+    const rows = await this.db.all('SELECT def FROM flywheel_meta.tables WHERE database = $db AND starts_with(name, $prefix) ORDER BY name', { db: database, prefix });
+    return rows.map((r) => JSON.parse(r.def as string) as TableDef);
+  }
+
+  async upsertTable(database: string, table: TableDef): Promise<void> {
+    await this.db.transaction(() => this.write(database, table, undefined));
+  }
+
+  async deleteTable(database: string, name: string): Promise<void> {
+    await this.db.transaction(async () => {
+      await this.db.run('DELETE FROM flywheel_meta.tables WHERE database = $db AND name = $name', { db: database, name });
+      await this.db.run('DELETE FROM flywheel_meta.partitions WHERE database = $db AND tbl = $name', { db: database, name });
+      await this.db.run(`DROP VIEW IF EXISTS ${q(database)}.${q(name)}`);
+    });
+  }
+
+  async getPartitions(database: string, table: string): Promise<PartitionDef[]> {
+    const rows = await this.db.all('SELECT vals, location FROM flywheel_meta.partitions WHERE database = $db AND tbl = $t ORDER BY vals', { db: database, t: table });
+    return rows.map((r) => ({ values: JSON.parse(r.vals as string) as string[], location: r.location as string }));
+  }
+
+  /** Locally the whole switch is one DuckDB transaction: readers see the old or the new snapshot, never a mix. */
+  async switchTables(database: string, switches: TableSwitch[]): Promise<void> {
+    await this.db.transaction(async () => {
+      for (const s of switches) await this.write(database, s.table, s.partitions ?? []);
+    });
+  }
+
+  /** Adds partitions to a table (used by the local engine as Athena's INSERT INTO would). */
+  async addPartitions(database: string, table: string, partitions: PartitionDef[]): Promise<void> {
+    const def = await this.getTable(database, table);
+    if (!def) throw new Error(`table ${table} does not exist`);
+    const existing = await this.getPartitions(database, table);
+    const byValues = new Map([...existing, ...partitions].map((p) => [JSON.stringify(p.values), p]));
+    await this.db.transaction(() => this.write(database, def, [...byValues.values()]));
+  }
+
+  private async write(database: string, table: TableDef, partitions: PartitionDef[] | undefined): Promise<void> {
+    await this.db.run(`CREATE SCHEMA IF NOT EXISTS ${q(database)}`);
+    await this.db.run('INSERT OR REPLACE INTO flywheel_meta.tables VALUES ($db, $name, $def)', { db: database, name: table.name, def: JSON.stringify(table) });
+    if (partitions) {
+      await this.db.run('DELETE FROM flywheel_meta.partitions WHERE database = $db AND tbl = $t', { db: database, t: table.name });
+      for (const p of partitions) {
+        await this.db.run('INSERT INTO flywheel_meta.partitions VALUES ($db, $t, $v, $l)', { db: database, t: table.name, v: JSON.stringify(p.values), l: p.location });
+      }
+    }
+    const parts = table.partitionKeys.length > 0 ? (partitions ?? (await this.getPartitions(database, table.name))) : undefined;
+    await this.db.run(`CREATE OR REPLACE VIEW ${q(database)}.${q(table.name)} AS ${await this.viewSql(table, parts)}`);
+  }
+
+  /** SELECT over the table's files with the catalog's column types; an empty typed SELECT when it has none. */
+  private async viewSql(table: TableDef, partitions: PartitionDef[] | undefined): Promise<string> {
+    const all = [...table.columns, ...table.partitionKeys];
+    const select = (cols: ColumnDef[]) => cols.map((c) => `CAST(${q(c.name)} AS ${duckType(c.type)}) AS ${q(c.name)}`).join(', ');
+    const empty = `SELECT ${all.map((c) => `CAST(NULL AS ${duckType(c.type)}) AS ${q(c.name)}`).join(', ')} WHERE false`;
+    const globs: string[] = [];
+    const dirs = partitions ? partitions.map((p) => p.location) : [table.location];
+    for (const dir of dirs) {
+      const local = this.db.localPath(dir);
+      const files = await fs.readdir(local).catch(() => [] as string[]);
+      if (files.some((f) => f.endsWith('.parquet'))) globs.push(path.join(local, '*.parquet'));
+    }
+    if (globs.length === 0) return empty;
+    if (!partitions) return `SELECT ${select(all)} FROM read_parquet([${globs.map(literal).join(', ')}])`;
+    // partition values come from the catalog, as in Glue, not from the file paths
+    const unions = partitions
+      .filter((p) => globs.includes(path.join(this.db.localPath(p.location), '*.parquet')))
+      .map((p) => `SELECT ${select(table.columns)}, ${table.partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.type)}) AS ${q(k.name)}`).join(', ')} FROM read_parquet(${literal(path.join(this.db.localPath(p.location), '*.parquet'))})`);
+    return unions.join(' UNION ALL ');
+  }
+}

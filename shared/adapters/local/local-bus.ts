@@ -1,0 +1,98 @@
+/**
+ * The in-process event bus: events are wrapped as EventBridge events and routed with the same
+ * patterns as the deployed rules (shared/events/patterns.ts); deferred work (the local Glue job,
+ * local Athena queries) queues behind them, so one local run is one process driving the real handlers.
+ */
+import { randomUUID } from 'node:crypto';
+import { matches, type FunctionName, type Route } from '../../events/patterns.js';
+import type { BusEvent, Clock, EventBus } from '../../ports.js';
+
+export interface AwsEvent {
+  version: string;
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+  'replay-name'?: string;
+}
+
+export type Handlers = Record<FunctionName, (event: unknown) => Promise<unknown>>;
+
+export interface BusObserver {
+  delivered?(event: unknown, fn: FunctionName | undefined): void;
+  failed?(event: unknown, fn: FunctionName, error: Error): void;
+}
+
+export class LocalBus implements EventBus {
+  private readonly queue: Array<() => Promise<void>> = [];
+  private handlers?: Handlers;
+  /** Every event put on the bus, in order (for summaries and tests). */
+  readonly published: AwsEvent[] = [];
+
+  constructor(private readonly routes: Route[], private readonly clock: Clock, private readonly observer: BusObserver = {}) {}
+
+  /** Handlers are attached after construction: they need the deps that contain this bus. */
+  attach(handlers: Handlers): void {
+    this.handlers = handlers;
+  }
+
+  /** Wraps an AWS-shaped event as EventBridge would deliver it. */
+  envelope(source: string, detailType: string, detail: Record<string, unknown>): AwsEvent {
+    return { version: '0', id: randomUUID(), 'detail-type': detailType, source, account: '000000000000', time: this.clock.now().toISOString().replace(/\.\d+Z$/, 'Z'), region: 'local', resources: [], detail };
+  }
+
+  async put(events: BusEvent[]): Promise<void> {
+    for (const e of events) this.deliver(this.envelope(e.source, e.detailType, e.detail));
+  }
+
+  /** Queues one event (any AWS shape) for routing. */
+  deliver(event: unknown): void {
+    this.queue.push(() => this.route(event));
+  }
+
+  /** Queues a direct invocation of one function (as `aws lambda invoke` would), bypassing the rules. */
+  invoke(fn: FunctionName, payload: unknown): void {
+    this.queue.push(() => this.call(fn, payload));
+  }
+
+  /** Queues work to run after the events already queued (the local job and query engines use it). */
+  defer(task: () => Promise<void>): void {
+    this.queue.push(task);
+  }
+
+  /** Runs queued events and work until none is left. */
+  async drain(): Promise<void> {
+    for (let task = this.queue.shift(); task; task = this.queue.shift()) await task();
+  }
+
+  private async route(event: unknown): Promise<void> {
+    if (isEventBridge(event)) this.published.push(event);
+    const fns = this.targets(event);
+    if (fns.length === 0) this.observer.delivered?.(event, undefined);
+    for (const fn of fns) await this.call(fn, event);
+  }
+
+  private async call(fn: FunctionName, event: unknown): Promise<void> {
+    this.observer.delivered?.(event, fn);
+    try {
+      await this.handlers![fn](event);
+    } catch (err) {
+      // a Lambda would retry and then dead-letter; locally the failure is reported and the bus goes on
+      this.observer.failed?.(event, fn, err as Error);
+    }
+  }
+
+  /** Functions whose rules match the event; S3 notification `Records` go to snapshot-trigger as the bucket notification would. */
+  targets(event: unknown): FunctionName[] {
+    if (typeof event === 'object' && event !== null && 'Records' in event) return ['snapshotTrigger'];
+    return [...new Set(this.routes.filter((r) => matches(r.pattern, event)).map((r) => r.fn))];
+  }
+}
+
+function isEventBridge(event: unknown): event is AwsEvent {
+  return typeof event === 'object' && event !== null && 'detail-type' in event;
+}

@@ -1,0 +1,192 @@
+/**
+ * The local twins of Glue and Athena: the split job executes the same plan as
+ * glue-scripts/split_and_bucket.py, and each build step runs as one DuckDB COPY. Both finish by
+ * putting the AWS-shaped state-change event on the local bus, as Glue and Athena do in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { duckdbBucketSql } from '../../domain/bucket.js';
+import type { BuildStep } from '../../domain/build-steps.js';
+import { parseS3Uri } from '../../domain/config.js';
+import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
+import { identifier, literal } from '../../domain/sql-identifiers.js';
+import type { JobRunner, JobState, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
+import type { DuckDbCatalog, LocalDuckDb } from './duckdb.js';
+import type { LocalBus } from './local-bus.js';
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export interface SplitProgress {
+  table?(plan: SplitTablePlan, result: { rows: number; files: number; ms: number }): void;
+}
+
+/** Contiguous id_bucket range of each output file (file i of n covers [⌊i·256/n⌋, ⌊(i+1)·256/n⌋)). */
+export function fileRanges(fileCount: number, bucketCount = 256): Array<[number, number]> {
+  return Array.from({ length: fileCount }, (_, i) => [Math.floor((i * bucketCount) / fileCount), Math.floor(((i + 1) * bucketCount) / fileCount) - 1]);
+}
+
+/** The DuckDB twin of split_and_bucket.py: executes a split plan, writes result.json and the metadata file. */
+export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri: string, tablesFilter?: string[], progress: SplitProgress = {}): Promise<void> {
+  const { bucket, key } = parseS3Uri(planUri);
+  const raw = await store.get(bucket, key);
+  if (!raw) throw new Error(`plan ${planUri} is missing`);
+  const plan = JSON.parse(new TextDecoder().decode(raw.body)) as SplitPlan;
+  const tables = tablesFilter ? plan.tables.filter((t) => tablesFilter.includes(t.target)) : plan.tables;
+  const result: Record<string, { rows: number; files: number }> = {};
+  for (const t of tables) {
+    const started = Date.now();
+    const out = db.localPath(t.outputUri);
+    const existing = await fs.readdir(out).catch(() => [] as string[]);
+    if (existing.length > 0) throw new Error(`table ${t.target}: output folder ${t.outputUri} is not empty`);
+    await fs.mkdir(out, { recursive: true });
+    const files = `[${t.sourceFiles.map((f) => literal(db.localPath(f))).join(', ')}]`;
+    const select = `SELECT ${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${duckdbBucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket FROM read_parquet(${files})`;
+    let rows = 0;
+    try {
+      if (t.fileCount === 1) {
+        rows += await copy(db, `${select} ORDER BY id_bucket`, path.join(out, 'part-00000.snappy.parquet'));
+      } else {
+        const tmp = `split_${identifier(t.target)}`;
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${tmp} AS ${select}`);
+        for (const [i, [from, to]] of fileRanges(t.fileCount, plan.bucketCount).entries()) {
+          rows += await copy(db, `SELECT * FROM ${tmp} WHERE id_bucket BETWEEN ${from} AND ${to} ORDER BY id_bucket`, path.join(out, `part-${String(i).padStart(5, '0')}.snappy.parquet`));
+        }
+        await db.run(`DROP TABLE ${tmp}`);
+      }
+    } catch (err) {
+      throw new Error(`table ${t.target}: ${(err as Error).message}`);
+    }
+    result[t.target] = { rows, files: t.fileCount };
+    progress.table?.(t, { rows, files: t.fileCount, ms: Date.now() - started });
+  }
+  await store.put(bucket, key.replace(/plan\.json$/, 'result.json'), JSON.stringify({ tables: result }, null, 2));
+  const meta = parseS3Uri(plan.metadataUri);
+  await store.put(meta.bucket, meta.key, `${plan.snapshotDt}\n`);
+}
+
+async function copy(db: LocalDuckDb, select: string, file: string): Promise<number> {
+  const rows = await db.all(`COPY (${select}) TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy)`);
+  return Number(Object.values(rows[0] ?? {})[0] ?? 0);
+}
+
+/** Starts the split twin on the bus's queue and reports a Glue Job State Change when it ends. */
+export class LocalJobRunner implements JobRunner {
+  private readonly runs = new Map<string, { state: JobState; reason?: string }>();
+
+  constructor(
+    private readonly db: LocalDuckDb,
+    private readonly store: ObjectStore,
+    private readonly bus: LocalBus,
+    private readonly jobName: string,
+    private readonly progress: SplitProgress = {},
+    /** Fault injection for tests: makes the job fail with this message. */
+    private readonly failWith?: () => string | undefined,
+  ) {}
+
+  async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
+    const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
+    this.runs.set(jobRunId, { state: 'RUNNING' });
+    this.bus.defer(async () => {
+      let state: JobState = 'SUCCEEDED';
+      let message: string | undefined;
+      try {
+        const injected = this.failWith?.();
+        if (injected) throw new Error(injected);
+        await runSplitPlan(this.db, this.store, args.planUri, args.tablesFilter, this.progress);
+      } catch (err) {
+        state = 'FAILED';
+        message = (err as Error).message;
+      }
+      this.runs.set(jobRunId, { state, reason: message });
+      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName: this.jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message: message ?? 'Job run succeeded' }));
+    });
+    return { jobName: this.jobName, jobRunId };
+  }
+
+  async jobRunState(_jobName: string, jobRunId: string): Promise<{ state: JobState; reason?: string }> {
+    return this.runs.get(jobRunId) ?? { state: 'ERROR', reason: `unknown job run ${jobRunId}` };
+  }
+}
+
+/** Runs build steps as DuckDB COPY statements and reports an Athena Query State Change when each ends. */
+export class LocalQueryEngine implements QueryEngine {
+  constructor(
+    private readonly db: LocalDuckDb,
+    private readonly catalog: DuckDbCatalog,
+    private readonly bus: LocalBus,
+    private readonly workgroup: string,
+    /** Fault injection for tests: makes a step fail with this message. */
+    private readonly failWith?: (step: BuildStep) => string | undefined,
+  ) {}
+
+  async start(step: BuildStep, token: string): Promise<string> {
+    const known = await this.db.all('SELECT id FROM flywheel_meta.queries WHERE token = $token', { token });
+    if (known[0]) return known[0].id as string; // idempotent like Athena's ClientRequestToken
+    const id = randomUUID();
+    await this.db.run(`INSERT INTO flywheel_meta.queries VALUES ($id, $token, 'RUNNING', NULL, now(), NULL)`, { id, token });
+    this.bus.defer(async () => {
+      let state: QueryState = 'SUCCEEDED';
+      let reason: string | null = null;
+      try {
+        const injected = this.failWith?.(step);
+        if (injected) throw new Error(injected);
+        await this.execute(step);
+      } catch (err) {
+        state = 'FAILED';
+        reason = (err as Error).message;
+      }
+      await this.db.run('UPDATE flywheel_meta.queries SET state = $state, reason = $reason, ended_at = now() WHERE id = $id', { id, state, reason });
+      this.bus.deliver(this.bus.envelope('aws.athena', 'Athena Query State Change', { currentState: state, previousState: 'RUNNING', queryExecutionId: id, sequenceNumber: '3', statementType: 'DML', versionId: '0', workgroupName: this.workgroup }));
+    });
+    return id;
+  }
+
+  async status(queryExecutionId: string): Promise<{ state: QueryState; reason?: string }> {
+    const rows = await this.db.all('SELECT state, reason FROM flywheel_meta.queries WHERE id = $id', { id: queryExecutionId });
+    if (!rows[0]) return { state: 'FAILED', reason: `unknown query ${queryExecutionId}` };
+    return { state: rows[0].state as QueryState, reason: (rows[0].reason as string | null) ?? undefined };
+  }
+
+  private async execute(step: BuildStep): Promise<void> {
+    const out = this.db.localPath(step.location);
+    const source = `${q(identifier(step.database))}.${q(identifier(step.sourceTable))}`;
+    const cols = step.columns.map((c) => q(identifier(c.name))).join(', ');
+    const partitionKeys = [{ name: 'id_bucket', type: 'int' }];
+    if (step.kind === 'part-range') {
+      if (step.first) {
+        // CTAS semantics: the target location must be empty (Athena: HIVE_PATH_ALREADY_EXISTS)
+        if ((await fs.readdir(out).catch(() => [])).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: target location ${step.location} is not empty`);
+        await this.catalog.upsertTable(step.database, { name: step.stagingTable, location: step.location, columns: step.columns, partitionKeys, parameters: {} });
+      }
+      await fs.mkdir(out, { recursive: true });
+      await this.db.run(
+        `COPY (SELECT ${cols}, id_bucket FROM ${source} WHERE id_bucket BETWEEN ${step.fromBucket} AND ${step.toBucket}) TO ${literal(out)} ` +
+          `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
+      );
+      const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+      const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
+      await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));
+      return;
+    }
+    // bucketed: one file per Hive bucket, named 000NNN_0 so bucket-aware readers map file → bucket
+    if ((await fs.readdir(out).catch(() => [])).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: target location ${step.location} is not empty`);
+    const tmp = path.join(out, `.tmp-${randomUUID()}`);
+    await fs.mkdir(tmp, { recursive: true });
+    await this.db.run(`COPY (SELECT ${cols}, id_bucket FROM ${source}) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket))`);
+    for (const dir of await fs.readdir(tmp)) {
+      const bucketNo = Number(/^id_bucket=(\d+)$/.exec(dir)?.[1]);
+      const files = (await fs.readdir(path.join(tmp, dir))).sort();
+      for (const [k, f] of files.entries()) await fs.rename(path.join(tmp, dir, f), path.join(out, `${String(bucketNo).padStart(6, '0')}_${k}.parquet`));
+    }
+    await fs.rm(tmp, { recursive: true, force: true });
+    await this.catalog.upsertTable(step.database, {
+      name: step.stagingTable,
+      location: step.location,
+      columns: step.columns,
+      partitionKeys: [],
+      parameters: { bucketing_version: '1' },
+      bucketing: { columns: [step.keyColumn], count: step.bucketCount },
+    });
+  }
+}

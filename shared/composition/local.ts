@@ -1,0 +1,118 @@
+/**
+ * The local composition root (the embedded default): the filesystem as S3, DuckDB as catalog and
+ * query engine, the DuckDB twin of the Glue job, an in-process bus routing with the deployed
+ * patterns, and an outbox folder for e-mail. Never imported by a Lambda bundle.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { Console } from 'node:console';
+import path from 'node:path';
+import { makeBucketedTablesHandler } from '../../services/bucketed-tables/bucketed-tables.js';
+import { makeRegisterStagedTablesHandler } from '../../services/register-staged-tables/register-staged-tables.js';
+import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
+import type { BuildStep } from '../domain/build-steps.js';
+import { defaultConfig, INFOBASE, type PipelineConfig } from '../domain/config.js';
+import { routes } from '../events/patterns.js';
+import type { Deps, ReplayArgs } from '../deps.js';
+import { readParquetFooter } from '../adapters/footer-tmp.js';
+import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
+import { FsObjectStore } from '../adapters/local/fs-object-store.js';
+import { LocalBus, type BusObserver } from '../adapters/local/local-bus.js';
+import { LocalJobRunner, LocalQueryEngine, type SplitProgress } from '../adapters/local/local-engines.js';
+import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
+import type { Clock } from '../ports.js';
+
+export const LOCAL_JOB_NAME = 'flywheel-local-infobase-split-and-bucket';
+export const LOCAL_WORKGROUP = 'flywheel-local';
+
+export interface LocalOptions {
+  home: string;
+  observer?: BusObserver;
+  progress?: SplitProgress;
+  clock?: Clock;
+  /** Echo the JSON logs to stderr as well as to `<home>/logs/flywheel.jsonl`. */
+  verbose?: boolean;
+  /** Fault injection (tests): fail the split job or a build step with the returned message. */
+  faults?: { job?: () => string | undefined; step?: (step: BuildStep) => string | undefined };
+  config?: Partial<PipelineConfig>;
+}
+
+export interface LocalRuntime {
+  deps: Deps;
+  bus: LocalBus;
+  db: LocalDuckDb;
+  store: FsObjectStore;
+  catalog: DuckDbCatalog;
+  home: string;
+  close(): void;
+}
+
+/** Paths of a local home. */
+export function homePaths(home: string) {
+  return { lake: path.join(home, 'lake'), catalog: path.join(home, 'catalog.duckdb'), outbox: path.join(home, 'outbox'), logs: path.join(home, 'logs') };
+}
+
+/** Wires every local adapter and the real handlers onto the local bus. */
+export async function localRuntime(options: LocalOptions): Promise<LocalRuntime> {
+  const home = path.resolve(options.home);
+  const paths = homePaths(home);
+  const clock = options.clock ?? { now: () => new Date() };
+  const config = defaultConfig(options.config);
+  const store = new FsObjectStore(paths.lake);
+  const db = await LocalDuckDb.open(paths.catalog, paths.lake);
+  const catalog = new DuckDbCatalog(db);
+  const bus = new LocalBus(
+    routes({ dataBucket: config.dataBucket, splitJobName: LOCAL_JOB_NAME, athenaWorkgroup: LOCAL_WORKGROUP, rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker }),
+    clock,
+    options.observer,
+  );
+  const logger = localLogger(paths.logs, options.verbose ?? false);
+  const deps: Deps = {
+    config,
+    store,
+    catalog,
+    engine: new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step),
+    jobs: new LocalJobRunner(db, store, bus, LOCAL_JOB_NAME, options.progress, options.faults?.job),
+    bus,
+    notifier: new OutboxNotifier(paths.outbox, clock),
+    clock,
+    logger,
+    readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
+    replayCommand: (a) => localReplayCommand(home, a),
+  };
+  bus.attach({
+    snapshotTrigger: makeSnapshotTriggerHandler(deps),
+    registerStagedTables: makeRegisterStagedTablesHandler(deps),
+    bucketedTables: makeBucketedTablesHandler(deps),
+  });
+  return { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
+}
+
+/** The CLI command that replays a stage locally. */
+export function localReplayCommand(home: string, a: ReplayArgs): string {
+  const rel = path.relative(process.cwd(), home) || '.';
+  return [
+    'npx flywheel run',
+    rel === '.flywheel' ? undefined : `--home ${rel}`,
+    `--dataset ${a.dataset}`,
+    `--snapshot ${a.snapshotDt}`,
+    `--from-stage ${a.fromStage}`,
+    a.tables?.length ? `--tables ${a.tables.join(',')}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** Powertools logger writing JSON lines to `<home>/logs/flywheel.jsonl` (and stderr when verbose). */
+function localLogger(dir: string, verbose: boolean): Logger {
+  mkdirSync(dir, { recursive: true });
+  const file = createWriteStream(path.join(dir, 'flywheel.jsonl'), { flags: 'a' });
+  const logger = new Logger({ serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
+  const sink = verbose
+    ? new Writable({ write: (chunk, _enc, done) => (process.stderr.write(chunk), file.write(chunk, done)) })
+    : file;
+  // Powertools prints through its own Console; point it at the log file instead of stdout
+  Object.assign(logger, { console: new Console({ stdout: sink, stderr: sink }) });
+  return logger;
+}

@@ -1,0 +1,33 @@
+/** Everything a use case may touch, wired by one composition root per mode (aws.ts, local.ts). */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { PipelineConfig } from './domain/config.js';
+import type { StageName } from './domain/ledger.js';
+import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectStore, QueryEngine } from './ports.js';
+
+export interface ParquetFooter {
+  columns: ColumnDef[];
+  rowCount: number;
+}
+
+export interface ReplayArgs {
+  dataset: string;
+  snapshotDt: string;
+  fromStage: StageName;
+  tables?: string[];
+}
+
+export interface Deps {
+  config: PipelineConfig;
+  store: ObjectStore;
+  catalog: Catalog;
+  engine: QueryEngine;
+  jobs: JobRunner;
+  bus: EventBus;
+  notifier: Notifier;
+  clock: Clock;
+  logger: Logger;
+  /** Reads a parquet file's schema and row count from its footer only. */
+  readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
+  /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel run` locally). */
+  replayCommand(args: ReplayArgs): string;
+}

@@ -1,0 +1,120 @@
+/** `npx flywheel …`: the local-mode CLI of DESIGN.md (run, event, query, status, bucket; start = sample lake + run). */
+import { Command, Option } from 'commander';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { bucketOf } from '../domain/bucket.js';
+import { STAGES, type StageName } from '../domain/ledger.js';
+import { homePaths, localRuntime } from '../composition/local.js';
+import { makeLedgerStore } from '../use-cases/ledger-store.js';
+import { generateSampleLake } from './sample-lake.js';
+import { runLocal, printLedgers } from './run-local.js';
+import { formatRows } from './format.js';
+
+const out = (line = '') => process.stdout.write(line + '\n');
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('flywheel')
+    .description('Flywheel: marketing-data snapshots → Cleanroom-ready tables. Locally on DuckDB and the filesystem.')
+    .showHelpAfterError()
+    .exitOverride();
+  const home = () => new Option('--home <dir>', 'local home folder').default('.flywheel');
+
+  program
+    .command('run')
+    .description('run the pipeline locally to completion (exit 0 only if every stage succeeded)')
+    .addOption(home())
+    .addOption(new Option('--dataset <name>', 'dataset to run').choices(['infobase', 'addressable', 'all']).default('all'))
+    .option('--snapshot <date>', 'snapshot_dt to run (default: the latest valid one)')
+    .option('--tables <list>', 'comma-separated target tables (default: all)')
+    .addOption(new Option('--from-stage <stage>', 'stage to start from').choices([...STAGES]))
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      exitCode = await runLocal({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, tables: splitList(o.tables), fromStage: o.fromStage as StageName | undefined, verbose: o.verbose });
+    });
+
+  program
+    .command('start')
+    .description('generate a sample lake when none exists, then run the pipeline (what `npm start` does)')
+    .addOption(home())
+    .option('--rows <n>', 'rows per sample source table', '500000')
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      const lake = homePaths(o.home).lake;
+      if (!existsSync(path.join(lake, 'data'))) {
+        out(`Generating a sample lake in ${path.join(o.home, 'lake')} (${Number(o.rows).toLocaleString('en-US')} rows per source table)…`);
+        const started = Date.now();
+        await generateSampleLake(lake, { rows: Number(o.rows), onTable: (s, t) => out(`  snapshot_dt=${s} ${t}`) });
+        out(`Sample lake ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      }
+      exitCode = await runLocal({ home: o.home, dataset: 'all', verbose: o.verbose });
+    });
+
+  program
+    .command('event')
+    .description('deliver one AWS-shaped event (S3, Glue, Athena, Scheduled, Replay) through the local bus')
+    .argument('<file>', 'event JSON file')
+    .addOption(home())
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (file: string, o) => {
+      const event = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+      exitCode = await runLocal({ home: o.home, event, verbose: o.verbose });
+    });
+
+  program
+    .command('query')
+    .description('SQL over the local catalog tables (part_<t>, bucketed_<t>, ext_<t>, …)')
+    .argument('<sql>', 'SQL statement')
+    .addOption(home())
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+    .action(async (sql: string, o) => {
+      const rt = await localRuntime({ home: o.home });
+      try {
+        await rt.db.run(`SET search_path = '${rt.deps.config.database},main'`);
+        const reader = await rt.db.connection.runAndReadAll(sql);
+        out(formatRows(reader.columnNames(), reader.getRowObjectsJS() as Record<string, unknown>[], o.format));
+      } catch (err) {
+        process.stderr.write(`query failed: ${(err as Error).message}\n`);
+        exitCode = 1;
+      } finally {
+        rt.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('the run ledgers: dataset, snapshot, stage states, counts, timings')
+    .addOption(home())
+    .action(async (o) => {
+      const rt = await localRuntime({ home: o.home });
+      try {
+        const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+        const all = (await Promise.all(Object.keys(rt.deps.config.datasets).map((d) => ledgers.list(d)))).flat();
+        if (all.length === 0) out(`no runs yet under ${o.home}`);
+        printLedgers(all, out);
+      } finally {
+        rt.close();
+      }
+    });
+
+  program
+    .command('bucket')
+    .description('print ID<TAB>bucket for each id (the shared bucket function)')
+    .argument('<ids...>')
+    .action((ids: string[]) => ids.forEach((id) => out(`${id}\t${bucketOf(id)}`)));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    if (code !== undefined) return code;
+    process.stderr.write(`flywheel: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+  return exitCode;
+}
+
+function splitList(value?: string): string[] | undefined {
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}

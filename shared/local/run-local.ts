@@ -1,0 +1,156 @@
+/** One local run: feeds events through the real handlers on the local bus, shows progress, prints the summary. */
+import type { RunLedger, StageName } from '../domain/ledger.js';
+import { durationMs, STAGES } from '../domain/ledger.js';
+import { localRuntime, type LocalRuntime } from '../composition/local.js';
+import { makeLedgerStore } from '../use-cases/ledger-store.js';
+import type { AwsEvent } from '../adapters/local/local-bus.js';
+import { table } from './format.js';
+
+export interface RunLocalOptions {
+  home: string;
+  dataset?: string;
+  snapshotDt?: string;
+  tables?: string[];
+  fromStage?: StageName;
+  /** Deliver this AWS-shaped event instead of a CLI trigger. */
+  event?: unknown;
+  verbose?: boolean;
+}
+
+const out = (line = '') => process.stdout.write(line + '\n');
+const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
+
+/** Runs to completion; 0 only if every run it touched succeeded. */
+export async function runLocal(o: RunLocalOptions): Promise<number> {
+  const started = Date.now();
+  const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
+  const rt = await localRuntime({
+    home: o.home,
+    verbose: o.verbose,
+    observer: {
+      delivered: (event, fn) => {
+        const line = describe(event, fn);
+        if (line) out(`${at()} ${line}`);
+      },
+      failed: (_event, fn, error) => out(`${at()} ✗ ${fn} threw: ${error.message}`),
+    },
+    progress: { table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows, ${r.files} file(s), ${secs(r.ms)}`) },
+  });
+  try {
+    const { config } = rt.deps;
+    if (o.event !== undefined) {
+      rt.bus.deliver(o.event);
+    } else {
+      const datasets = o.dataset && o.dataset !== 'all' ? [o.dataset] : Object.keys(config.datasets);
+      for (const name of datasets) {
+        const ds = config.datasets[name];
+        if (!ds) {
+          out(`dataset ${name}: not configured in this version; skipped`);
+          continue;
+        }
+        const listing = await rt.store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
+        if (listing.prefixes.length === 0 && listing.objects.length === 0) {
+          out(`dataset ${name}: no raw prefix s3://${config.dataBucket}/${ds.rawPrefix}; skipped`);
+          continue;
+        }
+        if (o.fromStage && !['snapshot-trigger', 'split-and-bucket'].includes(o.fromStage)) {
+          out(`--from-stage ${o.fromStage}: this version re-runs the snapshot from the split (partial replays come with the replay feature)`);
+        }
+        rt.bus.invoke('snapshotTrigger', { dataset: name, snapshotDt: o.snapshotDt, tables: o.tables, rerun: true });
+      }
+    }
+    await rt.bus.drain();
+    return await summarize(rt, started);
+  } finally {
+    rt.close();
+  }
+}
+
+/** One progress line per stage-level event; per-query events stay quiet. */
+function describe(event: unknown, fn?: string): string | undefined {
+  const e = event as Partial<AwsEvent> & { dataset?: string; snapshotDt?: string };
+  const d = (e.detail ?? {}) as Record<string, unknown>;
+  switch (e['detail-type']) {
+    case 'Object Created':
+      return `S3 Object Created ${(d.object as { key?: string })?.key} → ${fn ?? 'no rule'}`;
+    case 'Glue Job State Change':
+      return `Glue job ${d.jobRunId} ${d.state} → ${fn ?? 'no rule'}`;
+    case 'Stage Completed':
+      return `Stage Completed: ${d.stage} (${(d.tables as string[])?.length ?? 0} tables) → ${fn ?? 'no rule'}`;
+    case 'Athena Query State Change':
+      return d.currentState === 'SUCCEEDED' ? undefined : `Athena query ${d.queryExecutionId} ${d.currentState}`;
+    case 'Stage Failed':
+      return `✗ Stage Failed: ${d.stage}${d.table ? ` table ${d.table}` : ''}: ${d.cause}`;
+    case 'Pipeline Completed':
+      return `Pipeline Completed: ${d.dataset} snapshot_dt=${d.snapshotDt} ${d.status}`;
+    case 'Scheduled Event':
+      return `Scheduled Event → ${fn ?? 'no rule'}`;
+    case undefined:
+      return 'Records' in e ? `S3 notification (${(e as { Records: unknown[] }).Records.length} record) → ${fn}` : `trigger ${e.dataset ?? ''}${e.snapshotDt ? ` snapshot_dt=${e.snapshotDt}` : ' (latest valid snapshot)'} → ${fn}`;
+    default:
+      return `${e['detail-type']} → ${fn ?? 'no rule'}`;
+  }
+}
+
+async function summarize(rt: LocalRuntime, started: number): Promise<number> {
+  const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+  const touched = new Map<string, RunLedger>();
+  for (const e of rt.bus.published) {
+    const d = e.detail as { dataset?: string; snapshotDt?: string };
+    if (e.source.startsWith('flywheel.') && d.dataset && d.snapshotDt) {
+      const l = await ledgers.load(d.dataset, d.snapshotDt);
+      if (l) touched.set(`${d.dataset}/${d.snapshotDt}`, l.ledger);
+    }
+  }
+  const outbox = rt.bus.published.filter((e) => e['detail-type'] === 'Stage Failed').length;
+  out('');
+  if (touched.size === 0) {
+    out('No run was started (see the messages above and the alerts in the outbox).');
+    return 1;
+  }
+  for (const l of touched.values()) {
+    out(`${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId}: ${l.status}`);
+    if (l.junk.length) out(`  ignored under raw_input/: ${l.junk.join(', ')}`);
+    for (const [src, cols] of Object.entries(l.droppedColumns)) out(`  dropped unmapped columns of ${src}: ${cols.join(', ')}`);
+    for (const s of l.skipped) out(`  skipped ${s.target ?? s.source}: ${s.reason} (fix: ${s.fix})`);
+    const rows: string[][] = [];
+    for (const [name, t] of Object.entries(l.tables)) {
+      const part = t.status === 'SUCCEEDED' ? await count(rt, `${rt.deps.config.prefixes.part}${name}`) : '';
+      rows.push([name, t.status, fmt(t.rows), part, fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
+    }
+    out(table(['table', 'status', 'source rows', 'part_ rows', 'split files', 'build time'], rows));
+    out(`stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`);
+  }
+  if (outbox > 0) out(`${outbox} alert(s) written to ${rt.home}/outbox/`);
+  out(`total ${secs(Date.now() - started)}`);
+  return [...touched.values()].every((l) => l.status === 'SUCCEEDED') ? 0 : 1;
+}
+
+async function count(rt: LocalRuntime, name: string): Promise<string> {
+  try {
+    const rows = await rt.db.all(`SELECT count(*) AS n FROM "${rt.deps.config.database}"."${name}"`);
+    return fmt(Number(rows[0]?.n));
+  } catch {
+    return '?';
+  }
+}
+
+const fmt = (n?: number) => (n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US'));
+
+/** Prints ledgers for `flywheel status`. */
+export function printLedgers(all: RunLedger[], print: (line: string) => void): void {
+  for (const l of all.sort((a, b) => `${a.dataset}${a.snapshotDt}`.localeCompare(`${b.dataset}${b.snapshotDt}`))) {
+    print(`${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId} ${l.status} (created ${l.createdAt}, trigger ${l.trigger.kind})`);
+    print(
+      table(
+        ['stage', 'status', 'started', 'time', 'detail'],
+        STAGES.map((s) => {
+          const r = l.stages[s];
+          return [s, r.status, r.startedAt ?? '', secs(durationMs(r.startedAt, r.endedAt)), r.error ?? r.jobRunId ?? ''];
+        }),
+      ),
+    );
+    print(table(['table', 'status', 'rows', 'files', 'steps'], Object.entries(l.tables).map(([n, t]) => [n, t.status, fmt(t.rows), fmt(t.files), t.steps.map((s) => `${s.label}:${s.status}`).join(' ')])));
+    print('');
+  }
+}

@@ -1,0 +1,57 @@
+/** Failure alerts: an e-mail (SNS / outbox) naming snapshot, stage, table, cause and the replay command, plus a Stage Failed event. */
+import type { StageName } from '../domain/ledger.js';
+import { PIPELINE_SOURCE } from '../events/patterns.js';
+import type { Deps } from '../deps.js';
+
+export interface FailureAlert {
+  dataset: string;
+  snapshotDt: string;
+  runId?: string;
+  stage: StageName;
+  table?: string;
+  cause: string;
+  fix?: string;
+  /** Stage the replay should start from (defaults to the failed stage). */
+  replayFrom?: StageName;
+}
+
+/** Publishes the alert and the Stage Failed event; never throws on its own account. */
+export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger' | 'replayCommand'>, a: FailureAlert): Promise<void> {
+  const replay = deps.replayCommand({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.replayFrom ?? a.stage, tables: a.table ? [a.table] : undefined });
+  const subject = `[Flywheel] ${a.stage} FAILED ${a.dataset} snapshot_dt=${a.snapshotDt}${a.table ? ` table=${a.table}` : ''}`;
+  const body = [
+    `Stage:    ${a.stage}`,
+    `Dataset:  ${a.dataset}`,
+    `Snapshot: snapshot_dt=${a.snapshotDt}`,
+    a.runId ? `Run:      ${a.runId}` : undefined,
+    a.table ? `Table:    ${a.table}` : undefined,
+    `Cause:    ${a.cause}`,
+    a.fix ? `Fix:      ${a.fix}` : undefined,
+    '',
+    'Live tables still serve the previous snapshot; nothing was overwritten.',
+    'Replay once fixed:',
+    `  ${replay}`,
+  ]
+    .filter((l) => l !== undefined)
+    .join('\n');
+  deps.logger.error('stage failed', { ...a, replay });
+  try {
+    await deps.notifier.publish({ subject, body, attributes: { stage: a.stage, dataset: a.dataset, snapshot_dt: a.snapshotDt } });
+    await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Stage Failed', detail: { ...a, replayCommand: replay } }]);
+  } catch (err) {
+    deps.logger.error('could not deliver the failure alert', { error: (err as Error).message });
+  }
+}
+
+/** An event that failed validation: logged and alerted, nothing started. */
+export async function alertInvalidEvent(deps: Pick<Deps, 'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<void> {
+  deps.logger.error('invalid event rejected', { function: fn, problem });
+  const excerpt = JSON.stringify(event)?.slice(0, 2000) ?? String(event);
+  await deps.notifier
+    .publish({
+      subject: `[Flywheel] ${fn} rejected an invalid event`,
+      body: `Function: ${fn}\nProblem:  ${problem}\nNothing was started.\nFix: send an event of the documented shape (see events/*.json).\n\nEvent:\n${excerpt}`,
+      attributes: { stage: fn },
+    })
+    .catch((err: Error) => deps.logger.error('could not deliver the alert', { error: err.message }));
+}

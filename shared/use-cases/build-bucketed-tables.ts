@@ -1,0 +1,211 @@
+/**
+ * bucketed-tables: staged tables registered → part_<t> and bucketed_<t>, then the live switch.
+ * 1. On Stage Completed (register): plan each table's steps (part ranges of ≤100 buckets, then bucketed) and start the first.
+ * 2. On each Athena Query State Change: record the step (a duplicate event changes nothing), start the table's next step.
+ * 3. A failed step fails its table only; the others go on. Alert with the replay command.
+ * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
+ *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
+ */
+import { s3Uri } from '../domain/config.js';
+import { buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
+import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
+import { PIPELINE_SOURCE } from '../events/patterns.js';
+import type { Deps } from '../deps.js';
+import type { TableSwitch } from '../ports.js';
+import { alertFailure } from './alerts.js';
+import { makeLedgerStore, type RunRef } from './ledger-store.js';
+
+interface QueryRef extends RunRef {
+  table: string;
+  step: number;
+}
+
+export function makeBuildBucketedTables(deps: Deps) {
+  const { config, store, catalog, engine, clock, logger } = deps;
+  const ledgers = makeLedgerStore(store, config);
+  const ds = (dataset: string) => config.datasets[dataset]!;
+  const staging = (prefix: string, table: string, runId: string) => `${prefix}${table}__r${runId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+
+  /** The steps of one table of one run; deterministic, so every event handler derives the same list. */
+  async function stepsFor(ref: RunRef, table: string): Promise<BuildStep[]> {
+    const ext = await catalog.getTable(config.database, `${config.prefixes.ext}${table}`);
+    if (!ext) throw new Error(`staged table ${config.prefixes.ext}${table} is not in the catalog`);
+    if (ext.parameters.run_id !== ref.runId) throw new Error(`${config.prefixes.ext}${table} now belongs to run ${ext.parameters.run_id}, not ${ref.runId}`);
+    const base = ds(ref.dataset).bucketedPrefix;
+    const folder = (prefix: string) => s3Uri(config.dataBucket, `${base}${prefix}${table}/snapshot_dt=${ref.snapshotDt}/run_id=${ref.runId}/`);
+    return buildStepsFor({
+      database: config.database,
+      table,
+      extTable: ext.name,
+      partStaging: staging(config.prefixes.part, table, ref.runId),
+      bucketedStaging: staging(config.prefixes.bucketed, table, ref.runId),
+      columns: ext.columns.filter((c) => c.name !== 'id_bucket'),
+      partLocation: folder(config.prefixes.part),
+      bucketedLocation: folder(config.prefixes.bucketed),
+      keyColumn: config.keyColumn,
+      bucketCount: config.bucketCount,
+      partitionsPerQuery: config.partitionsPerQuery,
+    });
+  }
+
+  async function startStep(ref: RunRef, table: string, steps: BuildStep[], index: number): Promise<void> {
+    const step = steps[index]!;
+    const queryId = await engine.start(step, `${ref.runId}:${table}:${index}`);
+    await ledgers.index('athena', queryId, { ...ref, table, step: index });
+    await ledgers.update(ref, (l) => {
+      const rec = l.tables[table]!.steps[index]!;
+      if (rec.queryId === queryId) return false;
+      rec.queryId = queryId;
+      return true;
+    });
+    logger.info('query started', { table, step: stepLabel(step), query_execution_id: queryId });
+  }
+
+  async function failTable(ref: RunRef, table: string, cause: string): Promise<void> {
+    await alertFailure(deps, { ...ref, stage: 'bucketed-tables', table, cause });
+  }
+
+  /** 1. Start every registered table's first step. */
+  async function onStagedTablesRegistered(ref: RunRef, tables: string[]): Promise<void> {
+    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    const planned = new Map<string, BuildStep[]>();
+    for (const t of tables) {
+      try {
+        planned.set(t, await stepsFor(ref, t));
+      } catch (err) {
+        await failTable(ref, t, (err as Error).message);
+      }
+    }
+    const { changed, ledger } = await ledgers.update(ref, (l) => {
+      if (l.stages['bucketed-tables'].status !== 'PENDING') return false;
+      const now = clock.now();
+      setStage(l, 'bucketed-tables', 'RUNNING', now);
+      for (const t of tables) {
+        const rec = l.tables[t]!;
+        const steps = planned.get(t);
+        if (!steps) {
+          Object.assign(rec, { status: 'FAILED', error: 'could not plan the table build' });
+          continue;
+        }
+        rec.status = 'RUNNING';
+        rec.startedAt = now.toISOString();
+        rec.steps = steps.map((s, i) => ({ label: stepLabel(s), status: i === 0 ? 'RUNNING' : 'PENDING', startedAt: i === 0 ? now.toISOString() : undefined }));
+      }
+      return true;
+    });
+    if (!changed) {
+      logger.info('duplicate Stage Completed ignored');
+      return;
+    }
+    for (const [t, steps] of planned) await startStep(ref, t, steps, 0).catch((err: Error) => onStepFinished({ ...ref, table: t, step: 0 }, undefined, 'FAILED', err.message));
+    await finishIfDone(ref, ledger);
+  }
+
+  /** 2./3. One query finished. */
+  async function onQueryStateChange(queryId: string, state: string, reason?: string): Promise<void> {
+    const ref = await ledgers.lookup<QueryRef>('athena', queryId);
+    if (!ref) {
+      logger.info('query belongs to no Flywheel run; ignored', { query_execution_id: queryId });
+      return;
+    }
+    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    if (state !== 'SUCCEEDED' && reason === undefined) reason = (await engine.status(queryId)).reason;
+    await onStepFinished(ref, queryId, state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason ?? state);
+  }
+
+  async function onStepFinished(ref: QueryRef, queryId: string | undefined, status: 'SUCCEEDED' | 'FAILED', reason: string): Promise<void> {
+    const { table, step } = ref;
+    const { changed, ledger } = await ledgers.update(ref, (l) => {
+      const rec = l.tables[ref.table];
+      const s = rec?.steps[step];
+      if (!rec || !s || s.status !== 'RUNNING' || (queryId && s.queryId && s.queryId !== queryId)) return false;
+      const now = clock.now().toISOString();
+      Object.assign(s, { status, endedAt: now }, status === 'FAILED' ? { error: reason } : {});
+      if (status === 'FAILED') Object.assign(rec, { status: 'FAILED', error: `${s.label}: ${reason}`, endedAt: now });
+      else if (step + 1 < rec.steps.length) Object.assign(rec.steps[step + 1]!, { status: 'RUNNING', startedAt: now });
+      else Object.assign(rec, { status: 'SUCCEEDED', endedAt: now });
+      return true;
+    });
+    if (!changed) {
+      logger.info('duplicate query event ignored', { query_execution_id: queryId, table });
+      return;
+    }
+    const rec = ledger.tables[table]!;
+    if (status === 'FAILED') await failTable(ref, table, `${rec.steps[step]!.label} query ${queryId ?? '(not started)'}: ${reason}`);
+    else if (rec.status === 'RUNNING') {
+      const steps = await stepsFor(ref, table);
+      await startStep(ref, table, steps, step + 1).catch((err: Error) => onStepFinished({ ...ref, step: step + 1 }, undefined, 'FAILED', err.message));
+    }
+    await finishIfDone(ref, ledger);
+  }
+
+  /** 4. Metadata, live switch and Pipeline Completed, once, when no table is still building. */
+  async function finishIfDone(ref: RunRef, seen: RunLedger): Promise<void> {
+    if (Object.values(seen.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return;
+    const { changed, ledger } = await ledgers.update(ref, (l) => {
+      const stage = l.stages['bucketed-tables'];
+      if (stage.status !== 'RUNNING' || Object.values(l.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return false;
+      stage.status = 'SUCCEEDED'; // claimed: only this handler switches; corrected below if the switch fails
+      return true;
+    });
+    if (!changed) return;
+    const done = Object.entries(ledger.tables).filter(([, t]) => t.status === 'SUCCEEDED').map(([name]) => name);
+    const failed = Object.entries(ledger.tables).filter(([, t]) => t.status === 'FAILED').map(([name]) => name);
+    try {
+      if (done.length > 0) await switchLiveTables(ref, done);
+      if (failed.length === 0 && ledger.skipped.length === 0) {
+        await store.put(config.dataBucket, `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`, `${ref.snapshotDt}\n`);
+      }
+    } catch (err) {
+      await ledgers.update(ref, (l) => (setStage(l, 'bucketed-tables', 'FAILED', clock.now(), { error: (err as Error).message }), true));
+      await alertFailure(deps, { ...ref, stage: 'bucketed-tables', cause: `switching the live tables failed: ${(err as Error).message}` });
+      return;
+    }
+    const final = await ledgers.update(ref, (l) => {
+      const ok = failed.length === 0 && l.skipped.length === 0;
+      setStage(l, 'bucketed-tables', done.length > 0 ? 'SUCCEEDED' : 'FAILED', clock.now(), failed.length ? { error: `tables failed: ${failed.join(', ')}` } : {});
+      l.status = ok ? 'SUCCEEDED' : 'FAILED';
+      return true;
+    });
+    const l = final.ledger;
+    await deps.bus.put([
+      {
+        source: PIPELINE_SOURCE,
+        detailType: 'Pipeline Completed',
+        detail: {
+          ...ref,
+          status: l.status,
+          tables: Object.entries(l.tables).map(([table, t]) => ({ table, status: t.status, rows: t.rows, files: t.files, durationMs: durationMs(t.startedAt, t.endedAt), error: t.error })),
+          skipped: l.skipped,
+          stages: Object.fromEntries(STAGES.map((s) => [s, { status: l.stages[s].status, durationMs: durationMs(l.stages[s].startedAt, l.stages[s].endedAt) }])),
+          durationMs: durationMs(l.createdAt, l.stages['bucketed-tables'].endedAt),
+        },
+      },
+    ]);
+    logger.info('pipeline completed', { status: l.status, tables: done, failed });
+  }
+
+  /**
+   * Points part_<t> and bucketed_<t> at this run's data in one catalog step (see Catalog.switchTables
+   * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
+   * the previous snapshot's files stay for rollback.
+   */
+  async function switchLiveTables(ref: RunRef, tables: string[]): Promise<void> {
+    const switches: TableSwitch[] = [];
+    const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
+    const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
+    for (const t of tables) {
+      for (const prefix of [config.prefixes.part, config.prefixes.bucketed]) {
+        const stagingName = staging(prefix, t, ref.runId);
+        const def = await catalog.getTable(config.database, stagingName);
+        if (!def) throw new Error(`staging table ${stagingName} is missing`);
+        const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
+        switches.push({ table: { ...def, name: `${prefix}${t}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
+      }
+    }
+    await catalog.switchTables(config.database, switches);
+    for (const t of tables) for (const prefix of [config.prefixes.part, config.prefixes.bucketed]) await catalog.deleteTable(config.database, staging(prefix, t, ref.runId));
+  }
+
+  return { onStagedTablesRegistered, onQueryStateChange };
+}

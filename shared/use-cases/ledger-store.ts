@@ -1,0 +1,102 @@
+/** Reads and writes run ledgers and the run-id lookups in the object store, with conditional writes. */
+import type { PipelineConfig } from '../domain/config.js';
+import type { RunLedger } from '../domain/ledger.js';
+import { PreconditionFailedError, type ObjectStore } from '../ports.js';
+
+const decoder = new TextDecoder();
+
+export interface RunRef {
+  dataset: string;
+  snapshotDt: string;
+  runId: string;
+}
+
+export function ledgerKey(config: PipelineConfig, dataset: string, snapshotDt: string): string {
+  const ds = config.datasets[dataset];
+  if (!ds) throw new Error(`unknown dataset ${dataset}`);
+  return `${ds.runsPrefix}snapshot_dt=${snapshotDt}/run.json`;
+}
+
+export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
+  const bucket = config.dataBucket;
+  const indexKey = (kind: 'glue' | 'athena', id: string) => `${config.indexPrefix}${kind}/${encodeURIComponent(id)}.json`;
+
+  async function load(dataset: string, snapshotDt: string): Promise<{ ledger: RunLedger; etag: string } | undefined> {
+    const got = await store.get(bucket, ledgerKey(config, dataset, snapshotDt));
+    return got && { ledger: JSON.parse(decoder.decode(got.body)) as RunLedger, etag: got.etag };
+  }
+
+  return {
+    load,
+
+    /** Creates the ledger only if none exists; false when another event already created it. */
+    async create(ledger: RunLedger): Promise<boolean> {
+      try {
+        await store.put(bucket, ledgerKey(config, ledger.dataset, ledger.snapshotDt), JSON.stringify(ledger, null, 2), { ifNoneMatch: true });
+        return true;
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) return false;
+        throw err;
+      }
+    },
+
+    /** Replaces an existing ledger only if it still has `etag` (a deliberate re-run); false when it changed meanwhile. */
+    async replace(ledger: RunLedger, etag: string): Promise<boolean> {
+      try {
+        await store.put(bucket, ledgerKey(config, ledger.dataset, ledger.snapshotDt), JSON.stringify(ledger, null, 2), { ifMatch: etag });
+        return true;
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * Read-modify-write with If-Match, retried on conflict. `change` returns false to leave the
+     * ledger as it is (e.g. the step was already recorded by a duplicate event); the result says
+     * whether this caller's change was the one written.
+     */
+    async update(ref: RunRef, change: (ledger: RunLedger) => boolean): Promise<{ ledger: RunLedger; changed: boolean }> {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const current = await load(ref.dataset, ref.snapshotDt);
+        if (!current) throw new Error(`no run ledger for ${ref.dataset} snapshot_dt=${ref.snapshotDt}`);
+        const { ledger, etag } = current;
+        if (ledger.runId !== ref.runId) throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
+        if (!change(ledger)) return { ledger, changed: false };
+        ledger.updatedAt = new Date().toISOString();
+        try {
+          await store.put(bucket, ledgerKey(config, ref.dataset, ref.snapshotDt), JSON.stringify(ledger, null, 2), { ifMatch: etag });
+          return { ledger, changed: true };
+        } catch (err) {
+          if (!(err instanceof PreconditionFailedError)) throw err;
+        }
+      }
+      throw new Error(`run ledger of ${ref.dataset} snapshot_dt=${ref.snapshotDt} kept changing; gave up after 20 attempts`);
+    },
+
+    /** Remembers which run a Glue job run or Athena query belongs to (their events carry only the id). */
+    async index(kind: 'glue' | 'athena', id: string, ref: RunRef & Record<string, unknown>): Promise<void> {
+      await store.put(bucket, indexKey(kind, id), JSON.stringify(ref));
+    },
+
+    async lookup<T extends RunRef = RunRef>(kind: 'glue' | 'athena', id: string): Promise<T | undefined> {
+      const got = await store.get(bucket, indexKey(kind, id));
+      return got && (JSON.parse(decoder.decode(got.body)) as T);
+    },
+
+    /** Every ledger of a dataset (for `status` and the reconciler). */
+    async list(dataset: string): Promise<RunLedger[]> {
+      const ds = config.datasets[dataset];
+      if (!ds) return [];
+      const { objects } = await store.list(bucket, ds.runsPrefix);
+      const ledgers: RunLedger[] = [];
+      for (const o of objects.filter((x) => x.key.endsWith('/run.json'))) {
+        const got = await store.get(bucket, o.key);
+        if (got) ledgers.push(JSON.parse(decoder.decode(got.body)) as RunLedger);
+      }
+      return ledgers;
+    },
+  };
+}
+
+export type LedgerStore = ReturnType<typeof makeLedgerStore>;
