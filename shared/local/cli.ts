@@ -104,6 +104,11 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<ids...>')
     .action((ids: string[]) => ids.forEach((id) => out(`${id}\t${bucketOf(id)}`)));
 
+  const name = argv[2];
+  if (name && !name.startsWith('-') && name !== 'help' && !program.commands.some((c) => c.name() === name)) {
+    process.stderr.write(`flywheel: unknown command '${name}' (see flywheel --help)\n`);
+    return 1;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

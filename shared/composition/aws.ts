@@ -1,0 +1,84 @@
+/**
+ * The AWS composition root: SDK clients created once per container, adapters over them, settings
+ * from the function's environment (set by serverless.yml). Imports nothing local: no DuckDB, no
+ * filesystem adapters, so Lambda bundles stay small.
+ */
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GlueClient } from '@aws-sdk/client-glue';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { AthenaQueryEngine } from '../adapters/aws/athena-query-engine.js';
+import { EventBridgeBus } from '../adapters/aws/eventbridge-bus.js';
+import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
+import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
+import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
+import { readParquetFooter } from '../adapters/footer-tmp.js';
+import { defaultConfig } from '../domain/config.js';
+import { OPS_SOURCE } from '../events/patterns.js';
+import type { Deps, ReplayArgs } from '../deps.js';
+
+/** Settings every function reads from its environment. */
+export interface AwsSettings {
+  dataBucket: string;
+  analysisBucket: string;
+  database: string;
+  splitJobName: string;
+  athenaWorkgroup: string;
+  eventBusName: string;
+  alertTopicArn: string;
+  region?: string;
+}
+
+/** Reads the settings; a missing variable is a deployment error named in full. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
+  const need = (name: string): string => {
+    const v = env[name];
+    if (!v) throw new Error(`environment variable ${name} is not set (it comes from serverless.yml)`);
+    return v;
+  };
+  return {
+    dataBucket: need('DATA_BUCKET'),
+    analysisBucket: need('ANALYSIS_BUCKET'),
+    database: need('GLUE_DATABASE'),
+    splitJobName: need('SPLIT_JOB_NAME'),
+    athenaWorkgroup: need('ATHENA_WORKGROUP'),
+    eventBusName: need('EVENT_BUS_NAME'),
+    alertTopicArn: need('ALERT_TOPIC_ARN'),
+    region: env.AWS_REGION,
+  };
+}
+
+/** The `aws events put-events` command that replays a stage. */
+export function awsReplayCommand(busName: string, a: ReplayArgs): string {
+  const detail = JSON.stringify({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.fromStage, ...(a.tables?.length ? { tables: a.tables } : {}), reason: 'replay after failure' });
+  const entries = JSON.stringify([{ EventBusName: busName, Source: OPS_SOURCE, DetailType: 'Replay Requested', Detail: detail }]);
+  return `aws events put-events --entries '${entries.replace(/'/g, "'\\''")}'`;
+}
+
+let cached: Deps | undefined;
+
+/** Deps for a Lambda container, built once. */
+export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
+  if (cached) return cached;
+  const s = settingsFromEnv(env);
+  const region = s.region;
+  const s3 = new S3Client({ region });
+  const store = new S3ObjectStore(s3);
+  cached = {
+    config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database }),
+    store,
+    catalog: new GlueCatalog(new GlueClient({ region })),
+    engine: new AthenaQueryEngine(new AthenaClient({ region }), { workgroup: s.athenaWorkgroup }),
+    jobs: new GlueJobRunner(new GlueClient({ region }), { splitJobName: s.splitJobName }),
+    bus: new EventBridgeBus(new EventBridgeClient({ region }), { busName: s.eventBusName }),
+    notifier: new SnsNotifier(new SNSClient({ region }), { topicArn: s.alertTopicArn }),
+    clock: { now: () => new Date() },
+    logger: new Logger({ serviceName: 'flywheel' }),
+    readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
+    replayCommand: (a) => awsReplayCommand(s.eventBusName, a),
+  };
+  return cached;
+}

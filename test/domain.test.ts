@@ -1,0 +1,197 @@
+import { bucketRanges, buildStepsFor } from '../shared/domain/build-steps.js';
+import { renderAthenaStep } from '../shared/domain/athena-sql.js';
+import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
+import { parseMapping } from '../shared/domain/mapping.js';
+import { planSplit, type SourceTable } from '../shared/domain/plan-split.js';
+import { fileCountFor } from '../shared/domain/sizing.js';
+import { discoverSnapshots, isValidSnapshotDt, snapshotDtFromKey } from '../shared/domain/snapshot.js';
+import { PipelineError } from '../shared/domain/errors.js';
+import { identifier, literal, location } from '../shared/domain/sql-identifiers.js';
+
+describe('snapshot_dt', () => {
+  test.each([
+    ['2025-10-31', true],
+    ['2024-02-29', true],
+    ['2025-02-29', false],
+    ['2099-02-30', false],
+    ['2025-13-01', false],
+    ['latest', false],
+    ['2025-1-01', false],
+  ])('%s valid: %s', (value, valid) => expect(isValidSnapshotDt(value)).toBe(valid));
+
+  test('latest valid snapshot wins; junk is listed, never chosen', () => {
+    const found = discoverSnapshots(['snapshot_dt=2025-09-30/', 'snapshot_dt=latest/', 'snapshot_dt=2099-02-30/', 'snapshot_dt=2025-10-31/', 'tmp/']);
+    expect(found.latest).toBe('2025-10-31');
+    expect(found.valid).toEqual(['2025-09-30', '2025-10-31']);
+    expect(found.junk).toEqual(['snapshot_dt=latest', 'snapshot_dt=2099-02-30', 'tmp']);
+    expect(discoverSnapshots(['snapshot_dt=nope/']).latest).toBeUndefined();
+  });
+
+  test('snapshot from a marker key', () => {
+    expect(snapshotDtFromKey('a/raw_input/snapshot_dt=2025-10-31/_SUCCESS')).toBe('2025-10-31');
+    expect(snapshotDtFromKey('a/raw_input/_SUCCESS')).toBeUndefined();
+  });
+});
+
+describe('dynamic file sizing', () => {
+  const MB = 1024 * 1024;
+  test.each([
+    [0, 1],
+    [1, 1],
+    [512 * MB, 1],
+    [512 * MB + 1, 2],
+    [34 * 1024 * MB, 68],
+    [1024 * 1024 * MB, 256],
+  ])('%d bytes → %d files', (bytes, files) => expect(fileCountFor(bytes)).toBe(files));
+});
+
+const CSV = [
+  'source_table,source_column,target_table,target_column',
+  'IBE_02,CUSTOMER_USER_ID,ibe_02a,customer_user_id',
+  'IBE_02,AGE_X,ibe_02a,age_x',
+  'IBE_02,COLOR_X,ibe_02b,Color_X',
+  'MIACS_02,SCORE_X,miacs_02,score_x',
+].join('\n');
+
+describe('mapping CSV', () => {
+  test('splits one source into several targets and lower-cases names', () => {
+    const m = parseMapping(CSV, { key: 'm.csv' });
+    expect(m.targets.map((t) => [t.target, t.source, t.columns.map((c) => c.target)])).toEqual([
+      ['ibe_02a', 'IBE_02', ['customer_user_id', 'age_x']],
+      ['ibe_02b', 'IBE_02', ['color_x']],
+      ['miacs_02', 'MIACS_02', ['score_x']],
+    ]);
+  });
+
+  test.each([
+    ['', /header/],
+    ['a,b,c,d\nX,Y,z,w', /header must be/],
+    ['source_table,source_column,target_table,target_column\n', /no mapping rows/],
+    ['source_table,source_column,target_table,target_column\nA,"unterminated', /not valid CSV/],
+    ['source_table,source_column,target_table,target_column\nA,B,bad-name,c', /not a valid lower-case identifier/],
+  ])('malformed %#: clear error', (csv, message) => {
+    expect(() => parseMapping(csv, { key: 'support_files/m.csv', snapshotDt: '2025-10-31' })).toThrow(message);
+    try {
+      parseMapping(csv, { key: 'support_files/m.csv', snapshotDt: '2025-10-31' });
+    } catch (err) {
+      expect(err).toBeInstanceOf(PipelineError);
+      expect((err as PipelineError).describe()).toMatch(/snapshot_dt=2025-10-31.*fix: /);
+    }
+  });
+
+  test('duplicate target columns make only that target invalid', () => {
+    const m = parseMapping(CSV + '\nIBE_02,FLAG_X,ibe_02b,color_x', { key: 'm.csv' });
+    expect(m.targets.map((t) => t.target)).toEqual(['ibe_02a', 'miacs_02']);
+    expect(m.invalid).toEqual([expect.objectContaining({ target: 'ibe_02b', reason: 'duplicate target columns color_x' })]);
+  });
+});
+
+describe('split plan', () => {
+  const src = (name: string, columns: string[], extra: Partial<SourceTable> = {}): SourceTable => ({
+    name,
+    files: [{ uri: `s3://data/raw/${name}/part-0.parquet`, size: 100 }],
+    columns: columns.map((c) => ({ name: c, type: 'string' })),
+    rowCount: 10,
+    problems: [],
+    ...extra,
+  });
+  const plan = (sources: SourceTable[], csv = CSV, tablesFilter?: string[]) =>
+    planSplit({
+      dataset: 'infobase',
+      snapshotDt: '2025-10-31',
+      runId: 'r1',
+      mapping: parseMapping(csv, { key: 'm.csv' }),
+      sources,
+      keyColumn: 'customer_user_id',
+      bucketCount: 256,
+      targetFileBytes: 512 * 1024 * 1024,
+      outputUri: (t) => `s3://data/split/${t}/snapshot_dt=2025-10-31/run_id=r1/`,
+      metadataUri: 's3://data/split/metadata/snapshot_dt.txt',
+      tablesFilter,
+    });
+
+  test('key column always carried first; unmapped columns reported as dropped', () => {
+    const p = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X', 'FLAG_X']), src('MIACS_02', ['CUSTOMER_USER_ID', 'SCORE_X'])]);
+    expect(p.tables.map((t) => [t.target, t.columns.map((c) => c.target)])).toEqual([
+      ['ibe_02a', ['customer_user_id', 'age_x']],
+      ['ibe_02b', ['customer_user_id', 'color_x']],
+      ['miacs_02', ['customer_user_id', 'score_x']],
+    ]);
+    expect(p.droppedColumns).toEqual({ IBE_02: ['FLAG_X'] });
+    expect(p.skipped).toEqual([]);
+  });
+
+  test('a column the source lacks fails that target only', () => {
+    const p = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'COLOR_X']), src('MIACS_02', ['CUSTOMER_USER_ID', 'SCORE_X'])]);
+    expect(p.tables.map((t) => t.target)).toEqual(['ibe_02b', 'miacs_02']);
+    expect(p.skipped).toEqual([expect.objectContaining({ target: 'ibe_02a', reason: expect.stringContaining('AGE_X') })]);
+  });
+
+  test('empty, missing and problematic sources are skipped with a fix', () => {
+    const p = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], { rowCount: 0 }), src('MIACS_02', ['CUSTOMER_USER_ID', 'SCORE_X'], { problems: [{ reason: 'non-parquet files x.csv', fix: 'remove them' }] })]);
+    expect(p.tables).toEqual([]);
+    expect(p.skipped.map((s) => s.target)).toEqual(['ibe_02a', 'ibe_02b', 'miacs_02']);
+    expect(p.skipped[0]!.reason).toMatch(/empty/);
+    expect(p.skipped[2]!.reason).toMatch(/non-parquet/);
+    expect(plan([]).skipped[0]!.reason).toMatch(/not in snapshot_dt=2025-10-31/);
+  });
+
+  test('tables filter selects targets and names unknown ones', () => {
+    const p = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'])], CSV, ['ibe_02b', 'nope']);
+    expect(p.tables.map((t) => t.target)).toEqual(['ibe_02b']);
+    expect(p.skipped).toEqual([expect.objectContaining({ target: 'nope' })]);
+  });
+});
+
+describe('bucketed build steps', () => {
+  test('part ranges never exceed 100 buckets and cover 0..255 once', () => {
+    expect(bucketRanges(256, 100)).toEqual([[0, 99], [100, 199], [200, 255]]);
+    const covered = bucketRanges(256, 100).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
+    expect(covered).toEqual(Array.from({ length: 256 }, (_, i) => i));
+  });
+
+  const steps = buildStepsFor({
+    database: 'flywheel_dev',
+    table: 'ibe_01a',
+    extTable: 'ext_ibe_01a',
+    partStaging: 'part_ibe_01a__r1',
+    bucketedStaging: 'bucketed_ibe_01a__r1',
+    columns: [{ name: 'customer_user_id', type: 'string' }, { name: 'age', type: 'int' }],
+    partLocation: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
+    bucketedLocation: 's3://data/bucketed/bucketed_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
+    keyColumn: 'customer_user_id',
+    bucketCount: 256,
+    partitionsPerQuery: 100,
+  });
+
+  test('CTAS then INSERT INTO per range, then the bucketed CTAS', () => {
+    const sql = steps.map(renderAthenaStep);
+    expect(sql).toHaveLength(4);
+    expect(sql[0]).toMatch(/^CREATE TABLE "flywheel_dev"\."part_ibe_01a__r1" WITH \(.*partitioned_by = ARRAY\['id_bucket'\]\) AS SELECT "customer_user_id", "age", "id_bucket" FROM "flywheel_dev"\."ext_ibe_01a" WHERE "id_bucket" BETWEEN 0 AND 99$/);
+    expect(sql[1]).toMatch(/^INSERT INTO "flywheel_dev"\."part_ibe_01a__r1" SELECT .* BETWEEN 100 AND 199$/);
+    expect(sql[2]).toMatch(/BETWEEN 200 AND 255$/);
+    expect(sql[3]).toContain("bucketed_by = ARRAY['customer_user_id'], bucket_count = 256) AS SELECT \"customer_user_id\", \"age\" FROM \"flywheel_dev\".\"part_ibe_01a__r1\"");
+  });
+
+  test('identifiers and locations are validated before they reach SQL', () => {
+    expect(() => identifier('x"; drop table y; --')).toThrow(/unsafe/);
+    expect(() => location("s3://data/x' OR 1=1")).toThrow(/unsafe/);
+    expect(literal("O'Brien")).toBe("'O''Brien'");
+    expect(() => renderAthenaStep({ ...steps[0]!, stagingTable: 'Bad Name' } as never)).toThrow(/unsafe SQL identifier/);
+  });
+});
+
+describe('run ledger', () => {
+  test('run ids sort by time', () => {
+    const a = newRunId(new Date('2025-10-31T12:00:00Z'), () => 0.5);
+    expect(a).toBe('20251031T120000Z-7fffff');
+    expect(newRunId(new Date('2025-11-01T00:00:00Z')) > a).toBe(true);
+  });
+
+  test('a failed stage fails the run', () => {
+    const l = newLedger({ dataset: 'infobase', snapshotDt: '2025-10-31', runId: 'r', trigger: { kind: 'cli' }, junk: [], now: new Date(0) });
+    setStage(l, 'split-and-bucket', 'FAILED', new Date(1000), { error: 'boom' });
+    expect(l.status).toBe('FAILED');
+    expect(l.stages['split-and-bucket']).toEqual({ status: 'FAILED', startedAt: new Date(1000).toISOString(), endedAt: new Date(1000).toISOString(), error: 'boom' });
+  });
+});
