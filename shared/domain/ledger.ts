@@ -30,6 +30,8 @@ export interface TableRecord {
   status: Status;
   rows?: number;
   files?: number;
+  /** Rows whose customer_user_id is NULL: kept, in bucket 0, reported. */
+  nullKeys?: number;
   steps: StepRecord[];
   error?: string;
   startedAt?: string;

@@ -34,7 +34,7 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
       },
       failed: (_event, fn, error) => out(`${at()} ✗ ${fn} threw: ${error.message}`),
     },
-    progress: { table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows, ${r.files} file(s), ${secs(r.ms)}`) },
+    progress: { table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`) },
   });
   try {
     const { config } = rt.deps;
@@ -116,9 +116,9 @@ async function summarize(rt: LocalRuntime, started: number): Promise<number> {
     const rows: string[][] = [];
     for (const [name, t] of Object.entries(l.tables)) {
       const part = t.status === 'SUCCEEDED' ? await count(rt, `${rt.deps.config.prefixes.part}${name}`) : '';
-      rows.push([name, t.status, fmt(t.rows), part, fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
+      rows.push([name, t.status, fmt(t.rows), part, fmt(t.nullKeys), fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
     }
-    out(table(['table', 'status', 'source rows', 'part_ rows', 'split files', 'build time'], rows));
+    out(table(['table', 'status', 'source rows', 'part_ rows', 'NULL keys', 'split files', 'build time'], rows));
     out(`stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`);
   }
   if (outbox > 0) out(`${outbox} alert(s) written to ${rt.home}/outbox/`);

@@ -175,7 +175,7 @@ export function makeBuildBucketedTables(deps: Deps) {
         detail: {
           ...ref,
           status: l.status,
-          tables: Object.entries(l.tables).map(([table, t]) => ({ table, status: t.status, rows: t.rows, files: t.files, durationMs: durationMs(t.startedAt, t.endedAt), error: t.error })),
+          tables: Object.entries(l.tables).map(([table, t]) => ({ table, status: t.status, rows: t.rows, files: t.files, nullKeys: t.nullKeys, durationMs: durationMs(t.startedAt, t.endedAt), error: t.error })),
           skipped: l.skipped,
           stages: Object.fromEntries(STAGES.map((s) => [s, { status: l.stages[s].status, durationMs: durationMs(l.stages[s].startedAt, l.stages[s].endedAt) }])),
           durationMs: durationMs(l.createdAt, l.stages['bucketed-tables'].endedAt),

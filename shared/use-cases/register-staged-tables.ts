@@ -23,7 +23,7 @@ export interface JobFinished {
 }
 
 export interface SplitResult {
-  tables: Record<string, { rows: number; files: number }>;
+  tables: Record<string, { rows: number; files: number; nullKeys?: number }>;
 }
 
 const decoder = new TextDecoder();
@@ -96,6 +96,7 @@ export function makeRegisterStagedTables(deps: Deps) {
           const rec = l.tables[t]!;
           rec.rows = result?.tables[t]?.rows;
           rec.files = result?.tables[t]?.files;
+          rec.nullKeys = result?.tables[t]?.nullKeys;
         }
         for (const f of failures) Object.assign(l.tables[f.table]!, { status: 'FAILED', error: f.cause });
         setStage(l, 'register-staged-tables', registered.length > 0 ? 'SUCCEEDED' : 'FAILED', now, failures.length ? { error: failures.map((f) => `${f.table}: ${f.cause}`).join('; ') } : {});
@@ -105,6 +106,8 @@ export function makeRegisterStagedTables(deps: Deps) {
       if (registered.length > 0) {
         await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Stage Completed', detail: { stage: 'register-staged-tables', ...ref, tables: registered } }]);
       }
+      const withNulls = Object.entries(result?.tables ?? {}).filter(([, r]) => (r.nullKeys ?? 0) > 0);
+      if (withNulls.length > 0) logger.warn(`rows with a NULL ${config.keyColumn} kept in bucket 0`, { tables: Object.fromEntries(withNulls.map(([t, r]) => [t, r.nullKeys])) });
       logger.info('staged tables registered', { tables: registered, failed: failures.map((f) => f.table) });
       return { outcome: registered.length > 0 ? 'registered' : 'failed', tables: registered };
     } catch (err) {

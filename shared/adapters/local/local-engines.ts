@@ -18,7 +18,7 @@ import type { LocalBus } from './local-bus.js';
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export interface SplitProgress {
-  table?(plan: SplitTablePlan, result: { rows: number; files: number; ms: number }): void;
+  table?(plan: SplitTablePlan, result: { rows: number; files: number; nullKeys: number; ms: number }): void;
 }
 
 /** Contiguous id_bucket range of each output file (file i of n covers [⌊i·256/n⌋, ⌊(i+1)·256/n⌋)). */
@@ -33,7 +33,7 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
   if (!raw) throw new Error(`plan ${planUri} is missing`);
   const plan = JSON.parse(new TextDecoder().decode(raw.body)) as SplitPlan;
   const tables = tablesFilter ? plan.tables.filter((t) => tablesFilter.includes(t.target)) : plan.tables;
-  const result: Record<string, { rows: number; files: number }> = {};
+  const result: Record<string, { rows: number; files: number; nullKeys: number }> = {};
   for (const t of tables) {
     const started = Date.now();
     const out = db.localPath(t.outputUri);
@@ -57,8 +57,11 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
     } catch (err) {
       throw new Error(`table ${t.target}: ${(err as Error).message}`);
     }
-    result[t.target] = { rows, files: t.fileCount };
-    progress.table?.(t, { rows, files: t.fileCount, ms: Date.now() - started });
+    // NULL keys are kept (bucket 0) and reported; counted from the output's footers-backed scan of one column
+    const nulls = await db.all(`SELECT count(*) AS n FROM read_parquet(${literal(path.join(out, '*.parquet'))}) WHERE ${q(plan.keyColumn)} IS NULL`);
+    const nullKeys = Number(nulls[0]?.n ?? 0);
+    result[t.target] = { rows, files: t.fileCount, nullKeys };
+    progress.table?.(t, { rows, files: t.fileCount, nullKeys, ms: Date.now() - started });
   }
   await store.put(bucket, key.replace(/plan\.json$/, 'result.json'), JSON.stringify({ tables: result }, null, 2));
   const meta = parseS3Uri(plan.metadataUri);

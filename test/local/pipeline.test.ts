@@ -1,0 +1,123 @@
+// Every stage on the local engine, for real: DuckDB, the filesystem lake, the local bus and the real handlers.
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { duckdbBucketSql } from '../../shared/domain/bucket.js';
+import type { LocalRuntime } from '../../shared/composition/local.js';
+import { count, deliver, lakePath, ledger, markerEvent, open, outbox, runPipeline, sampleHome } from './harness.js';
+
+const TABLES = ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'];
+
+describe('the local pipeline end to end', () => {
+  let home: string;
+  let rt: LocalRuntime;
+  beforeAll(async () => {
+    home = await sampleHome(3000);
+    rt = await open(home);
+    await runPipeline(rt);
+  });
+  afterAll(() => rt.close());
+
+  test('the latest valid snapshot ran and every stage succeeded', async () => {
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(l.status).toBe('SUCCEEDED');
+    expect(Object.values(l.stages).map((s) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(l.junk).toEqual(expect.arrayContaining(['snapshot_dt=latest', 'snapshot_dt=2099-02-30', 'README.txt']));
+    expect(l.droppedColumns).toEqual({ IBE_01: ['IBE_LEGACY_FLAG'] });
+    expect(await ledger(rt, '2025-09-30')).toBeUndefined();
+  });
+
+  test.each(TABLES)('%s: ext_, part_ and bucketed_ hold every source row', async (t) => {
+    const source = t.startsWith('ibe_01') ? 'IBE_01' : t.toUpperCase();
+    const src = Number((await rt.db.all(`SELECT count(*) n FROM read_parquet('${lakePath(home, `omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/${source}`)}/*.parquet')`))[0]!.n);
+    expect(src).toBe(3000);
+    for (const prefix of ['ext_', 'part_', 'bucketed_']) expect(await count(rt, `select count(*) from ${prefix}${t}`)).toBe(src);
+    expect((await ledger(rt, '2025-10-31'))!.tables[t]!.rows).toBe(src);
+  });
+
+  test('id_bucket is the shared bucket function of customer_user_id, NULL key in bucket 0', async () => {
+    expect(await count(rt, `select count(*) from part_ibe_01a where id_bucket <> ${duckdbBucketSql('customer_user_id')}`)).toBe(0);
+    expect(await count(rt, 'select count(*) from part_ibe_01a where customer_user_id is null and id_bucket = 0')).toBe(1);
+    expect((await ledger(rt, '2025-10-31'))!.tables.ibe_01a!.nullKeys).toBe(1);
+    expect(await count(rt, "select count(*) from part_ibe_01a where customer_user_id like 'Zoë-%' or customer_user_id like '客户-%'")).toBeGreaterThan(0);
+  });
+
+  test('split columns are carried, lower-cased, unmapped ones dropped', async () => {
+    const cols = (await rt.db.all("SELECT column_name FROM information_schema.columns WHERE table_schema = 'flywheel' AND table_name = 'part_ibe_01b' ORDER BY ordinal_position")).map((r) => r.column_name);
+    expect(cols).toEqual(['customer_user_id', 'ibe8606_income', 'ibe8463_homeowner', 'ibe2800_children', 'id_bucket']);
+  });
+
+  test('part_ tables are partitioned by id_bucket with one catalog partition per non-empty bucket folder', async () => {
+    const def = (await rt.catalog.getTable('flywheel', 'part_miacs_01'))!;
+    expect(def.partitionKeys).toEqual([{ name: 'id_bucket', type: 'int' }]);
+    expect(def.comment).toBe('Bucketed table created from snapshot_dt=2025-10-31');
+    const parts = await rt.catalog.getPartitions('flywheel', 'part_miacs_01');
+    const distinct = await count(rt, 'select count(distinct id_bucket) from part_miacs_01');
+    expect(parts).toHaveLength(distinct);
+    for (const p of parts) {
+      expect(p.location).toMatch(new RegExp(`/part_miacs_01/snapshot_dt=2025-10-31/run_id=[^/]+/id_bucket=${p.values[0]}/$`));
+      expect(readdirSync(rt.db.localPath(p.location)).some((f) => f.endsWith('.parquet'))).toBe(true);
+    }
+  });
+
+  test('bucketed_ tables carry Hive bucketing and one file per bucket named by bucket number', async () => {
+    const def = (await rt.catalog.getTable('flywheel', 'bucketed_ibe_04'))!;
+    expect(def.bucketing).toEqual({ columns: ['customer_user_id'], count: 256 });
+    const files = readdirSync(rt.db.localPath(def.location));
+    expect(files.every((f) => /^\d{6}_\d+\.parquet$/.test(f))).toBe(true);
+    const bucket0 = await count(rt, `select count(*) from read_parquet('${rt.db.localPath(def.location)}000000_*.parquet') where ${duckdbBucketSql('customer_user_id')} <> 0`);
+    expect(bucket0).toBe(0);
+  });
+
+  test('ext_ tables: external, over the exact split folder, with snapshot and run parameters', async () => {
+    const def = (await rt.catalog.getTable('flywheel', 'ext_ibe_01a'))!;
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(def.parameters).toMatchObject({ snapshot_dt: '2025-10-31', run_id: l.runId });
+    expect(def.location).toBe(`s3://data/omc_cleanroom_data/split_cluster/infobase_attributes/ibe_01a/snapshot_dt=2025-10-31/run_id=${l.runId}/`);
+    expect(readdirSync(rt.db.localPath(def.location))).toEqual(['part-00000.snappy.parquet']);
+  });
+
+  test('metadata/snapshot_dt.txt under the split output and the bucketed base', () => {
+    expect(readFileSync(lakePath(home, 'omc_cleanroom_data/split_cluster/infobase_attributes/metadata/snapshot_dt.txt'), 'utf8')).toBe('2025-10-31\n');
+    expect(readFileSync(lakePath(home, 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt'), 'utf8')).toBe('2025-10-31\n');
+  });
+
+  test('Pipeline Completed carries per-table counts and durations; no alert went out', async () => {
+    const done = rt.bus.published.filter((e) => e['detail-type'] === 'Pipeline Completed');
+    expect(done).toHaveLength(1);
+    const detail = done[0]!.detail as { status: string; tables: Array<{ table: string; rows: number; durationMs: number }> };
+    expect(detail.status).toBe('SUCCEEDED');
+    expect(detail.tables.map((t) => [t.table, t.rows])).toEqual(TABLES.map((t) => [t, 3000]));
+    expect(detail.tables.every((t) => t.durationMs >= 0)).toBe(true);
+    expect(await outbox(home)).toEqual([]);
+  });
+
+  test('duplicate ready-marker events start nothing more', async () => {
+    const before = (await ledger(rt, '2025-10-31'))!.runId;
+    const published = rt.bus.published.length;
+    await deliver(rt, ...Array.from({ length: 10 }, () => markerEvent('2025-10-31')));
+    expect((await ledger(rt, '2025-10-31'))!.runId).toBe(before);
+    expect(rt.bus.published.slice(published).filter((e) => e.source === 'aws.glue')).toEqual([]);
+  });
+
+  test('a snapshot older than the live one is refused unless re-run explicitly; live tables untouched', async () => {
+    await deliver(rt, markerEvent('2025-09-30'));
+    expect(await ledger(rt, '2025-09-30')).toBeUndefined();
+    const mail = await outbox(home);
+    expect(mail.at(-1)).toMatch(/older than the live snapshot 2025-10-31/);
+    expect(mail.at(-1)).toMatch(/npx flywheel run .*--snapshot 2025-09-30/);
+    expect((await rt.catalog.getTable('flywheel', 'part_ibe_04'))!.parameters.snapshot_dt).toBe('2025-10-31');
+  });
+
+  test('an explicit re-run of the same snapshot builds new data beside the old and switches to it', async () => {
+    const old = (await ledger(rt, '2025-10-31'))!;
+    const oldLocation = (await rt.catalog.getTable('flywheel', 'part_ibe_04'))!.location;
+    await runPipeline(rt, { dataset: 'infobase', snapshotDt: '2025-10-31', tables: ['ibe_04'], rerun: true });
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(l.runId).not.toBe(old.runId);
+    expect(l.history.map((h) => h.runId)).toEqual([old.runId]);
+    expect(Object.keys(l.tables)).toEqual(['ibe_04']);
+    expect((await rt.catalog.getTable('flywheel', 'part_ibe_04'))!.location).not.toBe(oldLocation);
+    expect(existsSync(rt.db.localPath(oldLocation))).toBe(true);
+    expect(await count(rt, 'select count(*) from part_ibe_04')).toBe(3000);
+    await fs.access(rt.db.localPath(oldLocation));
+  });
+});
