@@ -68,6 +68,11 @@ export function makeBuildBucketedTables(deps: Deps) {
   /** 1. Start every registered table's first step. */
   async function onStagedTablesRegistered(ref: RunRef, tables: string[]): Promise<void> {
     logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    const current = await ledgers.load(ref.dataset, ref.snapshotDt);
+    if (current?.ledger.runId !== ref.runId) {
+      logger.warn('Stage Completed for a run that is not the current run of its snapshot; ignored', { current_run: current?.ledger.runId });
+      return;
+    }
     const planned = new Map<string, BuildStep[]>();
     for (const t of tables) {
       try {

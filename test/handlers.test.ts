@@ -1,0 +1,90 @@
+// Each handler against the sample events in events/*.json, through the local runtime (the same handler
+// functions the Lambda entries wrap).
+import { readFileSync } from 'node:fs';
+import { makeBucketedTablesHandler } from '../services/bucketed-tables/bucketed-tables.js';
+import { makeRegisterStagedTablesHandler } from '../services/register-staged-tables/register-staged-tables.js';
+import { makeSnapshotTriggerHandler } from '../services/snapshot-trigger/snapshot-trigger.js';
+import type { LocalRuntime } from '../shared/composition/local.js';
+import { ledger, open, outbox, sampleHome } from './local/harness.js';
+
+const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+
+describe('handlers against events/*.json', () => {
+  let home: string;
+  let rt: LocalRuntime;
+  beforeEach(async () => {
+    home = await sampleHome(200);
+    rt = await open(home);
+  });
+  afterEach(() => rt.close());
+
+  test('snapshot-trigger: S3 Object Created via EventBridge starts that snapshot, once', async () => {
+    const handler = makeSnapshotTriggerHandler(rt.deps);
+    const [result] = await handler(event('s3-object-created.eventbridge.json'));
+    expect(result).toMatchObject({ outcome: 'started', snapshotDt: '2025-10-31' });
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(l.trigger).toEqual({ kind: 'event', eventId: '2d4eba74-fd51-3966-4bfa-b013c9da8ff1' });
+    expect(l.stages['split-and-bucket'].jobRunId).toMatch(/^jr_/);
+    const [again] = await handler(event('s3-object-created.eventbridge.json'));
+    expect(again).toMatchObject({ outcome: 'duplicate' });
+  });
+
+  test('snapshot-trigger: classic S3 notification Records, URL-encoded key decoded', async () => {
+    const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('s3-notification.records.json'));
+    expect(result).toMatchObject({ outcome: 'started', snapshotDt: '2025-10-31' });
+  });
+
+  test('snapshot-trigger: a schedule discovers the latest valid snapshot and lists the junk', async () => {
+    const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('scheduled-event.json'));
+    expect(result).toMatchObject({ outcome: 'started', snapshotDt: '2025-10-31', junk: expect.arrayContaining(['snapshot_dt=latest', 'snapshot_dt=2099-02-30']) });
+  });
+
+  test('snapshot-trigger: a direct invocation with a table filter plans only those tables', async () => {
+    const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('manual-trigger.json'));
+    expect(result!.outcome).toBe('started');
+    if (result!.outcome === 'started') expect(result.plan.tables.map((t) => t.target)).toEqual(['ibe_01a']);
+  });
+
+  test('snapshot-trigger: an object that is not a ready marker starts nothing', async () => {
+    const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
+    e.detail.object.key = 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_01/part-0.parquet';
+    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
+  });
+
+  test('an invalid event is rejected with an alert and starts nothing', async () => {
+    expect(await makeSnapshotTriggerHandler(rt.deps)({ snapshotDt: 42 })).toEqual([]);
+    expect(await makeRegisterStagedTablesHandler(rt.deps)({ source: 'aws.glue' })).toEqual({ outcome: 'rejected', tables: [] });
+    await makeBucketedTablesHandler(rt.deps)({ hello: 'world' });
+    const mail = await outbox(home);
+    expect(mail).toHaveLength(3);
+    expect(mail[0]).toMatch(/snapshot-trigger rejected an invalid event/);
+    expect(mail[1]).toMatch(/register-staged-tables rejected an invalid event[\s\S]*Problem: +version: Invalid input/);
+  });
+
+  test('register-staged-tables: Glue events of runs Flywheel did not start are ignored', async () => {
+    for (const name of ['glue-job-state-change.succeeded.json', 'glue-job-state-change.failed.json']) {
+      expect(await makeRegisterStagedTablesHandler(rt.deps)(event(name))).toEqual({ outcome: 'ignored', tables: [] });
+    }
+    expect(await outbox(home)).toEqual([]);
+  });
+
+  test('bucketed-tables: Athena events of unknown queries and Stage Completed of unknown runs are ignored', async () => {
+    const handler = makeBucketedTablesHandler(rt.deps);
+    await handler(event('athena-query-state-change.succeeded.json'));
+    await handler(event('athena-query-state-change.failed.json'));
+    await handler(event('stage-completed.register-staged-tables.json'));
+    expect(await outbox(home)).toEqual([]);
+    expect(await rt.catalog.listTables('flywheel')).toEqual([]);
+  });
+
+  test('the Glue SUCCEEDED event of a real run registers ext_ tables and hands off to bucketed-tables', async () => {
+    await makeSnapshotTriggerHandler(rt.deps)(event('manual-trigger.json'));
+    await rt.bus.drain();
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(l.status).toBe('SUCCEEDED');
+    const glue = rt.bus.published.find((e) => e.source === 'aws.glue')!;
+    expect(glue.detail).toMatchObject({ state: 'SUCCEEDED', jobRunId: l.stages['split-and-bucket'].jobRunId });
+    // re-delivering the same Glue event (at-least-once) changes nothing
+    expect(await makeRegisterStagedTablesHandler(rt.deps)(glue)).toEqual({ outcome: 'ignored', tables: [] });
+  });
+});
