@@ -42,6 +42,8 @@ export interface ObjectStore {
     condition?: { ifNoneMatch?: true; ifMatch?: string },
   ): Promise<{ etag: string }>;
   delete(bucket: string, keys: string[]): Promise<void>;
+  /** Server-side copy of one object (S3 CopyObject; a hard link locally). */
+  copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
 }
 
 /** A column as the catalog stores it (Hive type names: string, bigint, int, double, boolean, …). */

@@ -1,4 +1,4 @@
-import { bucketRanges, buildStepsFor } from '../shared/domain/build-steps.js';
+import { bucketFileName, bucketRanges, buildStepsFor } from '../shared/domain/build-steps.js';
 import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
@@ -155,22 +155,19 @@ describe('bucketed build steps', () => {
     table: 'ibe_01a',
     extTable: 'ext_ibe_01a',
     partStaging: 'part_ibe_01a__r1',
-    bucketedStaging: 'bucketed_ibe_01a__r1',
     columns: [{ name: 'customer_user_id', type: 'string' }, { name: 'age', type: 'int' }],
     partLocation: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
-    bucketedLocation: 's3://data/bucketed/bucketed_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
-    keyColumn: 'customer_user_id',
     bucketCount: 256,
     partitionsPerQuery: 100,
   });
 
-  test('CTAS then INSERT INTO per range, then the bucketed CTAS', () => {
+  test('CTAS then INSERT INTO per range: no query writes more than 100 partitions', () => {
     const sql = steps.map(renderAthenaStep);
-    expect(sql).toHaveLength(4);
+    expect(sql).toHaveLength(3);
     expect(sql[0]).toMatch(/^CREATE TABLE "flywheel_dev"\."part_ibe_01a__r1" WITH \(.*partitioned_by = ARRAY\['id_bucket'\]\) AS SELECT "customer_user_id", "age", "id_bucket" FROM "flywheel_dev"\."ext_ibe_01a" WHERE "id_bucket" BETWEEN 0 AND 99$/);
     expect(sql[1]).toMatch(/^INSERT INTO "flywheel_dev"\."part_ibe_01a__r1" SELECT .* BETWEEN 100 AND 199$/);
     expect(sql[2]).toMatch(/BETWEEN 200 AND 255$/);
-    expect(sql[3]).toContain("bucketed_by = ARRAY['customer_user_id'], bucket_count = 256) AS SELECT \"customer_user_id\", \"age\" FROM \"flywheel_dev\".\"part_ibe_01a__r1\"");
+    expect(bucketFileName(12, 0, '20251031_x.parquet')).toBe('000012_0_20251031_x.parquet');
   });
 
   test('identifiers and locations are validated before they reach SQL', () => {

@@ -42,7 +42,7 @@ describe('handlers against events/*.json', () => {
   test('snapshot-trigger: a direct invocation with a table filter plans only those tables', async () => {
     const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('manual-trigger.json'));
     expect(result!.outcome).toBe('started');
-    if (result!.outcome === 'started') expect(result.plan.tables.map((t) => t.target)).toEqual(['ibe_01a']);
+    if (result?.outcome === 'started') expect(result.plan.tables.map((t) => t.target)).toEqual(['ibe_01a']);
   });
 
   test('snapshot-trigger: an object that is not a ready marker starts nothing', async () => {

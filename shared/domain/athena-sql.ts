@@ -8,18 +8,11 @@ const q = (name: string) => `"${identifier(name)}"`;
 export function renderAthenaStep(step: BuildStep): string {
   const db = q(step.database);
   const cols = step.columns.map((c) => q(c.name)).join(', ');
-  if (step.kind === 'part-range') {
-    const select = `SELECT ${cols}, "id_bucket" FROM ${db}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${int(step.fromBucket)} AND ${int(step.toBucket)}`;
-    if (!step.first) return `INSERT INTO ${db}.${q(step.stagingTable)} ${select}`;
-    return (
-      `CREATE TABLE ${db}.${q(step.stagingTable)} WITH (format = 'PARQUET', write_compression = 'SNAPPY', ` +
-      `external_location = ${literal(location(step.location))}, partitioned_by = ARRAY['id_bucket']) AS ${select}`
-    );
-  }
+  const select = `SELECT ${cols}, "id_bucket" FROM ${db}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${int(step.fromBucket)} AND ${int(step.toBucket)}`;
+  if (!step.first) return `INSERT INTO ${db}.${q(step.stagingTable)} ${select}`;
   return (
     `CREATE TABLE ${db}.${q(step.stagingTable)} WITH (format = 'PARQUET', write_compression = 'SNAPPY', ` +
-    `external_location = ${literal(location(step.location))}, bucketed_by = ARRAY[${literal(identifier(step.keyColumn))}], ` +
-    `bucket_count = ${int(step.bucketCount)}) AS SELECT ${cols} FROM ${db}.${q(step.sourceTable)}`
+    `external_location = ${literal(location(step.location))}, partitioned_by = ARRAY['id_bucket']) AS ${select}`
   );
 }
 

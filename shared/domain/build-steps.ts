@@ -1,7 +1,11 @@
 /**
- * The bucketed stage as a list of steps per table. Each step is one Athena query in AWS (rendered
- * by athena-sql.ts) and one DuckDB statement locally; none writes more than `partitionsPerQuery`
- * partitions, so Athena's 100-open-writers limit never applies to part_* tables.
+ * The bucketed stage per table: part_<t> is written by a CTAS and INSERT INTOs of at most
+ * `partitionsPerQuery` id_bucket values each (one Athena query in AWS, rendered by athena-sql.ts;
+ * one DuckDB COPY locally), so Athena's 100-open-writers limit never applies. bucketed_<t> needs
+ * no query at all: partition id_bucket=N of part_<t> holds exactly Hive bucket N (the bucket
+ * function is Hive's), so its files are copied server-side into one folder, renamed `0000NN_k_…`
+ * — the file naming Hive and Trino use to map files to buckets — and the table is registered with
+ * `bucketed_by = customer_user_id, bucket_count = 256`. No single query ever writes 256 buckets.
  */
 import type { ColumnDef } from '../ports.js';
 
@@ -23,18 +27,7 @@ export interface PartRangeStep extends StepBase {
   toBucket: number;
 }
 
-/** CTAS of bucketed_<t> staging: Hive-bucketed by the key into `bucketCount` buckets. */
-export interface BucketedStep extends StepBase {
-  kind: 'bucketed';
-  stagingTable: string;
-  sourceTable: string;
-  columns: ColumnDef[];
-  location: string;
-  keyColumn: string;
-  bucketCount: number;
-}
-
-export type BuildStep = PartRangeStep | BucketedStep;
+export type BuildStep = PartRangeStep;
 
 /** Inclusive id_bucket ranges of at most `size` buckets covering 0..count-1. */
 export function bucketRanges(count: number, size: number): Array<[number, number]> {
@@ -48,17 +41,14 @@ export interface TableBuildInput {
   table: string;
   extTable: string;
   partStaging: string;
-  bucketedStaging: string;
   /** Data columns of ext_<t> without id_bucket. */
   columns: ColumnDef[];
   partLocation: string;
-  bucketedLocation: string;
-  keyColumn: string;
   bucketCount: number;
   partitionsPerQuery: number;
 }
 
-/** The ordered steps building one table's part_ and bucketed_ staging tables. */
+/** The ordered queries building one table's part_ staging table. */
 export function buildStepsFor(t: TableBuildInput): BuildStep[] {
   const common = { database: t.database, table: t.table };
   const parts: BuildStep[] = bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
@@ -72,20 +62,18 @@ export function buildStepsFor(t: TableBuildInput): BuildStep[] {
     fromBucket,
     toBucket,
   }));
-  const bucketed: BuildStep = {
-    ...common,
-    kind: 'bucketed',
-    stagingTable: t.bucketedStaging,
-    sourceTable: t.partStaging,
-    columns: t.columns,
-    location: t.bucketedLocation,
-    keyColumn: t.keyColumn,
-    bucketCount: t.bucketCount,
-  };
-  return [...parts, bucketed];
+  return parts;
 }
 
-/** Short label for logs and ledgers, e.g. `part 100-199` or `bucketed`. */
+/** Short label for logs and ledgers, e.g. `part 100-199`. */
 export function stepLabel(step: BuildStep): string {
-  return step.kind === 'part-range' ? `part ${step.fromBucket}-${step.toBucket}` : 'bucketed';
+  return `part ${step.fromBucket}-${step.toBucket}`;
+}
+
+/** Label of the final per-table step that assembles bucketed_<t> from part_<t>'s partitions. */
+export const BUCKETED_STEP = 'bucketed';
+
+/** File name of the k-th file of Hive bucket `bucket` (Hive/Trino read the bucket from the leading `0…N_k`). */
+export function bucketFileName(bucket: number, k: number, original: string): string {
+  return `${String(bucket).padStart(6, '0')}_${k}_${original}`;
 }

@@ -1,19 +1,21 @@
 /**
  * bucketed-tables: staged tables registered → part_<t> and bucketed_<t>, then the live switch.
- * 1. On Stage Completed (register): plan each table's steps (part ranges of ≤100 buckets, then bucketed) and start the first.
- * 2. On each Athena Query State Change: record the step (a duplicate event changes nothing), start the table's next step.
+ * 1. On Stage Completed (register): plan each table's steps (part_ ranges of ≤100 buckets, then the bucketed_ copy) and start the first.
+ * 2. On each Athena Query State Change: record the step (a duplicate event changes nothing), start the table's next step;
+ *    after the last range, assemble bucketed_<t> from part_<t>'s partitions (server-side copies, see build-steps.ts).
  * 3. A failed step fails its table only; the others go on. Alert with the replay command.
  * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
  *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
  */
-import { s3Uri } from '../domain/config.js';
-import { buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
+import { parseS3Uri, s3Uri } from '../domain/config.js';
+import { BUCKETED_STEP, bucketFileName, buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { TableSwitch } from '../ports.js';
 import { alertFailure } from './alerts.js';
 import { makeLedgerStore, type RunRef } from './ledger-store.js';
+import { mapLimit } from './start-snapshot-run.js';
 
 interface QueryRef extends RunRef {
   table: string;
@@ -26,30 +28,41 @@ export function makeBuildBucketedTables(deps: Deps) {
   const ds = (dataset: string) => config.datasets[dataset]!;
   const staging = (prefix: string, table: string, runId: string) => `${prefix}${table}__r${runId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
 
+  /** This run's data folder of one final table. */
+  function folder(ref: RunRef, prefix: string, table: string): string {
+    return s3Uri(config.dataBucket, `${ds(ref.dataset).bucketedPrefix}${prefix}${table}/snapshot_dt=${ref.snapshotDt}/run_id=${ref.runId}/`);
+  }
+
   /** The steps of one table of one run; deterministic, so every event handler derives the same list. */
   async function stepsFor(ref: RunRef, table: string): Promise<BuildStep[]> {
     const ext = await catalog.getTable(config.database, `${config.prefixes.ext}${table}`);
     if (!ext) throw new Error(`staged table ${config.prefixes.ext}${table} is not in the catalog`);
     if (ext.parameters.run_id !== ref.runId) throw new Error(`${config.prefixes.ext}${table} now belongs to run ${ext.parameters.run_id}, not ${ref.runId}`);
-    const base = ds(ref.dataset).bucketedPrefix;
-    const folder = (prefix: string) => s3Uri(config.dataBucket, `${base}${prefix}${table}/snapshot_dt=${ref.snapshotDt}/run_id=${ref.runId}/`);
     return buildStepsFor({
       database: config.database,
       table,
       extTable: ext.name,
       partStaging: staging(config.prefixes.part, table, ref.runId),
-      bucketedStaging: staging(config.prefixes.bucketed, table, ref.runId),
       columns: ext.columns.filter((c) => c.name !== 'id_bucket'),
-      partLocation: folder(config.prefixes.part),
-      bucketedLocation: folder(config.prefixes.bucketed),
-      keyColumn: config.keyColumn,
+      partLocation: folder(ref, config.prefixes.part, table),
       bucketCount: config.bucketCount,
       partitionsPerQuery: config.partitionsPerQuery,
     });
   }
 
+  /** Starts step `index` of a table: a query for a part_ range, the inline bucketed_ assembly after the last. */
   async function startStep(ref: RunRef, table: string, steps: BuildStep[], index: number): Promise<void> {
-    const step = steps[index]!;
+    const step = steps[index];
+    if (!step) {
+      let failure: string | undefined;
+      try {
+        await assembleBucketed(ref, table);
+      } catch (err) {
+        failure = (err as Error).message;
+      }
+      await onStepFinished({ ...ref, table, step: index }, undefined, failure ? 'FAILED' : 'SUCCEEDED', failure ?? '');
+      return;
+    }
     const queryId = await engine.start(step, `${ref.runId}:${table}:${index}`);
     await ledgers.index('athena', queryId, { ...ref, table, step: index });
     await ledgers.update(ref, (l) => {
@@ -59,6 +72,38 @@ export function makeBuildBucketedTables(deps: Deps) {
       return true;
     });
     logger.info('query started', { table, step: stepLabel(step), query_execution_id: queryId });
+  }
+
+  /**
+   * bucketed_<t> from part_<t>'s partitions: partition id_bucket=N holds exactly Hive bucket N, so
+   * its files are copied server-side as `0000NN_k_<name>` into one folder and the table is
+   * registered with Hive bucketing. Copies are idempotent (same source, same name), so a retried
+   * step rewrites the same objects.
+   */
+  async function assembleBucketed(ref: RunRef, table: string): Promise<void> {
+    const partStaging = staging(config.prefixes.part, table, ref.runId);
+    const def = await catalog.getTable(config.database, partStaging);
+    if (!def) throw new Error(`staging table ${partStaging} is missing`);
+    const target = parseS3Uri(folder(ref, config.prefixes.bucketed, table));
+    const partitions = await catalog.getPartitions(config.database, partStaging);
+    const copies = (
+      await mapLimit(partitions, 16, async (p) => {
+        const { bucket, key } = parseS3Uri(p.location);
+        const { objects } = await store.list(bucket, key);
+        const files = objects.filter((o) => !o.key.slice(key.length).includes('/') && !/^[_.]/.test(o.key.slice(key.length)));
+        return files.map((f, k) => ({ bucket, key: f.key, to: `${target.key}${bucketFileName(Number(p.values[0]), k, f.key.slice(key.length))}` }));
+      })
+    ).flat();
+    await mapLimit(copies, 16, (c) => store.copy(c.bucket, c.key, target.bucket, c.to));
+    await catalog.upsertTable(config.database, {
+      name: staging(config.prefixes.bucketed, table, ref.runId),
+      location: s3Uri(target.bucket, target.key),
+      columns: def.columns,
+      partitionKeys: [],
+      parameters: { bucketing_version: '1', classification: 'parquet' },
+      bucketing: { columns: [config.keyColumn], count: config.bucketCount },
+    });
+    logger.info('bucketed table assembled', { table, files: copies.length, partitions: partitions.length });
   }
 
   async function failTable(ref: RunRef, table: string, cause: string): Promise<void> {
@@ -94,7 +139,7 @@ export function makeBuildBucketedTables(deps: Deps) {
         }
         rec.status = 'RUNNING';
         rec.startedAt = now.toISOString();
-        rec.steps = steps.map((s, i) => ({ label: stepLabel(s), status: i === 0 ? 'RUNNING' : 'PENDING', startedAt: i === 0 ? now.toISOString() : undefined }));
+        rec.steps = [...steps.map(stepLabel), BUCKETED_STEP].map((label, i) => ({ label, status: i === 0 ? 'RUNNING' : 'PENDING', startedAt: i === 0 ? now.toISOString() : undefined }));
       }
       return true;
     });

@@ -117,6 +117,13 @@ export class FsObjectStore implements ObjectStore {
     await Promise.all(keys.map((k) => fs.rm(this.pathOf(bucket, k), { force: true })));
   }
 
+  async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
+    const target = this.pathOf(toBucket, toKey);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    // objects are immutable here, so a hard link is a copy that costs no space
+    await fs.link(this.pathOf(fromBucket, fromKey), target).catch(() => fs.copyFile(this.pathOf(fromBucket, fromKey), target));
+  }
+
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(fn);

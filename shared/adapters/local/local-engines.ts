@@ -156,40 +156,18 @@ export class LocalQueryEngine implements QueryEngine {
     const source = `${q(identifier(step.database))}.${q(identifier(step.sourceTable))}`;
     const cols = step.columns.map((c) => q(identifier(c.name))).join(', ');
     const partitionKeys = [{ name: 'id_bucket', type: 'int' }];
-    if (step.kind === 'part-range') {
-      if (step.first) {
-        // CTAS semantics: the target location must be empty (Athena: HIVE_PATH_ALREADY_EXISTS)
-        if ((await fs.readdir(out).catch(() => [])).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: target location ${step.location} is not empty`);
-        await this.catalog.upsertTable(step.database, { name: step.stagingTable, location: step.location, columns: step.columns, partitionKeys, parameters: {} });
-      }
-      await fs.mkdir(out, { recursive: true });
-      await this.db.run(
-        `COPY (SELECT ${cols}, id_bucket FROM ${source} WHERE id_bucket BETWEEN ${step.fromBucket} AND ${step.toBucket}) TO ${literal(out)} ` +
-          `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
-      );
-      const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
-      const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
-      await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));
-      return;
+    if (step.first) {
+      // CTAS semantics: the target location must be empty (Athena: HIVE_PATH_ALREADY_EXISTS)
+      if ((await fs.readdir(out).catch(() => [])).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: target location ${step.location} is not empty`);
+      await this.catalog.upsertTable(step.database, { name: step.stagingTable, location: step.location, columns: step.columns, partitionKeys, parameters: {} });
     }
-    // bucketed: one file per Hive bucket, named 000NNN_0 so bucket-aware readers map file → bucket
-    if ((await fs.readdir(out).catch(() => [])).length > 0) throw new Error(`HIVE_PATH_ALREADY_EXISTS: target location ${step.location} is not empty`);
-    const tmp = path.join(out, `.tmp-${randomUUID()}`);
-    await fs.mkdir(tmp, { recursive: true });
-    await this.db.run(`COPY (SELECT ${cols}, id_bucket FROM ${source}) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket))`);
-    for (const dir of await fs.readdir(tmp)) {
-      const bucketNo = Number(/^id_bucket=(\d+)$/.exec(dir)?.[1]);
-      const files = (await fs.readdir(path.join(tmp, dir))).sort();
-      for (const [k, f] of files.entries()) await fs.rename(path.join(tmp, dir, f), path.join(out, `${String(bucketNo).padStart(6, '0')}_${k}.parquet`));
-    }
-    await fs.rm(tmp, { recursive: true, force: true });
-    await this.catalog.upsertTable(step.database, {
-      name: step.stagingTable,
-      location: step.location,
-      columns: step.columns,
-      partitionKeys: [],
-      parameters: { bucketing_version: '1' },
-      bucketing: { columns: [step.keyColumn], count: step.bucketCount },
-    });
+    await fs.mkdir(out, { recursive: true });
+    await this.db.run(
+      `COPY (SELECT ${cols}, id_bucket FROM ${source} WHERE id_bucket BETWEEN ${step.fromBucket} AND ${step.toBucket}) TO ${literal(out)} ` +
+        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
+    );
+    const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+    const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
+    await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));
   }
 }
