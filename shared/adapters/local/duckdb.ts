@@ -123,8 +123,12 @@ export class DuckDbCatalog implements Catalog {
     await this.db.run('INSERT OR REPLACE INTO flywheel_meta.tables VALUES ($db, $name, $def)', { db: database, name: table.name, def: JSON.stringify(table) });
     if (partitions) {
       await this.db.run('DELETE FROM flywheel_meta.partitions WHERE database = $db AND tbl = $t', { db: database, t: table.name });
-      for (const p of partitions) {
-        await this.db.run('INSERT INTO flywheel_meta.partitions VALUES ($db, $t, $v, $l)', { db: database, t: table.name, v: JSON.stringify(p.values), l: p.location });
+      if (partitions.length > 0) {
+        const rows = JSON.stringify(partitions.map((p) => ({ vals: JSON.stringify(p.values), location: p.location })));
+        await this.db.run(
+          `INSERT INTO flywheel_meta.partitions SELECT $db, $t, r.vals, r.location FROM (SELECT unnest(from_json($rows::JSON, '[{"vals":"VARCHAR","location":"VARCHAR"}]')) AS r)`,
+          { db: database, t: table.name, rows },
+        );
       }
     }
     const parts = table.partitionKeys.length > 0 ? (partitions ?? (await this.getPartitions(database, table.name))) : undefined;
