@@ -5,6 +5,8 @@ import { localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import type { AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
+import { PipelineError } from '../domain/errors.js';
+import { makeReplayFromStage } from '../use-cases/replay-from-stage.js';
 
 export interface RunLocalOptions {
   home: string;
@@ -53,8 +55,19 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
           out(`dataset ${name}: no raw prefix s3://${config.dataBucket}/${ds.rawPrefix}; skipped`);
           continue;
         }
-        if (o.fromStage && !['snapshot-trigger', 'split-and-bucket'].includes(o.fromStage)) {
-          out(`--from-stage ${o.fromStage}: this version re-runs the snapshot from the split (partial replays come with the replay feature)`);
+        if (o.fromStage === 'register-staged-tables' || o.fromStage === 'bucketed-tables') {
+          if (!o.snapshotDt) throw new Error(`--from-stage ${o.fromStage} needs --snapshot`);
+          out(`replaying ${name} snapshot_dt=${o.snapshotDt} from ${o.fromStage}`);
+          const fromStage = o.fromStage;
+          const snapshotDt = o.snapshotDt;
+          rt.bus.defer(async () => {
+            try {
+              await makeReplayFromStage(rt.deps)({ dataset: name, snapshotDt, fromStage, tables: o.tables });
+            } catch (err) {
+              out(`replay refused: ${err instanceof PipelineError ? err.describe() : (err as Error).message}`);
+            }
+          });
+          continue;
         }
         rt.bus.invoke('snapshotTrigger', { dataset: name, snapshotDt: o.snapshotDt, tables: o.tables, rerun: true });
       }

@@ -37,7 +37,7 @@ export function makeBuildBucketedTables(deps: Deps) {
   async function stepsFor(ref: RunRef, table: string): Promise<BuildStep[]> {
     const ext = await catalog.getTable(config.database, `${config.prefixes.ext}${table}`);
     if (!ext) throw new Error(`staged table ${config.prefixes.ext}${table} is not in the catalog`);
-    if (ext.parameters.run_id !== ref.runId) throw new Error(`${config.prefixes.ext}${table} now belongs to run ${ext.parameters.run_id}, not ${ref.runId}`);
+    if (ext.parameters.snapshot_dt !== ref.snapshotDt) throw new Error(`${config.prefixes.ext}${table} now holds snapshot_dt=${ext.parameters.snapshot_dt}, not ${ref.snapshotDt}`);
     return buildStepsFor({
       database: config.database,
       table,

@@ -48,7 +48,7 @@ export function makeRegisterStagedTables(deps: Deps) {
         setStage(l, 'split-and-bucket', 'FAILED', now, { error: `Glue job ${event.state}: ${event.message ?? 'no message'}` });
         return true;
       }
-      setStage(l, 'split-and-bucket', 'SUCCEEDED', now);
+      if (l.stages['split-and-bucket'].status !== 'SUCCEEDED') setStage(l, 'split-and-bucket', 'SUCCEEDED', now);
       setStage(l, 'register-staged-tables', 'RUNNING', now);
       return true;
     });
@@ -65,6 +65,7 @@ export function makeRegisterStagedTables(deps: Deps) {
 
     try {
       const plan = await readJson<SplitPlan>(claimed.ledger.planUri!);
+      plan.tables = plan.tables.filter((t) => t.target in claimed.ledger.tables);
       const result = await readJson<SplitResult>(claimed.ledger.planUri!.replace(/plan\.json$/, 'result.json')).catch(() => undefined);
       const registered: string[] = [];
       const failures: Array<{ table: string; cause: string }> = [];
@@ -74,15 +75,16 @@ export function makeRegisterStagedTables(deps: Deps) {
           const location = await discoverTableFolder(t.outputUri);
           // 4. schema from one footer
           const columns = await schemaOf(location.firstFile, location.firstSize);
-          await catalog.upsertTable(config.database, {
+          const ext = {
             name: `${config.prefixes.ext}${t.target}`,
             location: location.uri,
             columns,
             partitionKeys: location.partitionKeys,
             comment: `Bucketed table created from snapshot_dt=${ref.snapshotDt}`,
             parameters: { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' },
-          });
-          if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: (await catalog.getTable(config.database, `${config.prefixes.ext}${t.target}`))!, partitions: location.partitions }]);
+          };
+          if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: ext, partitions: location.partitions }]);
+          else await catalog.upsertTable(config.database, ext);
           registered.push(t.target);
         } catch (err) {
           failures.push({ table: t.target, cause: (err as Error).message });

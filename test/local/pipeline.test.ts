@@ -122,3 +122,37 @@ describe('the local pipeline end to end', () => {
     await fs.access(rt.db.localPath(oldLocation));
   });
 });
+
+describe('replay from a later stage', () => {
+  let home: string;
+  let rt: LocalRuntime;
+  beforeAll(async () => {
+    home = await sampleHome(1000);
+    rt = await open(home);
+    await runPipeline(rt);
+  });
+  afterAll(() => rt.close());
+
+  test.each(['register-staged-tables', 'bucketed-tables'] as const)('from %s: a new run reuses the split, rebuilds and switches, no rows lost or doubled', async (fromStage) => {
+    const before = (await ledger(rt, '2025-10-31'))!;
+    const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
+    await makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage, tables: ['miacs_01'] });
+    await rt.bus.drain();
+    const after = (await ledger(rt, '2025-10-31'))!;
+    expect(after.runId).not.toBe(before.runId);
+    expect(after.status).toBe('SUCCEEDED');
+    expect(after.trigger.kind).toBe('replay');
+    expect(after.stages['split-and-bucket'].jobRunId).toBe(before.stages['split-and-bucket'].jobRunId);
+    expect(Object.keys(after.tables)).toEqual(['miacs_01']);
+    expect((await rt.catalog.getTable('flywheel', 'part_miacs_01'))!.parameters.run_id).toBe(after.runId);
+    expect(await count(rt, 'select count(*) from part_miacs_01')).toBe(1000);
+    expect(await count(rt, 'select count(*) from bucketed_miacs_01')).toBe(1000);
+    expect(rt.bus.published.filter((e) => e.source === 'aws.glue')).toHaveLength(1); // the split ran once
+  });
+
+  test('refused while the inputs are missing, with the fix', async () => {
+    const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
+    await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-09-30', fromStage: 'bucketed-tables' })).rejects.toThrow(/no run of infobase snapshot_dt=2025-09-30/);
+    await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage: 'bucketed-tables', tables: ['nope'] })).rejects.toThrow(/tables nope were not split/);
+  });
+});

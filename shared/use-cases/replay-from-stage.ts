@@ -1,0 +1,62 @@
+/**
+ * Re-runs one snapshot from a later stage, reusing what the earlier stages produced.
+ * 1. Load the snapshot's ledger; refuse while a run is in flight, or when the stage's inputs never existed.
+ * 2. Start a new run (new run id, the old one kept in history) that inherits the finished stages.
+ * 3. Hand off exactly as the missing event would: the split job's success to register-staged-tables,
+ *    or the registered tables to bucketed-tables. New data goes to the new run's folders; live tables
+ *    keep serving the previous data until the switch.
+ */
+import { newLedger, newRunId, STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
+import { PipelineError } from '../domain/errors.js';
+import type { Deps } from '../deps.js';
+import { makeBuildBucketedTables } from './build-bucketed-tables.js';
+import { makeLedgerStore } from './ledger-store.js';
+import { makeRegisterStagedTables } from './register-staged-tables.js';
+
+export interface ReplayFromStageInput {
+  dataset: string;
+  snapshotDt: string;
+  fromStage: Extract<StageName, 'register-staged-tables' | 'bucketed-tables'>;
+  tables?: string[];
+}
+
+export function makeReplayFromStage(deps: Deps) {
+  const ledgers = makeLedgerStore(deps.store, deps.config);
+  return async function replayFromStage(input: ReplayFromStageInput): Promise<RunLedger> {
+    const where = { snapshotDt: input.snapshotDt, stage: input.fromStage };
+    const current = await ledgers.load(input.dataset, input.snapshotDt);
+    if (!current) throw new PipelineError(`no run of ${input.dataset} snapshot_dt=${input.snapshotDt} to replay from ${input.fromStage}`, { ...where, fix: 'run the snapshot from the start' });
+    const old = current.ledger;
+    if (old.status === 'RUNNING') throw new PipelineError(`run ${old.runId} of snapshot_dt=${input.snapshotDt} is still in flight; replay refused`, { ...where, fix: 'wait for it to finish or fail' });
+    const split = old.stages['split-and-bucket'];
+    if (split.status !== 'SUCCEEDED' || !split.jobRunId || !old.planUri) {
+      throw new PipelineError(`the split of run ${old.runId} did not succeed, so there is nothing to ${input.fromStage}`, { ...where, fix: `replay from split-and-bucket` });
+    }
+    if (input.fromStage === 'bucketed-tables' && old.stages['register-staged-tables'].status !== 'SUCCEEDED') {
+      throw new PipelineError(`the staged tables of run ${old.runId} were not registered`, { ...where, fix: 'replay from register-staged-tables' });
+    }
+    const planned = Object.keys(old.tables);
+    const unknown = (input.tables ?? []).filter((t) => !planned.includes(t));
+    if (unknown.length > 0) throw new PipelineError(`tables ${unknown.join(', ')} were not split in run ${old.runId}`, { ...where, fix: `choose among ${planned.join(', ')} or replay from split-and-bucket` });
+    const tables = input.tables ?? planned;
+
+    const now = deps.clock.now();
+    const ledger = newLedger({ dataset: old.dataset, snapshotDt: old.snapshotDt, runId: newRunId(now), trigger: { kind: 'replay' }, junk: old.junk, now });
+    ledger.history = [...old.history, { runId: old.runId, status: old.status, createdAt: old.createdAt }];
+    ledger.planUri = old.planUri;
+    ledger.droppedColumns = old.droppedColumns;
+    for (const s of STAGES.slice(0, STAGES.indexOf(input.fromStage))) ledger.stages[s] = { ...old.stages[s] };
+    for (const t of tables) ledger.tables[t] = { status: 'PENDING', steps: [], rows: old.tables[t]!.rows, files: old.tables[t]!.files, nullKeys: old.tables[t]!.nullKeys };
+    if (!(await ledgers.replace(ledger, current.etag))) throw new PipelineError('the run ledger changed while the replay started; nothing done', { ...where, fix: 'retry the replay' });
+    const ref = { dataset: ledger.dataset, snapshotDt: ledger.snapshotDt, runId: ledger.runId };
+    deps.logger.info('replaying from stage', { ...ref, from_stage: input.fromStage, tables, replaces_run: old.runId });
+
+    if (input.fromStage === 'register-staged-tables') {
+      await ledgers.index('glue', split.jobRunId, ref);
+      await makeRegisterStagedTables(deps)({ jobName: 'replay', jobRunId: split.jobRunId, state: 'SUCCEEDED' });
+    } else {
+      await makeBuildBucketedTables(deps).onStagedTablesRegistered(ref, tables);
+    }
+    return ledger;
+  };
+}
