@@ -1,0 +1,72 @@
+// The CLI of DESIGN.md's local-mode contract, run as a user would (a child process per command).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { sampleHome } from './local/harness.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../bin/flywheel.mjs', import.meta.url).pathname;
+const fw = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe('flywheel CLI', () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await sampleHome(2000);
+  });
+
+  test('run: progress, final table, exit 0', async () => {
+    const r = await fw('run', '--home', home);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/split IBE_01 → ibe_01a: 2,000 rows \(1 with a NULL key, kept in bucket 0\)/);
+    expect(r.stdout).toMatch(/Pipeline Completed: infobase snapshot_dt=2025-10-31 SUCCEEDED/);
+    expect(r.stdout).toMatch(/ignored under raw_input\/: .*snapshot_dt=latest/);
+    expect(r.stdout).toMatch(/miacs_02\s+SUCCEEDED\s+2,000\s+2,000/);
+  });
+
+  test('query --format json|csv prints rows by catalog table name', async () => {
+    const json = await fw('query', '--home', home, '--format', 'json', 'select count(*) as n, count(distinct id_bucket) as buckets from part_ibe_04');
+    expect(JSON.parse(json.stdout)).toEqual([{ n: 2000, buckets: expect.any(Number) }]);
+    const csv = await fw('query', '--home', home, '--format', 'csv', "select customer_user_id, id_bucket from part_ibe_04 where customer_user_id = 'cust_00000001'");
+    expect(csv.stdout.trim()).toBe('customer_user_id,id_bucket\ncust_00000001,' + (await fw('bucket', 'cust_00000001')).stdout.split('\t')[1]!.trim());
+    const bad = await fw('query', '--home', home, 'select * from no_such_table');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/query failed/);
+  });
+
+  test('status shows the ledger', async () => {
+    const r = await fw('status', '--home', home);
+    expect(r.stdout).toMatch(/infobase snapshot_dt=2025-10-31 run \S+ SUCCEEDED/);
+    expect(r.stdout).toMatch(/bucketed-tables\s+SUCCEEDED/);
+  });
+
+  test('bucket prints ID<TAB>bucket', async () => {
+    expect((await fw('bucket', 'abc', 'Zoë-50', '')).stdout).toBe('abc\t98\nZoë-50\t11\n\t0\n');
+  });
+
+  test('event delivers an AWS-shaped event; a duplicate changes nothing', async () => {
+    const r = await fw('event', '--home', home, path.join('events', 's3-object-created.eventbridge.json'));
+    expect(r.stdout).toMatch(/S3 Object Created .*\/_SUCCESS → snapshotTrigger/);
+    expect(r.stdout).not.toMatch(/Glue job/);
+  });
+
+  test('an invalid event file is rejected with an alert and exit 1', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fw-')), 'bad.json');
+    writeFileSync(file, JSON.stringify({ source: 'aws.glue', 'detail-type': 'Glue Job State Change', detail: {} }));
+    const r = await fw('event', '--home', home, file);
+    expect(r.code).toBe(1);
+  });
+
+  test('unknown commands fail', async () => {
+    expect((await fw('nope')).code).toBe(1);
+  });
+});
