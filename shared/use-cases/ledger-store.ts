@@ -26,30 +26,25 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
     return got && { ledger: JSON.parse(decoder.decode(got.body)) as RunLedger, etag: got.etag };
   }
 
+  /** A conditional write of the ledger: false when the condition failed. */
+  async function putIf(ledger: RunLedger, condition: { ifNoneMatch?: true; ifMatch?: string }): Promise<boolean> {
+    try {
+      await store.put(bucket, ledgerKey(config, ledger.dataset, ledger.snapshotDt), JSON.stringify(ledger, null, 2), condition);
+      return true;
+    } catch (err) {
+      if (err instanceof PreconditionFailedError) return false;
+      throw err;
+    }
+  }
+
   return {
     load,
 
     /** Creates the ledger only if none exists; false when another event already created it. */
-    async create(ledger: RunLedger): Promise<boolean> {
-      try {
-        await store.put(bucket, ledgerKey(config, ledger.dataset, ledger.snapshotDt), JSON.stringify(ledger, null, 2), { ifNoneMatch: true });
-        return true;
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) return false;
-        throw err;
-      }
-    },
+    create: (ledger: RunLedger) => putIf(ledger, { ifNoneMatch: true }),
 
     /** Replaces an existing ledger only if it still has `etag` (a deliberate re-run); false when it changed meanwhile. */
-    async replace(ledger: RunLedger, etag: string): Promise<boolean> {
-      try {
-        await store.put(bucket, ledgerKey(config, ledger.dataset, ledger.snapshotDt), JSON.stringify(ledger, null, 2), { ifMatch: etag });
-        return true;
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) return false;
-        throw err;
-      }
-    },
+    replace: (ledger: RunLedger, etag: string) => putIf(ledger, { ifMatch: etag }),
 
     /**
      * Read-modify-write with If-Match, retried on conflict. `change` returns false to leave the
@@ -64,12 +59,7 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
         if (ledger.runId !== ref.runId) throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
         if (!change(ledger)) return { ledger, changed: false };
         ledger.updatedAt = new Date().toISOString();
-        try {
-          await store.put(bucket, ledgerKey(config, ref.dataset, ref.snapshotDt), JSON.stringify(ledger, null, 2), { ifMatch: etag });
-          return { ledger, changed: true };
-        } catch (err) {
-          if (!(err instanceof PreconditionFailedError)) throw err;
-        }
+        if (await putIf(ledger, { ifMatch: etag })) return { ledger, changed: true };
       }
       throw new Error(`run ledger of ${ref.dataset} snapshot_dt=${ref.snapshotDt} kept changing; gave up after 20 attempts`);
     },
