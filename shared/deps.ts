@@ -26,6 +26,10 @@ export interface Deps {
   notifier: Notifier;
   clock: Clock;
   logger: Logger;
+  /** The query engine of the data monitor (its own Athena workgroup, so its events route to it alone). */
+  monitorEngine: QueryEngine;
+  /** Monitor options of this deployment (environment in AWS, flags locally); an invocation may override them. */
+  monitorDefaults: Record<string, unknown>;
   /** Reads a parquet file's schema and row count from its footer only. */
   readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
   /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel run` locally). */

@@ -4,6 +4,7 @@
  * receive them and never import an adapter.
  */
 import type { BuildStep } from './domain/build-steps.js';
+import type { MonitorQuery } from './domain/monitor/queries.js';
 
 export interface ObjectInfo {
   key: string;
@@ -61,6 +62,8 @@ export interface TableDef {
   comment?: string;
   parameters: Record<string, string>;
   bucketing?: { columns: string[]; count: number };
+  /** How the catalog stores it (adapters fill it when reading; defaults to an external parquet table). */
+  storage?: { tableType?: string; inputFormat?: string; serde?: string };
 }
 
 export interface PartitionDef {
@@ -75,6 +78,8 @@ export interface Catalog {
   upsertTable(database: string, table: TableDef): Promise<void>;
   deleteTable(database: string, name: string): Promise<void>;
   getPartitions(database: string, table: string): Promise<PartitionDef[]>;
+  /** Registers partitions (Glue BatchCreatePartition, ≤100 a call); existing ones are left as they are. */
+  addPartitions(database: string, table: string, partitions: PartitionDef[]): Promise<void>;
   /**
    * Points live tables at a new snapshot: table definitions and (for partitioned tables) their
    * partitions, with as few calls as the catalog allows.
@@ -89,11 +94,16 @@ export interface TableSwitch {
 
 export type QueryState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
-/** Runs one build step (Athena SQL in AWS, DuckDB locally); completion arrives as an Athena Query State Change event. */
+/** What a query engine runs: a build step or a monitor query, rendered per engine. */
+export type EngineQuery = BuildStep | MonitorQuery;
+
+/** Runs queries (Athena SQL in AWS, DuckDB locally); completion arrives as an Athena Query State Change event. */
 export interface QueryEngine {
-  /** Starts the step; `token` makes a retried start idempotent. Returns the query execution id. */
-  start(step: BuildStep, token: string): Promise<string>;
+  /** Starts the query; `token` makes a retried start idempotent. Returns the query execution id. */
+  start(query: EngineQuery, token: string): Promise<string>;
   status(queryExecutionId: string): Promise<{ state: QueryState; reason?: string }>;
+  /** Result rows (values as strings, as Athena returns them) and bytes scanned of a finished query. */
+  results(queryExecutionId: string): Promise<{ rows: Array<Record<string, string | null>>; bytesScanned: number }>;
 }
 
 export type JobState = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'STOPPED' | 'ERROR' | 'WAITING' | 'STOPPING';

@@ -15,7 +15,7 @@ import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
 import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
-import { readParquetFooter } from '../adapters/footer-tmp.js';
+import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { defaultConfig } from '../domain/config.js';
 import { OPS_SOURCE } from '../events/patterns.js';
 import type { Deps, ReplayArgs } from '../deps.js';
@@ -27,6 +27,7 @@ export interface AwsSettings {
   database: string;
   splitJobName: string;
   athenaWorkgroup: string;
+  monitorWorkgroup: string;
   eventBusName: string;
   alertTopicArn: string;
   region?: string;
@@ -45,6 +46,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     database: need('GLUE_DATABASE'),
     splitJobName: need('SPLIT_JOB_NAME'),
     athenaWorkgroup: need('ATHENA_WORKGROUP'),
+    monitorWorkgroup: env.MONITOR_WORKGROUP ?? need('ATHENA_WORKGROUP'),
     eventBusName: need('EVENT_BUS_NAME'),
     alertTopicArn: need('ALERT_TOPIC_ARN'),
     region: env.AWS_REGION,
@@ -58,6 +60,18 @@ export function awsReplayCommand(busName: string, a: ReplayArgs): string {
   return `aws events put-events --entries '${entries.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue); the database,
+ * report bucket and topic default to the deployment's own.
+ */
+export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): Record<string, unknown> {
+  const options: Record<string, unknown> = { database: s.database, report_bucket: s.analysisBucket, athena_workgroup: s.monitorWorkgroup, sns_topic_arn: s.alertTopicArn };
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('MONITOR_') && name !== 'MONITOR_WORKGROUP' && value !== undefined) options[name.slice('MONITOR_'.length).toLowerCase()] = value;
+  }
+  return options;
+}
+
 let cached: Deps | undefined;
 
 /** Deps for a Lambda container, built once. */
@@ -66,12 +80,15 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   const s = settingsFromEnv(env);
   const region = s.region;
   const s3 = new S3Client({ region });
+  const athena = new AthenaClient({ region });
   const store = new S3ObjectStore(s3);
   cached = {
     config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database }),
     store,
     catalog: new GlueCatalog(new GlueClient({ region })),
-    engine: new AthenaQueryEngine(new AthenaClient({ region }), { workgroup: s.athenaWorkgroup }),
+    engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
+    monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
+    monitorDefaults: monitorOptionsFromEnv(env, s),
     jobs: new GlueJobRunner(new GlueClient({ region }), { splitJobName: s.splitJobName }),
     bus: new EventBridgeBus(new EventBridgeClient({ region }), { busName: s.eventBusName }),
     notifier: new SnsNotifier(new SNSClient({ region }), { topicArn: s.alertTopicArn }),

@@ -11,11 +11,12 @@ import path from 'node:path';
 import { makeBucketedTablesHandler } from '../../services/bucketed-tables/bucketed-tables.js';
 import { makeRegisterStagedTablesHandler } from '../../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
+import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, INFOBASE, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
 import type { Deps, ReplayArgs } from '../deps.js';
-import { readParquetFooter } from '../adapters/footer-tmp.js';
+import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
 import { FsObjectStore } from '../adapters/local/fs-object-store.js';
 import { LocalBus, type BusObserver } from '../adapters/local/local-bus.js';
@@ -25,6 +26,7 @@ import type { Clock } from '../ports.js';
 
 export const LOCAL_JOB_NAME = 'flywheel-local-infobase-split-and-bucket';
 export const LOCAL_WORKGROUP = 'flywheel-local';
+export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
 
 export interface LocalOptions {
   home: string;
@@ -36,6 +38,8 @@ export interface LocalOptions {
   /** Fault injection (tests): fail the split job or a build step with the returned message. */
   faults?: { job?: () => string | undefined; step?: (step: BuildStep) => string | undefined };
   config?: Partial<PipelineConfig>;
+  /** Monitor option overrides (CLI flags). */
+  monitor?: Record<string, unknown>;
 }
 
 export interface LocalRuntime {
@@ -63,7 +67,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);
   const catalog = new DuckDbCatalog(db);
   const bus = new LocalBus(
-    routes({ dataBucket: config.dataBucket, splitJobName: LOCAL_JOB_NAME, athenaWorkgroup: LOCAL_WORKGROUP, rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker }),
+    routes({ dataBucket: config.dataBucket, splitJobName: LOCAL_JOB_NAME, athenaWorkgroup: LOCAL_WORKGROUP, monitorWorkgroup: LOCAL_MONITOR_WORKGROUP, rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker }),
     clock,
     options.observer,
   );
@@ -73,6 +77,8 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     store,
     catalog,
     engine: new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step),
+    monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP),
+    monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
     jobs: new LocalJobRunner(db, store, bus, LOCAL_JOB_NAME, options.progress, options.faults?.job),
     bus,
     notifier: new OutboxNotifier(paths.outbox, clock),
@@ -85,6 +91,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     snapshotTrigger: makeSnapshotTriggerHandler(deps),
     registerStagedTables: makeRegisterStagedTablesHandler(deps),
     bucketedTables: makeBucketedTablesHandler(deps),
+    dataMonitor: makeDataMonitorHandler(deps),
   });
   return { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
 }

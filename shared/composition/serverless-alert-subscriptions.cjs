@@ -22,9 +22,12 @@ function logicalId(email) {
 
 /** A resources fragment `{ Resources: { AlertSubscription…: … } }` for the addresses in `alertEmails`. */
 module.exports.fragment = async ({ resolveVariable }) => {
-  const list = String(await resolveVariable('param:alertEmails'));
-  const emails = [...new Set(list.split(',').map((e) => e.trim()).filter(Boolean))];
-  if (emails.length === 0) throw new Error('alertEmails is empty: give at least one address');
+  const list = (await resolveVariable("param:alertEmails, ''")) ?? '';
+  const emails = [...new Set(String(list).split(',').map((e) => e.trim()).filter(Boolean))];
+  if (emails.length === 0) {
+    const stage = await resolveVariable('sls:stage');
+    throw new Error(`alertEmails is not set for stage ${stage}: pass --param="alertEmails=a@example.org,b@example.org"`);
+  }
   const invalid = emails.filter((e) => !EMAIL.test(e));
   if (invalid.length) throw new Error(`alertEmails has invalid address(es): ${invalid.join(', ')}`);
   const Resources = {};

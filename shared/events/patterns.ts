@@ -19,13 +19,15 @@ export interface RouteParams {
   dataBucket: string;
   splitJobName: string;
   athenaWorkgroup: string;
+  /** Workgroup of the data monitor's queries (kept apart so their events reach the monitor alone). */
+  monitorWorkgroup: string;
   /** Raw prefix of the infobase dataset, e.g. `omc_cleanroom_data/infobase_attributes/raw_input/`. */
   rawPrefix: string;
   readyMarker: string;
 }
 
 /** The functions that consume events and the bus each listens on. */
-export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables';
+export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor';
 
 export interface Route {
   name: string;
@@ -82,6 +84,22 @@ export function routes(p: RouteParams): Route[] {
         source: ['aws.athena'],
         'detail-type': ['Athena Query State Change'],
         detail: { workgroupName: [p.athenaWorkgroup], currentState: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
+      },
+    },
+    {
+      name: 'pipeline-completed',
+      fn: 'dataMonitor',
+      bus: 'project',
+      pattern: { source: [PIPELINE_SOURCE], 'detail-type': ['Pipeline Completed'] },
+    },
+    {
+      name: 'monitor-query-finished',
+      fn: 'dataMonitor',
+      bus: 'default',
+      pattern: {
+        source: ['aws.athena'],
+        'detail-type': ['Athena Query State Change'],
+        detail: { workgroupName: [p.monitorWorkgroup], currentState: ['SUCCEEDED', 'FAILED', 'CANCELLED'] },
       },
     },
   ];

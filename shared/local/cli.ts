@@ -7,7 +7,8 @@ import { STAGES, type StageName } from '../domain/ledger.js';
 import { homePaths, localRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
-import { runLocal, printLedgers } from './run-local.js';
+import { runLocal, runMonitor, printLedgers } from './run-local.js';
+import { MonitorOptionsSchema } from '../domain/monitor/options.js';
 import { formatRows } from './format.js';
 
 const out = (line = '') => process.stdout.write(line + '\n');
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (sql: string, o) => {
       const rt = await localRuntime({ home: o.home });
       try {
+        await rt.catalog.refreshViews(rt.deps.config.database);
         await rt.db.run(`SET search_path = '${rt.deps.config.database},main'`);
         const reader = await rt.db.connection.runAndReadAll(sql);
         out(formatRows(reader.columnNames(), reader.getRowObjectsJS() as Record<string, unknown>[], o.format));
@@ -97,6 +99,21 @@ export async function main(argv: string[]): Promise<number> {
         rt.close();
       }
     });
+
+  const monitor = program
+    .command('monitor')
+    .description('the data monitor against the local catalog and lake; writes JSON, CSV and HTML reports, alerts to the outbox')
+    .addOption(home())
+    .option('--verbose', 'echo JSON logs to stderr');
+  for (const [name, schema] of Object.entries(MonitorOptionsSchema.shape)) {
+    if (name === 'database' || name === 'report_bucket') continue;
+    monitor.option(`--${name} <value>`, schema.description ?? name.replace(/_/g, ' '));
+  }
+  monitor.option('--database <name>', 'Glue database (local default: flywheel)').option('--report_bucket <name>', 'report bucket (local default: analysis)');
+  monitor.action(async (o) => {
+    const { home: dir, verbose, ...flags } = o as Record<string, unknown> & { home: string; verbose?: boolean };
+    exitCode = await runMonitor({ home: dir, verbose, options: flags });
+  });
 
   program
     .command('bucket')

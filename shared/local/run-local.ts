@@ -1,4 +1,7 @@
 /** One local run: feeds events through the real handlers on the local bus, shows progress, prints the summary. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseS3Uri } from '../domain/config.js';
 import type { RunLedger, StageName } from '../domain/ledger.js';
 import { durationMs, STAGES } from '../domain/ledger.js';
 import { localRuntime, type LocalRuntime } from '../composition/local.js';
@@ -165,5 +168,29 @@ export function printLedgers(all: RunLedger[], print: (line: string) => void): v
     );
     print(table(['table', 'status', 'rows', 'files', 'steps'], Object.entries(l.tables).map(([n, t]) => [n, t.status, fmt(t.rows), fmt(t.files), t.steps.map((s) => `${s.label}:${s.status}`).join(' ')])));
     print('');
+  }
+}
+
+/** `flywheel monitor`: one monitor run through the local bus; prints the alerts and where the reports are. */
+export async function runMonitor(o: { home: string; verbose?: boolean; options: Record<string, unknown> }): Promise<number> {
+  const rt = await localRuntime({ home: o.home, verbose: o.verbose, monitor: o.options });
+  try {
+    rt.bus.invoke('dataMonitor', { options: o.options });
+    await rt.bus.drain();
+    const done = rt.bus.published.find((e) => e['detail-type'] === 'Monitor Completed');
+    if (!done) {
+      out('The monitor did not complete (see the outbox and logs/flywheel.jsonl).');
+      return 1;
+    }
+    const d = done.detail as { reportUri: string; alerts: number; high: number; tables: number };
+    const { key, bucket } = parseS3Uri(d.reportUri);
+    const report = JSON.parse(readFileSync(path.join(rt.home, 'lake', bucket, key), 'utf8')) as { alerts: string[] };
+    out(`Checked ${d.tables} table(s): ${d.alerts} issue(s), ${d.high} high.`);
+    for (const line of report.alerts) out(`  ${line}`);
+    const local = path.join(rt.home, 'lake', bucket, key);
+    out(`Reports: ${local} (.csv, .html beside it)`);
+    return 0;
+  } finally {
+    rt.close();
   }
 }

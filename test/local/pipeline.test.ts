@@ -81,14 +81,16 @@ describe('the local pipeline end to end', () => {
     expect(readFileSync(lakePath(home, 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt'), 'utf8')).toBe('2025-10-31\n');
   });
 
-  test('Pipeline Completed carries per-table counts and durations; no alert went out', async () => {
+  test('Pipeline Completed carries per-table counts and durations; no stage alert went out; the monitor ran after it', async () => {
     const done = rt.bus.published.filter((e) => e['detail-type'] === 'Pipeline Completed');
     expect(done).toHaveLength(1);
     const detail = done[0]!.detail as { status: string; tables: Array<{ table: string; rows: number; durationMs: number }> };
     expect(detail.status).toBe('SUCCEEDED');
     expect(detail.tables.map((t) => [t.table, t.rows])).toEqual(TABLES.map((t) => [t, 3000]));
     expect(detail.tables.every((t) => t.durationMs >= 0)).toBe(true);
-    expect(await outbox(home)).toEqual([]);
+    const mail = await outbox(home);
+    expect(mail.filter((m) => /^Subject: \[Flywheel\]/.test(m))).toEqual([]);
+    expect(mail.filter((m) => /^Subject: \[DATA MONITOR\] flywheel part_\*/.test(m))).toHaveLength(1);
   });
 
   test('duplicate ready-marker events start nothing more', async () => {

@@ -22,7 +22,8 @@ export class LocalDuckDb {
       CREATE SCHEMA IF NOT EXISTS flywheel_meta;
       CREATE TABLE IF NOT EXISTS flywheel_meta.tables (database VARCHAR, name VARCHAR, def VARCHAR, PRIMARY KEY (database, name));
       CREATE TABLE IF NOT EXISTS flywheel_meta.partitions (database VARCHAR, tbl VARCHAR, vals VARCHAR, location VARCHAR, PRIMARY KEY (database, tbl, vals));
-      CREATE TABLE IF NOT EXISTS flywheel_meta.queries (id VARCHAR PRIMARY KEY, token VARCHAR, state VARCHAR, reason VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);`);
+      CREATE TABLE IF NOT EXISTS flywheel_meta.queries (id VARCHAR PRIMARY KEY, token VARCHAR, state VARCHAR, reason VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);
+      ALTER TABLE flywheel_meta.queries ADD COLUMN IF NOT EXISTS result VARCHAR;`);
     return db;
   }
 
@@ -71,6 +72,13 @@ export function duckType(hiveType: string): string {
 
 const q = (name: string) => `"${identifier(name)}"`;
 
+/** What Glue records for the tables Flywheel creates: external, parquet. */
+export const EXTERNAL_PARQUET = {
+  tableType: 'EXTERNAL_TABLE',
+  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+  serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+};
+
 /** The DuckDB catalog: Glue-shaped definitions plus one view per table. */
 export class DuckDbCatalog implements Catalog {
   constructor(private readonly db: LocalDuckDb) {}
@@ -109,7 +117,18 @@ export class DuckDbCatalog implements Catalog {
     });
   }
 
-  /** Adds partitions to a table (used by the local engine as Athena's INSERT INTO would). */
+  /** Re-creates the table's view from its definition, so files added or removed since are seen (as Athena lists S3 per query). */
+  async refreshView(database: string, name: string): Promise<void> {
+    const def = await this.getTable(database, name);
+    if (def) await this.db.transaction(() => this.write(database, def, undefined));
+  }
+
+  /** Re-creates every view of a database. */
+  async refreshViews(database: string): Promise<void> {
+    for (const t of await this.listTables(database)) await this.refreshView(database, t.name);
+  }
+
+  /** Adds partitions to a table (as BatchCreatePartition, or Athena's INSERT INTO / ALTER TABLE ADD PARTITION would). */
   async addPartitions(database: string, table: string, partitions: PartitionDef[]): Promise<void> {
     const def = await this.getTable(database, table);
     if (!def) throw new Error(`table ${table} does not exist`);
@@ -118,7 +137,8 @@ export class DuckDbCatalog implements Catalog {
     await this.db.transaction(() => this.write(database, def, [...byValues.values()]));
   }
 
-  private async write(database: string, table: TableDef, partitions: PartitionDef[] | undefined): Promise<void> {
+  private async write(database: string, input: TableDef, partitions: PartitionDef[] | undefined): Promise<void> {
+    const table = { ...input, storage: input.storage ?? EXTERNAL_PARQUET };
     await this.db.run(`CREATE SCHEMA IF NOT EXISTS ${q(database)}`);
     await this.db.run('INSERT OR REPLACE INTO flywheel_meta.tables VALUES ($db, $name, $def)', { db: database, name: table.name, def: JSON.stringify(table) });
     if (partitions) {

@@ -8,10 +8,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { duckdbBucketSql } from '../../domain/bucket.js';
 import type { BuildStep } from '../../domain/build-steps.js';
+import { scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { parseS3Uri } from '../../domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
-import type { JobRunner, JobState, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
+import type { EngineQuery, JobRunner, JobState, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
 import type { DuckDbCatalog, LocalDuckDb } from './duckdb.js';
 import type { LocalBus } from './local-bus.js';
 
@@ -112,7 +113,7 @@ export class LocalJobRunner implements JobRunner {
   }
 }
 
-/** Runs build steps as DuckDB COPY statements and reports an Athena Query State Change when each ends. */
+/** Runs build steps and monitor queries in DuckDB and reports an Athena Query State Change when each ends. */
 export class LocalQueryEngine implements QueryEngine {
   constructor(
     private readonly db: LocalDuckDb,
@@ -123,23 +124,28 @@ export class LocalQueryEngine implements QueryEngine {
     private readonly failWith?: (step: BuildStep) => string | undefined,
   ) {}
 
-  async start(step: BuildStep, token: string): Promise<string> {
+  async start(step: EngineQuery, token: string): Promise<string> {
     const known = await this.db.all('SELECT id FROM flywheel_meta.queries WHERE token = $token', { token });
     if (known[0]) return known[0].id as string; // idempotent like Athena's ClientRequestToken
     const id = randomUUID();
-    await this.db.run(`INSERT INTO flywheel_meta.queries VALUES ($id, $token, 'RUNNING', NULL, now(), NULL)`, { id, token });
+    await this.db.run(`INSERT INTO flywheel_meta.queries (id, token, state, started_at) VALUES ($id, $token, 'RUNNING', now())`, { id, token });
     this.bus.defer(async () => {
       let state: QueryState = 'SUCCEEDED';
       let reason: string | null = null;
+      let result: string | null = null;
       try {
-        const injected = this.failWith?.(step);
-        if (injected) throw new Error(injected);
-        await this.execute(step);
+        if (step.kind === 'part-range') {
+          const injected = this.failWith?.(step);
+          if (injected) throw new Error(injected);
+          await this.execute(step);
+        } else {
+          result = JSON.stringify(await this.monitorQuery(step));
+        }
       } catch (err) {
         state = 'FAILED';
         reason = (err as Error).message;
       }
-      await this.db.run('UPDATE flywheel_meta.queries SET state = $state, reason = $reason, ended_at = now() WHERE id = $id', { id, state, reason });
+      await this.db.run('UPDATE flywheel_meta.queries SET state = $state, reason = $reason, result = $result, ended_at = now() WHERE id = $id', { id, state, reason, result });
       this.bus.deliver(this.bus.envelope('aws.athena', 'Athena Query State Change', { currentState: state, previousState: 'RUNNING', queryExecutionId: id, sequenceNumber: '3', statementType: 'DML', versionId: '0', workgroupName: this.workgroup }));
     });
     return id;
@@ -149,6 +155,24 @@ export class LocalQueryEngine implements QueryEngine {
     const rows = await this.db.all('SELECT state, reason FROM flywheel_meta.queries WHERE id = $id', { id: queryExecutionId });
     if (!rows[0]) return { state: 'FAILED', reason: `unknown query ${queryExecutionId}` };
     return { state: rows[0].state as QueryState, reason: (rows[0].reason as string | null) ?? undefined };
+  }
+
+  async results(queryExecutionId: string): Promise<{ rows: Array<Record<string, string | null>>; bytesScanned: number }> {
+    const rows = await this.db.all('SELECT state, result FROM flywheel_meta.queries WHERE id = $id', { id: queryExecutionId });
+    if (rows[0]?.state !== 'SUCCEEDED') throw new Error(`query ${queryExecutionId} has no results (state ${rows[0]?.state ?? 'unknown'})`);
+    return { rows: JSON.parse((rows[0].result as string | null) ?? '[]') as Array<Record<string, string | null>>, bytesScanned: 0 };
+  }
+
+  /** Monitor queries in DuckDB; values returned as strings like Athena's. */
+  private async monitorQuery(query: MonitorQuery): Promise<Array<Record<string, string | null>>> {
+    if (query.kind === 'repair-partitions') {
+      await this.catalog.addPartitions(query.database, query.table, query.partitions);
+      return [];
+    }
+    await this.catalog.refreshView(query.database, query.table);
+    const sql = query.kind === 'monitor-scan' ? scanSql(query.database, query.table, query.pkColumn, duckdbBucketSql) : `SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`;
+    const rows = await this.db.all(sql);
+    return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])));
   }
 
   private async execute(step: BuildStep): Promise<void> {

@@ -1,0 +1,35 @@
+/** data-monitor handler: a schedule, Pipeline Completed or a direct invocation starts a check; Athena events advance it. */
+import { z } from 'zod';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { parseMonitorOptions } from '../../shared/domain/monitor/options.js';
+import type { Deps } from '../../shared/deps.js';
+import { AthenaQueryStateChangeSchema, describeZodError, ScheduledEventSchema } from '../../shared/events/schemas.js';
+import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
+import { makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor.js';
+
+const PipelineCompletedSchema = EventBridgeSchema.extend({ source: z.literal('flywheel.pipeline'), 'detail-type': z.literal('Pipeline Completed') });
+/** A direct invocation may override any option (same names as the CLI flags). */
+const ManualMonitorSchema = z.object({ options: z.record(z.string(), z.unknown()).optional() }).strict();
+const DataMonitorEventSchema = z.union([AthenaQueryStateChangeSchema, ScheduledEventSchema, PipelineCompletedSchema, ManualMonitorSchema]);
+
+export function makeDataMonitorHandler(deps: Deps) {
+  const monitor = makeDataMonitor(deps);
+  return async function dataMonitor(event: unknown): Promise<MonitorRun | undefined> {
+    const parsed = DataMonitorEventSchema.safeParse(event);
+    if (!parsed.success) {
+      await alertInvalidEvent(deps, 'data-monitor', describeZodError(parsed.error), event);
+      return undefined;
+    }
+    const e = parsed.data;
+    if ('source' in e && e.source === 'aws.athena') return monitor.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
+    const overrides = 'options' in e ? (e.options ?? {}) : {};
+    let options;
+    try {
+      options = parseMonitorOptions({ ...deps.monitorDefaults, ...overrides });
+    } catch (err) {
+      await alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
+      return undefined;
+    }
+    return monitor.start(options, 'source' in e ? `${e.source} ${e['detail-type']}` : 'invocation');
+  };
+}

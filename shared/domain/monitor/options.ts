@@ -1,0 +1,53 @@
+/**
+ * Data-monitor options: the current monitor's parameters (same names, same defaults) plus the new
+ * checks' thresholds. In AWS they come from the function's environment and can be overridden per
+ * invocation; locally from CLI flags with the same names.
+ */
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const num = z.coerce.number();
+
+export const MonitorOptionsSchema = z.object({
+  database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'database names are lower-case letters, digits and _'),
+  table_prefix: z.string().regex(/^[a-z0-9_]*$/).default('part_'),
+  bucket_count: num.pipe(z.number().int().min(1).max(100000)).default(256),
+  report_bucket: z.string().min(1),
+  report_prefix: z.string().default('data-monitor/'),
+  athena_results: z.string().optional(),
+  athena_workgroup: z.string().optional(),
+  sns_topic_arn: z.string().optional(),
+  auto_repair: z.enum(['athena', 'glue', 'off']).default('athena'),
+  dry_run: bool.default(false),
+  strict_snapshot: bool.default(true),
+  freshness_window_days: num.pipe(z.number().min(0)).default(45),
+  count_check_enabled: bool.default(true),
+  compare_source_type: z.enum(['ext', 'part']).default('ext'),
+  compare_database: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  count_tolerance_pct: num.pipe(z.number().min(0)).default(0),
+  pk_column: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('customer_user_id'),
+  file_size_check: bool.default(false),
+  file_size_min_mb: num.pipe(z.number().min(0)).default(64),
+  file_size_max_mb: num.pipe(z.number().min(0)).default(1024),
+  max_tables: num.pipe(z.number().int().min(0)).default(0),
+  region: z.string().optional(),
+  // beyond the current monitor
+  skew_max_min_ratio: num.pipe(z.number().min(1)).default(3),
+  skew_max_cv: num.pipe(z.number().min(0)).default(0.5),
+  low_bucket_pct: num.pipe(z.number().min(0).max(100)).default(10),
+  trend_reports: num.pipe(z.number().int().min(0).max(50)).default(3),
+  volume_change_pct: num.pipe(z.number().min(0)).default(20),
+  notify_when_clean: bool.default(false),
+});
+
+export type MonitorOptions = z.output<typeof MonitorOptionsSchema>;
+export type MonitorOptionsInput = z.input<typeof MonitorOptionsSchema>;
+
+/** Validates options; a bad value is an error naming the option. */
+export function parseMonitorOptions(input: Record<string, unknown>): MonitorOptions {
+  const parsed = MonitorOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(`invalid monitor options: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

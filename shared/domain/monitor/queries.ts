@@ -1,0 +1,55 @@
+/**
+ * The monitor's queries as data, rendered per engine: Athena SQL here, DuckDB SQL by the local
+ * engine. One scan of part_<t> yields the count, NULL keys, duplicate rows, rows in the wrong bucket
+ * and the per-bucket histogram (GROUPING SETS); the source needs one count.
+ */
+import type { PartitionDef } from '../../ports.js';
+import { athenaBucketSql } from '../bucket.js';
+import { identifier, literal, location } from '../sql-identifiers.js';
+
+export type MonitorQuery =
+  | { kind: 'monitor-scan'; database: string; table: string; pkColumn: string }
+  | { kind: 'monitor-count'; database: string; table: string }
+  | { kind: 'repair-partitions'; database: string; table: string; partitions: PartitionDef[] };
+
+const q = (name: string) => `"${identifier(name)}"`;
+
+/** The one-scan statement, for a dialect's bucket expression. */
+export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string): string {
+  return (
+    `WITH keys AS (SELECT "id_bucket" AS b, ${q(pkColumn)} AS k, count(*) AS c FROM ${q(database)}.${q(table)} GROUP BY "id_bucket", ${q(pkColumn)}) ` +
+    'SELECT b AS id_bucket, sum(c) AS row_count, ' +
+    'sum(CASE WHEN k IS NULL THEN c ELSE 0 END) AS pk_nulls, ' +
+    'sum(CASE WHEN k IS NOT NULL AND c > 1 THEN c ELSE 0 END) AS pk_dupes, ' +
+    `sum(CASE WHEN b <> ${bucketExpr('k')} THEN c ELSE 0 END) AS wrong_bucket ` +
+    'FROM keys GROUP BY GROUPING SETS ((b), ())'
+  );
+}
+
+/** Athena SQL of a monitor query. */
+export function renderAthenaMonitorQuery(query: MonitorQuery): string {
+  const table = `${q(query.database)}.${q(query.table)}`;
+  switch (query.kind) {
+    case 'monitor-scan':
+      return scanSql(query.database, query.table, query.pkColumn, athenaBucketSql);
+    case 'monitor-count':
+      return `SELECT count(*) AS row_count FROM ${table}`;
+    case 'repair-partitions':
+      return `ALTER TABLE ${table} ADD IF NOT EXISTS ${query.partitions
+        .map((p) => `PARTITION (id_bucket = ${Number.parseInt(p.values[0] ?? '', 10)}) LOCATION ${literal(location(p.location))}`)
+        .join(' ')}`;
+  }
+}
+
+/** Reads the scan's result rows (strings, as Athena returns them) into numbers. */
+export function parseScanRows(rows: Array<Record<string, string | number | null>>) {
+  const perBucket = new Map<number, number>();
+  let total = { rows: 0, pkNulls: 0, pkDupes: 0, wrongBucket: 0 };
+  for (const r of rows) {
+    const n = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? 0 : Number(v));
+    if (r.id_bucket === null || r.id_bucket === undefined || r.id_bucket === '') {
+      total = { rows: n(r.row_count), pkNulls: n(r.pk_nulls), pkDupes: n(r.pk_dupes), wrongBucket: n(r.wrong_bucket) };
+    } else perBucket.set(n(r.id_bucket), n(r.row_count));
+  }
+  return { perBucket, ...total };
+}

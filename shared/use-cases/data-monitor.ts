@@ -1,0 +1,346 @@
+/**
+ * data-monitor: checks every part_* table and tells the subscribers what is wrong.
+ * 1. Start (schedule, Pipeline Completed, CLI): list the tables; per table read the catalog, list the
+ *    id_bucket folders on S3 (one delimiter listing) and sample file sizes; plan the repair of
+ *    partitions the catalog lacks (athena: ALTER TABLE ADD PARTITION; glue: BatchCreatePartition; or off / dry run).
+ * 2. Per table start one scan of part_<t> (count, NULL keys, duplicates, wrong buckets, histogram) and one
+ *    count of its source, after the repair when it is a query. Remember the query ids in the monitor run.
+ * 3. Each Athena Query State Change records its result; no polling. A failed query is an alert for its table.
+ * 4. When every query is in: evaluate the checks, read the last reports for trends, write JSON, CSV and
+ *    HTML reports, e-mail the alerts.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseS3Uri, s3Uri } from '../domain/config.js';
+import { discoverSnapshots } from '../domain/snapshot.js';
+import {
+  alertLine, checkBuckets, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, projectionOf, ranges,
+  type Alert, type TrendPoint,
+} from '../domain/monitor/checks.js';
+import type { MonitorOptions } from '../domain/monitor/options.js';
+import { parseScanRows, type MonitorQuery } from '../domain/monitor/queries.js';
+import { renderHtmlReport } from '../domain/monitor/html-report.js';
+import { reportCsv, reportEmail, reportHeader, reportKeys, type MonitorReport, type TableReport } from '../domain/monitor/report.js';
+import { PIPELINE_SOURCE } from '../events/patterns.js';
+import type { Deps } from '../deps.js';
+import { PreconditionFailedError, type PartitionDef, type TableDef } from '../ports.js';
+import { mapLimit } from './start-snapshot-run.js';
+
+type QueryName = 'repair' | 'scan' | 'count';
+
+interface QueryRecord {
+  id?: string;
+  status: 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  rows?: Array<Record<string, string | null>>;
+  bytesScanned?: number;
+  error?: string;
+}
+
+interface TableState {
+  def?: TableDef;
+  sourceName?: string;
+  s3Buckets: number[];
+  catalog: PartitionDef[];
+  files: Array<{ key: string; size: number }>;
+  repair: { planned: number[]; done: number[]; mode: string; error?: string };
+  queries: Record<QueryName, QueryRecord>;
+  errors: string[];
+}
+
+export interface MonitorRun {
+  runId: string;
+  startedAt: string;
+  options: MonitorOptions;
+  trigger: string;
+  metadata?: string;
+  newestRaw?: string;
+  tables: Record<string, TableState>;
+  finished: boolean;
+  reportUri?: string;
+}
+
+const decoder = new TextDecoder();
+
+export function makeDataMonitor(deps: Deps) {
+  const { store, catalog, clock, logger, config } = deps;
+  const engine = deps.monitorEngine;
+  const runKey = (o: MonitorOptions, runId: string) => `${o.report_prefix}_runs/${runId}.json`;
+  const indexKey = (queryId: string) => `${config.indexPrefix}monitor/${encodeURIComponent(queryId)}.json`;
+
+  /** 1.–2. */
+  async function start(options: MonitorOptions, trigger: string): Promise<MonitorRun> {
+    const runId = `monitor-${clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 6)}`;
+    logger.appendKeys({ run_id: runId, database: options.database });
+    const run: MonitorRun = { runId, startedAt: clock.now().toISOString(), options, trigger, tables: {}, finished: false };
+    const [metadata, newestRaw] = await Promise.all([readProcessedSnapshot(), newestRawSnapshot()]);
+    Object.assign(run, { metadata, newestRaw });
+    let tables = (await catalog.listTables(options.database, options.table_prefix)).filter((t) => !t.name.includes('__') && !t.name.endsWith('_er'));
+    if (options.max_tables > 0) tables = tables.slice(0, options.max_tables);
+    await mapLimit(tables, 4, async (def) => {
+      run.tables[def.name] = await inspect(def, options);
+    });
+    await store.put(options.report_bucket, runKey(options, runId), JSON.stringify(run));
+    logger.info('monitor started', { tables: Object.keys(run.tables), trigger });
+    for (const [name, t] of Object.entries(run.tables)) await startQueries(run, name, t.repair.planned.length > 0 && t.queries.repair.status === 'PENDING' ? ['repair'] : ['scan', 'count']);
+    return finishIfDone(run.runId, options);
+  }
+
+  /** Catalog, S3 and file facts of one table; glue-mode repairs happen here, athena-mode ones are queued. */
+  async function inspect(def: TableDef, o: MonitorOptions): Promise<TableState> {
+    const state: TableState = {
+      def,
+      s3Buckets: [],
+      catalog: [],
+      files: [],
+      repair: { planned: [], done: [], mode: o.dry_run ? `${o.auto_repair} (dry run)` : o.auto_repair },
+      queries: { repair: { status: 'SKIPPED' }, scan: { status: 'PENDING' }, count: { status: o.count_check_enabled ? 'PENDING' : 'SKIPPED' } },
+      errors: [],
+    };
+    const base = def.name.slice(o.table_prefix.length);
+    state.sourceName = o.compare_source_type === 'ext' ? `${config.prefixes.ext}${base}` : `${config.prefixes.part}${base}`;
+    try {
+      const { bucket, key } = parseS3Uri(def.location);
+      const listing = await store.list(bucket, key, { delimiter: '/' });
+      state.s3Buckets = listing.prefixes.map((p) => /id_bucket=(\d+)\/$/.exec(p)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+      const projection = projectionOf(def, o.bucket_count);
+      if (!projection.enabled) state.catalog = await catalog.getPartitions(o.database, def.name);
+      if (o.file_size_check) {
+        for (const b of state.s3Buckets.slice(0, 5)) {
+          const files = await store.list(bucket, `${key}id_bucket=${b}/`);
+          state.files.push(...files.objects.map((f) => ({ key: f.key, size: f.size })));
+        }
+      }
+      const registered = new Set(state.catalog.map((p) => Number(p.values[0])));
+      state.repair.planned = projection.enabled ? [] : state.s3Buckets.filter((b) => !registered.has(b)).sort((a, b) => a - b);
+      if (state.repair.planned.length > 0 && o.auto_repair !== 'off' && !o.dry_run) {
+        const partitions = state.repair.planned.map((b) => ({ values: [String(b)], location: `${def.location}id_bucket=${b}/` }));
+        if (o.auto_repair === 'glue') {
+          await catalog.addPartitions(o.database, def.name, partitions);
+          state.repair.done = state.repair.planned;
+        } else state.queries.repair = { status: 'PENDING' };
+      }
+    } catch (err) {
+      state.errors.push(`inspecting ${def.name}: ${(err as Error).message}`);
+    }
+    return state;
+  }
+
+  async function startQueries(run: MonitorRun, table: string, names: QueryName[]): Promise<void> {
+    const o = run.options;
+    const t = run.tables[table]!;
+    for (const name of names) {
+      if (t.queries[name].status !== 'PENDING') continue;
+      const query: MonitorQuery =
+        name === 'scan'
+          ? { kind: 'monitor-scan', database: o.database, table, pkColumn: o.pk_column }
+          : name === 'count'
+            ? { kind: 'monitor-count', database: o.compare_database ?? o.database, table: t.sourceName! }
+            : { kind: 'repair-partitions', database: o.database, table, partitions: t.repair.planned.map((b) => ({ values: [String(b)], location: `${t.def!.location}id_bucket=${b}/` })) };
+      let record: QueryRecord;
+      try {
+        const id = await engine.start(query, `${run.runId}:${table}:${name}`);
+        await store.put(config.dataBucket, indexKey(id), JSON.stringify({ runId: run.runId, reportBucket: o.report_bucket, reportPrefix: o.report_prefix, table, name }));
+        record = { id, status: 'RUNNING' };
+      } catch (err) {
+        record = { status: 'FAILED', error: (err as Error).message };
+      }
+      await updateRun(o.report_bucket, runKey(o, run.runId), (r) => {
+        r.tables[table]!.queries[name] = { ...r.tables[table]!.queries[name], ...record };
+        return true;
+      });
+      logger.info('monitor query started', { table, query: name, query_execution_id: record.id, error: record.error });
+    }
+  }
+
+  /** 3. */
+  async function onQueryStateChange(queryId: string, state: string): Promise<MonitorRun | undefined> {
+    const got = await store.get(config.dataBucket, indexKey(queryId));
+    if (!got) {
+      logger.info('query belongs to no monitor run; ignored', { query_execution_id: queryId });
+      return undefined;
+    }
+    const ref = JSON.parse(decoder.decode(got.body)) as { runId: string; reportBucket: string; reportPrefix: string; table: string; name: QueryName };
+    logger.appendKeys({ run_id: ref.runId });
+    let record: QueryRecord;
+    if (state === 'SUCCEEDED') {
+      try {
+        const res = await engine.results(queryId);
+        record = { id: queryId, status: 'SUCCEEDED', rows: res.rows, bytesScanned: res.bytesScanned };
+      } catch (err) {
+        record = { id: queryId, status: 'FAILED', error: `reading results: ${(err as Error).message}` };
+      }
+    } else {
+      record = { id: queryId, status: 'FAILED', error: (await engine.status(queryId)).reason ?? state };
+    }
+    const key = `${ref.reportPrefix}_runs/${ref.runId}.json`;
+    const { run, changed } = await updateRun(ref.reportBucket, key, (r) => {
+      const q = r.tables[ref.table]?.queries[ref.name];
+      if (!q || q.status !== 'RUNNING' || q.id !== queryId) return false;
+      r.tables[ref.table]!.queries[ref.name] = record;
+      if (ref.name === 'repair') {
+        const t = r.tables[ref.table]!;
+        if (record.status === 'SUCCEEDED') t.repair.done = t.repair.planned;
+        else t.repair.error = record.error;
+      }
+      return true;
+    });
+    if (!changed) return run;
+    if (ref.name === 'repair') await startQueries(run, ref.table, ['scan', 'count']);
+    return finishIfDone(ref.runId, run.options);
+  }
+
+  /** 4., once: the run that flips `finished` writes the reports. */
+  async function finishIfDone(runId: string, o: MonitorOptions): Promise<MonitorRun> {
+    const key = runKey(o, runId);
+    const { run, changed } = await updateRun(o.report_bucket, key, (r) => {
+      const busy = Object.values(r.tables).some((t) => Object.values(t.queries).some((q) => q.status === 'PENDING' || q.status === 'RUNNING'));
+      if (busy || r.finished) return false;
+      r.finished = true;
+      return true;
+    });
+    if (!changed) return run;
+    const report = await buildReport(run);
+    const now = clock.now();
+    const keys = reportKeys(o.report_prefix, now);
+    await store.put(o.report_bucket, keys.json, JSON.stringify(report, null, 2));
+    await store.put(o.report_bucket, keys.csv, reportCsv(report));
+    await store.put(o.report_bucket, keys.html, renderHtmlReport(report));
+    const reportUri = s3Uri(o.report_bucket, keys.json);
+    if (report.alerts.length > 0 || o.notify_when_clean) {
+      const mail = reportEmail(report, reportUri);
+      await deps.notifier.publish({ subject: mail.subject, body: mail.body, attributes: { stage: 'data-monitor', database: o.database } });
+    }
+    await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Monitor Completed', detail: { runId, database: o.database, reportUri, alerts: report.alerts.length, high: report.alert_details.filter((a) => a.severity === 'High').length, tables: report.tables.length } }]);
+    logger.info('monitor completed', { report: reportUri, alerts: report.alerts.length });
+    const done = await updateRun(o.report_bucket, key, (r) => ((r.reportUri = reportUri), true));
+    return done.run;
+  }
+
+  async function buildReport(run: MonitorRun): Promise<MonitorReport> {
+    const o = run.options;
+    const now = clock.now();
+    const history = await readHistory(o);
+    const freshness = checkFreshness({ metadata: run.metadata, newestRaw: run.newestRaw, now, windowDays: o.freshness_window_days, strict: o.strict_snapshot });
+    const tables: TableReport[] = [];
+    for (const [name, t] of Object.entries(run.tables).sort(([a], [b]) => a.localeCompare(b))) {
+      const alerts: Alert[] = t.errors.map((e) => checkFailed(name, 'inspection', e));
+      const def = t.def!;
+      const projection = projectionOf(def, o.bucket_count);
+      const catalogAfter = t.repair.done.length > 0 ? [...t.catalog, ...t.repair.done.map((b) => ({ values: [String(b)], location: '' }))] : t.catalog;
+      const parts = checkPartitions(name, { s3: t.s3Buckets, catalog: t.catalog }, o.bucket_count, projection);
+      alerts.push(...parts.alerts.map((a) => (a.code === 'PARTITION_MISSING_CATALOG' && t.repair.done.length > 0 ? { ...a, message: `${a.message} — repaired (${t.repair.mode})` } : a)));
+      const schema = checkSchema(def, def.storage ?? {}, o.pk_column);
+      alerts.push(...schema.alerts);
+      const scanQ = t.queries.scan;
+      const countQ = t.queries.count;
+      const scan = scanQ.status === 'SUCCEEDED' ? parseScanRows(scanQ.rows ?? []) : undefined;
+      if (scanQ.status === 'FAILED') alerts.push(checkFailed(name, 'scan query', scanQ.error ?? 'unknown'));
+      if (countQ.status === 'FAILED') alerts.push(checkFailed(name, `count of ${t.sourceName}`, countQ.error ?? 'unknown'));
+      const countSrc = countQ.status === 'SUCCEEDED' ? Number(countQ.rows?.[0]?.row_count ?? NaN) : undefined;
+      const counts = scan ? checkCounts(name, scan.rows, countSrc === undefined ? undefined : { count: countSrc, name: `${o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` }, o.count_tolerance_pct) : { alerts: [] as Alert[], diffPct: undefined };
+      alerts.push(...counts.alerts);
+      if (scan) alerts.push(...checkKeys(name, scan, o.pk_column));
+      const health = scan ? checkBuckets(name, scan, o) : undefined;
+      if (health) alerts.push(...health.alerts);
+      const files = o.file_size_check ? checkFileSizes(name, t.files, o.file_size_min_mb, o.file_size_max_mb) : { issues: [], alerts: [] };
+      alerts.push(...files.alerts);
+      const snapshotDt = def.parameters.snapshot_dt;
+      const points: TrendPoint[] = history.map((h) => ({ generatedAt: h.generated_at, snapshotDt: h.tables.find((x) => x.table === name)?.raw_input_snapshot_dt, countPart: numberOr(h.tables.find((x) => x.table === name)?.count_part) }));
+      const trend = checkTrend(name, scan?.rows, snapshotDt, points, o.volume_change_pct);
+      alerts.push(...trend.alerts);
+      tables.push({
+        table: name,
+        location: def.location,
+        s3_partitions: t.s3Buckets.length,
+        glue_partitions: projection.enabled ? 0 : new Set(catalogAfter.map((p) => p.values[0])).size,
+        missing_glue_count: parts.missingCatalog.length,
+        table_type_ok: schema.tableTypeOk,
+        contract_ok: schema.contractOk,
+        raw_input_snapshot_dt: snapshotDt ?? run.metadata ?? '',
+        count_src: countSrc ?? '',
+        count_part: scan?.rows ?? '',
+        count_diff_pct: counts.diffPct === undefined ? '' : counts.diffPct.toFixed(6),
+        pk_nulls: scan?.pkNulls ?? '',
+        pk_dupes: scan?.pkDupes ?? '',
+        file_issues_sample: files.issues.map((i) => `${i.key} (${i.sizeMb.toFixed(1)} MB)`).join('; '),
+        checked_at: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+        partition_projection: projection.enabled,
+        missing_s3_partitions: ranges(parts.missingS3),
+        stale_partitions: ranges(parts.stale),
+        wrong_bucket_rows: scan?.wrongBucket ?? '',
+        bucket_empty: health?.empty.length ?? 0,
+        bucket_low: health?.low.length ?? 0,
+        bucket_max_min_ratio: health?.maxMinRatio?.toFixed(3) ?? '',
+        bucket_cv: health ? health.cv.toFixed(4) : '',
+        volume_change_pct: trend.changePct === undefined ? '' : trend.changePct.toFixed(2),
+        bytes_scanned: (scanQ.bytesScanned ?? 0) + (countQ.bytesScanned ?? 0),
+        query_ids: [t.queries.repair.id, scanQ.id, countQ.id].filter((x): x is string => !!x),
+        repaired: t.repair.planned.length === 0 ? '' : `${t.repair.done.length > 0 ? 'repaired' : `planned (${t.repair.mode})`}: ${ranges(t.repair.planned)}${t.repair.error ? ` — failed: ${t.repair.error}` : ''}`,
+        bucket_histogram: health?.histogram ?? [],
+        trend: [...points.filter((p) => p.countPart !== undefined).map((p) => ({ generated_at: p.generatedAt, snapshot_dt: p.snapshotDt, count_part: p.countPart })), ...(scan ? [{ generated_at: now.toISOString(), snapshot_dt: snapshotDt, count_part: scan.rows }] : [])],
+        alerts,
+      });
+    }
+    const alertDetails = [...freshness.alerts, ...tables.flatMap((t) => t.alerts)];
+    return {
+      ...reportHeader(o, run.runId, now),
+      alerts: alertDetails.map(alertLine),
+      tables,
+      snapshot_dt: freshness.snapshotDt,
+      newest_raw_snapshot_dt: run.newestRaw,
+      alert_details: alertDetails,
+      bytes_scanned_total: tables.reduce((s, t) => s + t.bytes_scanned, 0),
+    };
+  }
+
+  /** The last `trend_reports` JSON reports before today's. */
+  async function readHistory(o: MonitorOptions): Promise<MonitorReport[]> {
+    if (o.trend_reports === 0) return [];
+    const today = reportKeys(o.report_prefix, clock.now()).json;
+    const { objects } = await store.list(o.report_bucket, `${o.report_prefix}omc_monitor_report_`);
+    const keys = objects.map((x) => x.key).filter((k) => k.endsWith('.json') && k !== today).sort().slice(-o.trend_reports);
+    const reports: MonitorReport[] = [];
+    for (const k of keys) {
+      try {
+        const got = await store.get(o.report_bucket, k);
+        if (got) reports.push(JSON.parse(decoder.decode(got.body)) as MonitorReport);
+      } catch (err) {
+        logger.warn('unreadable earlier report skipped', { key: k, error: (err as Error).message });
+      }
+    }
+    return reports;
+  }
+
+  async function readProcessedSnapshot(): Promise<string | undefined> {
+    const ds = Object.values(config.datasets)[0]!;
+    const got = await store.get(config.dataBucket, `${ds.bucketedPrefix}metadata/snapshot_dt.txt`);
+    return got ? decoder.decode(got.body) : undefined;
+  }
+
+  async function newestRawSnapshot(): Promise<string | undefined> {
+    const ds = Object.values(config.datasets)[0]!;
+    const listing = await store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
+    return discoverSnapshots(listing.prefixes.map((p) => p.slice(ds.rawPrefix.length))).latest;
+  }
+
+  async function updateRun(bucket: string, key: string, change: (run: MonitorRun) => boolean): Promise<{ run: MonitorRun; changed: boolean }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const got = await store.get(bucket, key);
+      if (!got) throw new Error(`monitor run s3://${bucket}/${key} is missing`);
+      const run = JSON.parse(decoder.decode(got.body)) as MonitorRun;
+      if (!change(run)) return { run, changed: false };
+      try {
+        await store.put(bucket, key, JSON.stringify(run), { ifMatch: got.etag });
+        return { run, changed: true };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+      }
+    }
+    throw new Error(`monitor run ${key} kept changing; gave up`);
+  }
+
+  return { start, onQueryStateChange };
+}
+
+function numberOr(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : v === '' || v === undefined || v === null ? undefined : Number(v);
+}

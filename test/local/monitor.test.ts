@@ -1,0 +1,163 @@
+// The data monitor on the local engine, against a lake with injected faults: each reported exactly.
+import { promises as fs, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { MonitorReport, TableReport } from '../../shared/domain/monitor/report.js';
+import { bucketOf } from '../../shared/domain/bucket.js';
+import { lakePath, open, outbox, runPipeline, sampleHome } from './harness.js';
+
+let now = new Date('2025-11-09T06:00:00Z');
+const clock = { now: () => now };
+
+async function monitor(rt: LocalRuntime, options: Record<string, unknown> = {}): Promise<MonitorReport> {
+  rt.bus.invoke('dataMonitor', { options });
+  await rt.bus.drain();
+  const done = rt.bus.published.filter((e) => e['detail-type'] === 'Monitor Completed').at(-1);
+  if (!done) throw new Error('monitor did not complete');
+  const uri = (done.detail as { reportUri: string }).reportUri.replace('s3://', '');
+  return JSON.parse(readFileSync(path.join(rt.home, 'lake', uri), 'utf8')) as MonitorReport;
+}
+
+/** `1, 3-5` → [1, 3, 4, 5] */
+const expand = (ranges: string) =>
+  ranges === '' ? [] : ranges.split(', ').flatMap((r) => { const [a, b = a] = r.split('-').map(Number); return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i); });
+const row = (r: MonitorReport, t: string) => r.tables.find((x) => x.table === t) as TableReport;
+const codes = (r: MonitorReport, t?: string) => r.alert_details.filter((a) => a.table === t).map((a) => a.code).sort();
+
+describe('data monitor', () => {
+  let home: string;
+  let rt: LocalRuntime;
+  let clean: MonitorReport;
+  let faulty: MonitorReport;
+
+  beforeAll(async () => {
+    home = await sampleHome(3000);
+    rt = await open(home, { clock });
+    await runPipeline(rt);
+    clean = await monitor(rt);
+    now = new Date('2025-11-10T06:00:00Z'); // the next day's run
+    await injectFaults(rt);
+    faulty = await monitor(rt, { file_size_check: 'true', file_size_min_mb: '0', file_size_max_mb: '0.001' });
+  });
+  afterAll(() => rt.close());
+
+  test('a clean lake: only the sample NULL keys, exact counts, one scan and one count per table', () => {
+    expect(clean.tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01b', 'part_ibe_04', 'part_miacs_01', 'part_miacs_02']);
+    for (const t of clean.tables) {
+      expect(t).toMatchObject({ count_part: 3000, count_src: 3000, count_diff_pct: '0.000000', pk_nulls: 1, pk_dupes: 0, wrong_bucket_rows: 0, table_type_ok: true, contract_ok: true, raw_input_snapshot_dt: '2025-10-31' });
+      expect(t.s3_partitions).toBe(t.glue_partitions);
+      expect(t.query_ids).toHaveLength(2);
+      expect(t.bucket_histogram.reduce((a, b) => a + b, 0)).toBe(3000);
+    }
+    expect(new Set(clean.alert_details.map((a) => a.code))).toEqual(new Set(['PK_NULL', 'PARTITION_MISSING_S3', 'BUCKET_SKEW'].filter((c) => clean.alert_details.some((a) => a.code === c))));
+    expect(clean.alerts).toContain('[PK_NULL] part_ibe_01a: customer_user_id NULL rows=1');
+  });
+
+  test('missing partition data on S3: missing and stale partitions named, count mismatch with both counts', () => {
+    const t = row(faulty, 'part_ibe_01a');
+    expect(t.missing_s3_partitions).toContain('5');
+    expect(t.stale_partitions).toBe('5');
+    expect(faulty.alerts).toContain(`[PARTITION_STALE] part_ibe_01a: 1 catalog partitions have no data on S3 (Clean Rooms fails on them): 5`);
+    const lost = row(clean, 'part_ibe_01a').bucket_histogram[5]!;
+    expect(t.count_part).toBe(3000 - lost);
+    expect(faulty.alerts).toContain(`[COUNT_MISMATCH] part_ibe_01a: flywheel.part_ibe_01a=${3000 - lost} vs flywheel.ext_ibe_01a=3000 (Δ=${((lost * 100) / 3000).toFixed(6)}%)`);
+  });
+
+  test('a run of missing buckets matching a 100-partition write batch is named with the range to re-run', () => {
+    const alert = faulty.alerts.find((a) => a.startsWith('[PARTITION_MISSING_S3] part_miacs_02'))!;
+    expect(alert).toMatch(/ — matches the failed write batch part 100-199: re-run that range$/);
+    const missingBefore = expand(row(clean, 'part_miacs_02').missing_s3_partitions);
+    const expected = [...new Set([...missingBefore, ...Array.from({ length: 100 }, (_, i) => 100 + i)])].sort((a, b) => a - b);
+    expect(expand(row(faulty, 'part_miacs_02').missing_s3_partitions)).toEqual(expected);
+  });
+
+  test('partitions missing from the catalog are repaired (athena mode) and the scan sees them', () => {
+    const t = row(faulty, 'part_ibe_01b');
+    expect(t.missing_glue_count).toBe(3);
+    expect(t.repaired).toBe('repaired: 10-12');
+    expect(t.glue_partitions).toBe(t.s3_partitions);
+    expect(t.count_part).toBe(3000);
+    expect(faulty.alerts.find((a) => a.startsWith('[PARTITION_MISSING_CATALOG] part_ibe_01b'))).toMatch(/10-12 — repaired \(athena\)/);
+  });
+
+  test('NULL, duplicate and wrong-bucket keys are counted exactly', () => {
+    const t = row(faulty, 'part_ibe_04');
+    expect(t.pk_nulls).toBe(1 + 2);
+    expect(t.pk_dupes).toBe(4 + 3); // cust_00000001: the original and 3 copies; cust_00000002: the original and 2
+    expect(t.wrong_bucket_rows).toBe(1);
+    expect(faulty.alerts).toEqual(expect.arrayContaining(['[PK_NULL] part_ibe_04: customer_user_id NULL rows=3', '[PK_DUPES] part_ibe_04: customer_user_id duplicate rows=7']));
+    expect(codes(faulty, 'part_ibe_04')).toEqual(expect.arrayContaining(['COUNT_MISMATCH', 'PK_DUPES', 'PK_NULL', 'WRONG_BUCKET']));
+  });
+
+  test('a wrong-type partition key breaks the schema contract', () => {
+    const t = row(faulty, 'part_miacs_01');
+    expect(t.contract_ok).toBe(false);
+    expect(t.table_type_ok).toBe(true);
+    expect(faulty.alerts).toContain('[SCHEMA] part_miacs_01: id_bucket partition key is string, expected int');
+  });
+
+  test('a stale processed snapshot and a newer raw snapshot raise freshness alerts', () => {
+    expect(faulty.alerts).toEqual(expect.arrayContaining([
+      '[FRESHNESS] processed snapshot too old: snapshot_dt=2025-08-01 is 101 days old (window 45)',
+      '[FRESHNESS] processed snapshot_dt=2025-08-01 is behind the newest raw_input snapshot_dt=2025-10-31',
+    ]));
+  });
+
+  test('file sizes outside the window are sampled (at most 20)', () => {
+    const t = row(faulty, 'part_ibe_01a');
+    expect(t.file_issues_sample.split('; ').length).toBeLessThanOrEqual(20);
+    expect(faulty.alert_details.some((a) => a.code === 'FILE_SIZE' && a.severity === 'Low')).toBe(true);
+  });
+
+  test("trend: the previous report's count beside today's; the same snapshot is no volume change", () => {
+    const t = row(faulty, 'part_ibe_01a');
+    expect(t.trend.map((p) => [p.generated_at.slice(0, 10), p.count_part])).toEqual([['2025-11-09', 3000], ['2025-11-10', t.count_part]]);
+    expect(faulty.alert_details.filter((a) => a.code === 'VOLUME_CHANGE')).toEqual([]);
+  });
+
+  test('reports: JSON, CSV (current columns first) and HTML beside each other; the e-mail lists every alert', async () => {
+    const dir = lakePath(home, '').replace(/data\/?$/, 'analysis/data-monitor');
+    const files = readdirSync(dir).filter((f) => f.startsWith('omc_monitor_report_'));
+    expect(files.sort()).toEqual(['09', '10'].flatMap((d) => ['csv', 'html', 'json'].map((x) => `omc_monitor_report_2025-11-${d}.${x}`)));
+    const csv = readFileSync(path.join(dir, 'omc_monitor_report_2025-11-10.csv'), 'utf8').split('\n');
+    expect(csv[0]!.startsWith('table,location,s3_partitions,glue_partitions,missing_glue_count,table_type_ok,contract_ok,raw_input_snapshot_dt,count_src,count_part,count_diff_pct,pk_nulls,pk_dupes,file_issues_sample,checked_at,')).toBe(true);
+    expect(csv).toHaveLength(faulty.tables.length + 2);
+    const mail = (await outbox(home)).at(-1)!;
+    expect(mail).toMatch(new RegExp(`^Subject: \\[DATA MONITOR\\] flywheel part_\\* — ${faulty.alerts.length} issue\\(s\\)`));
+    for (const a of faulty.alerts) expect(mail).toContain(a);
+  });
+});
+
+/** Breaks the lake the ways a production lake breaks. */
+async function injectFaults(rt: LocalRuntime): Promise<void> {
+  const db = 'flywheel';
+  const partDir = async (t: string) => rt.db.localPath((await rt.catalog.getTable(db, t))!.location);
+  // partition data gone from S3 (catalog still lists it)
+  await fs.rm(path.join(await partDir('part_ibe_01a'), 'id_bucket=5'), { recursive: true });
+  // a whole 100-partition batch never written (and never registered)
+  const miacs02 = await rt.catalog.getTable(db, 'part_miacs_02');
+  for (let b = 100; b <= 199; b++) await fs.rm(path.join(await partDir('part_miacs_02'), `id_bucket=${b}`), { recursive: true, force: true });
+  await rt.catalog.switchTables(db, [{ table: miacs02!, partitions: (await rt.catalog.getPartitions(db, 'part_miacs_02')).filter((p) => Number(p.values[0]) < 100 || Number(p.values[0]) > 199) }]);
+  // partitions on S3 the catalog lost
+  const ibe01b = (await rt.catalog.getTable(db, 'part_ibe_01b'))!;
+  await rt.catalog.switchTables(db, [{ table: ibe01b, partitions: (await rt.catalog.getPartitions(db, 'part_ibe_01b')).filter((p) => !['10', '11', '12'].includes(p.values[0]!)) }]);
+  // NULL, duplicate and wrong-bucket keys
+  const dir = await partDir('part_ibe_04');
+  const k1 = 'cust_00000001';
+  const k2 = 'cust_00000002';
+  const extra = (key: string | null, bucket: number, n: number) =>
+    `SELECT ${key === null ? 'NULL' : `'${key}'`}::VARCHAR AS customer_user_id, 1::BIGINT AS ibe4100_net_worth, 'A' AS ibe4200_credit_band, 1.0::DOUBLE AS ibe4300_score FROM range(${n})`;
+  const write = async (sql: string, bucket: number, name: string) => {
+    await fs.mkdir(path.join(dir, `id_bucket=${bucket}`), { recursive: true });
+    await rt.db.run(`COPY (${sql}) TO '${path.join(dir, `id_bucket=${bucket}`, name)}' (FORMAT parquet)`);
+  };
+  await write(extra(k1, bucketOf(k1), 3), bucketOf(k1), 'dupes1.parquet');
+  await write(extra(k2, bucketOf(k2), 2), bucketOf(k2), 'dupes2.parquet');
+  await write(extra(null, 0, 2), 0, 'nulls.parquet');
+  await write(extra('abc', 3, 1), 3, 'wrong.parquet'); // bucketOf('abc') = 98
+  // a wrong-type partition key
+  const miacs01 = (await rt.catalog.getTable(db, 'part_miacs_01'))!;
+  await rt.catalog.switchTables(db, [{ table: { ...miacs01, partitionKeys: [{ name: 'id_bucket', type: 'string' }] }, partitions: await rt.catalog.getPartitions(db, 'part_miacs_01') }]);
+  // a stale processed snapshot
+  await fs.writeFile(lakePath(rt.home, 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt'), '2025-08-01\n');
+}

@@ -1,0 +1,329 @@
+/**
+ * The packaged CloudFormation, not only the code: `osls package` runs offline for dev and prod,
+ * and the templates and zips it writes are checked against the TypeScript that defines the
+ * routes (patterns.ts), the environment the AWS composition root reads (aws.ts) and the dataset
+ * layout (config.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import { settingsFromEnv } from '../shared/composition/aws.js';
+import { INFOBASE } from '../shared/domain/config.js';
+import { routes, type Route } from '../shared/events/patterns.js';
+
+type Json = any; // CloudFormation is untyped JSON; the assertions say what each part must be.
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const osls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
+const PROD_EMAILS = ['data-ops@example.org', 'oncall@example.org'];
+
+/** Runs osls with no AWS credentials and nothing phoning home; returns its output, or throws with it. */
+function runOsls(args: string[]): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_EC2_METADATA_DISABLED: 'true' };
+  for (const name of Object.keys(env)) if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(name)) delete env[name];
+  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for osls
+  try {
+    return execFileSync(process.execPath, [osls, ...args], { cwd: root, env, timeout: 150_000, encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`osls ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+  }
+}
+
+interface Packaged {
+  dir: string;
+  template: Json;
+}
+
+const packaged: Record<'dev' | 'prod', Packaged> = {} as never;
+const workDirs: string[] = [];
+
+/** Packages one stage into a fresh folder (once per test run). */
+function packageStage(stage: 'dev' | 'prod', extra: string[] = []): Packaged {
+  const dir = mkdtempSync(path.join(tmpdir(), `flywheel-${stage}-`));
+  workDirs.push(dir);
+  runOsls(['package', '--stage', stage, '--package', dir, ...extra]);
+  return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) };
+}
+
+beforeAll(() => {
+  // Sequential: both runs share the service's .esbuild work folder.
+  packaged.dev = packageStage('dev');
+  packaged.prod = packageStage('prod', [`--param=alertEmails=${PROD_EMAILS.join(',')}`]);
+}, 300_000);
+
+afterAll(() => {
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const resources = (t: Json): Record<string, Json> => t.Resources;
+const ofType = (t: Json, type: string): Array<[string, Json]> => Object.entries(resources(t)).filter(([, r]) => r.Type === type);
+const one = (t: Json, type: string): Json => {
+  const found = ofType(t, type);
+  expect(found).toHaveLength(1);
+  return found[0]![1];
+};
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** The functions, by the name patterns.ts routes to, with the folder of their handler. */
+const FUNCTIONS = {
+  snapshotTrigger: 'snapshot-trigger',
+  registerStagedTables: 'register-staged-tables',
+  bucketedTables: 'bucketed-tables',
+  dataMonitor: 'data-monitor',
+} as const;
+const logicalId = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`;
+
+/** The environment variables aws.ts requires: settingsFromEnv names the first one missing, until none is. */
+function variablesAwsTsRequires(): string[] {
+  const env: NodeJS.ProcessEnv = {};
+  for (;;) {
+    try {
+      settingsFromEnv(env);
+      return Object.keys(env).sort();
+    } catch (e) {
+      const missing = /environment variable (\w+) is not set/.exec(String(e))?.[1];
+      if (!missing || missing in env) throw e;
+      env[missing] = 'x';
+    }
+  }
+}
+
+describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
+  const t = () => packaged[stage].template;
+
+  test('four arm64 nodejs20.x functions, each with the environment aws.ts requires, bound to this stack', () => {
+    const wanted = variablesAwsTsRequires();
+    expect(wanted).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ANALYSIS_BUCKET', 'ATHENA_WORKGROUP', 'DATA_BUCKET', 'EVENT_BUS_NAME', 'GLUE_DATABASE', 'SPLIT_JOB_NAME']));
+    expect(ofType(t(), 'AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
+    for (const [fn, folder] of Object.entries(FUNCTIONS)) {
+      const f = resources(t())[logicalId(fn)];
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs20.x', Architectures: ['arm64'], MemorySize: 512, Handler: `services/${folder}/handler.handler` });
+      const vars = f.Properties.Environment.Variables;
+      expect(Object.keys(vars)).toEqual(expect.arrayContaining([...wanted, 'POWERTOOLS_SERVICE_NAME']));
+      expect(vars).toMatchObject({
+        DATA_BUCKET: { Ref: 'DataBucket' },
+        ANALYSIS_BUCKET: { Ref: 'AnalysisBucket' },
+        GLUE_DATABASE: { Ref: 'GlueDatabase' },
+        SPLIT_JOB_NAME: { Ref: 'SplitJob' },
+        ATHENA_WORKGROUP: { Ref: 'AthenaWorkGroup' },
+        EVENT_BUS_NAME: { 'Fn::GetAtt': ['ProjectEventBus', 'Name'] },
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+      });
+      // Its own role (serverless-iam-roles-per-function), not the shared one.
+      expect(f.Properties.Role).toEqual({ 'Fn::GetAtt': [`${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`, 'Arn'] });
+    }
+    expect(resources(t()).SnapshotTriggerLambdaFunction.Properties.Timeout).toBe(300);
+    expect(resources(t()).BucketedTablesLambdaFunction.Properties.Timeout).toBe(120);
+  });
+
+  test('every route of patterns.ts is one rule with exactly its pattern, on its bus, invoking its function', () => {
+    const r = resources(t());
+    // Route params from the resources the template creates and the dataset layout the code uses.
+    const expected = routes({
+      dataBucket: r.DataBucket.Properties.BucketName,
+      splitJobName: r.SplitJob.Properties.Name,
+      athenaWorkgroup: r.AthenaWorkGroup.Properties.Name,
+      monitorWorkgroup: r.MonitorWorkGroup.Properties.Name,
+      rawPrefix: INFOBASE.rawPrefix,
+      readyMarker: INFOBASE.readyMarker,
+    });
+    expect(r.DataBucket.Properties.BucketName).toBe(`flywheel-${stage}-data-us-east-1`);
+    const patternRules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern);
+    expect(patternRules).toHaveLength(expected.length);
+    for (const route of expected) {
+      const matching = patternRules.filter(([, rule]) => isDeepStrictEqual(rule.Properties.EventPattern, route.pattern));
+      expect(matching.map(([, rule]) => rule.Properties.Name)).toEqual([`flywheel-${stage}-${route.name}`]);
+      const rule = matching[0]![1].Properties;
+      expect(rule.State).toBe('ENABLED');
+      expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [logicalId(route.fn), 'Arn'] } })]);
+      expect(rule.EventBusName).toEqual(busOf(route));
+    }
+    // The AWS service events (S3, Glue, Athena) only ever arrive on the default bus.
+    const onDefault = expected.filter((route) => route.bus === 'default').map((route) => route.pattern.source);
+    expect(onDefault).toEqual([['aws.s3'], ['aws.glue'], ['aws.athena'], ['aws.athena']]);
+  });
+
+  test('the project bus has an archive; the daily discovery schedule follows the stage; the monitor runs daily', () => {
+    const bus = one(t(), 'AWS::Events::EventBus');
+    expect(bus.Properties.Name).toBe(`flywheel-${stage}`);
+    const archive = one(t(), 'AWS::Events::Archive');
+    expect(archive.Properties).toMatchObject({ SourceArn: { 'Fn::GetAtt': ['ProjectEventBus', 'Arn'] }, RetentionDays: 90 });
+    const schedules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
+    expect(schedules.map(([, rule]) => [rule.Properties.ScheduleExpression, rule.Properties.State, rule.Properties.EventBusName, rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]])).toEqual([
+      ['cron(0 6 * * ? *)', stage === 'prod' ? 'ENABLED' : 'DISABLED', undefined, 'SnapshotTriggerLambdaFunction'],
+      ['cron(0 7 * * ? *)', 'ENABLED', undefined, 'DataMonitorLambdaFunction'],
+    ]);
+  });
+
+  test('the split job: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage', () => {
+    const job = one(t(), 'AWS::Glue::Job').Properties;
+    expect(job).toMatchObject({
+      Name: `flywheel-${stage}-infobase-split-and-bucket`,
+      GlueVersion: '5.0',
+      Command: { Name: 'glueetl', ScriptLocation: { 'Fn::Sub': 's3://${DataBucket}/glue-scripts/split_and_bucket.py' } },
+      DefaultArguments: {
+        '--job-language': 'python',
+        '--extra-py-files': { 'Fn::Sub': 's3://${DataBucket}/glue-scripts/flywheel_split.py' },
+        '--enable-continuous-cloudwatch-log': 'true',
+      },
+      MaxRetries: 0,
+      ExecutionProperty: { MaxConcurrentRuns: 4 },
+      Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
+    });
+    expect(job.DefaultArguments).toHaveProperty(['--enable-metrics']);
+    // What the job loads from s3://<data bucket>/glue-scripts/ is what deploy:scripts uploads from here.
+    for (const uri of [job.Command.ScriptLocation['Fn::Sub'], job.DefaultArguments['--extra-py-files']['Fn::Sub']] as string[]) {
+      expect(existsSync(path.join(root, uri.slice(uri.indexOf('glue-scripts/'))))).toBe(true);
+    }
+    expect([job.WorkerType, job.NumberOfWorkers, job.Timeout]).toEqual(stage === 'prod' ? ['G.4X', 24, 600] : ['G.1X', 4, 120]);
+    expect(one(t(), 'AWS::Glue::Database').Properties.DatabaseInput.Name).toBe(`flywheel_${stage}`);
+  });
+
+  test('alerts: a KMS-encrypted topic with one e-mail subscription per address', () => {
+    expect(one(t(), 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    const subscriptions = ofType(t(), 'AWS::SNS::Subscription').map(([, s]) => s.Properties);
+    expect(subscriptions.every((s) => s.Protocol === 'email' && isDeepStrictEqual(s.TopicArn, { Ref: 'AlertTopic' }))).toBe(true);
+    expect(subscriptions.map((s) => s.Endpoint).sort()).toEqual(stage === 'prod' ? PROD_EMAILS : ['data-team@example.com']);
+  });
+
+  test('the Athena workgroups (builds, monitor) enforce their results location and a per-query scan limit', () => {
+    const groups = ofType(t(), 'AWS::Athena::WorkGroup');
+    expect(groups.map(([, g]) => g.Properties.Name)).toEqual([`flywheel-${stage}`, `flywheel-${stage}-monitor`]);
+    for (const [, g] of groups) {
+      expect(g.Properties.WorkGroupConfiguration).toMatchObject({
+        EnforceWorkGroupConfiguration: true,
+        PublishCloudWatchMetricsEnabled: true,
+        BytesScannedCutoffPerQuery: stage === 'prod' ? 1024 ** 4 : 100 * 1024 ** 3,
+      });
+      expect(g.Properties.WorkGroupConfiguration.ResultConfiguration.OutputLocation['Fn::Sub']).toMatch(/^s3:\/\/\$\{AnalysisBucket\}\/athena-results\//);
+    }
+    const rules = resources(t()).AnalysisBucket.Properties.LifecycleConfiguration.Rules;
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'athena-results/', ExpirationInDays: 7, Status: 'Enabled' }));
+  });
+
+  test('buckets: private, encrypted, TLS-only; the data bucket sends its events to EventBridge', () => {
+    const r = resources(t());
+    for (const name of ['DataBucket', 'AnalysisBucket', 'ServerlessDeploymentBucket']) {
+      const props = r[name].Properties;
+      expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
+      const policy = ofType(t(), 'AWS::S3::BucketPolicy').find(([, p]) => isDeepStrictEqual(p.Properties.Bucket, { Ref: name }));
+      expect(policy?.[1].Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': false } } }),
+      );
+    }
+    expect(r.DataBucket.Properties.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+    expect(r.DataBucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  test('IAM: no wildcard action, no Resource "*" (PutMetricData excepted, held to the Glue namespace)', () => {
+    const statements: Array<{ where: string; s: Json }> = [];
+    for (const [id, res] of Object.entries(resources(t()))) {
+      const docs: Json[] =
+        res.Type === 'AWS::IAM::Role' ? (res.Properties.Policies ?? []).map((p: Json) => p.PolicyDocument)
+        : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::S3::BucketPolicy'].includes(res.Type) ? [res.Properties.PolicyDocument]
+        : [];
+      for (const doc of docs) for (const s of asList(doc.Statement)) statements.push({ where: id, s });
+      if (res.Type === 'AWS::IAM::Role') expect(res.Properties.ManagedPolicyArns ?? []).toEqual([]);
+    }
+    const allows = statements.filter(({ s }) => s.Effect === 'Allow');
+    expect(allows.length).toBeGreaterThan(10);
+    for (const { where, s } of allows) {
+      for (const action of asList<string>(s.Action)) expect({ where, action, wildcard: action.includes('*') }).toEqual({ where, action, wildcard: false });
+      expect(s.NotAction).toBeUndefined();
+      expect(s.NotResource).toBeUndefined();
+      if (asList(s.Resource).includes('*')) {
+        expect({ where, s }).toEqual({ where, s: expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }) });
+      }
+    }
+  });
+
+  test('each function reaches only what its stage needs', () => {
+    const actionsOf = (fn: string): string[] => {
+      const role = resources(t())[`${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`];
+      return role.Properties.Policies.flatMap((p: Json) => asList(p.PolicyDocument.Statement)).flatMap((s: Json) => asList(s.Action));
+    };
+    for (const fn of Object.keys(FUNCTIONS)) expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'events:PutEvents', 's3:GetObject', 's3:PutObject']));
+    expect(actionsOf('snapshotTrigger')).toContain('glue:StartJobRun');
+    expect(actionsOf('snapshotTrigger')).not.toContain('glue:CreateTable');
+    expect(actionsOf('registerStagedTables')).toEqual(expect.arrayContaining(['glue:CreateTable', 'glue:UpdateTable', 'glue:BatchUpdatePartition']));
+    expect(actionsOf('registerStagedTables')).not.toContain('athena:StartQueryExecution');
+    expect(actionsOf('bucketedTables')).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryExecution', 'glue:BatchCreatePartition']));
+    expect(actionsOf('bucketedTables')).not.toContain('glue:StartJobRun');
+    expect(actionsOf('dataMonitor')).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:BatchCreatePartition', 'sns:Publish']));
+    expect(actionsOf('dataMonitor')).not.toEqual(expect.arrayContaining(['glue:UpdateTable']));
+  });
+
+  test('log groups keep the stage retention', () => {
+    const groups = ofType(t(), 'AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(Object.keys(FUNCTIONS).length);
+    for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(stage === 'prod' ? 90 : 14);
+  });
+
+  test('each zip is one small ESM bundle without DuckDB', () => {
+    for (const [fn, folder] of Object.entries(FUNCTIONS)) {
+      const zip = path.join(packaged[stage].dir, `${fn}.zip`);
+      expect(statSync(zip).size).toBeLessThan(1024 * 1024);
+      const entries = readZip(readFileSync(zip));
+      expect(entries.map((e) => e.name)).toEqual([`services/${folder}/handler.mjs`]);
+      const code = entries[0]!.data.toString('utf8');
+      // The DuckDB module (or the local adapters that import it) would show up as these names.
+      expect(code).not.toMatch(/@duckdb\/|DuckDB(Instance|Connection)|node-api\.node/);
+      expect(code).toContain('createRequire'); // the banner CommonJS dependencies rely on
+    }
+  });
+});
+
+test('prod packages only with explicit alert recipients', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-prod-noalerts-'));
+  workDirs.push(dir);
+  expect(() => runOsls(['package', '--stage', 'prod', '--package', dir])).toThrow(/alertEmails is not set for stage prod/);
+});
+
+test('prod and dev define the same resources; stage-independent ones are identical but for the stage name', () => {
+  const neutral = (t: Json): Record<string, Json> => JSON.parse(JSON.stringify(t.Resources).replace(/([Ff]lywheel[-_ ]?)(dev|prod)/g, '$1STAGE').replace(/"(dev|prod)"/g, '"STAGE"'));
+  const [dev, prod] = [neutral(packaged.dev.template), neutral(packaged.prod.template)];
+  const ids = (r: Record<string, Json>) => Object.keys(r).filter((k) => !k.startsWith('AlertSubscription')).sort();
+  expect(ids(prod)).toEqual(ids(dev));
+  for (const id of ['DataBucket', 'AnalysisBucket', 'GlueDatabase', 'GlueJobRole', 'ProjectEventBus', 'ProjectEventBusArchive', 'AlertTopic']) {
+    expect(prod[id]).toEqual(dev[id]);
+  }
+  for (const fn of Object.keys(FUNCTIONS)) {
+    const role = `${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`;
+    expect(prod[role]).toEqual(dev[role]); // the same permissions in every stage
+  }
+  expect(prod.SplitJob).not.toEqual(dev.SplitJob); // sized per stage (checked above)
+});
+
+function busOf(route: Route): unknown {
+  return route.bus === 'project' ? { 'Fn::GetAtt': ['ProjectEventBus', 'Name'] } : undefined;
+}
+
+/** Entries of a zip archive (stored or deflated), read from its central directory. */
+function readZip(buf: Buffer): Array<{ name: string; data: Buffer }> {
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error('not a zip: no end of central directory');
+  const count = buf.readUInt16LE(eocd + 10);
+  let at = buf.readUInt32LE(eocd + 16);
+  const entries: Array<{ name: string; data: Buffer }> = [];
+  for (let i = 0; i < count; i++) {
+    if (buf.readUInt32LE(at) !== 0x02014b50) throw new Error('bad central directory entry');
+    const method = buf.readUInt16LE(at + 10);
+    const compressedSize = buf.readUInt32LE(at + 20);
+    const nameLength = buf.readUInt16LE(at + 28);
+    const skip = nameLength + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+    const local = buf.readUInt32LE(at + 42);
+    const name = buf.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(start, start + compressedSize);
+    entries.push({ name, data: method === 0 ? Buffer.from(raw) : inflateRawSync(raw) });
+    at += 46 + skip;
+  }
+  return entries;
+}
