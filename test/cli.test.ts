@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { sampleHome } from './local/harness.js';
 
 const run = promisify(execFile);
-const BIN = new URL('../bin/flywheel.mjs', import.meta.url).pathname;
+const BIN = new URL('../shared/local/bin.mjs', import.meta.url).pathname;
 const fw = async (...args: string[]) => {
   try {
     const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 1 << 24 });

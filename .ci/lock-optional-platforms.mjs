@@ -2,7 +2,7 @@
 // registry mirror does not serve at the pinned version. npm leaves them out of the lock when it
 // cannot resolve them, and `npm ci` then refuses the lock as out of sync. Each added entry is marked
 // optional with its os/cpu, so npm ci skips it on every platform it does not match.
-//   node scripts/lock-optional-platforms.mjs   (after any `npm install` that changes the lock)
+//   node .ci/lock-optional-platforms.mjs   (after any `npm install` that changes the lock)
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const file = new URL('../package-lock.json', import.meta.url);
