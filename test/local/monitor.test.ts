@@ -161,3 +161,46 @@ async function injectFaults(rt: LocalRuntime): Promise<void> {
   // a stale processed snapshot
   await fs.writeFile(lakePath(rt.home, 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt'), '2025-08-01\n');
 }
+
+describe('data monitor: repair modes, dry run, one table failing', () => {
+  let rt: LocalRuntime;
+  const drop = async (table: string, buckets: string[]) => {
+    const def = (await rt.catalog.getTable('flywheel', table))!;
+    await rt.catalog.switchTables('flywheel', [{ table: def, partitions: (await rt.catalog.getPartitions('flywheel', table)).filter((p) => !buckets.includes(p.values[0]!)) }]);
+  };
+  beforeAll(async () => {
+    rt = await open(await sampleHome(2000), { clock });
+    await runPipeline(rt);
+  });
+  afterAll(() => rt.close());
+
+  test('dry run and off: repairs planned and reported, nothing registered', async () => {
+    await drop('part_ibe_04', ['20', '21']);
+    const dry = await monitor(rt, { dry_run: 'true' });
+    expect(row(dry, 'part_ibe_04').repaired).toBe('planned (athena (dry run)): 20-21');
+    expect(row(dry, 'part_ibe_04').missing_glue_count).toBe(2);
+    const off = await monitor(rt, { auto_repair: 'off' });
+    expect(row(off, 'part_ibe_04').repaired).toBe('planned (off): 20-21');
+    expect((await rt.catalog.getPartitions('flywheel', 'part_ibe_04')).some((p) => p.values[0] === '20')).toBe(false);
+  });
+
+  test('glue mode registers exactly the missing partitions', async () => {
+    const r = await monitor(rt, { auto_repair: 'glue' });
+    expect(row(r, 'part_ibe_04').repaired).toBe('repaired: 20-21');
+    expect((await rt.catalog.getPartitions('flywheel', 'part_ibe_04')).filter((p) => ['20', '21'].includes(p.values[0]!))).toHaveLength(2);
+    expect(row(await monitor(rt), 'part_ibe_04').missing_glue_count).toBe(0);
+  });
+
+  test('a table whose check fails is an alert for that table; the others are checked and the report written', async () => {
+    await rt.catalog.deleteTable('flywheel', 'ext_miacs_01');
+    const r = await monitor(rt);
+    expect(r.alerts.find((a) => a.startsWith('[CHECK_FAILED] part_miacs_01'))).toMatch(/count of ext_miacs_01 failed/);
+    expect(row(r, 'part_miacs_01').count_part).toBe(2000);
+    expect(row(r, 'part_ibe_01a')).toMatchObject({ count_part: 2000, count_src: 2000 });
+  });
+
+  test('max_tables and table_prefix select the tables', async () => {
+    expect((await monitor(rt, { max_tables: '2' })).tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01b']);
+    expect((await monitor(rt, { table_prefix: 'part_miacs_' })).tables.map((t) => t.table)).toEqual(['part_miacs_01', 'part_miacs_02']);
+  });
+});
