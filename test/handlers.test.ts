@@ -1,6 +1,7 @@
 // Each handler against the sample events in events/*.json, through the local runtime (the same handler
 // functions the Lambda entries wrap).
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { makeBucketedTablesHandler } from '../services/bucketed-tables/bucketed-tables.js';
 import { makeRegisterStagedTablesHandler } from '../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../services/snapshot-trigger/snapshot-trigger.js';
@@ -86,5 +87,30 @@ describe('handlers against events/*.json', () => {
     expect(glue.detail).toMatchObject({ state: 'SUCCEEDED', jobRunId: l.stages['split-and-bucket'].jobRunId });
     // re-delivering the same Glue event (at-least-once) changes nothing
     expect(await makeRegisterStagedTablesHandler(rt.deps)(glue)).toEqual({ outcome: 'ignored', tables: [] });
+  });
+});
+
+describe('register-staged-tables: table discovery', () => {
+  test('a table written as key=value sub-folders is registered partitioned by that key', async () => {
+    const home = await sampleHome(100);
+    const rt = await open(home);
+    try {
+      const [started] = await makeSnapshotTriggerHandler(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', tables: ['miacs_02'] });
+      if (started?.outcome !== 'started') throw new Error('not started');
+      const out = rt.db.localPath(started.plan.tables[0]!.outputUri);
+      for (const half of ['0', '1']) {
+        await fs.mkdir(path.join(out, `half=${half}`), { recursive: true });
+        await rt.db.run(`COPY (SELECT 'id${half}' AS customer_user_id, 'tier' AS miacs_12_001, true AS miacs_12_002, 1 AS id_bucket) TO '${path.join(out, `half=${half}`, 'part-0.parquet')}' (FORMAT parquet)`);
+      }
+      const result = await makeRegisterStagedTablesHandler(rt.deps)({ ...event('glue-job-state-change.succeeded.json'), detail: { jobName: 'flywheel-local-infobase-split-and-bucket', state: 'SUCCEEDED', jobRunId: started.jobRunId } });
+      expect(result).toEqual({ outcome: 'registered', tables: ['miacs_02'] });
+      const ext = (await rt.catalog.getTable('flywheel', 'ext_miacs_02'))!;
+      expect(ext.partitionKeys).toEqual([{ name: 'half', type: 'string' }]);
+      expect(ext.columns.map((c) => c.name)).toEqual(['customer_user_id', 'miacs_12_001', 'miacs_12_002', 'id_bucket']);
+      expect((await rt.catalog.getPartitions('flywheel', 'ext_miacs_02')).map((p) => p.values)).toEqual([['0'], ['1']]);
+      expect(Number((await rt.db.all('SELECT count(*) AS n FROM flywheel.ext_miacs_02'))[0]!.n)).toBe(2);
+    } finally {
+      rt.close();
+    }
   });
 });
