@@ -192,3 +192,11 @@ describe('run ledger', () => {
     expect(l.stages['split-and-bucket']).toEqual({ status: 'FAILED', startedAt: new Date(1000).toISOString(), endedAt: new Date(1000).toISOString(), error: 'boom' });
   });
 });
+
+describe('sample lake', () => {
+  test('snapshots are the two month-ends before today', async () => {
+    const { recentMonthEnds } = await import('../shared/local/sample-lake.js');
+    expect(recentMonthEnds(new Date('2026-11-23T10:00:00Z'))).toEqual(['2026-09-30', '2026-10-31']);
+    expect(recentMonthEnds(new Date('2026-03-01T00:00:00Z'))).toEqual(['2026-01-31', '2026-02-28']);
+  });
+});

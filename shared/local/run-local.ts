@@ -98,7 +98,9 @@ function describe(event: unknown, fn?: string): string | undefined {
     case 'Stage Failed':
       return `✗ Stage Failed: ${d.stage}${d.table ? ` table ${d.table}` : ''}: ${d.cause}`;
     case 'Pipeline Completed':
-      return `Pipeline Completed: ${d.dataset} snapshot_dt=${d.snapshotDt} ${d.status}`;
+      return `Pipeline Completed: ${d.dataset} snapshot_dt=${d.snapshotDt} ${d.status} → ${fn ?? 'no rule'}`;
+    case 'Monitor Completed':
+      return `Data monitor: ${d.tables} table(s), ${d.alerts} issue(s), ${d.high} high — ${String(d.reportUri).replace(/\.json$/, '.{json,csv,html}')}`;
     case 'Scheduled Event':
       return `Scheduled Event → ${fn ?? 'no rule'}`;
     case undefined:

@@ -50,10 +50,16 @@ export const SAMPLE_MAPPING = [
   ...['CUSTOMER_USER_ID', 'MIACS_12_001', 'MIACS_12_002'].map((c) => `MIACS_02,${c},miacs_02,${c.toLowerCase()}`),
 ].join('\n');
 
+/** The last days of the two months before `now` (monthly snapshots as they land), oldest first. */
+export function recentMonthEnds(now: Date): string[] {
+  const end = (monthsBack: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - monthsBack + 1, 0)).toISOString().slice(0, 10);
+  return [end(2), end(1)];
+}
+
 /** Writes the sample lake under `<lakeDir>/data/…` (DuckDB writes the parquet; no row passes through JavaScript). */
 export async function generateSampleLake(lakeDir: string, options: SampleOptions = {}): Promise<{ snapshots: string[]; rows: number }> {
   const rows = options.rows ?? 500_000;
-  const snapshots = options.snapshots ?? ['2025-09-30', '2025-10-31'];
+  const snapshots = options.snapshots ?? recentMonthEnds(new Date());
   const data = path.join(lakeDir, 'data');
   const raw = path.join(data, INFOBASE.rawPrefix);
   const db = await (await DuckDBInstance.create(':memory:')).connect();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   Object.assign(process.env, ENV);
   // the lake: the sample generator's parquet files uploaded to the in-memory data bucket
   const lake = mkdtempSync(path.join(os.tmpdir(), 'aws-lake-'));
-  await generateSampleLake(lake, { rows: 300 });
+  await generateSampleLake(lake, { rows: 300, snapshots: ['2025-09-30', '2025-10-31'] });
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
   for (const file of walk(path.join(lake, 'data'))) s3.put('data', path.relative(path.join(lake, 'data'), file), new Uint8Array(readFileSync(file)));
   athena.on(StartQueryExecutionCommand).callsFake((input) => {
