@@ -22,7 +22,8 @@ import { renderHtmlReport } from '../domain/monitor/html-report.js';
 import { reportCsv, reportEmail, reportHeader, reportKeys, type MonitorReport, type TableReport } from '../domain/monitor/report.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
-import { PreconditionFailedError, type PartitionDef, type TableDef } from '../ports.js';
+import type { PartitionDef, TableDef } from '../ports.js';
+import { updateJson } from './json-document.js';
 import { mapLimit } from './start-snapshot-run.js';
 
 type QueryName = 'repair' | 'scan' | 'count';
@@ -323,19 +324,8 @@ export function makeDataMonitor(deps: Deps) {
   }
 
   async function updateRun(bucket: string, key: string, change: (run: MonitorRun) => boolean): Promise<{ run: MonitorRun; changed: boolean }> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const got = await store.get(bucket, key);
-      if (!got) throw new Error(`monitor run s3://${bucket}/${key} is missing`);
-      const run = JSON.parse(decoder.decode(got.body)) as MonitorRun;
-      if (!change(run)) return { run, changed: false };
-      try {
-        await store.put(bucket, key, JSON.stringify(run), { ifMatch: got.etag });
-        return { run, changed: true };
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-      }
-    }
-    throw new Error(`monitor run ${key} kept changing; gave up`);
+    const { doc, changed } = await updateJson<MonitorRun>(store, bucket, key, change);
+    return { run: doc, changed };
   }
 
   return { start, onQueryStateChange };

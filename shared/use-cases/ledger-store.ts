@@ -2,8 +2,7 @@
 import type { PipelineConfig } from '../domain/config.js';
 import type { RunLedger } from '../domain/ledger.js';
 import { PreconditionFailedError, type ObjectStore } from '../ports.js';
-
-const decoder = new TextDecoder();
+import { readJson, updateJson } from './json-document.js';
 
 export interface RunRef {
   dataset: string;
@@ -22,8 +21,8 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
   const indexKey = (kind: 'glue' | 'athena', id: string) => `${config.indexPrefix}${kind}/${encodeURIComponent(id)}.json`;
 
   async function load(dataset: string, snapshotDt: string): Promise<{ ledger: RunLedger; etag: string } | undefined> {
-    const got = await store.get(bucket, ledgerKey(config, dataset, snapshotDt));
-    return got && { ledger: JSON.parse(decoder.decode(got.body)) as RunLedger, etag: got.etag };
+    const got = await readJson<RunLedger>(store, bucket, ledgerKey(config, dataset, snapshotDt));
+    return got && { ledger: got.doc, etag: got.etag };
   }
 
   /** A conditional write of the ledger: false when the condition failed. */
@@ -52,16 +51,13 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
      * whether this caller's change was the one written.
      */
     async update(ref: RunRef, change: (ledger: RunLedger) => boolean): Promise<{ ledger: RunLedger; changed: boolean }> {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const current = await load(ref.dataset, ref.snapshotDt);
-        if (!current) throw new Error(`no run ledger for ${ref.dataset} snapshot_dt=${ref.snapshotDt}`);
-        const { ledger, etag } = current;
+      const { doc, changed } = await updateJson<RunLedger>(store, bucket, ledgerKey(config, ref.dataset, ref.snapshotDt), (ledger) => {
         if (ledger.runId !== ref.runId) throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
-        if (!change(ledger)) return { ledger, changed: false };
+        if (!change(ledger)) return false;
         ledger.updatedAt = new Date().toISOString();
-        if (await putIf(ledger, { ifMatch: etag })) return { ledger, changed: true };
-      }
-      throw new Error(`run ledger of ${ref.dataset} snapshot_dt=${ref.snapshotDt} kept changing; gave up after 20 attempts`);
+        return true;
+      });
+      return { ledger: doc, changed };
     },
 
     /** Remembers which run a Glue job run or Athena query belongs to (their events carry only the id). */
@@ -70,8 +66,7 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
     },
 
     async lookup<T extends RunRef = RunRef>(kind: 'glue' | 'athena', id: string): Promise<T | undefined> {
-      const got = await store.get(bucket, indexKey(kind, id));
-      return got && (JSON.parse(decoder.decode(got.body)) as T);
+      return (await readJson<T>(store, bucket, indexKey(kind, id)))?.doc;
     },
 
     /** Every ledger of a dataset (for `status` and the reconciler). */
@@ -81,8 +76,8 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
       const { objects } = await store.list(bucket, ds.runsPrefix);
       const ledgers: RunLedger[] = [];
       for (const o of objects.filter((x) => x.key.endsWith('/run.json'))) {
-        const got = await store.get(bucket, o.key);
-        if (got) ledgers.push(JSON.parse(decoder.decode(got.body)) as RunLedger);
+        const got = await readJson<RunLedger>(store, bucket, o.key);
+        if (got) ledgers.push(got.doc);
       }
       return ledgers;
     },
