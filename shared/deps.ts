@@ -32,6 +32,6 @@ export interface Deps {
   monitorDefaults: Record<string, unknown>;
   /** Reads a parquet file's schema and row count from its footer only. */
   readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
-  /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel run` locally). */
+  /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel replay` locally). */
   replayCommand(args: ReplayArgs): string;
 }

@@ -75,6 +75,7 @@ const FUNCTIONS = {
   registerStagedTables: 'register-staged-tables',
   bucketedTables: 'bucketed-tables',
   dataMonitor: 'data-monitor',
+  replay: 'replay',
 } as const;
 const logicalId = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`;
 

@@ -17,7 +17,7 @@ import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { defaultConfig } from '../domain/config.js';
-import { OPS_SOURCE } from '../events/patterns.js';
+import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
 
 /** Settings every function reads from its environment. */
@@ -51,13 +51,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     alertTopicArn: need('ALERT_TOPIC_ARN'),
     region: env.AWS_REGION,
   };
-}
-
-/** The `aws events put-events` command that replays a stage. */
-export function awsReplayCommand(busName: string, a: ReplayArgs): string {
-  const detail = JSON.stringify({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.fromStage, ...(a.tables?.length ? { tables: a.tables } : {}), reason: 'replay after failure' });
-  const entries = JSON.stringify([{ EventBusName: busName, Source: OPS_SOURCE, DetailType: 'Replay Requested', Detail: detail }]);
-  return `aws events put-events --entries '${entries.replace(/'/g, "'\\''")}'`;
 }
 
 /**

@@ -12,6 +12,7 @@ import { makeBucketedTablesHandler } from '../../services/bucketed-tables/bucket
 import { makeRegisterStagedTablesHandler } from '../../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
 import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
+import { makeReplayHandler } from '../../services/replay/replay.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, INFOBASE, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
@@ -92,6 +93,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     registerStagedTables: makeRegisterStagedTablesHandler(deps),
     bucketedTables: makeBucketedTablesHandler(deps),
     dataMonitor: makeDataMonitorHandler(deps),
+    replay: makeReplayHandler(deps),
   });
   return { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
 }
@@ -100,9 +102,9 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
 export function localReplayCommand(home: string, a: ReplayArgs): string {
   const rel = path.relative(process.cwd(), home) || '.';
   return [
-    'npx flywheel run',
+    'npx flywheel replay',
     rel === '.flywheel' ? undefined : `--home ${rel}`,
-    `--dataset ${a.dataset}`,
+    a.dataset === 'infobase' ? undefined : `--dataset ${a.dataset}`,
     `--snapshot ${a.snapshotDt}`,
     `--from-stage ${a.fromStage}`,
     a.tables?.length ? `--tables ${a.tables.join(',')}` : undefined,

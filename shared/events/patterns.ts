@@ -27,7 +27,7 @@ export interface RouteParams {
 }
 
 /** The functions that consume events and the bus each listens on. */
-export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor';
+export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor' | 'replay';
 
 export interface Route {
   name: string;
@@ -91,6 +91,12 @@ export function routes(p: RouteParams): Route[] {
       fn: 'dataMonitor',
       bus: 'project',
       pattern: { source: [PIPELINE_SOURCE], 'detail-type': ['Pipeline Completed'] },
+    },
+    {
+      name: 'replay-requested',
+      fn: 'replay',
+      bus: 'project',
+      pattern: { source: [OPS_SOURCE], 'detail-type': ['Replay Requested'] },
     },
     {
       name: 'monitor-query-finished',

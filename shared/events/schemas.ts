@@ -1,6 +1,8 @@
 /** Zod schemas of every event Flywheel consumes, on Powertools' EventBridge and S3 schemas (validated at the edge). */
 import { EventBridgeSchema, S3EventNotificationEventBridgeSchema, S3Schema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
+import { STAGES } from '../domain/ledger.js';
+import { isValidSnapshotDt } from '../domain/snapshot.js';
 
 export const GlueJobStateChangeSchema = EventBridgeSchema.extend({
   source: z.literal('aws.glue'),
@@ -57,6 +59,24 @@ export const ManualTriggerSchema = z.object({
 /** Every form snapshot-trigger accepts. */
 export const SnapshotTriggerEventSchema = z.union([S3EventNotificationEventBridgeSchema, S3Schema, ScheduledEventSchema, ManualTriggerSchema.strict()]);
 export type SnapshotTriggerEvent = z.infer<typeof SnapshotTriggerEventSchema>;
+
+const realDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'snapshotDt must be YYYY-MM-DD').refine(isValidSnapshotDt, 'snapshotDt is not a real calendar date');
+
+/** An operator's replay request on the project bus (validated strictly: anything unexpected is refused). */
+export const ReplayRequestedSchema = EventBridgeSchema.extend({
+  source: z.literal('flywheel.ops'),
+  'detail-type': z.literal('Replay Requested'),
+  detail: z
+    .object({
+      dataset: z.string().regex(/^[a-z][a-z0-9_]*$/, 'dataset is a lower-case name'),
+      snapshotDt: realDate,
+      fromStage: z.enum(STAGES).optional(),
+      tables: z.array(tableName).min(1).max(256, 'at most 256 tables').optional(),
+      dryRun: z.boolean().optional(),
+      reason: z.string().min(1, 'say why you replay').max(1000),
+    })
+    .strict(),
+});
 
 /** Every form bucketed-tables accepts. */
 export const BucketedTablesEventSchema = z.union([StageCompletedSchema, AthenaQueryStateChangeSchema]);

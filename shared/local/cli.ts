@@ -7,7 +7,7 @@ import { STAGES, type StageName } from '../domain/ledger.js';
 import { homePaths, localRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
-import { runLocal, runMonitor, printLedgers } from './run-local.js';
+import { runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
 import { MonitorOptionsSchema } from '../domain/monitor/options.js';
 import { formatRows } from './format.js';
 
@@ -98,6 +98,22 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         rt.close();
       }
+    });
+
+  program
+    .command('replay')
+    .description('re-run a snapshot from a stage through a Replay Requested event, as an operator does in AWS')
+    .addOption(home())
+    .requiredOption('--snapshot <date>', 'snapshot_dt to replay')
+    .option('--dataset <name>', 'dataset', 'infobase')
+    .addOption(new Option('--from-stage <stage>', 'stage to start from (default: the first failed or unfinished one)').choices([...STAGES]))
+    .option('--tables <list>', 'comma-separated target tables (default: all)')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--reason <text>', 'why (kept in the logs and the event)', 'manual replay')
+    .option('--bus <name>', 'event bus named in the printed aws command', 'flywheel-<stage>')
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      exitCode = await runReplay({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, fromStage: o.fromStage, tables: splitList(o.tables), dryRun: !!o.dryRun, reason: o.reason, bus: o.bus, verbose: o.verbose });
     });
 
   const monitor = program

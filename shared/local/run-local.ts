@@ -8,8 +8,9 @@ import { localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import type { AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
-import { PipelineError } from '../domain/errors.js';
-import { makeReplayFromStage } from '../use-cases/replay-from-stage.js';
+import { awsReplayCommand } from '../events/replay-command.js';
+import { makeReplayHandler } from '../../services/replay/replay.js';
+import type { ReplayOutcome } from '../use-cases/replay.js';
 
 export interface RunLocalOptions {
   home: string;
@@ -19,6 +20,8 @@ export interface RunLocalOptions {
   fromStage?: StageName;
   /** Deliver this AWS-shaped event instead of a CLI trigger. */
   event?: unknown;
+  /** Queue the run's first work on the runtime instead of a CLI trigger (replay). */
+  kick?: (rt: LocalRuntime) => void;
   verbose?: boolean;
 }
 
@@ -43,7 +46,9 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
   });
   try {
     const { config } = rt.deps;
-    if (o.event !== undefined) {
+    if (o.kick) {
+      o.kick(rt);
+    } else if (o.event !== undefined) {
       rt.bus.deliver(o.event);
     } else {
       const datasets = o.dataset && o.dataset !== 'all' ? [o.dataset] : Object.keys(config.datasets);
@@ -60,16 +65,8 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
         }
         if (o.fromStage === 'register-staged-tables' || o.fromStage === 'bucketed-tables') {
           if (!o.snapshotDt) throw new Error(`--from-stage ${o.fromStage} needs --snapshot`);
-          out(`replaying ${name} snapshot_dt=${o.snapshotDt} from ${o.fromStage}`);
-          const fromStage = o.fromStage;
-          const snapshotDt = o.snapshotDt;
-          rt.bus.defer(async () => {
-            try {
-              await makeReplayFromStage(rt.deps)({ dataset: name, snapshotDt, fromStage, tables: o.tables });
-            } catch (err) {
-              out(`replay refused: ${err instanceof PipelineError ? err.describe() : (err as Error).message}`);
-            }
-          });
+          // a later stage is a replay: the same Replay Requested an operator sends in AWS
+          rt.bus.deliver(rt.bus.envelope('flywheel.ops', 'Replay Requested', { dataset: name, snapshotDt: o.snapshotDt, fromStage: o.fromStage, ...(o.tables ? { tables: o.tables } : {}), reason: 'flywheel run --from-stage' }));
           continue;
         }
         rt.bus.invoke('snapshotTrigger', { dataset: name, snapshotDt: o.snapshotDt, tables: o.tables, rerun: true });
@@ -195,4 +192,43 @@ export async function runMonitor(o: { home: string; verbose?: boolean; options: 
   } finally {
     rt.close();
   }
+}
+
+/** `flywheel replay`: a Replay Requested event through the local bus; prints the aws command, the plan, then runs it. */
+export async function runReplay(o: { home: string; dataset: string; snapshotDt: string; fromStage?: StageName; tables?: string[]; dryRun: boolean; reason: string; bus: string; verbose?: boolean }): Promise<number> {
+  const detail = { dataset: o.dataset, snapshotDt: o.snapshotDt, ...(o.fromStage ? { fromStage: o.fromStage } : {}), ...(o.tables ? { tables: o.tables } : {}), ...(o.dryRun ? { dryRun: true } : {}), reason: o.reason };
+  out('In AWS:');
+  out(`  ${awsReplayCommand(o.bus, detail as Parameters<typeof awsReplayCommand>[1])}`);
+  out('');
+  let outcome: ReplayOutcome | undefined;
+  const kick = (rt: LocalRuntime) =>
+    rt.bus.defer(async () => {
+      outcome = await makeReplayHandler(rt.deps)(rt.bus.envelope('flywheel.ops', 'Replay Requested', detail));
+      printPlan(outcome);
+    });
+  if (o.dryRun) {
+    const rt = await localRuntime({ home: o.home, verbose: o.verbose });
+    try {
+      kick(rt);
+      await rt.bus.drain();
+    } finally {
+      rt.close();
+    }
+    return outcome?.outcome === 'planned' ? 0 : 1;
+  }
+  const code = await runLocal({ home: o.home, verbose: o.verbose, kick });
+  return outcome?.outcome === 'started' ? code : 1;
+}
+
+function printPlan(outcome: ReplayOutcome): void {
+  const plan = 'plan' in outcome ? outcome.plan : undefined;
+  if (plan) {
+    out(`Plan: ${plan.dataset} snapshot_dt=${plan.snapshotDt} from ${plan.fromStage}${plan.replacesRun ? ` (replaces run ${plan.replacesRun})` : ''}`);
+    out(`  stages:  ${plan.stages.join(' → ')}`);
+    out(`  tables:  ${plan.tables === 'all' ? 'all' : plan.tables.join(', ')}`);
+    for (const j of plan.jobs) out(`  job:     ${j}`);
+    out(`  queries: ${plan.queries.length} (${plan.queries.slice(0, 4).join('; ')}${plan.queries.length > 4 ? '; …' : ''})`);
+  }
+  if (outcome.outcome === 'planned') out('Dry run: nothing was changed.');
+  else if (outcome.outcome !== 'started') out(`Replay ${outcome.outcome}: ${outcome.reason}`);
 }

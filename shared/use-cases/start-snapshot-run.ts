@@ -79,7 +79,7 @@ export function makeStartSnapshotRun(deps: Deps) {
         throw new PipelineError(`snapshot_dt=${snap} is older than the live snapshot ${live}; refused`, {
           snapshotDt: snap,
           stage: 'snapshot-trigger',
-          fix: `replay it explicitly (npx flywheel run --snapshot ${snap}, or a Replay Requested event) if you mean to roll back`,
+          fix: `replay it explicitly if you mean to roll back: ${deps.replayCommand({ dataset: ds.name, snapshotDt: snap, fromStage: 'split-and-bucket' })}`,
         });
       }
 

@@ -118,7 +118,7 @@ describe('bad input', () => {
     const { rt, ledger: l, mail } = await scenario(async () => undefined, { faults: { job: () => 'AnalysisException: injected' } });
     expect(l!.stages['split-and-bucket']).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/injected/) });
     expect(mail.at(-1)).toMatch(/split-and-bucket FAILED infobase snapshot_dt=2025-10-31/);
-    expect(mail.at(-1)).toMatch(/npx flywheel run .*--snapshot 2025-10-31 --from-stage split-and-bucket/);
+    expect(mail.at(-1)).toMatch(/npx flywheel replay .*--snapshot 2025-10-31 --from-stage split-and-bucket/);
     for (const t of ['part_ibe_01a', 'bucketed_ibe_01a']) expect(await liveSnapshot(rt, t)).toBe('2025-09-30');
     expect(await count(rt, 'select count(*) from part_ibe_01a')).toBe(396);
     rt.close();

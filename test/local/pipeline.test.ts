@@ -106,7 +106,7 @@ describe('the local pipeline end to end', () => {
     expect(await ledger(rt, '2025-09-30')).toBeUndefined();
     const mail = await outbox(home);
     expect(mail.at(-1)).toMatch(/older than the live snapshot 2025-10-31/);
-    expect(mail.at(-1)).toMatch(/npx flywheel run .*--snapshot 2025-09-30/);
+    expect(mail.at(-1)).toMatch(/replay it explicitly if you mean to roll back: npx flywheel replay .*--snapshot 2025-09-30 --from-stage split-and-bucket/);
     expect((await rt.catalog.getTable('flywheel', 'part_ibe_04'))!.parameters.snapshot_dt).toBe('2025-10-31');
   });
 

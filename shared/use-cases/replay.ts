@@ -1,0 +1,124 @@
+/**
+ * replay: an operator's Replay Requested (or `npx flywheel replay`) re-runs one snapshot from a stage.
+ * 1. Validate (done at the edge); a plain duplicate delivery of the same request starts nothing, a
+ *    re-send from the bus archive (it carries replay-name) is a deliberate re-run.
+ * 2. Refuse while a run of that snapshot is in flight (the operator waits or lets the reconciler finish it).
+ * 3. Plan: from the given stage, or the first failed or unfinished one; the tables asked for, or all.
+ * 4. A dry run returns the plan (stages, tables, jobs and queries) and changes nothing.
+ * 5. Otherwise start it: from the split, a new run of the whole snapshot; from a later stage, a new run
+ *    that reuses what the earlier stages produced.
+ */
+import { bucketRanges } from '../domain/build-steps.js';
+import { PipelineError } from '../domain/errors.js';
+import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
+import type { Deps } from '../deps.js';
+import { PreconditionFailedError } from '../ports.js';
+import { alertFailure } from './alerts.js';
+import { makeLedgerStore } from './ledger-store.js';
+import { makeReplayFromStage } from './replay-from-stage.js';
+import { makeStartSnapshotRun } from './start-snapshot-run.js';
+
+export interface ReplayRequest {
+  dataset: string;
+  snapshotDt: string;
+  fromStage?: StageName;
+  tables?: string[];
+  dryRun?: boolean;
+  reason: string;
+  /** Event id: a plain duplicate delivery of the same request is ignored. */
+  requestId: string;
+  /** Set when EventBridge re-sent the request from its archive: a deliberate re-run. */
+  replayName?: string;
+}
+
+export interface ReplayPlan {
+  dataset: string;
+  snapshotDt: string;
+  fromStage: StageName;
+  stages: StageName[];
+  tables: string[] | 'all';
+  jobs: string[];
+  queries: string[];
+  replacesRun?: string;
+}
+
+export type ReplayOutcome =
+  | { outcome: 'planned'; plan: ReplayPlan }
+  | { outcome: 'started'; plan: ReplayPlan; runId: string }
+  | { outcome: 'duplicate' | 'refused'; reason: string; plan?: ReplayPlan };
+
+export function makeReplay(deps: Deps) {
+  const ledgers = makeLedgerStore(deps.store, deps.config);
+  const startRun = makeStartSnapshotRun(deps);
+  const replayFromStage = makeReplayFromStage(deps);
+
+  /** The stage a replay starts from when none is named: the first failed or unfinished one. */
+  function defaultStage(ledger: RunLedger | undefined): StageName {
+    if (!ledger) return 'snapshot-trigger';
+    const failed = STAGES.find((s) => ledger.stages[s].status === 'FAILED');
+    if (failed) return failed;
+    const unfinished = STAGES.find((s) => ledger.stages[s].status !== 'SUCCEEDED');
+    if (unfinished) return unfinished;
+    if (Object.values(ledger.tables).some((t) => t.status === 'FAILED')) return 'bucketed-tables';
+    return 'split-and-bucket';
+  }
+
+  function planFor(r: ReplayRequest, ledger: RunLedger | undefined, fromStage: StageName): ReplayPlan {
+    const tables = r.tables ?? (fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables' ? Object.keys(ledger?.tables ?? {}) : 'all');
+    const named = tables === 'all' ? ['every table of the mapping'] : tables;
+    const fromSplit = STAGES.indexOf(fromStage) <= STAGES.indexOf('split-and-bucket');
+    const ranges = bucketRanges(deps.config.bucketCount, deps.config.partitionsPerQuery);
+    return {
+      dataset: r.dataset,
+      snapshotDt: r.snapshotDt,
+      fromStage,
+      stages: STAGES.slice(STAGES.indexOf(fromStage)) as StageName[],
+      tables,
+      jobs: fromSplit ? [`split-and-bucket of snapshot_dt=${r.snapshotDt} for ${named.join(', ')}`] : [],
+      queries: named.flatMap((t) => [...ranges.map(([a, b], i) => `${i === 0 ? 'CTAS' : 'INSERT INTO'} part_${t} id_bucket ${a}-${b}`), `assemble bucketed_${t} from part_${t}`]),
+      replacesRun: ledger?.runId,
+    };
+  }
+
+  return async function replay(r: ReplayRequest): Promise<ReplayOutcome> {
+    deps.logger.appendKeys({ dataset: r.dataset, snapshot_dt: r.snapshotDt });
+    const current = await ledgers.load(r.dataset, r.snapshotDt);
+    const fromStage = r.fromStage ?? defaultStage(current?.ledger);
+    const plan = planFor(r, current?.ledger, fromStage);
+    if (r.dryRun) {
+      deps.logger.info('replay dry run', { plan });
+      return { outcome: 'planned', plan };
+    }
+    // 1. a plain duplicate of the same request starts nothing; an archive replay is deliberate
+    if (!r.replayName) {
+      try {
+        await deps.store.put(deps.config.dataBucket, `${deps.config.indexPrefix}replays/${encodeURIComponent(r.requestId)}.json`, JSON.stringify({ ...r, at: deps.clock.now().toISOString() }), { ifNoneMatch: true });
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        deps.logger.info('duplicate replay request ignored', { request_id: r.requestId });
+        return { outcome: 'duplicate', reason: `replay request ${r.requestId} was already handled` };
+      }
+    }
+    // 2. never two runs of one snapshot at once
+    if (current?.ledger.status === 'RUNNING') {
+      const reason = `run ${current.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt} is still in flight; replay refused — wait for it to finish (the reconciler completes stalled runs), then replay`;
+      await alertFailure(deps, { dataset: r.dataset, snapshotDt: r.snapshotDt, stage: fromStage, cause: reason, fix: 'replay once the run has finished' });
+      return { outcome: 'refused', reason, plan };
+    }
+    deps.logger.info('replay starting', { plan, reason: r.reason, replay_name: r.replayName });
+    try {
+      if (fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables') {
+        const ledger = await replayFromStage({ dataset: r.dataset, snapshotDt: r.snapshotDt, fromStage, tables: r.tables });
+        return { outcome: 'started', plan, runId: ledger.runId };
+      }
+      const started = await startRun({ dataset: r.dataset, snapshotDt: r.snapshotDt, tablesFilter: r.tables, rerun: true, trigger: { kind: 'replay', eventId: r.requestId, replayName: r.replayName } });
+      if (started.outcome === 'started') return { outcome: 'started', plan, runId: started.runId };
+      if (started.outcome === 'duplicate') return { outcome: 'refused', reason: started.reason, plan };
+      return { outcome: 'refused', reason: started.error.describe(), plan };
+    } catch (err) {
+      const reason = err instanceof PipelineError ? err.describe() : (err as Error).message;
+      await alertFailure(deps, { dataset: r.dataset, snapshotDt: r.snapshotDt, stage: fromStage, cause: `replay refused: ${reason}`, fix: err instanceof PipelineError ? err.details.fix : undefined });
+      return { outcome: 'refused', reason, plan };
+    }
+  };
+}
