@@ -76,6 +76,7 @@ const FUNCTIONS = {
   bucketedTables: 'bucketed-tables',
   dataMonitor: 'data-monitor',
   replay: 'replay',
+  reconciler: 'reconciler',
 } as const;
 const logicalId = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`;
 
@@ -157,6 +158,7 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     const schedules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
     expect(schedules.map(([, rule]) => [rule.Properties.ScheduleExpression, rule.Properties.State, rule.Properties.EventBusName, rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]])).toEqual([
       ['cron(0 6 * * ? *)', stage === 'prod' ? 'ENABLED' : 'DISABLED', undefined, 'SnapshotTriggerLambdaFunction'],
+      ['rate(15 minutes)', 'ENABLED', undefined, 'ReconcilerLambdaFunction'],
       ['cron(0 7 * * ? *)', 'ENABLED', undefined, 'DataMonitorLambdaFunction'],
     ]);
   });

@@ -14,7 +14,10 @@ export interface StageRecord {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  jobName?: string;
   jobRunId?: string;
+  /** The reconciler alerted that this stage overran its timeout (once). */
+  timeoutAlerted?: boolean;
 }
 
 export interface StepRecord {

@@ -7,6 +7,7 @@ import { STAGES, type StageName } from '../domain/ledger.js';
 import { homePaths, localRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
+import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import { runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
 import { MonitorOptionsSchema } from '../domain/monitor/options.js';
 import { formatRows } from './format.js';
@@ -114,6 +115,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       exitCode = await runReplay({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, fromStage: o.fromStage, tables: splitList(o.tables), dryRun: !!o.dryRun, reason: o.reason, bus: o.bus, verbose: o.verbose });
+    });
+
+  program
+    .command('reconcile')
+    .description('advance runs whose state-change events were lost (what the 15-minute reconciler does in AWS)')
+    .addOption(home())
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      const rt = await localRuntime({ home: o.home, verbose: o.verbose });
+      try {
+        const report = await makeReconcilerHandler(rt.deps)({});
+        await rt.bus.drain();
+        out(`in flight: ${report?.inFlight.length ?? 0}; advanced: ${report?.advanced.join('; ') || 'nothing'}; past timeout: ${report?.timedOut.join('; ') || 'none'}`);
+      } finally {
+        rt.close();
+      }
     });
 
   const monitor = program

@@ -146,10 +146,10 @@ export function makeStartSnapshotRun(deps: Deps) {
 
       // 5. plan, job, alerts
       await store.put(bucket, `${runFolder}plan.json`, JSON.stringify(plan, null, 2));
-      const { jobRunId } = await deps.jobs.startSplitJob({ snapshotDt: snap, runId, planUri: ledger.planUri, tablesFilter: input.tablesFilter });
+      const { jobName, jobRunId } = await deps.jobs.startSplitJob({ snapshotDt: snap, runId, planUri: ledger.planUri, tablesFilter: input.tablesFilter });
       await ledgers.index('glue', jobRunId, { dataset: ds.name, snapshotDt: snap, runId });
       await ledgers.update({ dataset: ds.name, snapshotDt: snap, runId }, (l) => {
-        l.stages['split-and-bucket'].jobRunId = jobRunId;
+        Object.assign(l.stages['split-and-bucket'], { jobName, jobRunId });
         return true;
       });
       logger.info('split job started', { job_run_id: jobRunId, tables: plan.tables.map((t) => t.target), skipped: plan.skipped, junk });

@@ -23,6 +23,8 @@ export interface AwsEvent {
 export type Handlers = Record<FunctionName, (event: unknown) => Promise<unknown>>;
 
 export interface BusObserver {
+  /** Fault injection (tests): events for which this returns true are lost, as EventBridge may lose Glue's. */
+  drop?(event: unknown): boolean;
   delivered?(event: unknown, fn: FunctionName | undefined): void;
   failed?(event: unknown, fn: FunctionName, error: Error): void;
 }
@@ -70,6 +72,7 @@ export class LocalBus implements EventBus {
   }
 
   private async route(event: unknown): Promise<void> {
+    if (this.observer.drop?.(event)) return;
     if (isEventBridge(event)) this.published.push(event);
     const fns = this.targets(event);
     if (fns.length === 0) this.observer.delivered?.(event, undefined);
