@@ -1,23 +1,33 @@
 """Pure helpers of the split-and-bucket Glue job: everything testable without Spark.
 
-The job executes a split plan computed in TypeScript (shared/domain/split-plan.ts); these helpers
-validate it, build the Spark SQL it runs and compute the shared bucket function. Standard library only.
+The job executes a split plan computed in TypeScript (shared/domain/plan-split.ts, type in
+shared/domain/split-plan.ts); these helpers validate it, build the Spark SQL it runs and compute the
+shared bucket function (DESIGN.md "Bucket function"). Standard library only, so the unit tests and
+the Glue script import this module with no Spark installed. Nothing here talks to AWS or Spark.
 """
 import json
-import math
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 BUCKET_COUNT = 256
+MAX_FILES = 256
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 SNAPSHOT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+S3_URI = re.compile(r"^s3://([^/]+)/(.*)$")
 
+# Spark SQL functions bucket_sql_expr may use (all Spark 3.5 built-ins; no UDF, no hash()/Murmur3).
+BUCKET_SQL_FUNCTIONS = frozenset({"aggregate", "sequence", "octet_length", "conv", "substr", "hex", "encode"})
+
+
+# ---------------------------------------------------------------------------------------------
+# The bucket function
+# ---------------------------------------------------------------------------------------------
 
 def bucket_of(value):
     """Bucket of one customer_user_id: Hive bucketing v1's string hash mod 256; None -> 0.
 
-    h = 31*h + b over the UTF-8 bytes taken as signed, (h & 0x7fffffff) % 256.
+    h = 31*h + b (32-bit wrapping) over the UTF-8 bytes taken as signed, then (h & 0x7fffffff) % 256.
     """
     if value is None:
         return 0
@@ -29,7 +39,11 @@ def bucket_of(value):
 
 
 def bucket_fold(value):
-    """The same number as bucket_of, as the SQL computes it: acc = (acc*31 + b) % 256 over unsigned bytes."""
+    """The same number as bucket_of, as the SQL computes it: acc = (acc*31 + b) % 256 over unsigned bytes.
+
+    Equal because 256 divides 2^32 (the wrap and the & 0x7fffffff keep the low 8 bits) and a signed
+    byte is congruent to its unsigned value mod 256.
+    """
     if value is None:
         return 0
     acc = 0
@@ -39,16 +53,26 @@ def bucket_fold(value):
 
 
 def quote(name):
-    """A Spark SQL identifier in backticks (backticks inside doubled)."""
+    """A Spark SQL identifier in backticks (backticks inside doubled), e.g. a`b -> `a``b`."""
+    if not isinstance(name, str) or name == "":
+        raise ValueError(f"column name must be a non-empty string, got {name!r}")
     return "`" + name.replace("`", "``") + "`"
 
 
 def bucket_sql_expr(column):
     """Spark SQL expression (built-ins only, no UDF, never Spark's Murmur3 hash()) for id_bucket of `column`.
 
-    hex(encode(c, 'UTF-8')) spells the UTF-8 bytes as two hex digits each; each byte is read back
-    with conv(substr(hex, 2i+1, 2), 16, 10) and folded as acc = (acc*31 + b) % 256. NULL and ''
-    give 0 (guarded: Spark's sequence(0, -1) would count down).
+    hex(encode(c, 'UTF-8')) spells the UTF-8 bytes as two upper-case hex digits each; byte i is read
+    back with conv(substr(hex, 2i+1, 2), 16, 10) and folded as acc = (acc*31 + b) % 256, which never
+    exceeds 255*31 + 255 in an INT. NULL and '' give 0 (guarded: Spark's sequence(0, -1) counts
+    down to [0, -1] instead of being empty). The CASE short-circuits, so the ELSE branch never sees
+    an empty string.
+
+    Cost: the lambda re-evaluates hex(encode(c)) for every byte (Spark does not hoist it), so a key of
+    L bytes costs O(L^2) byte operations - negligible for ids of a few dozen bytes.
+
+    NOT executed against Spark on the development machine (no Spark there): test_bucket_sql_eval.py
+    evaluates this exact text with a small Python model of these Spark functions over the shared vectors.
     """
     c = quote(column)
     return (
@@ -60,10 +84,7 @@ def bucket_sql_expr(column):
 
 
 def emulate_bucket_sql(value):
-    """Evaluates bucket_sql_expr's pieces in Python (hex of the UTF-8 bytes, substr, conv, the fold).
-
-    Spark cannot run on this machine; this checks the arithmetic the expression spells out.
-    """
+    """The pieces of bucket_sql_expr restated in Python (hex of the UTF-8 bytes, substr, conv, the fold)."""
     if value is None or len(value.encode("utf-8")) == 0:
         return 0
     hexed = value.encode("utf-8").hex().upper()  # Spark's hex() is upper-case
@@ -74,117 +95,269 @@ def emulate_bucket_sql(value):
     return acc
 
 
+# ---------------------------------------------------------------------------------------------
+# SQL the job runs
+# ---------------------------------------------------------------------------------------------
+
 def select_list(columns, key_source_column):
-    """SELECT items: each source column aliased to its target name, then id_bucket."""
+    """selectExpr items: each source column, cast-free, aliased to its target name; then id_bucket INT.
+
+    The bucket is computed from the *source* key column (the select list is one projection, the
+    alias is not visible to sibling expressions).
+    """
     items = [f"{quote(c['source'])} AS {quote(c['target'])}" for c in columns]
     items.append(f"{bucket_sql_expr(key_source_column)} AS `id_bucket`")
     return items
 
 
-def file_ranges(file_count, bucket_count=BUCKET_COUNT):
-    """Contiguous id_bucket range [first, last] of each output file (file i covers [floor(i*n/k), floor((i+1)*n/k))).
+def output_stats_exprs(key_column):
+    """selectExpr items counting a written table: rows, and rows whose key is NULL (kept in bucket 0)."""
+    k = quote(key_column)
+    return ["count(1) AS `rows`", f"count(1) - count({k}) AS `null_keys`"]
 
-    repartitionByRange on id_bucket gives contiguous ranges; this is the layout the DuckDB twin writes too.
+
+def missing_columns(dtypes, columns):
+    """Plan source columns absent from the source schema (Spark resolves names case-insensitively)."""
+    have = {name.lower() for name, _ in dtypes}
+    return [c["source"] for c in columns if c["source"].lower() not in have]
+
+
+def key_type_error(dtypes, key_source_column):
+    """None when the key column is a Spark STRING, else the reason it cannot be bucketed.
+
+    The bucket contract hashes the UTF-8 text of a STRING key; a numeric or binary key would be
+    implicitly cast here but hashed differently by Athena's bucketing, so it is refused.
     """
-    if file_count < 1:
-        raise ValueError(f"file_count must be at least 1, got {file_count}")
-    return [(math.floor(i * bucket_count / file_count), math.floor((i + 1) * bucket_count / file_count) - 1) for i in range(file_count)]
-
-
-def optional_arg(argv, name):
-    """Value of an optional `--NAME value` (or `--NAME=value`) Glue argument, or None.
-
-    getResolvedOptions fails on arguments that were not passed, so optional ones are read here.
-    """
-    flag = f"--{name}"
-    for i, arg in enumerate(argv):
-        if arg == flag and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(flag + "="):
-            return arg[len(flag) + 1:]
+    exact = [t for n, t in dtypes if n == key_source_column]
+    folded = [t for n, t in dtypes if n.lower() == key_source_column.lower()]
+    found = exact or folded
+    if not found:
+        return f"key column {key_source_column} is not in the source files"
+    if found[0] != "string":
+        return f"key column {key_source_column} is {found[0]}, not string (the bucket function hashes the UTF-8 text of a STRING key)"
     return None
 
 
+def file_ranges(file_count, bucket_count=BUCKET_COUNT):
+    """The id_bucket range [first, last] of each output file: file i covers [floor(i*n/k), floor((i+1)*n/k)).
+
+    This is the layout the DuckDB twin writes exactly. In Spark, repartitionByRange(k, id_bucket)
+    also gives each file one contiguous, non-overlapping id_bucket range in ascending order, but
+    Spark picks the boundaries from a sample of the rows, so they land near these (not exactly on
+    them) and a file may come out empty (then Spark writes fewer files than planned).
+    """
+    if isinstance(file_count, bool) or not isinstance(file_count, int) or not 1 <= file_count <= bucket_count:
+        raise ValueError(f"file_count must be an integer within 1..{bucket_count}, got {file_count!r}")
+    return [((i * bucket_count) // file_count, ((i + 1) * bucket_count) // file_count - 1) for i in range(file_count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------
+
+def optional_arg(argv, name):
+    """Value of an optional `--NAME value` (or `--NAME=value`) Glue argument, or None when absent.
+
+    getResolvedOptions fails on arguments that were not passed, so optional ones are read here. Like
+    argparse (which getResolvedOptions uses), the last occurrence wins. A flag without a value is an error.
+    """
+    flag = f"--{name}"
+    found = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == flag:
+            if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+                raise ValueError(f"{flag} needs a value")
+            found = argv[i + 1]
+            i += 2
+            continue
+        if arg.startswith(flag + "="):
+            found = arg[len(flag) + 1:]
+        i += 1
+    return found
+
+
 def tables_filter(value):
-    """Comma-separated target tables, or None for all."""
+    """Comma-separated target tables (--TABLES_FILTER), or None for all."""
     if value is None or value.strip() == "":
         return None
     names = [v.strip() for v in value.split(",") if v.strip()]
     for n in names:
         if not IDENTIFIER.match(n):
             raise ValueError(f"--TABLES_FILTER: '{n}' is not a lower-case table name")
-    return names
+    return names or None
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------------
+
+def _is_real_date(text):
+    if not isinstance(text, str) or not SNAPSHOT.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def validate_plan(plan, snapshot_dt, run_id):
-    """Checks a plan before any data is read; raises ValueError naming snapshot and table."""
-    where = f"snapshot_dt={snapshot_dt} run {run_id}"
-    if not isinstance(plan, dict) or plan.get("version") != 1:
-        raise ValueError(f"{where}: plan version must be 1")
-    if plan.get("snapshotDt") != snapshot_dt or not SNAPSHOT.match(snapshot_dt or ""):
-        raise ValueError(f"{where}: plan is for snapshot_dt={plan.get('snapshotDt')}, not {snapshot_dt}")
+    """Checks a plan before any data is read; raises ValueError naming the snapshot (and the table).
+
+    Returns the plan unchanged when it is fit to run.
+    """
+    where = f"plan for snapshot_dt={snapshot_dt} run_id={run_id}"
+    if not _is_real_date(snapshot_dt):
+        raise ValueError(f"{where}: --SNAPSHOT_DT {snapshot_dt!r} is not a real YYYY-MM-DD date")
+    if not isinstance(plan, dict):
+        raise ValueError(f"{where}: the plan is not a JSON object")
+    if plan.get("version") != 1:
+        raise ValueError(f"{where}: plan version must be 1, got {plan.get('version')!r}")
+    if plan.get("snapshotDt") != snapshot_dt:
+        raise ValueError(f"{where}: the plan is for snapshot_dt={plan.get('snapshotDt')}, not {snapshot_dt}")
     if plan.get("runId") != run_id:
-        raise ValueError(f"{where}: plan is for run {plan.get('runId')}, not {run_id}")
+        raise ValueError(f"{where}: the plan is for run_id={plan.get('runId')}, not {run_id}")
+    if not isinstance(plan.get("dataset"), str) or not plan["dataset"]:
+        raise ValueError(f"{where}: dataset is missing")
+    if plan.get("bucketCount") != BUCKET_COUNT:
+        raise ValueError(f"{where}: bucketCount must be {BUCKET_COUNT}, got {plan.get('bucketCount')!r}")
     key = plan.get("keyColumn")
-    if not key or not IDENTIFIER.match(key):
-        raise ValueError(f"{where}: keyColumn '{key}' is not a lower-case identifier")
-    if not str(plan.get("metadataUri", "")).startswith("s3://"):
-        raise ValueError(f"{where}: metadataUri must be an s3:// URI")
+    if not isinstance(key, str) or not IDENTIFIER.match(key):
+        raise ValueError(f"{where}: keyColumn {key!r} is not a lower-case identifier")
+    meta = plan.get("metadataUri")
+    if not isinstance(meta, str) or not S3_URI.match(meta) or meta.endswith("/"):
+        raise ValueError(f"{where}: metadataUri {meta!r} must be an s3:// object URI")
     tables = plan.get("tables")
     if not isinstance(tables, list) or not tables:
-        raise ValueError(f"{where}: plan has no tables")
-    for t in tables:
-        name = t.get("target", "?")
-        if not IDENTIFIER.match(name):
-            raise ValueError(f"{where} table {name}: target is not a lower-case identifier")
+        raise ValueError(f"{where}: the plan has no tables")
+
+    seen_targets, seen_outputs = set(), set()
+    for n, t in enumerate(tables):
+        if not isinstance(t, dict):
+            raise ValueError(f"{where}: tables[{n}] is not an object")
+        name = t.get("target")
+        if not isinstance(name, str) or not IDENTIFIER.match(name):
+            raise ValueError(f"{where} table {name!r}: target is not a lower-case identifier [a-z_][a-z0-9_]*")
+        at = f"{where} table {name}"
+        if name in seen_targets:
+            raise ValueError(f"{at}: the table appears twice in the plan")
+        seen_targets.add(name)
         count = t.get("fileCount")
-        if not isinstance(count, int) or not 1 <= count <= 256:
-            raise ValueError(f"{where} table {name}: fileCount {count} is not within 1..256")
-        out = t.get("outputUri", "")
-        if not out.startswith("s3://") or not out.endswith("/"):
-            raise ValueError(f"{where} table {name}: outputUri must be an s3:// folder ending in '/'")
-        if not t.get("sourceFiles"):
-            raise ValueError(f"{where} table {name}: no source files")
-        cols = t.get("columns") or []
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FILES:
+            raise ValueError(f"{at}: fileCount {count!r} is not within 1..{MAX_FILES}")
+        out = t.get("outputUri")
+        if not isinstance(out, str) or not S3_URI.match(out) or not out.endswith("/"):
+            raise ValueError(f"{at}: outputUri {out!r} must be an s3:// folder ending in '/'")
+        # the job writes only into this run's own folder, so it can never overwrite live data
+        if not out.endswith(f"/snapshot_dt={snapshot_dt}/run_id={run_id}/"):
+            raise ValueError(f"{at}: outputUri {out} is not this run's folder (…/snapshot_dt={snapshot_dt}/run_id={run_id}/)")
+        if out in seen_outputs:
+            raise ValueError(f"{at}: outputUri {out} is shared with another table")
+        seen_outputs.add(out)
+        files = t.get("sourceFiles")
+        if not isinstance(files, list) or not files:
+            raise ValueError(f"{at}: no source files")
+        bad = [f for f in files if not isinstance(f, str) or not S3_URI.match(f)]
+        if bad:
+            raise ValueError(f"{at}: source files must be s3:// URIs, got {bad[0]!r}")
+        cols = t.get("columns")
+        if not isinstance(cols, list) or not cols or not all(isinstance(c, dict) for c in cols):
+            raise ValueError(f"{at}: no columns")
         targets = [c.get("target") for c in cols]
-        if not cols or targets[0] != key:
-            raise ValueError(f"{where} table {name}: the key column {key} must be the first column")
-        if len(set(targets)) != len(targets):
-            raise ValueError(f"{where} table {name}: duplicate target columns")
-        for c in targets:
-            if not IDENTIFIER.match(c or ""):
-                raise ValueError(f"{where} table {name}: column '{c}' is not a lower-case identifier")
+        for c in cols:
+            if not isinstance(c.get("source"), str) or c["source"] == "":
+                raise ValueError(f"{at}: column {c.get('target')!r} has no source column")
+            if not isinstance(c.get("target"), str) or not IDENTIFIER.match(c["target"]):
+                raise ValueError(f"{at}: column {c.get('target')!r} is not a lower-case identifier")
+        if targets[0] != key:
+            raise ValueError(f"{at}: the key column {key} must be the first column, got {targets[0]}")
+        if t.get("keySourceColumn") != cols[0]["source"]:
+            raise ValueError(f"{at}: keySourceColumn {t.get('keySourceColumn')!r} is not the source of {key} ({cols[0]['source']!r})")
+        dupes = sorted({c for c in targets if targets.count(c) > 1})
+        if dupes:
+            raise ValueError(f"{at}: duplicate target columns {', '.join(dupes)}")
+        if "id_bucket" in targets:
+            raise ValueError(f"{at}: a column named id_bucket clashes with the computed bucket column")
     return plan
 
 
 def select_tables(plan, names):
-    """The plan's tables, restricted to `names` when given (unknown names are an error)."""
+    """(tables to process, names ignored) for --TABLES_FILTER `names` (None: every table of the plan).
+
+    The caller passes the operator's --tables to both the planner and the job; the planner has
+    already dropped (and reported in plan.skipped) the names it cannot build, so names absent from
+    plan.tables are ignored here, as the DuckDB twin does. Selecting no table at all is an error:
+    the job would otherwise mark the snapshot done without writing anything.
+    """
     if names is None:
-        return plan["tables"]
+        return list(plan["tables"]), []
+    wanted = set(names)
+    chosen = [t for t in plan["tables"] if t["target"] in wanted]
     known = {t["target"] for t in plan["tables"]}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"snapshot_dt={plan['snapshotDt']}: --TABLES_FILTER names tables not in the plan: {', '.join(unknown)}")
-    return [t for t in plan["tables"] if t["target"] in names]
+    ignored = [n for n in names if n not in known]
+    if not chosen:
+        raise ValueError(
+            f"snapshot_dt={plan['snapshotDt']} run_id={plan['runId']}: --TABLES_FILTER {','.join(names)} selects none of the plan's tables "
+            f"({', '.join(sorted(known))})"
+        )
+    return chosen, ignored
 
 
-def result_uri(plan_uri):
-    """result.json beside plan.json."""
-    if not plan_uri.endswith("plan.json"):
-        raise ValueError(f"--PLAN_URI must point at a plan.json, got {plan_uri}")
-    return plan_uri[: -len("plan.json")] + "result.json"
-
+# ---------------------------------------------------------------------------------------------
+# S3 and outputs
+# ---------------------------------------------------------------------------------------------
 
 def split_s3_uri(uri):
     """('bucket', 'key') of an s3:// URI."""
-    m = re.match(r"^s3://([^/]+)/(.*)$", uri)
+    m = S3_URI.match(uri or "")
     if not m:
-        raise ValueError(f"not an s3:// URI: {uri}")
+        raise ValueError(f"not an s3:// URI: {uri!r}")
     return m.group(1), m.group(2)
 
 
-def log(level, message, **fields):
-    """One structured JSON log line (CloudWatch keeps it as one event)."""
+def result_uri(plan_uri):
+    """result.json in the same folder as the plan (register-staged-tables reads it from there)."""
+    bucket, key = split_s3_uri(plan_uri)
+    folder, _, name = key.rpartition("/")
+    if not name or name == "result.json":
+        raise ValueError(f"--PLAN_URI must name a plan file, got {plan_uri}")
+    return f"s3://{bucket}/{folder}/result.json" if folder else f"s3://{bucket}/result.json"
+
+
+def data_file_keys(keys, prefix):
+    """The parquet data files among the keys listed under `prefix` (skips _SUCCESS, _temporary/, .crc...)."""
+    out = []
+    for k in keys:
+        rest = k[len(prefix):] if k.startswith(prefix) else k
+        parts = rest.split("/")
+        if any(p.startswith(("_", ".")) for p in parts):
+            continue
+        if k.endswith(".parquet"):
+            out.append(k)
+    return out
+
+
+def result_document(results):
+    """result.json: {"tables": {target: {rows, files, nullKeys, plannedFiles}}} (SplitResult in TypeScript)."""
+    return json.dumps({"tables": results}, indent=2, sort_keys=True)
+
+
+def metadata_body(plan):
+    """metadata/snapshot_dt.txt: the plan's snapshot_dt and a newline."""
+    return f"{plan['snapshotDt']}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------------------------
+
+def log(level, message, stream=None, **fields):
+    """One structured JSON log line (CloudWatch keeps it as one event); returns the record.
+
+    Fields conventionally include dataset, snapshot_dt, run_id and table.
+    """
     record = {"level": level, "message": message, "timestamp": datetime.now(timezone.utc).isoformat(), "service": "flywheel-split", **fields}
-    print(json.dumps(record, default=str), file=sys.stdout, flush=True)
+    print(json.dumps(record, default=str, ensure_ascii=False), file=stream or sys.stdout, flush=True)
     return record

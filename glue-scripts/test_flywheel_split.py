@@ -1,4 +1,7 @@
 """Unit tests of the Glue job's pure helpers (python3 -m unittest; no Spark here, none claimed)."""
+import contextlib
+import copy
+import io
 import json
 import os
 import unittest
@@ -9,17 +12,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "..", "test", "fixtures", "bucket-vectors.json"), encoding="utf-8") as f:
     VECTORS = json.load(f)
 
+D, R = "2025-10-31", "r1"
+
+
+def table(target="ibe_01a", **overrides):
+    t = {
+        "target": target, "source": "IBE_01", "sourceFiles": ["s3://data/raw/IBE_01/part-0.parquet"], "sourceBytes": 10,
+        "columns": [{"source": "CUSTOMER_USER_ID", "target": "customer_user_id"}, {"source": "AGE", "target": "age"}],
+        "keySourceColumn": "CUSTOMER_USER_ID", "fileCount": 1, "outputUri": f"s3://data/split/{target}/snapshot_dt={D}/run_id={R}/",
+    }
+    t.update(overrides)
+    return t
+
 
 def plan(**overrides):
     p = {
-        "version": 1, "dataset": "infobase", "snapshotDt": "2025-10-31", "runId": "r1", "bucketCount": 256, "keyColumn": "customer_user_id",
-        "metadataUri": "s3://data/split/metadata/snapshot_dt.txt",
-        "tables": [{
-            "target": "ibe_01a", "source": "IBE_01", "sourceFiles": ["s3://data/raw/IBE_01/part-0.parquet"], "sourceBytes": 10,
-            "columns": [{"source": "CUSTOMER_USER_ID", "target": "customer_user_id"}, {"source": "AGE", "target": "age"}],
-            "keySourceColumn": "CUSTOMER_USER_ID", "fileCount": 1, "outputUri": "s3://data/split/ibe_01a/snapshot_dt=2025-10-31/run_id=r1/",
-        }],
-        "skipped": [], "droppedColumns": {},
+        "version": 1, "dataset": "infobase", "snapshotDt": D, "runId": R, "bucketCount": 256, "keyColumn": "customer_user_id",
+        "metadataUri": "s3://data/split/metadata/snapshot_dt.txt", "tables": [table()], "skipped": [], "droppedColumns": {},
     }
     p.update(overrides)
     return p
@@ -35,107 +44,235 @@ class BucketFunction(unittest.TestCase):
         self.assertEqual(fs.bucket_of(None), VECTORS["nullBucket"])
 
     def test_every_shared_vector(self):
-        self.assertGreaterEqual(len(VECTORS["vectors"]), 1000)
-        wrong = [v for v in VECTORS["vectors"] if fs.bucket_of(v["id"]) != v["bucket"]]
-        self.assertEqual(wrong, [])
+        vectors = VECTORS["vectors"]
+        self.assertGreaterEqual(len(vectors), 1000)
+        ids = [v["id"] for v in vectors]
+        self.assertIn("", ids)
+        self.assertTrue(any(any(ord(ch) > 0xFFFF for ch in i) for i in ids), "the file should hold 4-byte UTF-8 (emoji)")
+        self.assertTrue(any(len(i.encode("utf-8")) > 1000 for i in ids), "the file should hold long ids")
+        self.assertEqual([v["id"][:40] for v in vectors if fs.bucket_of(v["id"]) != v["bucket"]], [])
 
     def test_unsigned_fold_agrees(self):
-        self.assertEqual([v["id"] for v in VECTORS["vectors"] if fs.bucket_fold(v["id"]) != v["bucket"]], [])
+        self.assertEqual([v["id"][:40] for v in VECTORS["vectors"] if fs.bucket_fold(v["id"]) != v["bucket"]], [])
+        self.assertEqual(fs.bucket_fold(None), 0)
 
 
-class BucketSqlExpression(unittest.TestCase):
-    """Spark cannot run here: the expression's pieces are emulated in Python and its text pinned to them."""
+class SelectList(unittest.TestCase):
+    def test_quoting(self):
+        self.assertEqual(fs.quote("age"), "`age`")
+        self.assertEqual(fs.quote("a`b"), "`a``b`")
+        self.assertEqual(fs.quote("``"), "``````")
+        for bad in ("", None, 3):
+            with self.assertRaises(ValueError):
+                fs.quote(bad)
 
-    def test_emulated_pieces_match_every_vector(self):
-        self.assertEqual([v["id"] for v in VECTORS["vectors"] if fs.emulate_bucket_sql(v["id"]) != v["bucket"]], [])
-        self.assertEqual(fs.emulate_bucket_sql(None), 0)
+    def test_items_in_plan_order_then_id_bucket(self):
+        items = fs.select_list(table()["columns"], "CUSTOMER_USER_ID")
+        self.assertEqual(items[:2], ["`CUSTOMER_USER_ID` AS `customer_user_id`", "`AGE` AS `age`"])
+        self.assertEqual(items[2], fs.bucket_sql_expr("CUSTOMER_USER_ID") + " AS `id_bucket`")
+        self.assertNotIn("CAST(`AGE`", " ".join(items))  # cast-free
 
-    def test_expression_spells_exactly_those_pieces(self):
-        e = fs.bucket_sql_expr("CUSTOMER_USER_ID")
-        for piece in ["hex(encode(`CUSTOMER_USER_ID`, 'UTF-8'))", "substr(", "2 * i + 1, 2)", "conv(", ", 16, 10)", "acc * 31 +", "% 256",
-                      "sequence(0, octet_length(`CUSTOMER_USER_ID`) - 1)", "IS NULL OR octet_length(`CUSTOMER_USER_ID`) = 0 THEN 0"]:
-            self.assertIn(piece, e)
-        self.assertNotIn("hash(", e.replace("hex(", ""))
-        self.assertEqual(e.count("("), e.count(")"))
-
-    def test_hostile_column_names_stay_quoted(self):
-        e = fs.bucket_sql_expr("a`b")
-        self.assertIn("`a``b`", e)
+    def test_hostile_source_names(self):
         items = fs.select_list([{"source": "x`; DROP", "target": "x"}], "k")
         self.assertEqual(items[0], "`x``; DROP` AS `x`")
-        self.assertTrue(items[-1].endswith("AS `id_bucket`"))
+        self.assertIn("`k`", items[-1])
+
+    def test_output_stats(self):
+        self.assertEqual(fs.output_stats_exprs("customer_user_id"), ["count(1) AS `rows`", "count(1) - count(`customer_user_id`) AS `null_keys`"])
+
+
+class SourceSchema(unittest.TestCase):
+    DTYPES = [("CUSTOMER_USER_ID", "string"), ("Age", "int")]
+
+    def test_missing_columns_case_insensitive(self):
+        cols = [{"source": "customer_user_id", "target": "customer_user_id"}, {"source": "AGE", "target": "age"}, {"source": "ZIP", "target": "zip"}]
+        self.assertEqual(fs.missing_columns(self.DTYPES, cols), ["ZIP"])
+
+    def test_key_type(self):
+        self.assertIsNone(fs.key_type_error(self.DTYPES, "CUSTOMER_USER_ID"))
+        self.assertIsNone(fs.key_type_error(self.DTYPES, "customer_user_id"))
+        self.assertIn("bigint, not string", fs.key_type_error([("CUSTOMER_USER_ID", "bigint")], "CUSTOMER_USER_ID"))
+        self.assertIn("binary", fs.key_type_error([("CUSTOMER_USER_ID", "binary")], "CUSTOMER_USER_ID"))
+        self.assertIn("not in the source files", fs.key_type_error(self.DTYPES, "ID"))
 
 
 class PlanValidation(unittest.TestCase):
-    def test_a_good_plan_passes(self):
-        self.assertEqual(fs.validate_plan(plan(), "2025-10-31", "r1")["runId"], "r1")
-
-    def test_bad_plans_name_snapshot_and_table(self):
-        cases = [
-            (plan(version=2), "version"),
-            (plan(snapshotDt="2025-09-30"), "not 2025-10-31"),
-            (plan(runId="r2"), "not r1"),
-            (plan(tables=[]), "no tables"),
-            (plan(tables=[dict(plan()["tables"][0], fileCount=0)]), "fileCount 0"),
-            (plan(tables=[dict(plan()["tables"][0], fileCount=257)]), "fileCount 257"),
-            (plan(tables=[dict(plan()["tables"][0], outputUri="s3://data/x")]), "outputUri"),
-            (plan(tables=[dict(plan()["tables"][0], target="IBE")]), "table IBE"),
-            (plan(tables=[dict(plan()["tables"][0], columns=[{"source": "A", "target": "age"}])]), "must be the first column"),
-            (plan(tables=[dict(plan()["tables"][0], columns=[{"source": "C", "target": "customer_user_id"}, {"source": "A", "target": "a"}, {"source": "B", "target": "a"}])]), "duplicate target columns"),
-        ]
-        for p, message in cases:
-            with self.assertRaises(ValueError) as ctx:
-                fs.validate_plan(p, "2025-10-31", "r1")
-            self.assertIn(message, str(ctx.exception))
-            self.assertIn("snapshot_dt=2025-10-31", str(ctx.exception))
-
-    def test_tables_filter(self):
-        self.assertIsNone(fs.tables_filter(None))
-        self.assertEqual(fs.tables_filter("a, b"), ["a", "b"])
-        with self.assertRaises(ValueError):
-            fs.tables_filter("a;b")
-        self.assertEqual([t["target"] for t in fs.select_tables(plan(), ["ibe_01a"])], ["ibe_01a"])
+    def assertRejected(self, p, message, snapshot_dt=D, run_id=R):
         with self.assertRaises(ValueError) as ctx:
-            fs.select_tables(plan(), ["nope"])
-        self.assertIn("nope", str(ctx.exception))
+            fs.validate_plan(p, snapshot_dt, run_id)
+        self.assertIn(message, str(ctx.exception))
+        self.assertIn(f"snapshot_dt={snapshot_dt}", str(ctx.exception))
+        return str(ctx.exception)
+
+    def test_a_good_plan_passes_unchanged(self):
+        p = plan(tables=[table(), table("ibe_01b", fileCount=256)])
+        before = copy.deepcopy(p)
+        self.assertIs(fs.validate_plan(p, D, R), p)
+        self.assertEqual(p, before)
+
+    def test_plan_level_errors(self):
+        self.assertRejected([], "not a JSON object")
+        self.assertRejected(plan(version=2), "version must be 1")
+        self.assertRejected(plan(version="1"), "version must be 1")
+        self.assertRejected(plan(snapshotDt="2025-09-30"), "snapshot_dt=2025-09-30, not 2025-10-31")
+        self.assertRejected(plan(runId="r2"), "run_id=r2, not r1")
+        self.assertRejected(plan(bucketCount=128), "bucketCount must be 256")
+        self.assertRejected(plan(keyColumn="Customer_User_ID"), "keyColumn")
+        self.assertRejected(plan(metadataUri="/tmp/x.txt"), "metadataUri")
+        self.assertRejected(plan(metadataUri="s3://data/metadata/"), "metadataUri")
+        self.assertRejected(plan(tables=[]), "no tables")
+        self.assertRejected(plan(dataset=""), "dataset")
+
+    def test_snapshot_must_be_a_real_date(self):
+        self.assertRejected(plan(snapshotDt="2025-02-30"), "not a real YYYY-MM-DD date", snapshot_dt="2025-02-30")
+        self.assertRejected(plan(snapshotDt="20251031"), "not a real YYYY-MM-DD date", snapshot_dt="20251031")
+
+    def test_table_level_errors_name_the_table(self):
+        cases = [
+            (table(fileCount=0), "fileCount 0 is not within 1..256"),
+            (table(fileCount=257), "fileCount 257"),
+            (table(fileCount=True), "fileCount True"),
+            (table(fileCount=2.0), "fileCount 2.0"),
+            (table(outputUri=f"s3://data/split/ibe_01a/snapshot_dt={D}/run_id={R}"), "must be an s3:// folder ending in '/'"),
+            (table(outputUri=f"file:///tmp/ibe_01a/snapshot_dt={D}/run_id={R}/"), "must be an s3:// folder"),
+            (table(outputUri="s3://data/split/ibe_01a/"), "not this run's folder"),
+            (table(outputUri=f"s3://data/split/ibe_01a/snapshot_dt=2025-09-30/run_id={R}/"), "not this run's folder"),
+            (table(sourceFiles=[]), "no source files"),
+            (table(sourceFiles=["/local/file.parquet"]), "must be s3:// URIs"),
+            (table(columns=[]), "no columns"),
+            (table(columns=[{"source": "AGE", "target": "age"}, {"source": "CUSTOMER_USER_ID", "target": "customer_user_id"}]), "must be the first column"),
+            (table(keySourceColumn="OTHER"), "keySourceColumn 'OTHER'"),
+            (table(columns=[{"source": "C", "target": "customer_user_id"}, {"source": "A", "target": "a"}, {"source": "B", "target": "a"}], keySourceColumn="C"), "duplicate target columns a"),
+            (table(columns=[{"source": "C", "target": "customer_user_id"}, {"source": "A", "target": "Age"}], keySourceColumn="C"), "'Age' is not a lower-case identifier"),
+            (table(columns=[{"source": "C", "target": "customer_user_id"}, {"source": "", "target": "a"}], keySourceColumn="C"), "has no source column"),
+            (table(columns=[{"source": "C", "target": "customer_user_id"}, {"source": "B", "target": "id_bucket"}], keySourceColumn="C"), "clashes with the computed bucket"),
+        ]
+        for t, message in cases:
+            with self.subTest(message=message):
+                text = self.assertRejected(plan(tables=[t]), message)
+                self.assertIn("table ibe_01a", text)
+
+    def test_target_names(self):
+        for bad in ("IBE_01A", "1abc", "ibe-01", "ibe 01", "", "ibé"):
+            with self.subTest(bad=bad):
+                self.assertRejected(plan(tables=[table(bad)]), "target is not a lower-case identifier")
+
+    def test_tables_must_be_distinct(self):
+        self.assertRejected(plan(tables=[table(), table()]), "appears twice")
+        self.assertRejected(plan(tables=[table(), table("ibe_01b", outputUri=table()["outputUri"])]), "shared with another table")
+        self.assertRejected(plan(tables=["ibe_01a"]), "tables[0] is not an object")
+
+
+class TablesFilter(unittest.TestCase):
+    def test_parsing(self):
+        self.assertIsNone(fs.tables_filter(None))
+        self.assertIsNone(fs.tables_filter(""))
+        self.assertIsNone(fs.tables_filter(" , "))
+        self.assertEqual(fs.tables_filter("a, b,,c "), ["a", "b", "c"])
+        for bad in ("a;b", "A", "a b"):
+            with self.assertRaises(ValueError):
+                fs.tables_filter(bad)
+
+    def test_selection(self):
+        p = plan(tables=[table("a"), table("b"), table("c")])
+        chosen, ignored = fs.select_tables(p, None)
+        self.assertEqual(([t["target"] for t in chosen], ignored), (["a", "b", "c"], []))
+        chosen, ignored = fs.select_tables(p, ["c", "a", "zz"])
+        self.assertEqual([t["target"] for t in chosen], ["a", "c"])  # plan order
+        self.assertEqual(ignored, ["zz"])
+        with self.assertRaises(ValueError) as ctx:
+            fs.select_tables(p, ["zz"])
+        self.assertIn("selects none", str(ctx.exception))
+        self.assertIn("snapshot_dt=2025-10-31", str(ctx.exception))
 
 
 class Arguments(unittest.TestCase):
     def test_optional_args(self):
-        argv = ["job.py", "--SNAPSHOT_DT", "2025-10-31", "--TABLES_FILTER", "a,b", "--X=1"]
+        argv = ["job.py", "--JOB_NAME", "split", "--SNAPSHOT_DT", D, "--TABLES_FILTER", "a,b", "--X=1", "--job-bookmark-option", "job-bookmark-disable"]
         self.assertEqual(fs.optional_arg(argv, "TABLES_FILTER"), "a,b")
         self.assertEqual(fs.optional_arg(argv, "X"), "1")
         self.assertIsNone(fs.optional_arg(argv, "MISSING"))
+        self.assertIsNone(fs.optional_arg(argv, "TABLES"))  # a prefix of a present flag is not that flag
+        self.assertIsNone(fs.optional_arg(["--TABLES_FILTER_OLD", "x"], "TABLES_FILTER"))
 
-    def test_uris(self):
-        self.assertEqual(fs.result_uri("s3://d/_runs/x/plan.json"), "s3://d/_runs/x/result.json")
-        self.assertEqual(fs.split_s3_uri("s3://d/a/b.txt"), ("d", "a/b.txt"))
+    def test_last_occurrence_wins_and_values_are_required(self):
+        self.assertEqual(fs.optional_arg(["--T", "a", "--T=b"], "T"), "b")
+        self.assertEqual(fs.optional_arg(["--T=", "--U", "1"], "T"), "")
         with self.assertRaises(ValueError):
-            fs.result_uri("s3://d/x.json")
+            fs.optional_arg(["job.py", "--T"], "T")
+        with self.assertRaises(ValueError):
+            fs.optional_arg(["job.py", "--T", "--RUN_ID", "r1"], "T")
+
+
+class Uris(unittest.TestCase):
+    def test_split(self):
+        self.assertEqual(fs.split_s3_uri("s3://d/a/b.txt"), ("d", "a/b.txt"))
+        self.assertEqual(fs.split_s3_uri("s3://d/a/"), ("d", "a/"))
+        for bad in ("s3:/d/a", "https://d/a", "s3://", None):
+            with self.assertRaises(ValueError):
+                fs.split_s3_uri(bad)
+
+    def test_result_beside_the_plan(self):
+        self.assertEqual(fs.result_uri("s3://d/_runs/x/plan.json"), "s3://d/_runs/x/result.json")
+        self.assertEqual(fs.result_uri("s3://d/plan.json"), "s3://d/result.json")
+        for bad in ("s3://d/_runs/x/", "s3://d/_runs/result.json"):
+            with self.assertRaises(ValueError):
+                fs.result_uri(bad)
+
+    def test_data_file_keys(self):
+        prefix = "split/t/snapshot_dt=D/run_id=r/"
+        keys = [prefix + k for k in ("_SUCCESS", "part-00000-abc-c000.snappy.parquet", "part-00001-abc-c000.snappy.parquet",
+                                     "_temporary/0/part-9.parquet", ".part-00000.parquet.crc", "notes.txt")]
+        self.assertEqual(fs.data_file_keys(keys, prefix), keys[1:3])
+
+    def test_documents(self):
+        self.assertEqual(fs.metadata_body(plan()), "2025-10-31\n")
+        doc = json.loads(fs.result_document({"t": {"rows": 3, "files": 1, "nullKeys": 0, "plannedFiles": 1}}))
+        self.assertEqual(doc, {"tables": {"t": {"rows": 3, "files": 1, "nullKeys": 0, "plannedFiles": 1}}})
 
 
 class FileRanges(unittest.TestCase):
     def test_contiguous_cover(self):
-        for n in (1, 2, 3, 7, 68, 256):
+        for n in range(1, 257):
             ranges = fs.file_ranges(n)
             self.assertEqual(len(ranges), n)
             self.assertEqual(ranges[0][0], 0)
             self.assertEqual(ranges[-1][1], 255)
             for (a, b), (c, _) in zip(ranges, ranges[1:]):
+                self.assertLessEqual(a, b)
                 self.assertEqual(b + 1, c)
+            sizes = {b - a + 1 for a, b in ranges}
+            self.assertLessEqual(max(sizes) - min(sizes), 1, f"{n} files should be balanced")
+
+    def test_examples(self):
+        self.assertEqual(fs.file_ranges(1), [(0, 255)])
         self.assertEqual(fs.file_ranges(3), [(0, 84), (85, 169), (170, 255)])
-        with self.assertRaises(ValueError):
-            fs.file_ranges(0)
+        self.assertEqual(fs.file_ranges(256)[:2], [(0, 0), (1, 1)])
+        self.assertEqual(fs.file_ranges(2, bucket_count=10), [(0, 4), (5, 9)])
+
+    def test_bad_counts(self):
+        for bad in (0, -1, 257, 2.5, True, "4"):
+            with self.assertRaises(ValueError):
+                fs.file_ranges(bad)
 
 
 class Logging(unittest.TestCase):
     def test_json_line(self):
-        import io
-        import contextlib
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
-            fs.log("INFO", "hello", snapshot_dt="2025-10-31", run_id="r1", table="t")
-        self.assertEqual(json.loads(buf.getvalue())["table"], "t")
+            record = fs.log("INFO", "hello", dataset="infobase", snapshot_dt=D, run_id=R, table="t", rows=3)
+        lines = buf.getvalue().splitlines()
+        self.assertEqual(len(lines), 1)
+        parsed = json.loads(lines[0])
+        self.assertEqual(parsed, record)
+        self.assertEqual({k: parsed[k] for k in ("level", "message", "dataset", "snapshot_dt", "run_id", "table", "rows")},
+                         {"level": "INFO", "message": "hello", "dataset": "infobase", "snapshot_dt": D, "run_id": R, "table": "t", "rows": 3})
+
+    def test_unserialisable_values_and_newlines_stay_one_line(self):
+        buf = io.StringIO()
+        fs.log("ERROR", "multi\nline", stream=buf, error=ValueError("x\ny"), ids={"a"})
+        self.assertEqual(len(buf.getvalue().splitlines()), 1)
+        self.assertEqual(json.loads(buf.getvalue())["error"], "x\ny")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,8 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
   if (!m) throw new Error(`not an s3:// URI: ${uri}`);
   return { bucket: m[1]!, key: m[2]! };
 }
+
+/** A run's own staging definition of a table, e.g. `part_ibe_01a__r20251031t120000z_3fa9c1`: runs never share one. */
+export function stagingName(prefix: string, table: string, runId: string): string {
+  return `${prefix}${table}__r${runId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+}

@@ -7,7 +7,7 @@
  * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
  *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
  */
-import { parseS3Uri, s3Uri } from '../domain/config.js';
+import { parseS3Uri, s3Uri, stagingName } from '../domain/config.js';
 import { BUCKETED_STEP, bucketFileName, buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
@@ -26,7 +26,7 @@ export function makeBuildBucketedTables(deps: Deps) {
   const { config, store, catalog, engine, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config);
   const ds = (dataset: string) => config.datasets[dataset]!;
-  const staging = (prefix: string, table: string, runId: string) => `${prefix}${table}__r${runId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+  const staging = stagingName;
 
   /** This run's data folder of one final table. */
   function folder(ref: RunRef, prefix: string, table: string): string {
@@ -35,9 +35,10 @@ export function makeBuildBucketedTables(deps: Deps) {
 
   /** The steps of one table of one run; deterministic, so every event handler derives the same list. */
   async function stepsFor(ref: RunRef, table: string): Promise<BuildStep[]> {
-    const ext = await catalog.getTable(config.database, `${config.prefixes.ext}${table}`);
-    if (!ext) throw new Error(`staged table ${config.prefixes.ext}${table} is not in the catalog`);
-    if (ext.parameters.snapshot_dt !== ref.snapshotDt) throw new Error(`${config.prefixes.ext}${table} now holds snapshot_dt=${ext.parameters.snapshot_dt}, not ${ref.snapshotDt}`);
+    // the run's own staged definition: another snapshot registering ext_<t> meanwhile changes nothing here
+    const extName = staging(config.prefixes.ext, table, ref.runId);
+    const ext = await catalog.getTable(config.database, extName);
+    if (!ext) throw new Error(`staged table ${extName} is not in the catalog`);
     return buildStepsFor({
       database: config.database,
       table,
@@ -202,8 +203,9 @@ export function makeBuildBucketedTables(deps: Deps) {
     const done = Object.entries(ledger.tables).filter(([, t]) => t.status === 'SUCCEEDED').map(([name]) => name);
     const failed = Object.entries(ledger.tables).filter(([, t]) => t.status === 'FAILED').map(([name]) => name);
     try {
-      if (done.length > 0) await switchLiveTables(ref, done);
-      if (failed.length === 0 && ledger.skipped.length === 0) {
+      const deliberate = ledger.trigger.kind === 'replay' || ledger.trigger.kind === 'cli';
+      const notSwitched = done.length > 0 ? await switchLiveTables(ref, done, deliberate) : [];
+      if (failed.length === 0 && ledger.skipped.length === 0 && notSwitched.length === 0) {
         await store.put(config.dataBucket, `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`, `${ref.snapshotDt}\n`);
       }
     } catch (err) {
@@ -240,11 +242,19 @@ export function makeBuildBucketedTables(deps: Deps) {
    * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
    * the previous snapshot's files stay for rollback.
    */
-  async function switchLiveTables(ref: RunRef, tables: string[]): Promise<void> {
+  async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
     const switches: TableSwitch[] = [];
     const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
     const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
+    const skipped: string[] = [];
     for (const t of tables) {
+      // runs of two snapshots may finish in any order: an older one never replaces a newer live table unless replayed on purpose
+      const live = await catalog.getTable(config.database, `${config.prefixes.part}${t}`);
+      if (!deliberate && live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt) {
+        logger.warn('live table holds a newer snapshot; not switched', { table: t, live_snapshot_dt: live.parameters.snapshot_dt });
+        skipped.push(t);
+        continue;
+      }
       for (const prefix of [config.prefixes.part, config.prefixes.bucketed]) {
         const stagingName = staging(prefix, t, ref.runId);
         const def = await catalog.getTable(config.database, stagingName);
@@ -253,8 +263,9 @@ export function makeBuildBucketedTables(deps: Deps) {
         switches.push({ table: { ...def, name: `${prefix}${t}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
       }
     }
-    await catalog.switchTables(config.database, switches);
-    for (const t of tables) for (const prefix of [config.prefixes.part, config.prefixes.bucketed]) await catalog.deleteTable(config.database, staging(prefix, t, ref.runId));
+    if (switches.length > 0) await catalog.switchTables(config.database, switches);
+    for (const t of tables) for (const prefix of [config.prefixes.part, config.prefixes.bucketed, config.prefixes.ext]) await catalog.deleteTable(config.database, staging(prefix, t, ref.runId));
+    return skipped;
   }
 
   return { onStagedTablesRegistered, onQueryStateChange };

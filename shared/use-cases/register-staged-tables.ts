@@ -6,7 +6,7 @@
  * 4. Read each table's schema from one parquet footer (a ranged GET) and create or update ext_<t>.
  * 5. Record counts from the job's result, mark the stage done, emit Stage Completed.
  */
-import { parseS3Uri, s3Uri } from '../domain/config.js';
+import { parseS3Uri, s3Uri, stagingName } from '../domain/config.js';
 import { setStage, type RunLedger } from '../domain/ledger.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
@@ -83,8 +83,13 @@ export function makeRegisterStagedTables(deps: Deps) {
             comment: `Bucketed table created from snapshot_dt=${ref.snapshotDt}`,
             parameters: { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' },
           };
-          if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: ext, partitions: location.partitions }]);
-          else await catalog.upsertTable(config.database, ext);
+          // the run's own definition (the bucketed stage reads it), and ext_<t> itself unless a newer snapshot holds it
+          const live = await catalog.getTable(config.database, ext.name);
+          const names = [stagingName(config.prefixes.ext, t.target, ref.runId), ...(live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt ? [] : [ext.name])];
+          for (const name of names) {
+            if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: { ...ext, name }, partitions: location.partitions }]);
+            else await catalog.upsertTable(config.database, { ...ext, name });
+          }
           registered.push(t.target);
         } catch (err) {
           failures.push({ table: t.target, cause: (err as Error).message });

@@ -7,7 +7,9 @@
  *    keep serving the previous data until the switch.
  */
 import { newLedger, newRunId, STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
+import { stagingName } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
+import type { TableDef } from '../ports.js';
 import type { Deps } from '../deps.js';
 import { makeBuildBucketedTables } from './build-bucketed-tables.js';
 import { makeLedgerStore } from './ledger-store.js';
@@ -39,6 +41,17 @@ export function makeReplayFromStage(deps: Deps) {
     const unknown = (input.tables ?? []).filter((t) => !planned.includes(t));
     if (unknown.length > 0) throw new PipelineError(`tables ${unknown.join(', ')} were not split in run ${old.runId}`, { ...where, fix: `choose among ${planned.join(', ')} or replay from split-and-bucket` });
     const tables = input.tables ?? planned;
+    // from bucketed-tables the new run needs its own staged definitions: ext_<t> of this snapshot, as registered
+    const extDefs = new Map<string, TableDef>();
+    if (input.fromStage === 'bucketed-tables') {
+      for (const t of tables) {
+        const ext = await deps.catalog.getTable(deps.config.database, `${deps.config.prefixes.ext}${t}`);
+        if (ext?.parameters.snapshot_dt !== input.snapshotDt) {
+          throw new PipelineError(`${deps.config.prefixes.ext}${t} holds snapshot_dt=${ext?.parameters.snapshot_dt ?? 'nothing'}, not ${input.snapshotDt}`, { ...where, table: t, fix: 'replay from register-staged-tables' });
+        }
+        extDefs.set(t, ext);
+      }
+    }
 
     const now = deps.clock.now();
     const ledger = newLedger({ dataset: old.dataset, snapshotDt: old.snapshotDt, runId: newRunId(now), trigger: { kind: 'replay' }, junk: old.junk, now });
@@ -55,6 +68,7 @@ export function makeReplayFromStage(deps: Deps) {
       await ledgers.index('glue', split.jobRunId, ref);
       await makeRegisterStagedTables(deps)({ jobName: 'replay', jobRunId: split.jobRunId, state: 'SUCCEEDED' });
     } else {
+      for (const [t, ext] of extDefs) await deps.catalog.upsertTable(deps.config.database, { ...ext, name: stagingName(deps.config.prefixes.ext, t, ref.runId), parameters: { ...ext.parameters, run_id: ref.runId } });
       await makeBuildBucketedTables(deps).onStagedTablesRegistered(ref, tables);
     }
     return ledger;
