@@ -73,11 +73,13 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     options.observer,
   );
   const logger = localLogger(paths.logs, options.verbose ?? false);
+  const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step);
+  await engine.recoverInterrupted();
   const deps: Deps = {
     config,
     store,
     catalog,
-    engine: new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step),
+    engine,
     monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP),
     monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
     jobs: new LocalJobRunner(db, store, bus, LOCAL_JOB_NAME, options.progress, options.faults?.job),

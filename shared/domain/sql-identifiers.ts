@@ -11,7 +11,7 @@ export function identifier(name: string): string {
 
 /** Returns `uri` when it is a plain s3:// folder URI, else throws. */
 export function location(uri: string): string {
-  if (!LOCATION.test(uri)) throw new Error(`unsafe table location: ${JSON.stringify(uri)}`);
+  if (!LOCATION.test(uri) || uri.includes('..') || uri.slice('s3://'.length).includes('//')) throw new Error(`unsafe table location: ${JSON.stringify(uri)}`);
   return uri;
 }
 

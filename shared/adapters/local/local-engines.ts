@@ -124,6 +124,15 @@ export class LocalQueryEngine implements QueryEngine {
     private readonly failWith?: (step: BuildStep) => string | undefined,
   ) {}
 
+  /**
+   * Queries a previous process left RUNNING never finish (the local engine runs in-process, unlike
+   * Athena): they fail, so the reconciler and a replay can move on.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const rows = await this.db.all(`UPDATE flywheel_meta.queries SET state = 'FAILED', reason = 'the local engine stopped before the query finished', ended_at = now() WHERE state = 'RUNNING' RETURNING id`);
+    return rows.length;
+  }
+
   async start(step: EngineQuery, token: string): Promise<string> {
     const known = await this.db.all('SELECT id FROM flywheel_meta.queries WHERE token = $token', { token });
     if (known[0]) return known[0].id as string; // idempotent like Athena's ClientRequestToken
