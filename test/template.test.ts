@@ -187,11 +187,37 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     expect(one(t(), 'AWS::Glue::Database').Properties.DatabaseInput.Name).toBe(`flywheel_${stage}`);
   });
 
-  test('alerts: a KMS-encrypted topic with one e-mail subscription per address', () => {
-    expect(one(t(), 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+  test('alerts: a topic under the project KMS key, published only by this stack, one e-mail subscription per address', () => {
+    expect(one(t(), 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
+    expect(resources(t()).AlertKey.Properties.EnableKeyRotation).toBe(true);
+    const statements = one(t(), 'AWS::SNS::TopicPolicy').Properties.PolicyDocument.Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish' }));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish' }));
     const subscriptions = ofType(t(), 'AWS::SNS::Subscription').map(([, s]) => s.Properties);
     expect(subscriptions.every((s) => s.Protocol === 'email' && isDeepStrictEqual(s.TopicArn, { Ref: 'AlertTopic' }))).toBe(true);
     expect(subscriptions.map((s) => s.Endpoint).sort()).toEqual(stage === 'prod' ? PROD_EMAILS : ['data-team@example.com']);
+  });
+
+  test('failures land somewhere: retries, a dead-letter queue per function, an alarm on each and on the split job', () => {
+    const r = resources(t());
+    for (const fn of Object.keys(FUNCTIONS)) {
+      const queue = `${fn[0]!.toUpperCase()}${fn.slice(1)}DeadLetterQueue`;
+      expect(r[queue]).toMatchObject({ Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true } });
+      const config = ofType(t(), 'AWS::Lambda::EventInvokeConfig').find(([, c]) => isDeepStrictEqual(c.Properties.FunctionName, { Ref: logicalId(fn) }));
+      expect(config?.[1].Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } } });
+      const alarm = ofType(t(), 'AWS::CloudWatch::Alarm').find(([, a]) => isDeepStrictEqual(a.Properties.Dimensions[0].Value, { 'Fn::GetAtt': [queue, 'QueueName'] }));
+      expect(alarm?.[1].Properties.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+    }
+    for (const [, rule] of ofType(t(), 'AWS::Events::Rule').filter(([, x]) => x.Properties.EventPattern)) {
+      const target = rule.Properties.Targets[0];
+      expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 20 });
+      expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/DeadLetterQueue$/);
+    }
+    expect(ofType(t(), 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.Namespace === 'Glue')?.[1].Properties).toMatchObject({
+      MetricName: 'glue.driver.aggregate.numFailedTasks',
+      Dimensions: expect.arrayContaining([{ Name: 'JobName', Value: { Ref: 'SplitJob' } }]),
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    });
   });
 
   test('the Athena workgroups (builds, monitor) enforce their results location and a per-query scan limit', () => {
