@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { parseS3Uri, s3Uri } from '../domain/config.js';
 import { discoverSnapshots } from '../domain/snapshot.js';
 import {
-  alertLine, checkBuckets, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, projectionOf, ranges,
+  alertLine, INTEGRITY_ALERTS, checkBuckets, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, projectionOf, ranges,
   type Alert, type TrendPoint,
 } from '../domain/monitor/checks.js';
 import type { MonitorOptions } from '../domain/monitor/options.js';
@@ -25,6 +25,7 @@ import type { Deps } from '../deps.js';
 import type { PartitionDef, TableDef } from '../ports.js';
 import { updateJson } from './json-document.js';
 import { mapLimit } from './start-snapshot-run.js';
+import { makeRetention } from './retention.js';
 
 type QueryName = 'repair' | 'scan' | 'count';
 
@@ -210,7 +211,10 @@ export function makeDataMonitor(deps: Deps) {
       const mail = reportEmail(report, reportUri);
       await deps.notifier.publish({ subject: mail.subject, body: mail.body, attributes: { stage: 'data-monitor', database: o.database } });
     }
-    await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Monitor Completed', detail: { runId, database: o.database, reportUri, alerts: report.alerts.length, high: report.alert_details.filter((a) => a.severity === 'High').length, tables: report.tables.length } }]);
+    // retention: older snapshots go only once the live data checked out intact
+    const intact = !report.alert_details.some((a) => INTEGRITY_ALERTS.has(a.code) || (a.code === 'PARTITION_MISSING_CATALOG' && !/repaired/.test(a.message)));
+    const retention = intact && o.retain_snapshots > 0 && !o.dry_run ? await makeRetention(deps)(o.retain_snapshots) : undefined;
+    await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Monitor Completed', detail: { runId, database: o.database, reportUri, alerts: report.alerts.length, high: report.alert_details.filter((a) => a.severity === 'High').length, tables: report.tables.length, intact, retention: retention && { deleted: retention.deleted, objectsDeleted: retention.objectsDeleted } } }]);
     logger.info('monitor completed', { report: reportUri, alerts: report.alerts.length });
     const done = await updateRun(o.report_bucket, key, (r) => ((r.reportUri = reportUri), true));
     return done.run;

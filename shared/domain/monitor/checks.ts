@@ -280,3 +280,6 @@ export function checkTrend(table: string, countPart: number | undefined, snapsho
 export function checkFailed(table: string, what: string, cause: string): Alert {
   return alert('CHECK_FAILED', table, `${what} failed: ${cause}`);
 }
+
+/** Alerts that mean the live data itself is not intact (source data quality such as NULL keys is not among them). */
+export const INTEGRITY_ALERTS: ReadonlySet<AlertCode> = new Set(['COUNT_MISMATCH', 'PARTITION_STALE', 'SCHEMA', 'WRONG_BUCKET', 'CHECK_FAILED']);
