@@ -1,5 +1,6 @@
 /** Everything a use case may touch, wired by one composition root per mode (aws.ts, local.ts). */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineConfig } from './domain/config.js';
 import type { StageName } from './domain/ledger.js';
 import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectStore, QueryEngine } from './ports.js';
@@ -26,6 +27,8 @@ export interface Deps {
   notifier: Notifier;
   clock: Clock;
   logger: Logger;
+  /** CloudWatch metrics as EMF lines (published by the Lambda middleware; locally into the log file). */
+  metrics: Metrics;
   /** The query engine of the data monitor (its own Athena workgroup, so its events route to it alone). */
   monitorEngine: QueryEngine;
   /** Monitor options of this deployment (environment in AWS, flags locally); an invocation may override them. */

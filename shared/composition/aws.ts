@@ -9,6 +9,7 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AthenaQueryEngine } from '../adapters/aws/athena-query-engine.js';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus.js';
 import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
@@ -87,6 +88,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
     notifier: new SnsNotifier(new SNSClient({ region }), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },
     logger: new Logger({ serviceName: 'flywheel' }),
+    metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => awsReplayCommand(s.eventBusName, a),
   };

@@ -4,6 +4,7 @@
  * patterns, and an outbox folder for e-mail. Never imported by a Lambda bundle.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Console } from 'node:console';
@@ -72,7 +73,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     clock,
     options.observer,
   );
-  const logger = localLogger(paths.logs, options.verbose ?? false);
+  const { logger, metrics } = localObservability(paths.logs, options.verbose ?? false);
   const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step);
   await engine.recoverInterrupted();
   const deps: Deps = {
@@ -87,6 +88,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     notifier: new OutboxNotifier(paths.outbox, clock),
     clock,
     logger,
+    metrics,
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => localReplayCommand(home, a),
   };
@@ -115,15 +117,18 @@ export function localReplayCommand(home: string, a: ReplayArgs): string {
     .join(' ');
 }
 
-/** Powertools logger writing JSON lines to `<home>/logs/flywheel.jsonl` (and stderr when verbose). */
-function localLogger(dir: string, verbose: boolean): Logger {
+/** Powertools logger and metrics writing JSON lines (logs, EMF) to `<home>/logs/flywheel.jsonl` (and stderr when verbose). */
+function localObservability(dir: string, verbose: boolean): { logger: Logger; metrics: Metrics } {
   mkdirSync(dir, { recursive: true });
   const file = createWriteStream(path.join(dir, 'flywheel.jsonl'), { flags: 'a' });
-  const logger = new Logger({ serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
   const sink = verbose
     ? new Writable({ write: (chunk, _enc, done) => (process.stderr.write(chunk), file.write(chunk, done)) })
     : file;
-  // Powertools prints through its own Console; point it at the log file instead of stdout
-  Object.assign(logger, { console: new Console({ stdout: sink, stderr: sink }) });
-  return logger;
+  const console = new Console({ stdout: sink, stderr: sink });
+  const logger = new Logger({ serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
+  const metrics = new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel', logger: console as never });
+  // Powertools prints through its own Console; point both at the log file instead of stdout
+  Object.assign(logger, { console });
+  Object.assign(metrics, { console });
+  return { logger, metrics };
 }

@@ -2,6 +2,7 @@
 import type { StageName } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
+import { recordFailure } from './run-metrics.js';
 
 export interface FailureAlert {
   dataset: string;
@@ -16,7 +17,8 @@ export interface FailureAlert {
 }
 
 /** Publishes the alert and the Stage Failed event; never throws on its own account. */
-export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger' | 'replayCommand'>, a: FailureAlert): Promise<void> {
+export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger' | 'replayCommand' | 'metrics'>, a: FailureAlert): Promise<void> {
+  recordFailure(deps, a.dataset, a.stage);
   const replay = deps.replayCommand({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.replayFrom ?? a.stage, tables: a.table ? [a.table] : undefined });
   const subject = `[Flywheel] ${a.stage} FAILED ${a.dataset} snapshot_dt=${a.snapshotDt}${a.table ? ` table=${a.table}` : ''}`;
   const body = [

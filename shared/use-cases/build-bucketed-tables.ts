@@ -14,6 +14,7 @@ import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { TableSwitch } from '../ports.js';
 import { alertFailure } from './alerts.js';
+import { recordRun } from './run-metrics.js';
 import { makeLedgerStore, type RunRef } from './ledger-store.js';
 import { mapLimit } from './start-snapshot-run.js';
 
@@ -113,7 +114,7 @@ export function makeBuildBucketedTables(deps: Deps) {
 
   /** 1. Start every registered table's first step. */
   async function onStagedTablesRegistered(ref: RunRef, tables: string[]): Promise<void> {
-    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'bucketed-tables' });
     const current = await ledgers.load(ref.dataset, ref.snapshotDt);
     if (current?.ledger.runId !== ref.runId) {
       logger.warn('Stage Completed for a run that is not the current run of its snapshot; ignored', { current_run: current?.ledger.runId });
@@ -159,7 +160,7 @@ export function makeBuildBucketedTables(deps: Deps) {
       logger.info('query belongs to no Flywheel run; ignored', { query_execution_id: queryId });
       return;
     }
-    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'bucketed-tables' });
     if (state !== 'SUCCEEDED' && reason === undefined) reason = (await engine.status(queryId)).reason;
     await onStepFinished(ref, queryId, state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason ?? state);
   }
@@ -220,6 +221,7 @@ export function makeBuildBucketedTables(deps: Deps) {
       return true;
     });
     const l = final.ledger;
+    recordRun(deps, l);
     await deps.bus.put([
       {
         source: PIPELINE_SOURCE,

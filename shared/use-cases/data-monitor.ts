@@ -71,7 +71,7 @@ export function makeDataMonitor(deps: Deps) {
   /** 1.–2. */
   async function start(options: MonitorOptions, trigger: string): Promise<MonitorRun> {
     const runId = `monitor-${clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 6)}`;
-    logger.appendKeys({ run_id: runId, database: options.database });
+    logger.appendKeys({ run_id: runId, database: options.database, stage: 'data-monitor' });
     const run: MonitorRun = { runId, startedAt: clock.now().toISOString(), options, trigger, tables: {}, finished: false };
     const [metadata, newestRaw] = await Promise.all([readProcessedSnapshot(), newestRawSnapshot()]);
     Object.assign(run, { metadata, newestRaw });
@@ -161,7 +161,7 @@ export function makeDataMonitor(deps: Deps) {
       return undefined;
     }
     const ref = JSON.parse(decoder.decode(got.body)) as { runId: string; reportBucket: string; reportPrefix: string; table: string; name: QueryName };
-    logger.appendKeys({ run_id: ref.runId });
+    logger.appendKeys({ run_id: ref.runId, stage: 'data-monitor' });
     let record: QueryRecord;
     if (state === 'SUCCEEDED') {
       try {

@@ -39,7 +39,7 @@ export function makeRegisterStagedTables(deps: Deps) {
       logger.warn('job run belongs to no Flywheel run; ignored', { job_run_id: event.jobRunId, job_name: event.jobName });
       return { outcome: 'ignored', tables: [] };
     }
-    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId });
+    logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'register-staged-tables' });
     const claimed = await ledgers.update(ref, (l) => {
       const stage = l.stages['register-staged-tables'];
       if (l.stages['split-and-bucket'].jobRunId !== event.jobRunId || stage.status !== 'PENDING') return false;

@@ -63,7 +63,7 @@ export function makeStartSnapshotRun(deps: Deps) {
         throw new PipelineError(`snapshot_dt=${snapshotDt} is not a real YYYY-MM-DD date`, { stage: 'snapshot-trigger', fix: 'name the folder snapshot_dt=YYYY-MM-DD' });
       }
       const snap = snapshotDt;
-      logger.appendKeys({ dataset: ds.name, snapshot_dt: snap });
+      logger.appendKeys({ dataset: ds.name, snapshot_dt: snap, stage: 'snapshot-trigger' });
 
       // 2. ready marker and ordering
       const snapPrefix = `${ds.rawPrefix}snapshot_dt=${snap}/`;

@@ -158,3 +158,25 @@ describe('replay from a later stage', () => {
     await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage: 'bucketed-tables', tables: ['nope'] })).rejects.toThrow(/tables nope were not split/);
   });
 });
+
+describe('observability', () => {
+  test('EMF metrics per stage and run, and every log line carries dataset, snapshot_dt, run_id and stage', async () => {
+    const { readFileSync } = await import('node:fs');
+    const home = await sampleHome(200);
+    const rt = await open(home);
+    try {
+      await runPipeline(rt);
+    } finally {
+      rt.close();
+    }
+    const lines = readFileSync(`${home}/logs/flywheel.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const emf = lines.filter((l) => l._aws);
+    const names = emf.flatMap((l) => l._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name));
+    expect(names).toEqual(expect.arrayContaining(['StageDuration', 'RowsPublished', 'FilesWritten', 'TablesSucceeded', 'TablesFailed']));
+    expect(emf.filter((l) => l.StageDuration !== undefined).map((l) => l.stage)).toEqual(['snapshot-trigger', 'split-and-bucket', 'register-staged-tables', 'bucketed-tables']);
+    expect(emf.find((l) => l.RowsPublished !== undefined)).toMatchObject({ dataset: 'infobase', RowsPublished: 1000, TablesSucceeded: 5, TablesFailed: 0 });
+    const pipelineLogs = lines.filter((l) => l.level && !String(l.run_id ?? '').startsWith('monitor-') && l.message !== 'ignoring entries under raw_input/ that are not valid snapshots');
+    expect(pipelineLogs.length).toBeGreaterThan(10);
+    for (const l of pipelineLogs) expect(l).toMatchObject({ dataset: 'infobase', snapshot_dt: '2025-10-31', run_id: expect.any(String), stage: expect.stringMatching(/^(snapshot-trigger|register-staged-tables|bucketed-tables)$/) });
+  });
+});
