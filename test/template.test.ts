@@ -237,10 +237,20 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
 
   test('buckets: private, encrypted, TLS-only; the data bucket sends its events to EventBridge', () => {
     const r = resources(t());
+    expect(packaged[stage].template.Conditions.EncryptWithProjectKey).toEqual({ 'Fn::Equals': ['SSE-KMS', 'SSE-KMS'] });
+    expect(r.DataKey.Properties.EnableKeyRotation).toBe(true);
+    expect(r.DataBucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     for (const name of ['DataBucket', 'AnalysisBucket', 'ServerlessDeploymentBucket']) {
       const props = r[name].Properties;
       expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-      expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
+      const rule = props.BucketEncryption.ServerSideEncryptionConfiguration[0];
+      if (name === 'ServerlessDeploymentBucket') expect(rule.ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
+      else {
+        // SSE-KMS under the project key, or SSE-S3 when the stage parameter says so
+        expect(rule['Fn::If'][0]).toBe('EncryptWithProjectKey');
+        expect(rule['Fn::If'][1].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['DataKey', 'Arn'] } });
+        expect(rule['Fn::If'][2].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+      }
       const policy = ofType(t(), 'AWS::S3::BucketPolicy').find(([, p]) => isDeepStrictEqual(p.Properties.Bucket, { Ref: name }));
       expect(policy?.[1].Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': false } } }),
