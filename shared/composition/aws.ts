@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { AthenaQueryEngine } from '../adapters/aws/athena-query-engine.js';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus.js';
 import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
@@ -73,19 +74,23 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   if (cached) return cached;
   const s = settingsFromEnv(env);
   const region = s.region;
-  const s3 = new S3Client({ region });
-  const athena = new AthenaClient({ region });
+  // every AWS call is an X-Ray subsegment (Powertools tracer; a no-op outside Lambda)
+  const tracer = new Tracer({ serviceName: 'flywheel' });
+  const traced = <T extends object>(client: T): T => tracer.captureAWSv3Client(client);
+  const s3 = traced(new S3Client({ region }));
+  const athena = traced(new AthenaClient({ region }));
+  const glue = traced(new GlueClient({ region }));
   const store = new S3ObjectStore(s3);
   cached = {
     config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database }),
     store,
-    catalog: new GlueCatalog(new GlueClient({ region })),
+    catalog: new GlueCatalog(glue),
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
     monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
     monitorDefaults: monitorOptionsFromEnv(env, s),
-    jobs: new GlueJobRunner(new GlueClient({ region }), { splitJobName: s.splitJobName }),
-    bus: new EventBridgeBus(new EventBridgeClient({ region }), { busName: s.eventBusName }),
-    notifier: new SnsNotifier(new SNSClient({ region }), { topicArn: s.alertTopicArn }),
+    jobs: new GlueJobRunner(glue, { splitJobName: s.splitJobName }),
+    bus: new EventBridgeBus(traced(new EventBridgeClient({ region })), { busName: s.eventBusName }),
+    notifier: new SnsNotifier(traced(new SNSClient({ region })), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },
     logger: new Logger({ serviceName: 'flywheel' }),
     metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),
