@@ -17,6 +17,7 @@ import { makeReplayHandler } from '../../services/replay/replay.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, INFOBASE, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
+import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
@@ -90,7 +91,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     logger,
     metrics,
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
-    replayCommand: (a) => localReplayCommand(home, a),
+    replayCommand: (a) => localAlertReplayCommand(home, a),
   };
   bus.attach({
     snapshotTrigger: makeSnapshotTriggerHandler(deps),
@@ -115,6 +116,11 @@ export function localReplayCommand(home: string, a: ReplayArgs): string {
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+/** Both replay commands for a local alert: the CLI's, and the `aws events put-events` an operator sends in AWS. */
+export function localAlertReplayCommand(home: string, a: ReplayArgs): string {
+  return `${localReplayCommand(home, a)}\n  In AWS: ${awsReplayCommand('flywheel-<stage>', a)}`;
 }
 
 /** Powertools logger and metrics writing JSON lines (logs, EMF) to `<home>/logs/flywheel.jsonl` (and stderr when verbose). */

@@ -71,3 +71,29 @@ test('the process is killed between writing the data and switching the tables: t
     rt.close();
   }
 });
+
+test('the split job fails: previous snapshot stays live, the alert carries both replay commands, the replay completes', async () => {
+  const home = await liveHome();
+  let fail = true;
+  const rt = await open(home, { faults: { job: () => (fail ? 'AnalysisException: injected' : undefined) } });
+  try {
+    await runPipeline(rt, { dataset: 'infobase' });
+    expect((await ledger(rt, '2025-10-31'))!.stages['split-and-bucket']).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/injected/) });
+    const mail = (await outbox(home)).find((m) => m.includes('split-and-bucket FAILED'))!;
+    expect(mail).toMatch(/npx flywheel replay .*--snapshot 2025-10-31 --from-stage split-and-bucket/);
+    expect(mail).toMatch(/In AWS: aws events put-events --entries '\[\{"EventBusName":"flywheel-<stage>","Source":"flywheel.ops","DetailType":"Replay Requested"/);
+    expect(await live(rt, 'part_ibe_01b')).toEqual(['2025-09-30', 396]);
+    fail = false;
+    rt.bus.deliver(rt.bus.envelope('flywheel.ops', 'Replay Requested', { dataset: 'infobase', snapshotDt: '2025-10-31', reason: 'after the job fault' }));
+    await rt.bus.drain();
+    const l = (await ledger(rt, '2025-10-31'))!;
+    expect(l.status).toBe('SUCCEEDED');
+    expect(l.history.map((h) => h.status)).toEqual(['FAILED']);
+    for (const t of ['part_ibe_01b', 'bucketed_miacs_01']) {
+      expect(await live(rt, t)).toEqual(['2025-10-31', 400]);
+      expect(await noDupes(rt, t)).toBe(0);
+    }
+  } finally {
+    rt.close();
+  }
+});
