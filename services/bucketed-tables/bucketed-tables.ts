@@ -1,18 +1,14 @@
 /** bucketed-tables handler: Stage Completed starts the builds; each Athena Query State Change advances one. */
 import type { Deps } from '../../shared/deps.js';
-import { BucketedTablesEventSchema, describeZodError } from '../../shared/events/schemas.js';
-import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
+import { parseEvent } from '../../shared/events/parse-event.js';
+import { BucketedTablesEventSchema } from '../../shared/events/schemas.js';
 import { makeBuildBucketedTables } from '../../shared/use-cases/build-bucketed-tables.js';
 
 export function makeBucketedTablesHandler(deps: Deps) {
   const build = makeBuildBucketedTables(deps);
   return async function bucketedTables(event: unknown): Promise<void> {
-    const parsed = BucketedTablesEventSchema.safeParse(event);
-    if (!parsed.success) {
-      await alertInvalidEvent(deps, 'bucketed-tables', describeZodError(parsed.error), event);
-      return;
-    }
-    const e = parsed.data;
+    const e = await parseEvent(deps, 'bucketed-tables', BucketedTablesEventSchema, event);
+    if (!e) return;
     if (e.source === 'flywheel.pipeline') {
       const { dataset, snapshotDt, runId, tables } = e.detail;
       await build.onStagedTablesRegistered({ dataset, snapshotDt, runId }, tables);

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { parseMonitorOptions } from '../../shared/domain/monitor/options.js';
 import type { Deps } from '../../shared/deps.js';
-import { AthenaQueryStateChangeSchema, describeZodError, ScheduledEventSchema } from '../../shared/events/schemas.js';
+import { parseEvent } from '../../shared/events/parse-event.js';
+import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import { makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor.js';
 
@@ -15,12 +16,8 @@ const DataMonitorEventSchema = z.union([AthenaQueryStateChangeSchema, ScheduledE
 export function makeDataMonitorHandler(deps: Deps) {
   const monitor = makeDataMonitor(deps);
   return async function dataMonitor(event: unknown): Promise<MonitorRun | undefined> {
-    const parsed = DataMonitorEventSchema.safeParse(event);
-    if (!parsed.success) {
-      await alertInvalidEvent(deps, 'data-monitor', describeZodError(parsed.error), event);
-      return undefined;
-    }
-    const e = parsed.data;
+    const e = await parseEvent(deps, 'data-monitor', DataMonitorEventSchema, event);
+    if (!e) return undefined;
     if ('source' in e && e.source === 'aws.athena') return monitor.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
     const overrides = 'options' in e ? (e.options ?? {}) : {};
     let options;

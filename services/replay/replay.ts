@@ -1,19 +1,15 @@
 /** replay handler: a Replay Requested event (strictly validated) re-runs a snapshot from a stage. */
 import type { Deps } from '../../shared/deps.js';
-import { describeZodError, ReplayRequestedSchema } from '../../shared/events/schemas.js';
+import { parseEvent } from '../../shared/events/parse-event.js';
+import { ReplayRequestedSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import { makeReplay, type ReplayOutcome } from '../../shared/use-cases/replay.js';
 
 export function makeReplayHandler(deps: Deps) {
   const replay = makeReplay(deps);
   return async function replayRequested(event: unknown): Promise<ReplayOutcome> {
-    const parsed = ReplayRequestedSchema.safeParse(event);
-    if (!parsed.success) {
-      const reason = describeZodError(parsed.error);
-      await alertInvalidEvent(deps, 'replay', reason, event);
-      return { outcome: 'refused', reason };
-    }
-    const e = parsed.data;
+    const e = await parseEvent(deps, 'replay', ReplayRequestedSchema, event);
+    if (!e) return { outcome: 'refused', reason: 'invalid Replay Requested event (see the alert)' };
     if (!(e.detail.dataset in deps.config.datasets)) {
       const reason = `unknown dataset ${e.detail.dataset} (known: ${Object.keys(deps.config.datasets).join(', ')})`;
       await alertInvalidEvent(deps, 'replay', reason, event);

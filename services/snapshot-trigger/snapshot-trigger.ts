@@ -1,20 +1,17 @@
 /** snapshot-trigger handler: parse (S3 via EventBridge, S3 Records, schedule, direct invoke), call the use case. */
 import { snapshotDtFromKey } from '../../shared/domain/snapshot.js';
 import type { Deps } from '../../shared/deps.js';
-import { describeZodError, SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
-import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
+import { parseEvent } from '../../shared/events/parse-event.js';
+import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
 import { makeStartSnapshotRun, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
 
 export function makeSnapshotTriggerHandler(deps: Deps) {
   const startRun = makeStartSnapshotRun(deps);
   return async function snapshotTrigger(event: unknown): Promise<StartRunResult[]> {
-    const parsed = SnapshotTriggerEventSchema.safeParse(event);
-    if (!parsed.success) {
-      await alertInvalidEvent(deps, 'snapshot-trigger', describeZodError(parsed.error), event);
-      return [];
-    }
+    const parsed = await parseEvent(deps, 'snapshot-trigger', SnapshotTriggerEventSchema, event);
+    if (!parsed) return [];
     const results: StartRunResult[] = [];
-    for (const request of toRequests(parsed.data)) results.push(await startRun(request));
+    for (const request of toRequests(parsed)) results.push(await startRun(request));
     return results;
   };
 

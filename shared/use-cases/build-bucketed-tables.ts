@@ -16,7 +16,7 @@ import type { TableSwitch } from '../ports.js';
 import { alertFailure } from './alerts.js';
 import { recordRun } from './run-metrics.js';
 import { makeLedgerStore, type RunRef } from './ledger-store.js';
-import { mapLimit } from './start-snapshot-run.js';
+import { mapLimit } from './map-limit.js';
 
 interface QueryRef extends RunRef {
   table: string;

@@ -24,7 +24,7 @@ import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { PartitionDef, TableDef } from '../ports.js';
 import { updateJson } from './json-document.js';
-import { mapLimit } from './start-snapshot-run.js';
+import { mapLimit } from './map-limit.js';
 import { makeRetention } from './retention.js';
 
 type QueryName = 'repair' | 'scan' | 'count';

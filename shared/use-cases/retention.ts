@@ -9,7 +9,7 @@
 import { parseS3Uri } from '../domain/config.js';
 import type { Deps } from '../deps.js';
 import { makeLedgerStore } from './ledger-store.js';
-import { mapLimit } from './start-snapshot-run.js';
+import { mapLimit } from './map-limit.js';
 
 export interface RetentionResult {
   kept: string[];

@@ -17,6 +17,7 @@ import type { Deps } from '../deps.js';
 import type { ObjectInfo } from '../ports.js';
 import { alertFailure } from './alerts.js';
 import { makeLedgerStore } from './ledger-store.js';
+import { mapLimit } from './map-limit.js';
 
 export interface StartRunInput {
   dataset: string;
@@ -224,19 +225,3 @@ export function makeStartSnapshotRun(deps: Deps) {
     );
   }
 }
-
-/** Maps with at most `limit` promises in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return results;
-}
-
