@@ -1,5 +1,5 @@
 /** Renders build steps and DDL as Athena (Trino) SQL. Every identifier is checked before interpolation. */
-import type { BuildStep } from './build-steps.js';
+import { erRowIdSql, type BuildStep } from './build-steps.js';
 import { identifier, literal, location } from './sql-identifiers.js';
 
 const q = (name: string) => `"${identifier(name)}"`;
@@ -8,7 +8,8 @@ const q = (name: string) => `"${identifier(name)}"`;
 export function renderAthenaStep(step: BuildStep): string {
   const db = q(step.database);
   const cols = step.columns.map((c) => q(c.name)).join(', ');
-  const select = `SELECT ${cols}, "id_bucket" FROM ${db}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${int(step.fromBucket)} AND ${int(step.toBucket)}`;
+  const items = step.er ? `${erRowIdSql(step.er.snapshotDt, q(step.er.keyColumn), 'trino')} AS "row_id", ${q(step.er.keyColumn)}` : cols;
+  const select = `SELECT ${items}, "id_bucket" FROM ${db}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${int(step.fromBucket)} AND ${int(step.toBucket)}`;
   if (!step.first) return `INSERT INTO ${db}.${q(step.stagingTable)} ${select}`;
   return (
     `CREATE TABLE ${db}.${q(step.stagingTable)} WITH (format = 'PARQUET', write_compression = 'SNAPPY', ` +

@@ -6,8 +6,11 @@
  * function is Hive's), so its files are copied server-side into one folder, renamed `0000NN_k_…`
  * — the file naming Hive and Trino use to map files to buckets — and the table is registered with
  * `bucketed_by = customer_user_id, bucket_count = 256`. No single query ever writes 256 buckets.
+ * part_<t>_er (row_id, customer_user_id) for Entity Resolution is built from part_<t> the same way,
+ * range by range, after it.
  */
 import type { ColumnDef } from '../ports.js';
+import { literal } from './sql-identifiers.js';
 
 interface StepBase {
   database: string;
@@ -25,6 +28,8 @@ export interface PartRangeStep extends StepBase {
   location: string;
   fromBucket: number;
   toBucket: number;
+  /** Set for part_<t>_er ranges: select row_id and the key instead of `columns`. */
+  er?: { snapshotDt: string; keyColumn: string };
 }
 
 export type BuildStep = PartRangeStep;
@@ -46,6 +51,8 @@ export interface TableBuildInput {
   partLocation: string;
   bucketCount: number;
   partitionsPerQuery: number;
+  /** part_<t>_er: its staging table and folder, the snapshot (part of every row_id) and the key. */
+  er?: { staging: string; location: string; snapshotDt: string; keyColumn: string };
 }
 
 /** The ordered queries building one table's part_ staging table. */
@@ -62,12 +69,36 @@ export function buildStepsFor(t: TableBuildInput): BuildStep[] {
     fromBucket,
     toBucket,
   }));
-  return parts;
+  if (!t.er) return parts;
+  const er = t.er;
+  const erParts: BuildStep[] = bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
+    ...common,
+    kind: 'part-range',
+    first: i === 0,
+    stagingTable: er.staging,
+    sourceTable: t.partStaging,
+    columns: [{ name: 'row_id', type: 'string' }, { name: er.keyColumn, type: 'string' }],
+    location: er.location,
+    fromBucket,
+    toBucket,
+    er: { snapshotDt: er.snapshotDt, keyColumn: er.keyColumn },
+  }));
+  return [...parts, ...erParts];
 }
 
-/** Short label for logs and ledgers, e.g. `part 100-199`. */
+/**
+ * row_id of part_<t>_er: sha256 (hex) of `snapshot_dt|K<key>|n` (`N` for a NULL key), n the row's
+ * number among the rows of its key. Unique within a snapshot, and stable: every rebuild of the same
+ * snapshot gives the same (row_id, key) pairs, whatever order the engine reads the rows in.
+ */
+export function erRowIdSql(snapshotDt: string, key: string, dialect: 'trino' | 'duckdb'): string {
+  const text = `concat(${literal(snapshotDt)}, '|', CASE WHEN ${key} IS NULL THEN 'N' ELSE concat('K', ${key}) END, '|', CAST(row_number() OVER (PARTITION BY ${key} ORDER BY ${key}) AS ${dialect === 'trino' ? 'varchar' : 'VARCHAR'}))`;
+  return dialect === 'trino' ? `lower(to_hex(sha256(to_utf8(${text}))))` : `sha256(${text})`;
+}
+
+/** Short label for logs and ledgers, e.g. `part 100-199`, `er 0-99`. */
 export function stepLabel(step: BuildStep): string {
-  return `part ${step.fromBucket}-${step.toBucket}`;
+  return `${step.er ? 'er' : 'part'} ${step.fromBucket}-${step.toBucket}`;
 }
 
 /** Label of the final per-table step that assembles bucketed_<t> from part_<t>'s partitions. */

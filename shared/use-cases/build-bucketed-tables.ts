@@ -47,6 +47,7 @@ export function makeBuildBucketedTables(deps: Deps) {
       partStaging: staging(config.prefixes.part, table, ref.runId),
       columns: ext.columns.filter((c) => c.name !== 'id_bucket'),
       partLocation: folder(ref, config.prefixes.part, table),
+      er: { staging: staging(config.prefixes.part, `${table}_er`, ref.runId), location: folder(ref, config.prefixes.part, `${table}_er`), snapshotDt: ref.snapshotDt, keyColumn: config.keyColumn },
       bucketCount: config.bucketCount,
       partitionsPerQuery: config.partitionsPerQuery,
     });
@@ -244,6 +245,9 @@ export function makeBuildBucketedTables(deps: Deps) {
    * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
    * the previous snapshot's files stay for rollback.
    */
+  /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */
+  const liveNames = (t: string): Array<readonly [string, string]> => [[config.prefixes.part, t], [config.prefixes.part, `${t}_er`], [config.prefixes.bucketed, t]];
+
   async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
     const switches: TableSwitch[] = [];
     const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
@@ -257,16 +261,16 @@ export function makeBuildBucketedTables(deps: Deps) {
         skipped.push(t);
         continue;
       }
-      for (const prefix of [config.prefixes.part, config.prefixes.bucketed]) {
-        const stagingName = staging(prefix, t, ref.runId);
+      for (const [prefix, name] of liveNames(t)) {
+        const stagingName = staging(prefix, name, ref.runId);
         const def = await catalog.getTable(config.database, stagingName);
         if (!def) throw new Error(`staging table ${stagingName} is missing`);
         const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
-        switches.push({ table: { ...def, name: `${prefix}${t}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
+        switches.push({ table: { ...def, name: `${prefix}${name}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
       }
     }
     if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    for (const t of tables) for (const prefix of [config.prefixes.part, config.prefixes.bucketed, config.prefixes.ext]) await catalog.deleteTable(config.database, staging(prefix, t, ref.runId));
+    for (const t of tables) for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const]) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
     return skipped;
   }
 

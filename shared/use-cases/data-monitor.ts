@@ -75,7 +75,7 @@ export function makeDataMonitor(deps: Deps) {
     const run: MonitorRun = { runId, startedAt: clock.now().toISOString(), options, trigger, tables: {}, finished: false };
     const [metadata, newestRaw] = await Promise.all([readProcessedSnapshot(), newestRawSnapshot()]);
     Object.assign(run, { metadata, newestRaw });
-    let tables = (await catalog.listTables(options.database, options.table_prefix)).filter((t) => !t.name.includes('__') && !t.name.endsWith('_er'));
+    let tables = (await catalog.listTables(options.database, options.table_prefix)).filter((t) => !t.name.includes('__') && (options.include_er_tables || !t.name.endsWith('_er')));
     if (options.max_tables > 0) tables = tables.slice(0, options.max_tables);
     await mapLimit(tables, 4, async (def) => {
       run.tables[def.name] = await inspect(def, options);
@@ -97,8 +97,10 @@ export function makeDataMonitor(deps: Deps) {
       queries: { repair: { status: 'SKIPPED' }, scan: { status: 'PENDING' }, count: { status: o.count_check_enabled ? 'PENDING' : 'SKIPPED' } },
       errors: [],
     };
-    const base = def.name.slice(o.table_prefix.length);
-    state.sourceName = o.compare_source_type === 'ext' ? `${config.prefixes.ext}${base}` : `${config.prefixes.part}${base}`;
+    // the logical table name comes off the part_ prefix, not off --table_prefix (which may narrow it, e.g. part_ibe_)
+    const base = def.name.slice(def.name.startsWith(config.prefixes.part) ? config.prefixes.part.length : o.table_prefix.length);
+    // an ER table is compared with its part_ table (it has a row per part_ row)
+    state.sourceName = base.endsWith('_er') ? `${config.prefixes.part}${base.slice(0, -3)}` : o.compare_source_type === 'ext' ? `${config.prefixes.ext}${base}` : `${config.prefixes.part}${base}`;
     try {
       const { bucket, key } = parseS3Uri(def.location);
       const listing = await store.list(bucket, key, { delimiter: '/' });

@@ -75,7 +75,10 @@ export function makeReplay(deps: Deps) {
       stages: STAGES.slice(STAGES.indexOf(fromStage)) as StageName[],
       tables,
       jobs: fromSplit ? [`split-and-bucket of snapshot_dt=${r.snapshotDt} for ${named.join(', ')}`] : [],
-      queries: named.flatMap((t) => [...ranges.map(([a, b], i) => `${i === 0 ? 'CTAS' : 'INSERT INTO'} part_${t} id_bucket ${a}-${b}`), `assemble bucketed_${t} from part_${t}`]),
+      queries: named.flatMap((t) => [
+        ...[`part_${t}`, `part_${t}_er`].flatMap((target) => ranges.map(([a, b], i) => `${i === 0 ? 'CTAS' : 'INSERT INTO'} ${target} id_bucket ${a}-${b}`)),
+        `assemble bucketed_${t} from part_${t}`,
+      ]),
       replacesRun: ledger?.runId,
     };
   }

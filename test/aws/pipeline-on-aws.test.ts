@@ -132,7 +132,7 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
     await bucketed(event, context);
     await bucketed(event, context);
   }
-  expect(started).toHaveLength(5 * 3); // three ranges per table, no duplicate starts
+  expect(started).toHaveLength(5 * 6); // three ranges per table for part_ and part_*_er, no duplicate starts
   expect(started.every((q) => !/BETWEEN (\d+) AND (\d+)/.test(q.sql) || Number(/AND (\d+)/.exec(q.sql)![1]) - Number(/BETWEEN (\d+)/.exec(q.sql)![1]) < 100)).toBe(true);
 
   // 4. live tables, bucketed layout, metadata, Pipeline Completed, no alert

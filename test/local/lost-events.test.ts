@@ -21,8 +21,8 @@ describe.each(['Glue Job State Change', 'Athena Query State Change', 'Stage Comp
       expect(l.status).toBe('SUCCEEDED');
       expect(await count(rt, 'select count(*) from part_miacs_01')).toBe(300);
       const queries = await rt.db.all("SELECT count(*) AS n, count(DISTINCT token) AS tokens FROM flywheel_meta.queries WHERE token NOT LIKE 'monitor-%'");
-      expect(Number(queries[0]!.n)).toBe(5 * 3);
-      expect(Number(queries[0]!.tokens)).toBe(5 * 3);
+      expect(Number(queries[0]!.n)).toBe(5 * 6);
+      expect(Number(queries[0]!.tokens)).toBe(5 * 6);
       expect(Object.values(l.tables).every((t) => t.steps.every((s) => s.status === 'SUCCEEDED'))).toBe(true);
       // once done, nothing is in flight and reconciling again changes nothing
       expect(await reconcile({})).toEqual({ inFlight: [], advanced: [], timedOut: [] });

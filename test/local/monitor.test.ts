@@ -201,6 +201,14 @@ describe('data monitor: repair modes, dry run, one table failing', () => {
 
   test('max_tables and table_prefix select the tables', async () => {
     expect((await monitor(rt, { max_tables: '2' })).tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01b']);
-    expect((await monitor(rt, { table_prefix: 'part_miacs_' })).tables.map((t) => t.table)).toEqual(['part_miacs_01', 'part_miacs_02']);
+    const narrowed = await monitor(rt, { table_prefix: 'part_miacs_' });
+    expect(narrowed.tables.map((t) => t.table)).toEqual(['part_miacs_01', 'part_miacs_02']);
+    expect(row(narrowed, 'part_miacs_02').count_src).toBe(2000); // still compared with ext_miacs_02
+  });
+
+  test('ER tables are checked only when configured, against their part_ table', async () => {
+    const r = await monitor(rt, { table_prefix: 'part_ibe_01', include_er_tables: 'true' });
+    expect(r.tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01a_er', 'part_ibe_01b', 'part_ibe_01b_er']);
+    expect(row(r, 'part_ibe_01a_er')).toMatchObject({ count_part: 2000, count_src: 2000, contract_ok: true });
   });
 });

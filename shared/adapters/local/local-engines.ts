@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { duckdbBucketSql } from '../../domain/bucket.js';
-import type { BuildStep } from '../../domain/build-steps.js';
+import { erRowIdSql, type BuildStep } from '../../domain/build-steps.js';
 import { scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { parseS3Uri } from '../../domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
@@ -196,7 +196,7 @@ export class LocalQueryEngine implements QueryEngine {
     }
     await fs.mkdir(out, { recursive: true });
     await this.db.run(
-      `COPY (SELECT ${cols}, id_bucket FROM ${source} WHERE id_bucket BETWEEN ${step.fromBucket} AND ${step.toBucket}) TO ${literal(out)} ` +
+      `COPY (SELECT ${step.er ? `${erRowIdSql(step.er.snapshotDt, q(identifier(step.er.keyColumn)), 'duckdb')} AS row_id, ${q(identifier(step.er.keyColumn))}` : cols}, id_bucket FROM ${source} WHERE id_bucket BETWEEN ${step.fromBucket} AND ${step.toBucket}) TO ${literal(out)} ` +
         `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
     );
     const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);

@@ -38,6 +38,8 @@ export const MonitorOptionsSchema = z.object({
   trend_reports: num.pipe(z.number().int().min(0).max(50)).default(3),
   volume_change_pct: num.pipe(z.number().min(0)).default(20),
   notify_when_clean: bool.default(false),
+  /** Check the part_<t>_er Entity Resolution tables too (they have no source to compare counts with: count checks use part_<t>). */
+  include_er_tables: bool.default(false),
   /** Snapshots whose data is kept; older ones are deleted when this check finds the live data intact (0 = never delete). */
   retain_snapshots: num.pipe(z.number().int().min(0)).default(2),
 });
