@@ -108,6 +108,11 @@ export class LocalJobRunner implements JobRunner {
     return { jobName: this.jobName, jobRunId };
   }
 
+  /** Job runs started by this runner (tests count them). */
+  get startedRuns(): number {
+    return this.runs.size;
+  }
+
   async jobRunState(_jobName: string, jobRunId: string): Promise<{ state: JobState; reason?: string }> {
     return this.runs.get(jobRunId) ?? { state: 'ERROR', reason: `unknown job run ${jobRunId}` };
   }
