@@ -109,6 +109,8 @@ export interface QueryEngine {
 export type JobState = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'STOPPED' | 'ERROR' | 'WAITING' | 'STOPPING';
 
 export interface SplitJobArgs {
+  /** The dataset, which picks the job (each dataset has its own, e.g. `addressable-bucket`). */
+  dataset: string;
   snapshotDt: string;
   runId: string;
   /** URI of the split plan JSON the job executes. */

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { matches, routes } from '../shared/events/patterns.js';
 
-const params = { dataBucket: 'data', splitJobName: 'flywheel-dev-infobase-split-and-bucket', athenaWorkgroup: 'flywheel-dev', monitorWorkgroup: 'flywheel-dev-monitor', rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/', readyMarker: '_SUCCESS' };
+const params = {
+  dataBucket: 'data',
+  athenaWorkgroup: 'flywheel-dev',
+  monitorWorkgroup: 'flywheel-dev-monitor',
+  datasets: [
+    { rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-infobase-split-and-bucket' },
+    { rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-addressable-bucket' },
+  ],
+};
 const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
 const routed = (e: unknown) => routes(params).filter((r) => matches(r.pattern, e)).map((r) => r.fn);
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';
-import { INFOBASE } from '../shared/domain/config.js';
+import { ADDRESSABLE, INFOBASE } from '../shared/domain/config.js';
 import { routes, type Route } from '../shared/events/patterns.js';
 
 type Json = any; // CloudFormation is untyped JSON; the assertions say what each part must be.
@@ -128,11 +128,12 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     // Route params from the resources the template creates and the dataset layout the code uses.
     const expected = routes({
       dataBucket: r.DataBucket.Properties.BucketName,
-      splitJobName: r.SplitJob.Properties.Name,
       athenaWorkgroup: r.AthenaWorkGroup.Properties.Name,
       monitorWorkgroup: r.MonitorWorkGroup.Properties.Name,
-      rawPrefix: INFOBASE.rawPrefix,
-      readyMarker: INFOBASE.readyMarker,
+      datasets: [
+        { rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker, splitJobName: r.SplitJob.Properties.Name },
+        { rawPrefix: ADDRESSABLE.rawPrefix, readyMarker: ADDRESSABLE.readyMarker, splitJobName: r.AddressableJob.Properties.Name },
+      ],
     });
     expect(r.DataBucket.Properties.BucketName).toBe(`flywheel-${stage}-data-us-east-1`);
     const patternRules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern);
@@ -163,10 +164,14 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     ]);
   });
 
-  test('the split job: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage', () => {
-    const job = one(t(), 'AWS::Glue::Job').Properties;
+  test.each([
+    ['SplitJob', 'infobase-split-and-bucket'],
+    ['AddressableJob', 'addressable-bucket'],
+  ])('the %s: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage', (id, name) => {
+    expect(ofType(t(), 'AWS::Glue::Job')).toHaveLength(2);
+    const job = resources(t())[id].Properties;
     expect(job).toMatchObject({
-      Name: `flywheel-${stage}-infobase-split-and-bucket`,
+      Name: `flywheel-${stage}-${name}`,
       GlueVersion: '5.0',
       Command: { Name: 'glueetl', ScriptLocation: { 'Fn::Sub': 's3://${DataBucket}/glue-scripts/split_and_bucket.py' } },
       DefaultArguments: {

@@ -28,6 +28,7 @@ export interface AwsSettings {
   analysisBucket: string;
   database: string;
   splitJobName: string;
+  addressableJobName: string;
   athenaWorkgroup: string;
   monitorWorkgroup: string;
   eventBusName: string;
@@ -47,6 +48,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     analysisBucket: need('ANALYSIS_BUCKET'),
     database: need('GLUE_DATABASE'),
     splitJobName: need('SPLIT_JOB_NAME'),
+    addressableJobName: need('ADDRESSABLE_JOB_NAME'),
     athenaWorkgroup: need('ATHENA_WORKGROUP'),
     monitorWorkgroup: env.MONITOR_WORKGROUP ?? need('ATHENA_WORKGROUP'),
     eventBusName: need('EVENT_BUS_NAME'),
@@ -88,7 +90,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
     monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
     monitorDefaults: monitorOptionsFromEnv(env, s),
-    jobs: new GlueJobRunner(glue, { splitJobName: s.splitJobName }),
+    jobs: new GlueJobRunner(glue, { jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName } }),
     bus: new EventBridgeBus(traced(new EventBridgeClient({ region })), { busName: s.eventBusName }),
     notifier: new SnsNotifier(traced(new SNSClient({ region })), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },

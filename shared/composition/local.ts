@@ -15,7 +15,7 @@ import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snap
 import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
 import { makeReplayHandler } from '../../services/replay/replay.js';
 import type { BuildStep } from '../domain/build-steps.js';
-import { defaultConfig, INFOBASE, type PipelineConfig } from '../domain/config.js';
+import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
@@ -27,7 +27,8 @@ import { LocalJobRunner, LocalQueryEngine, type SplitProgress } from '../adapter
 import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
 import type { Clock } from '../ports.js';
 
-export const LOCAL_JOB_NAME = 'flywheel-local-infobase-split-and-bucket';
+/** The local twin's job name of a dataset (infobase: `…-split-and-bucket`, addressable: `…-addressable-bucket`, as in AWS). */
+export const localJobName = (dataset: string) => (dataset === 'infobase' ? 'flywheel-local-infobase-split-and-bucket' : `flywheel-local-${dataset}-bucket`);
 export const LOCAL_WORKGROUP = 'flywheel-local';
 export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
 
@@ -70,7 +71,12 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);
   const catalog = new DuckDbCatalog(db);
   const bus = new LocalBus(
-    routes({ dataBucket: config.dataBucket, splitJobName: LOCAL_JOB_NAME, athenaWorkgroup: LOCAL_WORKGROUP, monitorWorkgroup: LOCAL_MONITOR_WORKGROUP, rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker }),
+    routes({
+      dataBucket: config.dataBucket,
+      athenaWorkgroup: LOCAL_WORKGROUP,
+      monitorWorkgroup: LOCAL_MONITOR_WORKGROUP,
+      datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name) })),
+    }),
     clock,
     options.observer,
   );
@@ -84,7 +90,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     engine,
     monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP),
     monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
-    jobs: new LocalJobRunner(db, store, bus, LOCAL_JOB_NAME, options.progress, options.faults?.job),
+    jobs: new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, options.faults?.job),
     bus,
     notifier: new OutboxNotifier(paths.outbox, clock),
     clock,

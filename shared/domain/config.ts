@@ -7,6 +7,8 @@ export interface DatasetConfig {
   readyMarker: string;
   /** Column-mapping CSV key (split datasets only). */
   mappingKey?: string;
+  /** Datasets without a mapping: every file directly under `snapshot_dt=D/` is this one table, all columns carried (lower-cased). */
+  singleTable?: string;
   /** Split output base (ends with '/'): `<table>/snapshot_dt=D/run_id=R/` and `metadata/snapshot_dt.txt` below it. */
   splitPrefix: string;
   /** Final tables base (ends with '/'): `part_<t>/…`, `bucketed_<t>/…`, `metadata/snapshot_dt.txt`. */
@@ -40,6 +42,16 @@ export const INFOBASE: DatasetConfig = {
   runsPrefix: '_runs/infobase/',
 };
 
+export const ADDRESSABLE: DatasetConfig = {
+  name: 'addressable',
+  rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/',
+  readyMarker: '_SUCCESS',
+  singleTable: 'addressable_ids',
+  splitPrefix: 'omc_cleanroom_data/split_cluster/addressable/',
+  bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/addressable/',
+  runsPrefix: '_runs/addressable/',
+};
+
 /** Defaults shared by both modes; AWS overrides bucket names and database from the environment. */
 export function defaultConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
   return {
@@ -51,7 +63,7 @@ export function defaultConfig(overrides: Partial<PipelineConfig> = {}): Pipeline
     bucketCount: 256,
     targetFileBytes: 512 * 1024 * 1024,
     partitionsPerQuery: 100,
-    datasets: { infobase: INFOBASE },
+    datasets: { infobase: INFOBASE, addressable: ADDRESSABLE },
     indexPrefix: '_runs/index/',
     ...overrides,
   };

@@ -17,13 +17,11 @@ type PatternValue =
 
 export interface RouteParams {
   dataBucket: string;
-  splitJobName: string;
   athenaWorkgroup: string;
   /** Workgroup of the data monitor's queries (kept apart so their events reach the monitor alone). */
   monitorWorkgroup: string;
-  /** Raw prefix of the infobase dataset, e.g. `omc_cleanroom_data/infobase_attributes/raw_input/`. */
-  rawPrefix: string;
-  readyMarker: string;
+  /** Each dataset's raw prefix (e.g. `omc_cleanroom_data/infobase_attributes/raw_input/`), ready marker and split job. */
+  datasets: Array<{ rawPrefix: string; readyMarker: string; splitJobName: string }>;
 }
 
 /** The functions that consume events and the bus each listens on. */
@@ -52,7 +50,7 @@ export function routes(p: RouteParams): Route[] {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [p.dataBucket] },
-          object: { key: [{ wildcard: `${p.rawPrefix}snapshot_dt=*/${p.readyMarker}` }] },
+          object: { key: p.datasets.map((d) => ({ wildcard: `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}` })) },
         },
       },
     },
@@ -63,7 +61,7 @@ export function routes(p: RouteParams): Route[] {
       pattern: {
         source: ['aws.glue'],
         'detail-type': ['Glue Job State Change'],
-        detail: { jobName: [p.splitJobName], state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] },
+        detail: { jobName: p.datasets.map((d) => d.splitJobName), state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] },
       },
     },
     {

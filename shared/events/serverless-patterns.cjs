@@ -13,15 +13,25 @@ const { routes } = requireTs('./patterns.ts', __filename);
 
 /** The serverless.yml values that fill RouteParams (names of resources defined in that file). */
 async function routeParams(resolveVariable) {
-  const [dataBucket, splitJobName, athenaWorkgroup, monitorWorkgroup, rawPrefix, readyMarker] = await Promise.all([
+  const [dataBucket, athenaWorkgroup, monitorWorkgroup, splitJobName, rawPrefix, readyMarker, addressableJobName, addressableRawPrefix] = await Promise.all([
     resolveVariable('self:custom.dataBucketName'),
-    resolveVariable('self:custom.splitJobName'),
     resolveVariable('self:custom.athenaWorkgroup'),
     resolveVariable('self:custom.monitorWorkgroup'),
+    resolveVariable('self:custom.splitJobName'),
     resolveVariable('self:custom.rawPrefix'),
     resolveVariable('self:custom.readyMarker'),
+    resolveVariable('self:custom.addressableJobName'),
+    resolveVariable('self:custom.addressableRawPrefix'),
   ]);
-  return { dataBucket, splitJobName, athenaWorkgroup, monitorWorkgroup, rawPrefix, readyMarker };
+  return {
+    dataBucket,
+    athenaWorkgroup,
+    monitorWorkgroup,
+    datasets: [
+      { rawPrefix, readyMarker, splitJobName },
+      { rawPrefix: addressableRawPrefix, readyMarker, splitJobName: addressableJobName },
+    ],
+  };
 }
 
 /** `ready-marker-landed` → `readyMarkerLanded`: YAML variable addresses read better in camelCase. */
@@ -29,7 +39,7 @@ const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 
 // Route names are static (only the pattern values depend on params), so list them with
 // placeholder params once and resolve each pattern lazily with the real ones.
-const placeholder = { dataBucket: '', splitJobName: '', athenaWorkgroup: '', monitorWorkgroup: '', rawPrefix: '', readyMarker: '' };
+const placeholder = { dataBucket: '', athenaWorkgroup: '', monitorWorkgroup: '', datasets: [] };
 
 for (const { name } of routes(placeholder)) {
   module.exports[camel(name)] = async ({ resolveVariable }) => {

@@ -1,17 +1,20 @@
 /**
- * Generates the sample lake `npm start` runs on: two snapshots of four source tables (one split
- * into two targets), ~500k rows each, non-ASCII ids, one NULL key, junk folders, and the mapping CSV.
+ * Generates the sample lake `npm start` runs on: two snapshots of four infobase source tables (one
+ * split into two targets), ~500k rows each, non-ASCII ids, one NULL key, junk folders, the mapping CSV,
+ * and the addressable ids dataset.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { INFOBASE } from '../domain/config.js';
+import { ADDRESSABLE, INFOBASE } from '../domain/config.js';
 import { literal } from '../domain/sql-identifiers.js';
 
 export interface SampleOptions {
   rows?: number;
   snapshots?: string[];
   onTable?: (snapshot: string, table: string) => void;
+  /** Also write the addressable ids dataset (half as many rows). Default true. */
+  addressable?: boolean;
 }
 
 /** Source tables: name → extra columns (SQL over `i`); every table also has CUSTOMER_USER_ID. */
@@ -76,6 +79,14 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
         await db.run(`COPY (${select}) TO ${literal(path.join(dir, table))} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '8MB', FILENAME_PATTERN 'part-{i}')`);
       }
       await fs.writeFile(path.join(dir, INFOBASE.readyMarker), '');
+      // the addressable ids: one table, files directly under the snapshot folder
+      if (options.addressable !== false) {
+        const adir = path.join(data, ADDRESSABLE.rawPrefix, `snapshot_dt=${snapshot}`);
+        options.onTable?.(snapshot, 'addressable_ids');
+        await fs.mkdir(adir, { recursive: true });
+        await db.run(`COPY (SELECT ${id} AS CUSTOMER_USER_ID, 'ADDR-' || lpad(((i * 7919) % 1000003)::VARCHAR, 7, '0') AS ADDRESSABLE_ID, CASE i % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'postal' END AS ID_TYPE FROM range(${Math.ceil(total / 2)}) t(i)) TO ${literal(adir)} (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES '4MB', FILENAME_PATTERN 'part-{i}')`);
+        await fs.writeFile(path.join(adir, ADDRESSABLE.readyMarker), '');
+      }
     }
     // junk under raw_input/: reported in the run summary, never chosen
     await fs.mkdir(path.join(raw, 'snapshot_dt=latest'), { recursive: true });

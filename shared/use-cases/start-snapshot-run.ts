@@ -9,7 +9,7 @@
 import { s3Uri, type DatasetConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { newLedger, newRunId, setStage } from '../domain/ledger.js';
-import { parseMapping } from '../domain/mapping.js';
+import { parseMapping, type Mapping } from '../domain/mapping.js';
 import { planSplit, type SourceTable } from '../domain/plan-split.js';
 import { discoverSnapshots, isValidSnapshotDt } from '../domain/snapshot.js';
 import type { SplitPlan } from '../domain/split-plan.js';
@@ -97,13 +97,8 @@ export function makeStartSnapshotRun(deps: Deps) {
       const now = clock.now();
       const runId = newRunId(now);
       logger.appendKeys({ run_id: runId });
-      const mappingKey = ds.mappingKey!;
-      const mappingObject = await store.get(bucket, mappingKey);
-      if (!mappingObject) {
-        throw new PipelineError(`mapping CSV s3://${bucket}/${mappingKey} is missing`, { snapshotDt: snap, stage: 'snapshot-trigger', fix: 'upload the column-mapping CSV' });
-      }
-      const mapping = parseMapping(decoder.decode(mappingObject.body), { snapshotDt: snap, key: mappingKey });
-      const sources = await inspectSources(snapPrefix, ds.readyMarker);
+      const sources = await inspectSources(snapPrefix, ds.readyMarker, ds.singleTable);
+      const mapping = ds.mappingKey ? await readMapping(ds.mappingKey, snap) : wholeTable(ds.singleTable!, sources);
       const runFolder = `${ds.runsPrefix}snapshot_dt=${snap}/run_id=${runId}/`;
       const plan = planSplit({
         dataset: ds.name,
@@ -147,7 +142,7 @@ export function makeStartSnapshotRun(deps: Deps) {
 
       // 5. plan, job, alerts
       await store.put(bucket, `${runFolder}plan.json`, JSON.stringify(plan, null, 2));
-      const { jobName, jobRunId } = await deps.jobs.startSplitJob({ snapshotDt: snap, runId, planUri: ledger.planUri, tablesFilter: input.tablesFilter });
+      const { jobName, jobRunId } = await deps.jobs.startSplitJob({ dataset: ds.name, snapshotDt: snap, runId, planUri: ledger.planUri, tablesFilter: input.tablesFilter });
       await ledgers.index('glue', jobRunId, { dataset: ds.name, snapshotDt: snap, runId });
       await ledgers.update({ dataset: ds.name, snapshotDt: snap, runId }, (l) => {
         Object.assign(l.stages['split-and-bucket'], { jobName, jobRunId });
@@ -178,15 +173,32 @@ export function makeStartSnapshotRun(deps: Deps) {
     return value && isValidSnapshotDt(value) ? value : undefined;
   }
 
-  /** Lists the snapshot's table folders and reads every parquet footer (schema drift and non-parquet files are problems of that table). */
-  async function inspectSources(snapPrefix: string, marker: string): Promise<SourceTable[]> {
+  async function readMapping(mappingKey: string, snap: string): Promise<Mapping> {
+    const mappingObject = await store.get(bucket, mappingKey);
+    if (!mappingObject) {
+      throw new PipelineError(`mapping CSV s3://${bucket}/${mappingKey} is missing`, { snapshotDt: snap, stage: 'snapshot-trigger', fix: 'upload the column-mapping CSV' });
+    }
+    return parseMapping(decoder.decode(mappingObject.body), { snapshotDt: snap, key: mappingKey });
+  }
+
+  /** A dataset without a mapping: its one table, every column carried under its lower-cased name. */
+  function wholeTable(table: string, sources: SourceTable[]): Mapping {
+    const columns = sources.find((x) => x.name === table)?.columns ?? [];
+    return { targets: [{ target: table, source: table, columns: columns.map((c) => ({ source: c.name, target: c.name.toLowerCase() })) }], invalid: [] };
+  }
+
+  /**
+   * Lists the snapshot's table folders and reads every parquet footer (schema drift and non-parquet
+   * files are problems of that table). With `singleTable`, the files directly under the snapshot are that table.
+   */
+  async function inspectSources(snapPrefix: string, marker: string, singleTable?: string): Promise<SourceTable[]> {
     const { objects } = await store.list(bucket, snapPrefix);
     const byTable = new Map<string, ObjectInfo[]>();
     for (const o of objects) {
       const rest = o.key.slice(snapPrefix.length);
       const slash = rest.indexOf('/');
-      if (slash < 0) continue; // files directly under snapshot_dt=D/ (the marker) belong to no table
-      const table = rest.slice(0, slash);
+      if (slash < 0 && (!singleTable || rest === marker)) continue; // files directly under snapshot_dt=D/ (the marker) belong to no table
+      const table = slash < 0 ? singleTable! : rest.slice(0, slash);
       byTable.set(table, [...(byTable.get(table) ?? []), o]);
     }
     return Promise.all(

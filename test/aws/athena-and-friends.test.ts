@@ -49,9 +49,11 @@ describe('AthenaQueryEngine', () => {
 test('GlueJobRunner passes the run arguments; TABLES_FILTER only when given', async () => {
   glue.on(StartJobRunCommand).resolves({ JobRunId: 'jr_1' });
   glue.on(GetJobRunCommand).resolves({ JobRun: { JobRunState: 'TIMEOUT', ErrorMessage: 'timed out' } });
-  const jobs = new GlueJobRunner(new GlueClient({}), { splitJobName: 'flywheel-dev-infobase-split-and-bucket' });
-  expect(await jobs.startSplitJob({ snapshotDt: '2025-10-31', runId: 'r1', planUri: 's3://data/_runs/plan.json' })).toEqual({ jobName: 'flywheel-dev-infobase-split-and-bucket', jobRunId: 'jr_1' });
-  await jobs.startSplitJob({ snapshotDt: '2025-10-31', runId: 'r1', planUri: 's3://data/_runs/plan.json', tablesFilter: ['a', 'b'] });
+  const jobs = new GlueJobRunner(new GlueClient({}), { jobNames: { infobase: 'flywheel-dev-infobase-split-and-bucket', addressable: 'flywheel-dev-addressable-bucket' } });
+  expect(await jobs.startSplitJob({ dataset: 'infobase', snapshotDt: '2025-10-31', runId: 'r1', planUri: 's3://data/_runs/plan.json' })).toEqual({ jobName: 'flywheel-dev-infobase-split-and-bucket', jobRunId: 'jr_1' });
+  await jobs.startSplitJob({ dataset: 'addressable', snapshotDt: '2025-10-31', runId: 'r1', planUri: 's3://data/_runs/plan.json', tablesFilter: ['a', 'b'] });
+  expect(glue.commandCalls(StartJobRunCommand)[1]!.args[0].input.JobName).toBe('flywheel-dev-addressable-bucket');
+  await expect(jobs.startSplitJob({ dataset: 'nope', snapshotDt: 'x', runId: 'r', planUri: 'p' })).rejects.toThrow(/no Glue job is configured for dataset nope/);
   const [a, b] = glue.commandCalls(StartJobRunCommand).map((c) => c.args[0].input.Arguments);
   expect(a).toEqual({ '--SNAPSHOT_DT': '2025-10-31', '--RUN_ID': 'r1', '--PLAN_URI': 's3://data/_runs/plan.json' });
   expect(b!['--TABLES_FILTER']).toBe('a,b');

@@ -9,7 +9,7 @@ import { fakeGlue } from './fake-glue.js';
 import { fakeS3 } from './fake-s3.js';
 
 Object.assign(process.env, {
-  DATA_BUCKET: 'data', ANALYSIS_BUCKET: 'analysis', GLUE_DATABASE: 'flywheel_dev', SPLIT_JOB_NAME: 'split', ATHENA_WORKGROUP: 'flywheel-dev',
+  DATA_BUCKET: 'data', ANALYSIS_BUCKET: 'analysis', GLUE_DATABASE: 'flywheel_dev', SPLIT_JOB_NAME: 'split', ADDRESSABLE_JOB_NAME: 'addressable', ATHENA_WORKGROUP: 'flywheel-dev',
   MONITOR_WORKGROUP: 'flywheel-dev-monitor', EVENT_BUS_NAME: 'flywheel-dev', ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
   AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', MONITOR_TREND_REPORTS: '0',
 });

@@ -20,6 +20,7 @@ const ENV = {
   ANALYSIS_BUCKET: 'analysis',
   GLUE_DATABASE: 'flywheel_dev',
   SPLIT_JOB_NAME: 'flywheel-dev-infobase-split-and-bucket',
+  ADDRESSABLE_JOB_NAME: 'flywheel-dev-addressable-bucket',
   ATHENA_WORKGROUP: 'flywheel-dev',
   MONITOR_WORKGROUP: 'flywheel-dev-monitor',
   EVENT_BUS_NAME: 'flywheel-dev',
@@ -45,7 +46,7 @@ beforeAll(async () => {
   Object.assign(process.env, ENV);
   // the lake: the sample generator's parquet files uploaded to the in-memory data bucket
   const lake = mkdtempSync(path.join(os.tmpdir(), 'aws-lake-'));
-  await generateSampleLake(lake, { rows: 300, snapshots: ['2025-09-30', '2025-10-31'] });
+  await generateSampleLake(lake, { rows: 300, snapshots: ['2025-09-30', '2025-10-31'], addressable: false });
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
   for (const file of walk(path.join(lake, 'data'))) s3.put('data', path.relative(path.join(lake, 'data'), file), new Uint8Array(readFileSync(file)));
   athena.on(StartQueryExecutionCommand).callsFake((input) => {

@@ -9,9 +9,9 @@ import { makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
 export const RAW = 'omc_cleanroom_data/infobase_attributes/raw_input/';
 
 /** A fresh home with a sample lake of `rows` rows per source table (snapshots 2025-09-30 and 2025-10-31). */
-export async function sampleHome(rows = 3000): Promise<string> {
+export async function sampleHome(rows = 3000, addressable = false): Promise<string> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flywheel-test-'));
-  await generateSampleLake(path.join(home, 'lake'), { rows, snapshots: ['2025-09-30', '2025-10-31'] });
+  await generateSampleLake(path.join(home, 'lake'), { rows, snapshots: ['2025-09-30', '2025-10-31'], addressable });
   return home;
 }
 

@@ -3,10 +3,11 @@ import { GetJobRunCommand, StartJobRunCommand, type GlueClient } from '@aws-sdk/
 import type { JobRunner, JobState, SplitJobArgs } from '../../ports.js';
 
 export class GlueJobRunner implements JobRunner {
-  constructor(private readonly client: GlueClient, private readonly options: { splitJobName: string }) {}
+  constructor(private readonly client: GlueClient, private readonly options: { jobNames: Record<string, string> }) {}
 
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
-    const jobName = this.options.splitJobName;
+    const jobName = this.options.jobNames[args.dataset];
+    if (!jobName) throw new Error(`no Glue job is configured for dataset ${args.dataset}`);
     const res = await this.client.send(
       new StartJobRunCommand({
         JobName: jobName,

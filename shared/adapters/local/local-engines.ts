@@ -82,13 +82,16 @@ export class LocalJobRunner implements JobRunner {
     private readonly db: LocalDuckDb,
     private readonly store: ObjectStore,
     private readonly bus: LocalBus,
-    private readonly jobName: string,
+    /** Job name per dataset, as the Glue job names in AWS. */
+    private readonly jobNames: Record<string, string>,
     private readonly progress: SplitProgress = {},
     /** Fault injection for tests: makes the job fail with this message. */
     private readonly failWith?: () => string | undefined,
   ) {}
 
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
+    const jobName = this.jobNames[args.dataset];
+    if (!jobName) throw new Error(`no local job for dataset ${args.dataset}`);
     const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
     this.runs.set(jobRunId, { state: 'RUNNING' });
     this.bus.defer(async () => {
@@ -103,9 +106,9 @@ export class LocalJobRunner implements JobRunner {
         message = (err as Error).message;
       }
       this.runs.set(jobRunId, { state, reason: message });
-      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName: this.jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message: message ?? 'Job run succeeded' }));
+      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message: message ?? 'Job run succeeded' }));
     });
-    return { jobName: this.jobName, jobRunId };
+    return { jobName, jobRunId };
   }
 
   /** Job runs started by this runner (tests count them). */
