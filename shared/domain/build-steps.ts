@@ -55,35 +55,15 @@ export interface TableBuildInput {
   er?: { staging: string; location: string; snapshotDt: string; keyColumn: string };
 }
 
-/** The ordered queries building one table's part_ staging table. */
+/** The ordered queries building one table's part_ staging table, then its part_<t>_er. */
 export function buildStepsFor(t: TableBuildInput): BuildStep[] {
-  const common = { database: t.database, table: t.table };
-  const parts: BuildStep[] = bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
-    ...common,
-    kind: 'part-range',
-    first: i === 0,
-    stagingTable: t.partStaging,
-    sourceTable: t.extTable,
-    columns: t.columns,
-    location: t.partLocation,
-    fromBucket,
-    toBucket,
-  }));
+  const rangesOf = (into: Pick<PartRangeStep, 'stagingTable' | 'sourceTable' | 'columns' | 'location' | 'er'>): BuildStep[] =>
+    bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({ database: t.database, table: t.table, kind: 'part-range', first: i === 0, fromBucket, toBucket, ...into }));
+  const parts = rangesOf({ stagingTable: t.partStaging, sourceTable: t.extTable, columns: t.columns, location: t.partLocation });
   if (!t.er) return parts;
-  const er = t.er;
-  const erParts: BuildStep[] = bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
-    ...common,
-    kind: 'part-range',
-    first: i === 0,
-    stagingTable: er.staging,
-    sourceTable: t.partStaging,
-    columns: [{ name: 'row_id', type: 'string' }, { name: er.keyColumn, type: 'string' }],
-    location: er.location,
-    fromBucket,
-    toBucket,
-    er: { snapshotDt: er.snapshotDt, keyColumn: er.keyColumn },
-  }));
-  return [...parts, ...erParts];
+  const { staging, location, snapshotDt, keyColumn } = t.er;
+  const columns = [{ name: 'row_id', type: 'string' }, { name: keyColumn, type: 'string' }];
+  return [...parts, ...rangesOf({ stagingTable: staging, sourceTable: t.partStaging, columns, location, er: { snapshotDt, keyColumn } })];
 }
 
 /**
