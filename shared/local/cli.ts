@@ -7,6 +7,8 @@ import { STAGES, type StageName } from '../domain/ledger.js';
 import { homePaths, localRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
+import { consolidateDay, generateLanding, LANDING_PREFIX } from './consolidate.js';
+import { dayPartition } from '../domain/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import { runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
 import { MonitorOptionsSchema } from '../domain/monitor/options.js';
@@ -115,6 +117,35 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       exitCode = await runReplay({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, fromStage: o.fromStage, tables: splitList(o.tables), dryRun: !!o.dryRun, reason: o.reason, bus: o.bus, verbose: o.verbose });
+    });
+
+  program
+    .command('consolidate')
+    .description('chargebacks consolidation of one day, locally (generates a landing area of small files when none exists)')
+    .addOption(home())
+    .option('--date <date>', 'PARTITION_DATE (default: yesterday, UTC)')
+    .option('--files <n>', 'OUTPUT_FILE_COUNT', '4')
+    .option('--codec <codec>', 'COMPRESSION_CODEC', 'snappy')
+    .option('--dry-run', 'count and report, write nothing')
+    .action(async (o) => {
+      const date = o.date ?? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      const rt = await localRuntime({ home: o.home });
+      try {
+        const landing = path.join(rt.db.lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
+        if (!existsSync(landing)) {
+          out(`Generating a landing area of small files for ${date}…`);
+          await generateLanding(rt.db, rt.db.lakeDir, date);
+        }
+        const r = await consolidateDay(rt.db, rt.db.lakeDir, { date, fileCount: Number(o.files), codec: o.codec, dryRun: !!o.dryRun });
+        out(`${date}: ${r.recordsProcessed} records (${r.nullIds} without chargeback_id), ${r.duplicatesRemoved} duplicates removed → ${r.outputRows} rows in ${r.outputFiles} file(s)${r.dryRun ? ' (dry run: nothing written)' : ''}`);
+        out(`${r.dryRun ? 'would write' : 'wrote'} ${r.output}`);
+        out(r.metrics);
+      } catch (err) {
+        process.stderr.write(`consolidation failed: ${(err as Error).message}\n`);
+        exitCode = 1;
+      } finally {
+        rt.close();
+      }
     });
 
   program
