@@ -1,31 +1,47 @@
 /**
  * Reads a parquet file's schema and row count from its footer alone: one ranged read of the file's
- * tail (a second only when the footer is larger than that), decoded with hyparquet. Used in both
- * modes through the ObjectStore port, so registering a table costs a footer, not a crawler.
+ * tail (a second, of exactly the footer, only when the footer is larger than that), decoded with
+ * hyparquet. Used in both modes through the ObjectStore port, so registering a table costs a
+ * footer, not a crawler.
  */
-import { parquetMetadata, parquetSchema } from 'hyparquet';
+import { parquetMetadata, parquetSchema, type SchemaElement } from 'hyparquet';
 import type { ParquetFooter } from '../deps.js';
 import type { ColumnDef, ObjectStore } from '../ports.js';
 
 /** Bytes read first from the end of the file: most footers fit. */
 export const FOOTER_PROBE_BYTES = 64 * 1024;
+/** A parquet file ends with the footer, its 4-byte little-endian length and the magic `PAR1`. */
+const TRAILER_BYTES = 8;
+const MAGIC = 'PAR1';
+/** The leading magic, a footer length and the trailing magic. */
+const MIN_FILE_BYTES = MAGIC.length + TRAILER_BYTES;
 
-interface SchemaElement {
-  name: string;
-  type?: string;
-  converted_type?: string;
-  logical_type?: { type: string; precision?: number; scale?: number; bitWidth?: number; isSigned?: boolean };
-  precision?: number;
-  scale?: number;
-  num_children?: number;
-}
-
-/** Hive type name of a flat parquet column; nested columns are not supported by this pipeline. */
+/** Hive type name of a flat parquet column; nested columns and types Hive cannot hold are errors naming the column. */
 export function hiveType(e: SchemaElement): string {
-  const logical = e.logical_type?.type ?? e.converted_type;
-  if (e.num_children) throw new Error(`column ${e.name} is nested (${logical ?? 'group'}); Flywheel tables take flat columns only`);
-  switch (logical) {
+  const unsupported = (what: string) => new Error(`column ${e.name} is ${what}; Flywheel tables take flat columns of Hive types only`);
+  const logical = e.logical_type;
+  if (e.num_children || e.repetition_type === 'REPEATED' || logical?.type === 'LIST' || logical?.type === 'MAP') {
+    throw unsupported(`nested (${logical?.type ?? e.converted_type ?? (e.num_children ? 'struct' : 'repeated')})`);
+  }
+  switch (logical?.type) {
     case 'STRING':
+    case 'ENUM':
+    case 'JSON':
+      return 'string';
+    case 'DATE':
+      return 'date';
+    case 'DECIMAL':
+      return `decimal(${logical.precision},${logical.scale ?? 0})`;
+    case 'TIMESTAMP':
+      return 'timestamp';
+    case 'INTEGER':
+      return integerType(logical.bitWidth, logical.isSigned, unsupported);
+    case 'TIME':
+    case 'FLOAT16':
+    case 'INTERVAL':
+      throw unsupported(`of parquet type ${logical.type}, which has no Hive type`);
+  }
+  switch (e.converted_type) {
     case 'UTF8':
     case 'ENUM':
     case 'JSON':
@@ -33,17 +49,24 @@ export function hiveType(e: SchemaElement): string {
     case 'DATE':
       return 'date';
     case 'DECIMAL':
-      return `decimal(${e.precision ?? e.logical_type?.precision},${e.scale ?? e.logical_type?.scale ?? 0})`;
-    case 'TIMESTAMP':
+      if (e.precision === undefined) throw unsupported('a DECIMAL without a precision');
+      return `decimal(${e.precision},${e.scale ?? 0})`;
     case 'TIMESTAMP_MILLIS':
     case 'TIMESTAMP_MICROS':
       return 'timestamp';
     case 'INT_8':
-      return 'tinyint';
     case 'INT_16':
-      return 'smallint';
-    case 'INTEGER':
-      return e.logical_type?.bitWidth === 8 ? 'tinyint' : e.logical_type?.bitWidth === 16 ? 'smallint' : e.logical_type?.bitWidth === 64 ? 'bigint' : 'int';
+    case 'INT_32':
+    case 'INT_64':
+    case 'UINT_8':
+    case 'UINT_16':
+    case 'UINT_32':
+    case 'UINT_64':
+      return integerType(Number(e.converted_type.replace(/^U?INT_/, '')), !e.converted_type.startsWith('U'), unsupported);
+    case 'TIME_MILLIS':
+    case 'TIME_MICROS':
+    case 'INTERVAL':
+      throw unsupported(`of parquet type ${e.converted_type}, which has no Hive type`);
   }
   switch (e.type) {
     case 'BOOLEAN':
@@ -53,27 +76,39 @@ export function hiveType(e: SchemaElement): string {
     case 'INT64':
       return 'bigint';
     case 'INT96':
-      return 'timestamp';
+      return 'timestamp'; // legacy Impala/Spark timestamps
     case 'FLOAT':
       return 'float';
     case 'DOUBLE':
       return 'double';
     default:
-      return 'binary';
+      return 'binary'; // BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY without a string or decimal annotation (also UUID, BSON)
   }
 }
 
-/** Columns (Hive types) and row count of one parquet object. */
+/** Signed integers by width; unsigned ones in the next wider signed type (no Hive type holds an unsigned 64-bit). */
+function integerType(bits: number, signed: boolean, unsupported: (what: string) => Error): string {
+  const signedTypes: Record<number, string> = { 8: 'tinyint', 16: 'smallint', 32: 'int', 64: 'bigint' };
+  const type = signedTypes[signed ? bits : bits * 2];
+  if (!type) throw unsupported(`${signed ? 'a signed' : 'an unsigned'} ${bits}-bit integer, which no Hive type holds`);
+  return type;
+}
+
+/** Columns (Hive types, names as in the file) and row count of one parquet object, from its footer only. */
 export async function readParquetFooter(store: ObjectStore, bucket: string, key: string, size: number): Promise<ParquetFooter> {
-  if (size < 12) throw new Error(`${key} is ${size} bytes: too small to be parquet`);
+  if (size < MIN_FILE_BYTES) throw new Error(`${key} is ${size} bytes: too small to be parquet`);
   let tail = await store.getRange(bucket, key, Math.max(0, size - FOOTER_PROBE_BYTES), size);
-  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  if (new TextDecoder().decode(tail.subarray(tail.byteLength - 4)) !== 'PAR1') throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
-  const footerLength = view.getUint32(tail.byteLength - 8, true);
-  if (footerLength + 8 > size) throw new Error(`${key} has a corrupt footer length ${footerLength}`);
-  if (footerLength + 8 > tail.byteLength) tail = await store.getRange(bucket, key, size - footerLength - 8, size);
-  const bytes = tail.slice(tail.byteLength - footerLength - 8);
-  const metadata = parquetMetadata(bytes.buffer as ArrayBuffer);
-  const columns: ColumnDef[] = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: hiveType(c.element as SchemaElement) }));
+  if (new TextDecoder().decode(tail.subarray(tail.byteLength - MAGIC.length)) !== MAGIC) throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
+  const footerLength = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.byteLength - TRAILER_BYTES, true);
+  const needed = footerLength + TRAILER_BYTES;
+  if (needed + MAGIC.length > size) throw new Error(`${key} has a corrupt parquet footer length (${footerLength} bytes in a ${size}-byte file)`);
+  if (needed > tail.byteLength) tail = await store.getRange(bucket, key, size - needed, size);
+  const metadata = parquetMetadata(tail.subarray(tail.byteLength - needed));
+  const columns: ColumnDef[] = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: hiveType(c.element) }));
   return { columns, rowCount: Number(metadata.num_rows) };
+}
+
+/** Columns (Hive types, names as in the file) of one parquet object, from its footer only. */
+export async function readParquetColumns(store: ObjectStore, bucket: string, key: string, size: number): Promise<ColumnDef[]> {
+  return (await readParquetFooter(store, bucket, key, size)).columns;
 }

@@ -10,42 +10,68 @@ export function renderAthena(query: EngineQuery): string {
   return query.kind === 'part-range' ? renderAthenaStep(query) : renderAthenaMonitorQuery(query);
 }
 
-export class AthenaQueryEngine implements QueryEngine {
-  constructor(private readonly client: AthenaClient, private readonly options: { workgroup: string; outputLocation?: string }) {}
+/**
+ * Athena's ClientRequestToken must be 32–128 characters. The SHA-256 hex of the caller's token
+ * (64 characters) fits whatever the caller passes and stays the same on a retry, so a retried
+ * start returns the first start's query instead of running the SQL twice.
+ */
+export function athenaRequestToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
 
-  /** ClientRequestToken must be 32–128 characters: a SHA-256 of the caller's token keeps retries idempotent. */
+export interface AthenaOptions {
+  workgroup: string;
+  /** Result location; omit it when the workgroup enforces its own. */
+  outputLocation?: string;
+  /** Database of plain SQL started without one. */
+  database?: string;
+}
+
+/** QueryEngine over Athena (the client comes from the composition root). */
+export class AthenaQueryEngine implements QueryEngine {
+  constructor(private readonly client: AthenaClient, private readonly options: AthenaOptions) {}
+
+  /** Starts a build step or monitor query, rendered as Athena SQL, in the query's database. */
   async start(query: EngineQuery, token: string): Promise<string> {
+    return this.startSql(renderAthena(query), token, query.database);
+  }
+
+  /** Starts plain SQL; `token` makes a retried start idempotent. Returns the query execution id. */
+  async startSql(sql: string, token: string, database = this.options.database): Promise<string> {
     const res = await this.client.send(
       new StartQueryExecutionCommand({
-        QueryString: renderAthena(query),
-        ClientRequestToken: createHash('sha256').update(token).digest('hex'),
-        QueryExecutionContext: { Database: query.database },
+        QueryString: sql,
+        ClientRequestToken: athenaRequestToken(token),
         WorkGroup: this.options.workgroup,
+        ...(database ? { QueryExecutionContext: { Database: database } } : {}),
         ...(this.options.outputLocation ? { ResultConfiguration: { OutputLocation: this.options.outputLocation } } : {}),
       }),
     );
-    if (!res.QueryExecutionId) throw new Error('Athena StartQueryExecution returned no QueryExecutionId');
+    if (!res.QueryExecutionId) throw new Error(`Athena StartQueryExecution in workgroup ${this.options.workgroup} returned no QueryExecutionId`);
     return res.QueryExecutionId;
   }
 
   async status(queryExecutionId: string): Promise<{ state: QueryState; reason?: string }> {
     const res = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
-    return { state: (res.QueryExecution?.Status?.State ?? 'FAILED') as QueryState, reason: res.QueryExecution?.Status?.StateChangeReason };
+    const status = res.QueryExecution?.Status;
+    if (!status?.State) return { state: 'FAILED', reason: `Athena returned no state for query ${queryExecutionId}` };
+    return { state: status.State as QueryState, reason: status.StateChangeReason };
   }
 
-  /** All result pages; the first row of the first page is the header (Athena's documented shape). */
+  /** All result pages; the first row of the first page is the header (Athena's documented shape for SELECT). */
   async results(queryExecutionId: string): Promise<{ rows: Array<Record<string, string | null>>; bytesScanned: number }> {
     const execution = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
     const rows: Array<Record<string, string | null>> = [];
     let columns: string[] | undefined;
     let token: string | undefined;
+    let first = true;
     do {
       const page = await this.client.send(new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, NextToken: token }));
       columns ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? [];
-      let data = page.ResultSet?.Rows ?? [];
-      if (!token) data = data.slice(1); // header row
+      const data = (page.ResultSet?.Rows ?? []).slice(first ? 1 : 0);
       for (const r of data) rows.push(Object.fromEntries(columns.map((c, i) => [c, r.Data?.[i]?.VarCharValue ?? null])));
       token = page.NextToken;
+      first = false;
     } while (token);
     return { rows, bytesScanned: execution.QueryExecution?.Statistics?.DataScannedInBytes ?? 0 };
   }

@@ -1,56 +1,72 @@
 /**
- * The Glue Data Catalog. Tables are EXTERNAL_TABLE over parquet. The live switch is UpdateTable
- * followed by the partition calls Glue batches (create ≤100, update ≤100, delete ≤25 a call).
- * Glue has no multi-table transaction: between UpdateTable and the last partition call a reader may
- * see some partitions of the previous snapshot and some of the new one; each partition is complete,
- * because both snapshots' data stay in S3 until retention removes the old one.
+ * The Glue Data Catalog. Tables are EXTERNAL_TABLE over parquet; a partition carries the table's
+ * storage descriptor (columns, formats, SerDe) with its own location, as Athena's own
+ * ALTER TABLE ADD PARTITION does, so no engine has to guess a partition's schema.
+ * Glue batches partition calls: create ≤100, update ≤100, delete ≤25 partitions a call.
  */
 import {
-  BatchCreatePartitionCommand, BatchDeletePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand, DeleteTableCommand,
-  EntityNotFoundException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, UpdateTableCommand,
-  type GlueClient, type PartitionError, type Table, type TableInput, type StorageDescriptor,
+  AlreadyExistsException, BatchCreatePartitionCommand, BatchDeletePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand,
+  DeleteTableCommand, EntityNotFoundException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, UpdateTableCommand,
+  type ErrorDetail, type GlueClient, type PartitionInput, type StorageDescriptor, type Table, type TableInput,
 } from '@aws-sdk/client-glue';
-import type { Catalog, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
+import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
 
-const INPUT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat';
-const OUTPUT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat';
+const INPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat';
+const OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat';
 const SERDE = 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe';
+const CREATE_BATCH = 100;
+const UPDATE_BATCH = 100;
+const DELETE_BATCH = 25;
 
 const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-const notFound = (err: unknown) => err instanceof EntityNotFoundException || (err as { name?: string }).name === 'EntityNotFoundException';
+const isNamed = (err: unknown, type: { new (...args: never[]): Error }, name: string) => err instanceof type || (err as { name?: string } | undefined)?.name === name;
+const notFound = (err: unknown) => isNamed(err, EntityNotFoundException, 'EntityNotFoundException');
+const alreadyExists = (err: unknown) => isNamed(err, AlreadyExistsException, 'AlreadyExistsException');
+const valuesKey = (values: string[] | undefined) => JSON.stringify(values ?? []);
 
-/** Storage descriptor of a parquet folder. */
-function storage(location: string, table?: TableDef): StorageDescriptor {
+/** The storage descriptor of a table, or of one of its partitions when given that partition's location. */
+function storageDescriptor(t: TableDef, location = t.location): StorageDescriptor {
   return {
     Location: location,
-    InputFormat: INPUT,
-    OutputFormat: OUTPUT,
+    Columns: t.columns.map((c) => ({ Name: c.name, Type: c.type })),
+    InputFormat: INPUT_FORMAT,
+    OutputFormat: OUTPUT_FORMAT,
     SerdeInfo: { SerializationLibrary: SERDE, Parameters: { 'serialization.format': '1' } },
-    ...(table ? { Columns: table.columns.map((c) => ({ Name: c.name, Type: c.type })) } : {}),
-    ...(table?.bucketing ? { BucketColumns: table.bucketing.columns, NumberOfBuckets: table.bucketing.count } : {}),
+    ...(t.bucketing ? { BucketColumns: t.bucketing.columns, NumberOfBuckets: t.bucketing.count } : {}),
   };
 }
 
-/** TableInput of a table definition. Bucketed tables carry `bucketing_version=1`: Hive's original hash, the one id_bucket uses. */
+/**
+ * Glue TableInput of a table definition. A bucketed table is pinned to `bucketing_version=1`:
+ * Athena/Trino read a missing value as 1 too, but Hive 3 writers stamp 2 (Murmur3), and the
+ * files here are laid out by Hive's original string hash (the id_bucket function), so the
+ * version is stated, never inherited.
+ */
 export function tableInput(t: TableDef): TableInput {
   return {
     Name: t.name,
     Description: t.comment,
     TableType: 'EXTERNAL_TABLE',
-    Parameters: { classification: 'parquet', EXTERNAL: 'TRUE', ...(t.bucketing ? { bucketing_version: '1' } : {}), ...t.parameters },
-    StorageDescriptor: storage(t.location, t),
+    Parameters: { classification: 'parquet', EXTERNAL: 'TRUE', ...t.parameters, ...(t.bucketing ? { bucketing_version: '1' } : {}) },
+    StorageDescriptor: storageDescriptor(t),
     PartitionKeys: t.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
   };
+}
+
+/** PartitionInput of one partition of a table. */
+export function partitionInput(t: TableDef, p: PartitionDef): PartitionInput {
+  return { Values: p.values, StorageDescriptor: storageDescriptor(t, p.location) };
 }
 
 /** Table definition of a Glue table. */
 export function tableDef(t: Table): TableDef {
   const sd = t.StorageDescriptor ?? {};
+  const column = (c: { Name?: string; Type?: string }): ColumnDef => ({ name: c.Name ?? '', type: c.Type ?? 'string' });
   return {
-    name: t.Name!,
+    name: t.Name ?? '',
     location: sd.Location ?? '',
-    columns: (sd.Columns ?? []).map((c) => ({ name: c.Name!, type: c.Type ?? 'string' })),
-    partitionKeys: (t.PartitionKeys ?? []).map((c) => ({ name: c.Name!, type: c.Type ?? 'string' })),
+    columns: (sd.Columns ?? []).map(column),
+    partitionKeys: (t.PartitionKeys ?? []).map(column),
     comment: t.Description,
     parameters: t.Parameters ?? {},
     ...(sd.NumberOfBuckets && sd.NumberOfBuckets > 0 ? { bucketing: { columns: sd.BucketColumns ?? [], count: sd.NumberOfBuckets } } : {}),
@@ -58,12 +74,18 @@ export function tableDef(t: Table): TableDef {
   };
 }
 
-function raise(action: string, table: string, errors: PartitionError[] | undefined): void {
-  if (errors?.length) {
-    throw new Error(`${action} on ${table} failed for ${errors.length} partition(s): ${errors.map((e) => `id_bucket=${e.PartitionValues?.join('/')} (${e.ErrorDetail?.ErrorCode}: ${e.ErrorDetail?.ErrorMessage})`).join(', ')}`);
-  }
+/** `id_bucket=7` (or `a=1/b=2`): a partition named by its keys. */
+function partitionName(keys: ColumnDef[], values: string[] | undefined): string {
+  return (values ?? []).map((v, i) => `${keys[i]?.name ?? `key${i}`}=${v}`).join('/');
 }
 
+function raise(action: string, database: string, t: TableDef, failures: Array<{ values?: string[]; detail?: ErrorDetail }>): void {
+  if (failures.length === 0) return;
+  const named = failures.map((f) => `${partitionName(t.partitionKeys, f.values)} (${f.detail?.ErrorCode ?? 'error'}: ${f.detail?.ErrorMessage ?? ''})`);
+  throw new Error(`${action} on ${database}.${t.name} failed for ${failures.length} partition(s): ${named.join(', ')}`);
+}
+
+/** Catalog over the Glue Data Catalog (the client comes from the composition root). */
 export class GlueCatalog implements Catalog {
   constructor(private readonly client: GlueClient) {}
 
@@ -77,24 +99,38 @@ export class GlueCatalog implements Catalog {
     }
   }
 
-  /** GetTables' Expression is a regular expression on the name. */
+  /**
+   * GetTables filters by Expression, a pattern on the name (`prefix.*`); only the prefix's leading
+   * [a-z0-9_] run goes into it, so no character is read as a pattern operator, and the exact
+   * prefix is checked here.
+   */
   async listTables(database: string, prefix = ''): Promise<TableDef[]> {
+    const wanted = prefix.toLowerCase();
+    const literal = /^[a-z0-9_]*/.exec(wanted)?.[0] ?? '';
     const tables: TableDef[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(new GetTablesCommand({ DatabaseName: database, Expression: prefix ? `${prefix.replace(/[^a-z0-9_]/g, '')}.*` : undefined, NextToken: token }));
-      for (const t of res.TableList ?? []) if (t.Name?.startsWith(prefix)) tables.push(tableDef(t));
+      const res = await this.client.send(new GetTablesCommand({ DatabaseName: database, Expression: literal ? `${literal}.*` : undefined, NextToken: token }));
+      for (const t of res.TableList ?? []) if (t.Name?.startsWith(wanted)) tables.push(tableDef(t));
       token = res.NextToken;
     } while (token);
     return tables.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** UpdateTable, CreateTable when absent; a concurrent create between the two is updated over. */
   async upsertTable(database: string, table: TableDef): Promise<void> {
+    const update = () => this.client.send(new UpdateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
     try {
-      await this.client.send(new UpdateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+      await update();
+      return;
     } catch (err) {
       if (!notFound(err)) throw err;
+    }
+    try {
       await this.client.send(new CreateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+    } catch (err) {
+      if (!alreadyExists(err)) throw err;
+      await update();
     }
   }
 
@@ -106,50 +142,92 @@ export class GlueCatalog implements Catalog {
     }
   }
 
+  /** Values and locations of every partition (all pages; column schemas are not fetched). */
   async getPartitions(database: string, table: string): Promise<PartitionDef[]> {
     const partitions: PartitionDef[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(new GetPartitionsCommand({ DatabaseName: database, TableName: table, NextToken: token }));
+      const res = await this.client.send(new GetPartitionsCommand({ DatabaseName: database, TableName: table, ExcludeColumnSchema: true, NextToken: token }));
       for (const p of res.Partitions ?? []) partitions.push({ values: p.Values ?? [], location: p.StorageDescriptor?.Location ?? '' });
       token = res.NextToken;
     } while (token);
     return partitions;
   }
 
+  /** Registers partitions with the table's storage descriptor (one GetTable for it); existing partitions are left as they are. */
   async addPartitions(database: string, table: string, partitions: PartitionDef[]): Promise<void> {
-    for (const batch of chunks(partitions, 100)) {
-      const res = await this.client.send(
-        new BatchCreatePartitionCommand({ DatabaseName: database, TableName: table, PartitionInputList: batch.map((p) => ({ Values: p.values, StorageDescriptor: storage(p.location) })) }),
-      );
-      raise('BatchCreatePartition', table, res.Errors?.filter((e) => e.ErrorDetail?.ErrorCode !== 'AlreadyExistsException'));
-    }
+    if (partitions.length === 0) return;
+    const def = await this.getTable(database, table);
+    if (!def) throw new Error(`cannot add partitions to ${database}.${table}: the table does not exist`);
+    await this.createPartitions(database, def, partitions);
   }
 
+  /**
+   * Per switch: UpdateTable (CreateTable when absent), then, for a partitioned table, its partitions
+   * made exactly `partitions`: new values created, existing values re-pointed, values no longer
+   * present deleted (in that order, so no value ever disappears while readers still need it).
+   *
+   * How readers see it: Glue has no multi-table (or table-plus-partitions) transaction. An
+   * unpartitioned table moves atomically with its UpdateTable. A partitioned table's partitions
+   * move one batch call at a time, so a query planned between UpdateTable and the last partition
+   * call may read some partitions of the previous snapshot and some of the new one. Each
+   * partition it reads is complete: both snapshots' files stay in S3 until retention removes the
+   * old one, which happens only after the switch. Re-running a switch is idempotent.
+   */
   async switchTables(database: string, switches: TableSwitch[]): Promise<void> {
     for (const s of switches) {
       await this.upsertTable(database, s.table);
       if (!s.partitions) continue;
-      const existing = new Map((await this.getPartitions(database, s.table.name)).map((p) => [JSON.stringify(p.values), p]));
-      const wanted = new Map(s.partitions.map((p) => [JSON.stringify(p.values), p]));
-      const create = s.partitions.filter((p) => !existing.has(JSON.stringify(p.values)));
-      const update = s.partitions.filter((p) => existing.has(JSON.stringify(p.values)));
-      const remove = [...existing.values()].filter((p) => !wanted.has(JSON.stringify(p.values)));
-      await this.addPartitions(database, s.table.name, create);
-      for (const batch of chunks(update, 100)) {
-        const res = await this.client.send(
-          new BatchUpdatePartitionCommand({
-            DatabaseName: database,
-            TableName: s.table.name,
-            Entries: batch.map((p) => ({ PartitionValueList: p.values, PartitionInput: { Values: p.values, StorageDescriptor: storage(p.location) } })),
-          }),
-        );
-        if (res.Errors?.length) throw new Error(`BatchUpdatePartition on ${s.table.name} failed for ${res.Errors.map((e) => `id_bucket=${e.PartitionValueList?.join('/')} (${e.ErrorDetail?.ErrorCode})`).join(', ')}`);
-      }
-      for (const batch of chunks(remove, 25)) {
-        const res = await this.client.send(new BatchDeletePartitionCommand({ DatabaseName: database, TableName: s.table.name, PartitionsToDelete: batch.map((p) => ({ Values: p.values })) }));
-        raise('BatchDeletePartition', s.table.name, res.Errors);
-      }
+      const existing = new Map((await this.getPartitions(database, s.table.name)).map((p) => [valuesKey(p.values), p]));
+      const wanted = new Set(s.partitions.map((p) => valuesKey(p.values)));
+      const fresh = s.partitions.filter((p) => !existing.has(valuesKey(p.values)));
+      const current = s.partitions.filter((p) => existing.has(valuesKey(p.values)));
+      const stale = [...existing.values()].filter((p) => !wanted.has(valuesKey(p.values)));
+      // a partition registered by someone else since GetPartitions is re-pointed like the others
+      const raced = await this.createPartitions(database, s.table, fresh);
+      await this.updatePartitions(database, s.table, [...current, ...raced]);
+      await this.deletePartitions(database, s.table, stale);
+    }
+  }
+
+  /** BatchCreatePartition ≤100 a call; returns the partitions that already existed. */
+  private async createPartitions(database: string, t: TableDef, partitions: PartitionDef[]): Promise<PartitionDef[]> {
+    const existed: PartitionDef[] = [];
+    for (const batch of chunks(partitions, CREATE_BATCH)) {
+      const res = await this.client.send(
+        new BatchCreatePartitionCommand({ DatabaseName: database, TableName: t.name, PartitionInputList: batch.map((p) => partitionInput(t, p)) }),
+      );
+      const errors = res.Errors ?? [];
+      const already = new Set(errors.filter((e) => e.ErrorDetail?.ErrorCode === 'AlreadyExistsException').map((e) => valuesKey(e.PartitionValues)));
+      existed.push(...batch.filter((p) => already.has(valuesKey(p.values))));
+      const failed = errors.filter((e) => e.ErrorDetail?.ErrorCode !== 'AlreadyExistsException');
+      raise('BatchCreatePartition', database, t, failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })));
+    }
+    return existed;
+  }
+
+  /** BatchUpdatePartition ≤100 entries a call. */
+  private async updatePartitions(database: string, t: TableDef, partitions: PartitionDef[]): Promise<void> {
+    for (const batch of chunks(partitions, UPDATE_BATCH)) {
+      const res = await this.client.send(
+        new BatchUpdatePartitionCommand({
+          DatabaseName: database,
+          TableName: t.name,
+          Entries: batch.map((p) => ({ PartitionValueList: p.values, PartitionInput: partitionInput(t, p) })),
+        }),
+      );
+      raise('BatchUpdatePartition', database, t, (res.Errors ?? []).map((e) => ({ values: e.PartitionValueList, detail: e.ErrorDetail })));
+    }
+  }
+
+  /** BatchDeletePartition ≤25 a call; a partition already gone is not an error. */
+  private async deletePartitions(database: string, t: TableDef, partitions: PartitionDef[]): Promise<void> {
+    for (const batch of chunks(partitions, DELETE_BATCH)) {
+      const res = await this.client.send(
+        new BatchDeletePartitionCommand({ DatabaseName: database, TableName: t.name, PartitionsToDelete: batch.map((p) => ({ Values: p.values })) }),
+      );
+      const failed = (res.Errors ?? []).filter((e) => e.ErrorDetail?.ErrorCode !== 'EntityNotFoundException');
+      raise('BatchDeletePartition', database, t, failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })));
     }
   }
 }

@@ -2,9 +2,11 @@
 import { GetJobRunCommand, StartJobRunCommand, type GlueClient } from '@aws-sdk/client-glue';
 import type { JobRunner, JobState, SplitJobArgs } from '../../ports.js';
 
+/** JobRunner over Glue; each dataset has its own split job (`jobNames[dataset]`). */
 export class GlueJobRunner implements JobRunner {
   constructor(private readonly client: GlueClient, private readonly options: { jobNames: Record<string, string> }) {}
 
+  /** StartJobRun with the run's arguments; `--TABLES_FILTER` (comma-joined) only when tables are given. */
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
     const jobName = this.options.jobNames[args.dataset];
     if (!jobName) throw new Error(`no Glue job is configured for dataset ${args.dataset}`);
@@ -23,8 +25,13 @@ export class GlueJobRunner implements JobRunner {
     return { jobName, jobRunId: res.JobRunId };
   }
 
+  /** The run's state and, when it failed, Glue's error message. */
   async jobRunState(jobName: string, jobRunId: string): Promise<{ state: JobState; reason?: string }> {
     const res = await this.client.send(new GetJobRunCommand({ JobName: jobName, RunId: jobRunId }));
-    return { state: (res.JobRun?.JobRunState ?? 'ERROR') as JobState, reason: res.JobRun?.ErrorMessage };
+    const state = res.JobRun?.JobRunState;
+    if (!state) return { state: 'ERROR', reason: `Glue returned no state for ${jobName} run ${jobRunId}` };
+    // EXPIRED (a queued run that never started in time) is not a port state: it ended without running, like a timeout
+    if (state === 'EXPIRED') return { state: 'TIMEOUT', reason: res.JobRun?.ErrorMessage ?? 'job run EXPIRED before it started' };
+    return { state, reason: res.JobRun?.ErrorMessage };
   }
 }

@@ -5,9 +5,21 @@ import {
 } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, type Listing, type ObjectInfo, type ObjectStore } from '../../ports.js';
 
-const status = (err: unknown) => (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
-const isMissing = (err: unknown) => (err as { name?: string }).name === 'NoSuchKey' || (err as { name?: string }).name === 'NotFound' || status(err) === 404;
+/** DeleteObjects takes at most 1000 keys a request. */
+const DELETE_BATCH = 1000;
 
+const nameOf = (err: unknown) => (err as { name?: string } | undefined)?.name;
+const statusOf = (err: unknown) => (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
+/** GetObject answers NoSuchKey; HeadObject has no body, so only NotFound / 404. */
+const isMissing = (err: unknown) => nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || statusOf(err) === 404;
+/**
+ * A failed condition is 412 PreconditionFailed; 409 ConditionalRequestConflict means a concurrent
+ * conditional write to the same key won the race. Either way the caller must re-read, not overwrite.
+ */
+const isPrecondition = (err: unknown) =>
+  statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
+
+/** ObjectStore over S3 (the client comes from the composition root). */
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly client: S3Client) {}
 
@@ -17,8 +29,8 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: options.delimiter, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified });
-      for (const p of page.CommonPrefixes ?? []) prefixes.push(p.Prefix!);
+      for (const o of page.Contents ?? []) if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified });
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) prefixes.push(p.Prefix);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return { objects, prefixes };
@@ -27,16 +39,20 @@ export class S3ObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ body: Uint8Array; etag: string } | undefined> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { body: await res.Body!.transformToByteArray(), etag: res.ETag ?? '' };
+      if (!res.Body) throw new Error(`S3 GetObject s3://${bucket}/${key} returned no body`);
+      return { body: await res.Body.transformToByteArray(), etag: res.ETag ?? '' };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
     }
   }
 
+  /** HTTP ranges are inclusive, the port's `end` is exclusive. */
   async getRange(bucket: string, key: string, start: number, end: number): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array(0);
     const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
-    return res.Body!.transformToByteArray();
+    if (!res.Body) throw new Error(`S3 GetObject s3://${bucket}/${key} (bytes ${start}-${end - 1}) returned no body`);
+    return res.Body.transformToByteArray();
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -49,7 +65,6 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** S3 answers 412 when the condition fails and 409 when a concurrent conditional write won. */
   async put(bucket: string, key: string, body: string | Uint8Array, condition: { ifNoneMatch?: true; ifMatch?: string } = {}): Promise<{ etag: string }> {
     try {
       const res = await this.client.send(
@@ -57,20 +72,24 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: res.ETag ?? '' };
     } catch (err) {
-      const name = (err as { name?: string }).name;
-      if (status(err) === 412 || status(err) === 409 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') throw new PreconditionFailedError(bucket, key);
+      if (isPrecondition(err)) throw new PreconditionFailedError(bucket, key);
       throw err;
     }
   }
 
-  /** DeleteObjects takes at most 1000 keys a call; per-key errors are raised. */
+  /** Quiet DeleteObjects in batches of 1000: the answer lists only the keys that failed, and any failure is raised. */
   async delete(bucket: string, keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const res = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
-      if (res.Errors?.length) throw new Error(`could not delete ${res.Errors.map((e) => `${e.Key} (${e.Code}: ${e.Message})`).join(', ')}`);
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const res = await this.client.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true } }),
+      );
+      if (res.Errors?.length) {
+        throw new Error(`could not delete ${res.Errors.length} object(s) from s3://${bucket}: ${res.Errors.map((e) => `${e.Key} (${e.Code}: ${e.Message})`).join(', ')}`);
+      }
     }
   }
 
+  /** Server-side CopyObject (objects up to 5 GB; split output files are sized far below that). */
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
     await this.client.send(new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }));
   }
