@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bucketOf } from '../domain/bucket.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
-import { homePaths, localRuntime } from '../composition/local.js';
+import { homePaths, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
 import { consolidateDay, generateLanding, LANDING_PREFIX } from './consolidate.js';
@@ -73,18 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(home())
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
     .action(async (sql: string, o) => {
-      const rt = await localRuntime({ home: o.home });
-      try {
+      exitCode = await withRuntime(o.home, 'query', async (rt) => {
         await rt.catalog.refreshViews(rt.deps.config.database);
         await rt.db.run(`SET search_path = '${rt.deps.config.database},main'`);
         const reader = await rt.db.connection.runAndReadAll(sql);
         out(formatRows(reader.columnNames(), reader.getRowObjectsJS() as Record<string, unknown>[], o.format));
-      } catch (err) {
-        process.stderr.write(`query failed: ${(err as Error).message}\n`);
-        exitCode = 1;
-      } finally {
-        rt.close();
-      }
+      });
     });
 
   program
@@ -129,8 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'count and report, write nothing')
     .action(async (o) => {
       const date = o.date ?? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      const rt = await localRuntime({ home: o.home });
-      try {
+      exitCode = await withRuntime(o.home, 'consolidation', async (rt) => {
         const landing = path.join(rt.db.lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
         if (!existsSync(landing)) {
           out(`Generating a landing area of small files for ${date}…`);
@@ -140,12 +133,7 @@ export async function main(argv: string[]): Promise<number> {
         out(`${date}: ${r.recordsProcessed} records (${r.nullIds} without chargeback_id), ${r.duplicatesRemoved} duplicates removed → ${r.outputRows} rows in ${r.outputFiles} file(s)${r.dryRun ? ' (dry run: nothing written)' : ''}`);
         out(`${r.dryRun ? 'would write' : 'wrote'} ${r.output}`);
         out(r.metrics);
-      } catch (err) {
-        process.stderr.write(`consolidation failed: ${(err as Error).message}\n`);
-        exitCode = 1;
-      } finally {
-        rt.close();
-      }
+      });
     });
 
   program
@@ -199,6 +187,20 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return exitCode;
+}
+
+/** Runs `fn` on a local runtime; a failure prints `<what> failed: …` and sets exit code 1; the runtime is always closed. */
+async function withRuntime(home: string, what: string, fn: (rt: LocalRuntime) => Promise<void>): Promise<number> {
+  const rt = await localRuntime({ home });
+  try {
+    await fn(rt);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${what} failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    rt.close();
+  }
 }
 
 function splitList(value?: string): string[] | undefined {
