@@ -1,13 +1,13 @@
 """Glue (Spark) job: consolidates one day of small chargeback files into OUTPUT_FILE_COUNT parquet files.
 
 Thin on purpose; the decisions live in flywheel_chargebacks.py (unit-tested). Never run here (no Spark).
-Write aside, then switch: the day is written under OUTPUT_PATH/_staging/<run>/, copied into
-OUTPUT_PATH/year=/month=/day=/ under new names, and only then are the previous files deleted, so the
-day's folder always holds a complete day (for the moment between copy and delete, old and new both).
+Write aside, then switch (flywheel_compaction.write_aside_and_switch, shared with compact_raw.py): the
+day is written under OUTPUT_PATH/_staging/<run>/, copied into OUTPUT_PATH/year=/month=/day=/ under new
+names, and only then are the previous files deleted, so the day's folder always holds a complete day
+(for the moment between copy and delete, old and new both).
 """
 import sys
 import time
-import uuid
 
 
 def main():
@@ -17,6 +17,7 @@ def main():
     from pyspark.context import SparkContext
 
     import flywheel_chargebacks as fc
+    import flywheel_compaction as fcmp
 
     optional = ["EXECUTION_TIME", "EXECUTION_SEQUENCE", "TOTAL_EXECUTIONS", "ENABLE_PARTITION_FILTER", "PARTITION_DATE", "DRY_RUN"]
     names = fc.REQUIRED + [o for o in optional if f"--{o}" in sys.argv]
@@ -37,21 +38,10 @@ def main():
         print(f"DRY RUN: would write {out_rows} rows in {a['file_count']} files to {a['output_path']}{day}", flush=True)
         print(fc.metrics_line(records, records - out_rows, 0, time.time() - started), flush=True)
         return
-    run = uuid.uuid4().hex[:12]
-    staging = f"{a['output_path']}_staging/{run}/"
-    spark.sql(fc.dedupe_sql("landing", columns)).repartition(a["file_count"]).write.mode("errorifexists").option("compression", a["codec"]).parquet(staging)
-    s3 = boto3.client("s3")
-    bucket, prefix = a["output_path"][5:].split("/", 1)
-    listing = lambda p: [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=p) for o in page.get("Contents", [])]  # noqa: E731
-    written = [k for k in listing(f"{prefix}_staging/{run}/") if k.endswith(".parquet")]
-    existing = listing(f"{prefix}{day}")
-    new_keys = []
-    for k in written:
-        target = f"{prefix}{day}{run}-{k.rsplit('/', 1)[1]}"
-        s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": k})
-        new_keys.append(target)
-    for k in fc.switch_plan(existing, new_keys) + listing(f"{prefix}_staging/{run}/"):
-        s3.delete_object(Bucket=bucket, Key=k)
+    # the compaction capability (flywheel_compaction.py): write aside, then switch
+    new_keys = fcmp.write_aside_and_switch(
+        spark.sql(fc.dedupe_sql("landing", columns)), boto3.client("s3"), f"{a['output_path']}{day}", a["file_count"], a["codec"], f"{a['output_path']}_staging/"
+    )
     print(fc.metrics_line(records, records - out_rows, len(new_keys), time.time() - started), flush=True)
 
 

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 REQUIRED = ["SOURCE_DATABASE", "SOURCE_TABLE", "OUTPUT_PATH", "OUTPUT_FILE_COUNT", "COMPRESSION_CODEC"]
-CODECS = {"snappy", "gzip", "zstd", "lz4", "none", "uncompressed"}
+from flywheel_compaction import CODECS  # noqa: E402  (one list for both compaction jobs)
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -73,9 +73,3 @@ def dedupe_sql(view, columns):
 def metrics_line(records_processed, duplicates_removed, output_files, duration_seconds):
     """The exact METRICS line the job logs."""
     return f"METRICS: records_processed={records_processed}, duplicates_removed={duplicates_removed}, output_files={output_files}, duration_seconds={duration_seconds:.2f}"
-
-
-def switch_plan(existing_keys, new_keys):
-    """After the new day is written aside and copied in: the old objects to delete (never a new one)."""
-    new = set(new_keys)
-    return sorted(k for k in existing_keys if k not in new)

@@ -37,7 +37,6 @@ class Pieces(unittest.TestCase):
         self.assertEqual(fc.day_partition("2025-11-09"), "year=2025/month=11/day=09/")
         self.assertEqual(fc.push_down_predicate("2025-11-09"), "year='2025' and month='11' and day='09'")
         self.assertEqual(fc.metrics_line(10, 2, 4, 1.5), "METRICS: records_processed=10, duplicates_removed=2, output_files=4, duration_seconds=1.50")
-        self.assertEqual(fc.switch_plan(["d/old-1", "d/new-1"], ["d/new-1", "d/new-2"]), ["d/old-1"])
         sql = fc.dedupe_sql("landing", ["chargeback_id", "a`b"])
         self.assertIn("ORDER BY coalesce(updated_at, event_timestamp) DESC NULLS LAST", sql)
         self.assertIn("`a``b`", sql)

@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineConfig } from './domain/config.js';
 import type { StageName } from './domain/ledger.js';
+import type { ChargebacksParams } from './use-cases/maintenance-jobs.js';
 import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectStore, QueryEngine } from './ports.js';
 
 export interface ParquetFooter {
@@ -33,6 +34,8 @@ export interface Deps {
   monitorEngine: QueryEngine;
   /** Monitor options of this deployment (environment in AWS, flags locally); an invocation may override them. */
   monitorDefaults: Record<string, unknown>;
+  /** Parameters of the chargebacks consolidation job (CHARGEBACKS_* in AWS). */
+  chargebacks: ChargebacksParams;
   /** Reads a parquet file's schema and row count from its footer only. */
   readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
   /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel replay` locally). */

@@ -118,9 +118,14 @@ export interface SplitJobArgs {
   tablesFilter?: string[];
 }
 
+/** The jobs besides the split: a dataset's raw-landing compaction and the chargebacks consolidation. */
+export type MaintenanceJob = 'compaction' | 'chargebacks';
+
 /** Starts the split-and-bucket job; completion arrives as a Glue Job State Change event. */
 export interface JobRunner {
   startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }>;
+  /** Starts a maintenance job with its arguments (Glue `--NAME` arguments, named without the dashes). */
+  startJob(job: MaintenanceJob, args: Record<string, string>): Promise<{ jobName: string; jobRunId: string }>;
   jobRunState(jobName: string, jobRunId: string): Promise<{ state: JobState; reason?: string }>;
 }
 

@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { matches, routes } from '../shared/events/patterns.js';
+import { matches, routes, scheduledFunction } from '../shared/events/patterns.js';
 
 const params = {
   dataBucket: 'data',
   athenaWorkgroup: 'flywheel-dev',
   monitorWorkgroup: 'flywheel-dev-monitor',
   datasets: [
-    { rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-infobase-split-and-bucket' },
-    { rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-addressable-bucket' },
+    { rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-infobase-split-and-bucket', compactionPrefix: 'opus/infobase_attributes/raw_input/' },
+    { rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-addressable-bucket', compactionPrefix: 'opus/addressable/raw_input/' },
   ],
+  compactionJobName: 'flywheel-dev-compaction',
+  chargebacksJobName: 'flywheel-dev-chargebacks-consolidation',
 };
 const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
 const routed = (e: unknown) => routes(params).filter((r) => matches(r.pattern, e)).map((r) => r.fn);
@@ -20,6 +22,14 @@ describe('event patterns (shared by serverless.yml and the local bus)', () => {
     expect(routed(event('glue-job-state-change.failed.json'))).toEqual(['registerStagedTables']);
     expect(routed(event('athena-query-state-change.succeeded.json'))).toEqual(['bucketedTables']);
     expect(routed(event('stage-completed.register-staged-tables.json'))).toEqual(['bucketedTables']);
+    expect(routed(event('s3-object-created.raw-landing.json'))).toEqual(['compaction']);
+    expect(routed(event('glue-job-state-change.compaction-failed.json'))).toEqual(['compaction']);
+    expect(routed(event('glue-job-state-change.chargebacks-failed.json'))).toEqual(['chargebacks']);
+    // schedules are rules with a rate, not patterns: the local bus reads the function from the rule name
+    expect(routed(event('scheduled-event.chargebacks.json'))).toEqual([]);
+    expect(scheduledFunction(event('scheduled-event.chargebacks.json'))).toBe('chargebacks');
+    expect(scheduledFunction(event('scheduled-event.json'))).toBe('snapshotTrigger');
+    expect(scheduledFunction(event('s3-object-created.eventbridge.json'))).toBeUndefined();
   });
 
   test('objects that are not a ready marker, other buckets, jobs and workgroups start nothing', () => {

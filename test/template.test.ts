@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';
 import { ADDRESSABLE, INFOBASE } from '../shared/domain/config.js';
-import { routes, type Route } from '../shared/events/patterns.js';
+import { routes, SCHEDULES, type Route } from '../shared/events/patterns.js';
 
 type Json = any; // CloudFormation is untyped JSON; the assertions say what each part must be.
 
@@ -77,6 +77,9 @@ const FUNCTIONS = {
   dataMonitor: 'data-monitor',
   replay: 'replay',
   reconciler: 'reconciler',
+  compaction: 'compaction',
+  chargebacks: 'chargebacks',
+  cleanroomsReport: 'cleanrooms-report',
 } as const;
 const logicalId = (fn: string) => `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`;
 
@@ -131,9 +134,11 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       athenaWorkgroup: r.AthenaWorkGroup.Properties.Name,
       monitorWorkgroup: r.MonitorWorkGroup.Properties.Name,
       datasets: [
-        { rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker, splitJobName: r.SplitJob.Properties.Name },
-        { rawPrefix: ADDRESSABLE.rawPrefix, readyMarker: ADDRESSABLE.readyMarker, splitJobName: r.AddressableJob.Properties.Name },
+        { rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker, splitJobName: r.SplitJob.Properties.Name, compactionPrefix: INFOBASE.compaction!.sourcePrefix },
+        { rawPrefix: ADDRESSABLE.rawPrefix, readyMarker: ADDRESSABLE.readyMarker, splitJobName: r.AddressableJob.Properties.Name, compactionPrefix: ADDRESSABLE.compaction!.sourcePrefix },
       ],
+      compactionJobName: r.CompactionJob.Properties.Name,
+      chargebacksJobName: r.ChargebacksJob.Properties.Name,
     });
     expect(r.DataBucket.Properties.BucketName).toBe(`flywheel-${stage}-data-us-east-1`);
     const patternRules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern);
@@ -148,7 +153,7 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     }
     // The AWS service events (S3, Glue, Athena) only ever arrive on the default bus.
     const onDefault = expected.filter((route) => route.bus === 'default').map((route) => route.pattern.source);
-    expect(onDefault).toEqual([['aws.s3'], ['aws.glue'], ['aws.athena'], ['aws.athena']]);
+    expect(onDefault).toEqual([['aws.s3'], ['aws.s3'], ['aws.glue'], ['aws.glue'], ['aws.glue'], ['aws.athena'], ['aws.athena']]);
   });
 
   test('the project bus has an archive; the daily discovery schedule follows the stage; the monitor runs daily', () => {
@@ -161,14 +166,21 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       ['cron(0 6 * * ? *)', stage === 'prod' ? 'ENABLED' : 'DISABLED', undefined, 'SnapshotTriggerLambdaFunction'],
       ['rate(15 minutes)', 'ENABLED', undefined, 'ReconcilerLambdaFunction'],
       ['cron(0 7 * * ? *)', 'ENABLED', undefined, 'DataMonitorLambdaFunction'],
+      ['cron(30 0,6,12,18 * * ? *)', 'ENABLED', undefined, 'ChargebacksLambdaFunction'],
+      ['cron(0 8 * * ? *)', 'ENABLED', undefined, 'CleanroomsReportLambdaFunction'],
     ]);
+    // the schedules the local bus routes by (patterns.ts SCHEDULES) are these rules, by name and rate
+    for (const s of SCHEDULES.filter((x) => x.fn in FUNCTIONS)) {
+      const rule = schedules.find(([, r]) => r.Properties.Name === `flywheel-${stage}-${s.name}`)?.[1];
+      expect([s.name, rule?.Properties.ScheduleExpression, rule?.Properties.Targets[0].Arn['Fn::GetAtt'][0]]).toEqual([s.name, s.rate, logicalId(s.fn)]);
+    }
   });
 
   test.each([
     ['SplitJob', 'infobase-split-and-bucket'],
     ['AddressableJob', 'addressable-bucket'],
   ])('the %s: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage', (id, name) => {
-    expect(ofType(t(), 'AWS::Glue::Job')).toHaveLength(2);
+    expect(ofType(t(), 'AWS::Glue::Job')).toHaveLength(4);
     const job = resources(t())[id].Properties;
     expect(job).toMatchObject({
       Name: `flywheel-${stage}-${name}`,
@@ -190,6 +202,31 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     }
     expect([job.WorkerType, job.NumberOfWorkers, job.Timeout]).toEqual(stage === 'prod' ? ['G.4X', 24, 600] : ['G.1X', 4, 120]);
     expect(one(t(), 'AWS::Glue::Database').Properties.DatabaseInput.Name).toBe(`flywheel_${stage}`);
+  });
+
+  test('compaction and chargebacks: their Glue jobs share flywheel_compaction.py; crawlers on the raw inputs with the current prefixes', () => {
+    const r = resources(t());
+    const sub = (v: Json) => String(v['Fn::Sub']);
+    expect(r.CompactionJob.Properties.Name).toBe(`flywheel-${stage}-compaction`);
+    expect(sub(r.CompactionJob.Properties.Command.ScriptLocation)).toMatch(/glue-scripts\/compact_raw\.py$/);
+    expect(sub(r.ChargebacksJob.Properties.Command.ScriptLocation)).toMatch(/glue-scripts\/consolidate_chargebacks\.py$/);
+    for (const job of [r.CompactionJob, r.ChargebacksJob]) {
+      const files = sub(job.Properties.DefaultArguments['--extra-py-files']).split(',');
+      expect(files.some((f) => f.endsWith('glue-scripts/flywheel_compaction.py'))).toBe(true);
+      for (const uri of [sub(job.Properties.Command.ScriptLocation), ...files]) expect(existsSync(path.join(root, uri.slice(uri.indexOf('glue-scripts/'))))).toBe(true);
+    }
+    const crawlers = Object.fromEntries(ofType(t(), 'AWS::Glue::Crawler').map(([id, c]) => [id, c.Properties]));
+    expect(Object.keys(crawlers).sort()).toEqual(['AddressableRawCrawler', 'ChargebacksLandingCrawler', 'InfobaseRawCrawler']);
+    expect([crawlers.InfobaseRawCrawler.TablePrefix, crawlers.AddressableRawCrawler.TablePrefix]).toEqual(['infobase_attributes_', 'addressable_']);
+    expect(sub(crawlers.InfobaseRawCrawler.Targets.S3Targets[0].Path)).toContain(INFOBASE.compaction!.sourcePrefix);
+    expect(sub(crawlers.AddressableRawCrawler.Targets.S3Targets[0].Path)).toContain(ADDRESSABLE.compaction!.sourcePrefix);
+    for (const c of Object.values(crawlers)) expect(c.SchemaChangePolicy).toEqual({ UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG' });
+    // no stage waits for a crawler: the raw crawlers have no schedule and no function may start one
+    expect([crawlers.InfobaseRawCrawler.Schedule, crawlers.AddressableRawCrawler.Schedule]).toEqual([undefined, undefined]);
+    expect(JSON.stringify(Object.values(FUNCTIONS).length && ofType(t(), 'AWS::IAM::Role').map(([, role]) => role.Properties.Policies))).not.toContain('glue:StartCrawler');
+    const env = (fn: string) => r[logicalId(fn)].Properties.Environment.Variables;
+    expect(env('compaction')).toMatchObject({ COMPACTION_JOB_NAME: { Ref: 'CompactionJob' }, COMPACTION_DATASETS: 'infobase,addressable' });
+    expect(env('chargebacks')).toMatchObject({ CHARGEBACKS_JOB_NAME: { Ref: 'ChargebacksJob' }, CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks', CHARGEBACKS_TOTAL_EXECUTIONS: '4' });
   });
 
   test('alerts: a topic under the project KMS key, published only by this stack, one e-mail subscription per address', () => {
@@ -284,7 +321,9 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       if (asList(s.Resource).includes('*')) {
         // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions: AWS requires "*"
         const xray = isDeepStrictEqual([...asList<string>(s.Action)].sort(), ['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-        if (!xray) expect({ where, s }).toEqual({ where, s: expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }) });
+        // Clean Rooms / Entity Resolution List calls have no resource-level permissions
+        const lists = asList<string>(s.Action).every((a) => /^(cleanrooms|entityresolution):List[A-Za-z]+$/.test(a));
+        if (!xray && !lists) expect({ where, s }).toEqual({ where, s: expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }) });
       }
     }
   });
@@ -294,7 +333,17 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       const role = resources(t())[`${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`];
       return role.Properties.Policies.flatMap((p: Json) => asList(p.PolicyDocument.Statement)).flatMap((s: Json) => asList(s.Action));
     };
-    for (const fn of Object.keys(FUNCTIONS)) expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'events:PutEvents', 's3:GetObject', 's3:PutObject']));
+    const jobStarters = ['compaction', 'chargebacks'];
+    const reporters = ['cleanroomsReport'];
+    for (const fn of Object.keys(FUNCTIONS).filter((f) => !jobStarters.includes(f) && !reporters.includes(f))) expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'events:PutEvents', 's3:GetObject', 's3:PutObject']));
+    for (const fn of jobStarters) {
+      expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'glue:StartJobRun', 's3:GetObject', 's3:PutObject']));
+      expect(actionsOf(fn)).not.toEqual(expect.arrayContaining(['glue:CreateTable']));
+      expect(actionsOf(fn)).not.toEqual(expect.arrayContaining(['athena:StartQueryExecution']));
+    }
+    expect(actionsOf('cleanroomsReport')).toEqual(expect.arrayContaining(['cleanrooms:ListConfiguredTables', 'cleanrooms:GetConfiguredTableAnalysisRule', 'entityresolution:ListIdNamespaces', 'entityresolution:GetSchemaMapping', 'glue:GetTables', 's3:PutObject', 'sns:Publish']));
+    // read-only: no Create/Update/Delete/Start of anything in Clean Rooms or Entity Resolution
+    expect(actionsOf('cleanroomsReport').filter((a) => /^(cleanrooms|entityresolution):/.test(a) && !/^(cleanrooms|entityresolution):(List|Get)[A-Z]/.test(a))).toEqual([]);
     expect(actionsOf('snapshotTrigger')).toContain('glue:StartJobRun');
     expect(actionsOf('snapshotTrigger')).not.toContain('glue:CreateTable');
     expect(actionsOf('registerStagedTables')).toEqual(expect.arrayContaining(['glue:CreateTable', 'glue:UpdateTable', 'glue:BatchUpdatePartition']));

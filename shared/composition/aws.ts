@@ -18,9 +18,10 @@ import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
-import { defaultConfig } from '../domain/config.js';
+import { defaultConfig, withCompaction } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
+import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 
 /** Settings every function reads from its environment. */
 export interface AwsSettings {
@@ -33,6 +34,11 @@ export interface AwsSettings {
   monitorWorkgroup: string;
   eventBusName: string;
   alertTopicArn: string;
+  /** Glue jobs of the compaction stage and the chargebacks consolidation (optional per function). */
+  compactionJobName?: string;
+  chargebacksJobName?: string;
+  /** Datasets whose raw landings are compacted first (COMPACTION_DATASETS, comma-separated). */
+  compactionDatasets: string[];
   region?: string;
 }
 
@@ -53,7 +59,23 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     monitorWorkgroup: env.MONITOR_WORKGROUP ?? need('ATHENA_WORKGROUP'),
     eventBusName: need('EVENT_BUS_NAME'),
     alertTopicArn: need('ALERT_TOPIC_ARN'),
+    compactionJobName: env.COMPACTION_JOB_NAME || undefined,
+    chargebacksJobName: env.CHARGEBACKS_JOB_NAME || undefined,
+    compactionDatasets: (env.COMPACTION_DATASETS ?? '').split(',').map((d) => d.trim()).filter(Boolean),
     region: env.AWS_REGION,
+  };
+}
+
+/** The chargebacks job's parameters from `CHARGEBACKS_*` (serverless.yml sets them per stage). */
+export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): ChargebacksParams {
+  return {
+    sourceDatabase: env.CHARGEBACKS_SOURCE_DATABASE || s.database,
+    sourceTable: env.CHARGEBACKS_SOURCE_TABLE || 'chargebacks_landing',
+    outputPath: env.CHARGEBACKS_OUTPUT_PATH || `s3://${s.dataBucket}/consolidated/chargebacks/`,
+    outputFileCount: Number(env.CHARGEBACKS_OUTPUT_FILE_COUNT || 8),
+    codec: env.CHARGEBACKS_COMPRESSION_CODEC || 'snappy',
+    totalExecutions: Number(env.CHARGEBACKS_TOTAL_EXECUTIONS || 4),
+    partitionFilter: (env.CHARGEBACKS_ENABLE_PARTITION_FILTER ?? 'true') === 'true',
   };
 }
 
@@ -84,13 +106,17 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   const glue = traced(new GlueClient({ region }));
   const store = new S3ObjectStore(s3);
   cached = {
-    config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database }),
+    config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database, datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets) }),
     store,
     catalog: new GlueCatalog(glue),
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
     monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
     monitorDefaults: monitorOptionsFromEnv(env, s),
-    jobs: new GlueJobRunner(glue, { jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName } }),
+    chargebacks: chargebacksParamsFromEnv(env, s),
+    jobs: new GlueJobRunner(glue, {
+      jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },
+      maintenanceJobNames: { compaction: s.compactionJobName, chargebacks: s.chargebacksJobName },
+    }),
     bus: new EventBridgeBus(traced(new EventBridgeClient({ region })), { busName: s.eventBusName }),
     notifier: new SnsNotifier(traced(new SNSClient({ region })), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },

@@ -14,6 +14,10 @@ import { makeRegisterStagedTablesHandler } from '../../services/register-staged-
 import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
 import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
 import { makeReplayHandler } from '../../services/replay/replay.js';
+import { makeCompactionHandler } from '../../services/compaction/compaction.js';
+import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.js';
+import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
+import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
@@ -31,6 +35,18 @@ import type { Clock } from '../ports.js';
 export const localJobName = (dataset: string) => (dataset === 'infobase' ? 'flywheel-local-infobase-split-and-bucket' : `flywheel-local-${dataset}-bucket`);
 export const LOCAL_WORKGROUP = 'flywheel-local';
 export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
+export const LOCAL_COMPACTION_JOB = 'flywheel-local-compaction';
+export const LOCAL_CHARGEBACKS_JOB = 'flywheel-local-chargebacks-consolidation';
+/** Locally the landing "table" is the folder `landing/chargebacks/`, the output `consolidated/chargebacks/` (adapters/local/consolidate.ts). */
+export const LOCAL_CHARGEBACKS: ChargebacksParams = {
+  sourceDatabase: 'flywheel',
+  sourceTable: 'chargebacks_landing',
+  outputPath: 's3://data/consolidated/chargebacks/',
+  outputFileCount: 4,
+  codec: 'snappy',
+  totalExecutions: 4,
+  partitionFilter: true,
+};
 
 export interface LocalOptions {
   home: string;
@@ -75,7 +91,9 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
       dataBucket: config.dataBucket,
       athenaWorkgroup: LOCAL_WORKGROUP,
       monitorWorkgroup: LOCAL_MONITOR_WORKGROUP,
-      datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name) })),
+      datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name), compactionPrefix: d.compaction?.sourcePrefix })),
+      compactionJobName: LOCAL_COMPACTION_JOB,
+      chargebacksJobName: LOCAL_CHARGEBACKS_JOB,
     }),
     clock,
     options.observer,
@@ -90,7 +108,11 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     engine,
     monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP),
     monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
-    jobs: new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, options.faults?.job),
+    chargebacks: LOCAL_CHARGEBACKS,
+    jobs: new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, options.faults?.job, {
+      compaction: LOCAL_COMPACTION_JOB,
+      chargebacks: LOCAL_CHARGEBACKS_JOB,
+    }),
     bus,
     notifier: new OutboxNotifier(paths.outbox, clock),
     clock,
@@ -105,8 +127,15 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     bucketedTables: makeBucketedTablesHandler(deps),
     dataMonitor: makeDataMonitorHandler(deps),
     replay: makeReplayHandler(deps),
+    compaction: makeCompactionHandler(deps),
+    chargebacks: makeChargebacksHandler(deps),
+    reconciler: makeReconcilerHandler(deps),
+    // the daily schedule's event (`flywheel event events/scheduled-event.cleanrooms-report.json`); imported
+    // when used: shared/local/cleanrooms.ts builds on this runtime
+    cleanroomsReport: async (event) => (await import('../local/cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
-  return { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
+  const runtime: LocalRuntime = { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
+  return runtime;
 }
 
 /** The CLI command that replays a stage locally. */

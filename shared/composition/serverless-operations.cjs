@@ -9,7 +9,7 @@
 'use strict';
 
 /** The functions (serverless.yml names): keep in step with `functions:` (the template test checks). */
-const FUNCTIONS = ['snapshotTrigger', 'registerStagedTables', 'bucketedTables', 'replay', 'reconciler', 'dataMonitor'];
+const FUNCTIONS = ['snapshotTrigger', 'registerStagedTables', 'bucketedTables', 'replay', 'reconciler', 'dataMonitor', 'compaction', 'chargebacks', 'cleanroomsReport'];
 const cap = (s) => s[0].toUpperCase() + s.slice(1);
 
 module.exports.functions = FUNCTIONS;

@@ -1,3 +1,5 @@
+import type { CompactionConfig } from './compaction.js';
+
 /** Where each dataset's data lives and how its tables are named; one value per deployment or local home. */
 export interface DatasetConfig {
   name: string;
@@ -15,6 +17,11 @@ export interface DatasetConfig {
   bucketedPrefix: string;
   /** Run ledgers: `<runsPrefix>snapshot_dt=D/run.json`. */
   runsPrefix: string;
+  /**
+   * The optional first stage: raw small files landing under `compaction.sourcePrefix` are compacted
+   * into `rawPrefix` (what the split reads), and the ready marker is written there last. Absent = off.
+   */
+  compaction?: CompactionConfig;
 }
 
 export interface PipelineConfig {
@@ -40,6 +47,7 @@ export const INFOBASE: DatasetConfig = {
   splitPrefix: 'omc_cleanroom_data/split_cluster/infobase_attributes/',
   bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/',
   runsPrefix: '_runs/infobase/',
+  compaction: { sourcePrefix: 'opus/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', targetFileBytes: 256 * 1024 * 1024, codec: 'snappy' },
 };
 
 export const ADDRESSABLE: DatasetConfig = {
@@ -50,7 +58,15 @@ export const ADDRESSABLE: DatasetConfig = {
   splitPrefix: 'omc_cleanroom_data/split_cluster/addressable/',
   bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/addressable/',
   runsPrefix: '_runs/addressable/',
+  compaction: { sourcePrefix: 'opus/addressable/raw_input/', readyMarker: '_SUCCESS', targetFileBytes: 256 * 1024 * 1024, codec: 'snappy' },
 };
+
+/** The datasets with compaction on; `enabled` lists them (as COMPACTION_DATASETS does in AWS), the others lose their compaction stage. */
+export function withCompaction(datasets: Record<string, DatasetConfig>, enabled: string[]): Record<string, DatasetConfig> {
+  const unknown = enabled.filter((d) => !datasets[d]);
+  if (unknown.length) throw new Error(`compaction is configured for unknown dataset(s) ${unknown.join(', ')}; known: ${Object.keys(datasets).join(', ')}`);
+  return Object.fromEntries(Object.entries(datasets).map(([name, d]) => [name, enabled.includes(name) ? d : { ...d, compaction: undefined }]));
+}
 
 /** Defaults shared by both modes; AWS overrides bucket names and database from the environment. */
 export function defaultConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {

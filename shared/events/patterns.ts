@@ -21,11 +21,39 @@ export interface RouteParams {
   /** Workgroup of the data monitor's queries (kept apart so their events reach the monitor alone). */
   monitorWorkgroup: string;
   /** Each dataset's raw prefix (e.g. `omc_cleanroom_data/infobase_attributes/raw_input/`), ready marker and split job. */
-  datasets: Array<{ rawPrefix: string; readyMarker: string; splitJobName: string }>;
+  datasets: Array<{ rawPrefix: string; readyMarker: string; splitJobName: string; compactionPrefix?: string }>;
+  /** Glue jobs of the raw-landing compaction and the chargebacks consolidation. */
+  compactionJobName: string;
+  chargebacksJobName: string;
 }
 
 /** The functions that consume events and the bus each listens on. */
-export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor' | 'replay';
+export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor' | 'replay' | 'compaction' | 'chargebacks' | 'reconciler' | 'cleanroomsReport';
+
+/** Glue job states that end a run. */
+const JOB_ENDED = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'];
+
+/**
+ * The schedules (EventBridge Scheduler-style rules named `<service>-<stage>-<name>`): serverless.yml
+ * declares them with these rates (a template test holds them equal), and the local bus routes a
+ * Scheduled Event to the function whose rule name it carries.
+ */
+export const SCHEDULES: Array<{ name: string; fn: FunctionName; rate: string }> = [
+  { name: 'snapshot-discovery', fn: 'snapshotTrigger', rate: 'cron(0 6 * * ? *)' },
+  { name: 'reconciler', fn: 'reconciler', rate: 'rate(15 minutes)' },
+  { name: 'data-monitor', fn: 'dataMonitor', rate: 'cron(0 7 * * ? *)' },
+  // 4 executions a day, every 6 hours (shared/domain/chargebacks.ts says what each covers)
+  { name: 'chargebacks', fn: 'chargebacks', rate: 'cron(30 0,6,12,18 * * ? *)' },
+  { name: 'cleanrooms-report', fn: 'cleanroomsReport', rate: 'cron(0 8 * * ? *)' },
+];
+
+/** The function a Scheduled Event is for, from its rule ARN (`…:rule/<service>-<stage>-<name>`). */
+export function scheduledFunction(event: unknown): FunctionName | undefined {
+  const e = event as { source?: unknown; 'detail-type'?: unknown; resources?: unknown };
+  if (e?.source !== 'aws.events' || e['detail-type'] !== 'Scheduled Event' || !Array.isArray(e.resources)) return undefined;
+  const rules = e.resources.filter((r): r is string => typeof r === 'string').map((r) => r.slice(r.lastIndexOf('/') + 1));
+  return SCHEDULES.find((s) => rules.some((rule) => rule.endsWith(`-${s.name}`)))?.fn;
+}
 
 export interface Route {
   name: string;
@@ -55,13 +83,38 @@ export function routes(p: RouteParams): Route[] {
       },
     },
     {
+      name: 'raw-landing-completed',
+      fn: 'compaction',
+      bus: 'default',
+      pattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [p.dataBucket] },
+          object: { key: p.datasets.filter((d) => d.compactionPrefix).map((d) => ({ wildcard: `${d.compactionPrefix}snapshot_dt=*/${d.readyMarker}` })) },
+        },
+      },
+    },
+    {
+      name: 'compaction-job-finished',
+      fn: 'compaction',
+      bus: 'default',
+      pattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: [p.compactionJobName], state: JOB_ENDED } },
+    },
+    {
+      name: 'chargebacks-job-finished',
+      fn: 'chargebacks',
+      bus: 'default',
+      pattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: [p.chargebacksJobName], state: JOB_ENDED } },
+    },
+    {
       name: 'split-job-finished',
       fn: 'registerStagedTables',
       bus: 'default',
       pattern: {
         source: ['aws.glue'],
         'detail-type': ['Glue Job State Change'],
-        detail: { jobName: p.datasets.map((d) => d.splitJobName), state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'] },
+        detail: { jobName: p.datasets.map((d) => d.splitJobName), state: JOB_ENDED },
       },
     },
     {

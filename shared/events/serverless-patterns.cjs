@@ -13,7 +13,7 @@ const { routes } = requireTs('./patterns.ts', __filename);
 
 /** The serverless.yml values that fill RouteParams (names of resources defined in that file). */
 async function routeParams(resolveVariable) {
-  const [dataBucket, athenaWorkgroup, monitorWorkgroup, splitJobName, rawPrefix, readyMarker, addressableJobName, addressableRawPrefix] = await Promise.all([
+  const [dataBucket, athenaWorkgroup, monitorWorkgroup, splitJobName, rawPrefix, readyMarker, addressableJobName, addressableRawPrefix, compactionJobName, chargebacksJobName, infobaseCompactionPrefix, addressableCompactionPrefix] = await Promise.all([
     resolveVariable('self:custom.dataBucketName'),
     resolveVariable('self:custom.athenaWorkgroup'),
     resolveVariable('self:custom.monitorWorkgroup'),
@@ -22,14 +22,20 @@ async function routeParams(resolveVariable) {
     resolveVariable('self:custom.readyMarker'),
     resolveVariable('self:custom.addressableJobName'),
     resolveVariable('self:custom.addressableRawPrefix'),
+    resolveVariable('self:custom.compactionJobName'),
+    resolveVariable('self:custom.chargebacksJobName'),
+    resolveVariable('self:custom.infobaseCompactionPrefix'),
+    resolveVariable('self:custom.addressableCompactionPrefix'),
   ]);
   return {
     dataBucket,
     athenaWorkgroup,
     monitorWorkgroup,
+    compactionJobName,
+    chargebacksJobName,
     datasets: [
-      { rawPrefix, readyMarker, splitJobName },
-      { rawPrefix: addressableRawPrefix, readyMarker, splitJobName: addressableJobName },
+      { rawPrefix, readyMarker, splitJobName, compactionPrefix: infobaseCompactionPrefix },
+      { rawPrefix: addressableRawPrefix, readyMarker, splitJobName: addressableJobName, compactionPrefix: addressableCompactionPrefix },
     ],
   };
 }
@@ -39,7 +45,7 @@ const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 
 // Route names are static (only the pattern values depend on params), so list them with
 // placeholder params once and resolve each pattern lazily with the real ones.
-const placeholder = { dataBucket: '', athenaWorkgroup: '', monitorWorkgroup: '', datasets: [] };
+const placeholder = { dataBucket: '', athenaWorkgroup: '', monitorWorkgroup: '', compactionJobName: '', chargebacksJobName: '', datasets: [] };
 
 for (const { name } of routes(placeholder)) {
   module.exports[camel(name)] = async ({ resolveVariable }) => {

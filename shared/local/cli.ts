@@ -7,12 +7,13 @@ import { STAGES, type StageName } from '../domain/ledger.js';
 import { homePaths, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
-import { consolidateDay, generateLanding, LANDING_PREFIX } from './consolidate.js';
+import { consolidateDay, generateLanding, LANDING_PREFIX } from '../adapters/local/consolidate.js';
 import { dayPartition } from '../domain/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import { runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
 import { MonitorOptionsSchema } from '../domain/monitor/options.js';
 import { formatRows } from './format.js';
+import { cleanroomsReportCommand } from './cleanrooms.js';
 
 const out = (line = '') => process.stdout.write(line + '\n');
 
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!existsSync(path.join(lake, 'data'))) {
         out(`Generating a sample lake in ${path.join(o.home, 'lake')} (${Number(o.rows).toLocaleString('en-US')} rows per source table)…`);
         const started = Date.now();
-        await generateSampleLake(lake, { rows: Number(o.rows), onTable: (s, t) => out(`  snapshot_dt=${s} ${t}`) });
+        await generateSampleLake(lake, { rows: Number(o.rows), rawLanding: true, onTable: (s, t) => out(`  snapshot_dt=${s} ${t}`) });
         out(`Sample lake ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       }
       exitCode = await runLocal({ home: o.home, dataset: 'all', verbose: o.verbose });
@@ -114,6 +115,18 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('compact')
+    .description("compact a dataset's raw landing (opus/<dataset>/raw_input/snapshot_dt=D/) into the split's input, then run the pipeline on it")
+    .addOption(home())
+    .addOption(new Option('--dataset <name>', 'dataset').choices(['infobase', 'addressable']).default('addressable'))
+    .requiredOption('--snapshot <date>', 'snapshot_dt of the raw landing')
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      // the direct invocation an operator sends the compaction function in AWS (`aws lambda invoke … {"dataset","snapshotDt"}`)
+      exitCode = await runLocal({ home: o.home, verbose: o.verbose, kick: (rt) => rt.bus.invoke('compaction', { dataset: o.dataset, snapshotDt: o.snapshot }) });
+    });
+
+  program
     .command('consolidate')
     .description('chargebacks consolidation of one day, locally (generates a landing area of small files when none exists)')
     .addOption(home())
@@ -134,6 +147,18 @@ export async function main(argv: string[]): Promise<number> {
         out(`${r.dryRun ? 'would write' : 'wrote'} ${r.output}`);
         out(r.metrics);
       });
+    });
+
+  program
+    .command('cleanrooms-report')
+    .description('the Clean Rooms report against the local catalog: which part_ tables are ready for analysis, and the ID resolution mappings (Clean Rooms itself is read from a JSON description)')
+    .addOption(home())
+    .option('--description <file>', 'Clean Rooms / Entity Resolution description JSON (default: <home>/cleanrooms.json, generated from the catalog when absent)')
+    .option('--membership <id>', 'Clean Rooms membership id (default: the sample membership)')
+    .option('--table-prefix <prefix>', 'catalog table prefix', 'part_')
+    .option('--verbose', 'echo JSON logs to stderr')
+    .action(async (o) => {
+      exitCode = await cleanroomsReportCommand({ home: o.home, description: o.description, membership: o.membership, tablePrefix: o.tablePrefix, verbose: o.verbose }, out);
     });
 
   program

@@ -26,11 +26,13 @@ export interface RunLocalOptions {
 }
 
 const out = (line = '') => process.stdout.write(line + '\n');
+let handlerFailures = 0;
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Runs to completion; 0 only if every run it touched succeeded. */
 export async function runLocal(o: RunLocalOptions): Promise<number> {
   const started = Date.now();
+  handlerFailures = 0;
   const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
   const rt = await localRuntime({
     home: o.home,
@@ -40,9 +42,14 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
         const line = describe(event, fn);
         if (line) out(`${at()} ${line}`);
       },
-      failed: (_event, fn, error) => out(`${at()} ✗ ${fn} threw: ${error.message}`),
+      failed: (_event, fn, error) => {
+        handlerFailures++;
+        out(`${at()} ✗ ${fn} threw: ${error.message}`);
+      },
     },
-    progress: { table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`) },
+    progress: {
+      compacted: (folder, g) => out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
+      table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`) },
   });
   try {
     const { config } = rt.deps;
@@ -56,6 +63,12 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
         const ds = config.datasets[name];
         if (!ds) {
           out(`dataset ${name}: not configured in this version; skipped`);
+          continue;
+        }
+        const landings = o.fromStage || o.tables ? [] : await pendingRawLandings(rt, name, o.snapshotDt);
+        if (landings.length > 0) {
+          // a raw landing not compacted yet: its ready marker, as S3 would announce it, starts the compaction stage
+          for (const key of landings) rt.bus.deliver(rt.bus.envelope('aws.s3', 'Object Created', { version: '0', bucket: { name: config.dataBucket }, object: { key, size: 0 }, 'request-id': 'local', requester: 'local', 'source-ip-address': '127.0.0.1', reason: 'PutObject' }));
           continue;
         }
         const listing = await rt.store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
@@ -73,10 +86,30 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
       }
     }
     await rt.bus.drain();
-    return await summarize(rt, started);
+    return await summarize(rt, started, o.event !== undefined || o.kick !== undefined);
   } finally {
     rt.close();
   }
+}
+
+/**
+ * Ready markers of a dataset's raw landings (compaction on) whose compacted output has no ready marker
+ * yet: the newest one, or the one of `snapshotDt`.
+ */
+async function pendingRawLandings(rt: LocalRuntime, dataset: string, snapshotDt?: string): Promise<string[]> {
+  const ds = rt.deps.config.datasets[dataset];
+  const c = ds?.compaction;
+  if (!ds || !c) return [];
+  const bucket = rt.deps.config.dataBucket;
+  const { prefixes } = await rt.store.list(bucket, c.sourcePrefix, { delimiter: '/' });
+  const dates = prefixes.map((p) => /snapshot_dt=(\d{4}-\d{2}-\d{2})\/$/.exec(p)?.[1]).filter((d): d is string => !!d && (!snapshotDt || d === snapshotDt)).sort();
+  for (const d of dates.reverse()) {
+    const marker = `${c.sourcePrefix}snapshot_dt=${d}/${c.readyMarker}`;
+    if (!(await rt.store.head(bucket, marker))) continue;
+    const compacted = await rt.store.head(bucket, `${ds.rawPrefix}snapshot_dt=${d}/${ds.readyMarker}`);
+    return compacted ? [] : [marker];
+  }
+  return [];
 }
 
 /** One progress line per stage-level event; per-query events stay quiet. */
@@ -107,7 +140,7 @@ function describe(event: unknown, fn?: string): string | undefined {
   }
 }
 
-async function summarize(rt: LocalRuntime, started: number): Promise<number> {
+async function summarize(rt: LocalRuntime, started: number, anyEvent = false): Promise<number> {
   const ledgers = makeLedgerStore(rt.store, rt.deps.config);
   const touched = new Map<string, RunLedger>();
   for (const e of rt.bus.published) {
@@ -120,6 +153,13 @@ async function summarize(rt: LocalRuntime, started: number): Promise<number> {
   const outbox = rt.bus.published.filter((e) => e['detail-type'] === 'Stage Failed').length;
   out('');
   if (touched.size === 0) {
+    // an event need not start a pipeline run (a schedule of the report or the chargebacks, a job's end):
+    // it succeeded when no handler threw and no job failed
+    const failedJobs = rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change' && e.detail.state !== 'SUCCEEDED').length;
+    if (anyEvent && failedJobs === 0 && outbox === 0 && handlerFailures === 0) {
+      out(`No pipeline run was touched; the event was handled (total ${secs(Date.now() - started)}).`);
+      return 0;
+    }
     out('No run was started (see the messages above and the alerts in the outbox).');
     return 1;
   }

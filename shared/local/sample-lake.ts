@@ -15,6 +15,11 @@ export interface SampleOptions {
   onTable?: (snapshot: string, table: string) => void;
   /** Also write the addressable ids dataset (half as many rows). Default true. */
   addressable?: boolean;
+  /**
+   * Land the newest addressable snapshot as many small files under its raw prefix
+   * (`opus/addressable/raw_input/`), so the run starts with the compaction stage. Default false.
+   */
+  rawLanding?: boolean;
 }
 
 /** Source tables: name → extra columns (SQL over `i`); every table also has CUSTOMER_USER_ID. */
@@ -53,6 +58,9 @@ export const SAMPLE_MAPPING = [
   ...['CUSTOMER_USER_ID', 'MIACS_12_001', 'MIACS_12_002'].map((c) => `MIACS_02,${c},miacs_02,${c.toLowerCase()}`),
 ].join('\n');
 
+/** Files of a raw landing (`rawLanding`). */
+const RAW_LANDING_FILES = 24;
+
 /** The last days of the two months before `now` (monthly snapshots as they land), oldest first. */
 export function recentMonthEnds(now: Date): string[] {
   const end = (monthsBack: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - monthsBack + 1, 0)).toISOString().slice(0, 10);
@@ -81,10 +89,17 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
       await fs.writeFile(path.join(dir, INFOBASE.readyMarker), '');
       // the addressable ids: one table, files directly under the snapshot folder
       if (options.addressable !== false) {
-        const adir = path.join(data, ADDRESSABLE.rawPrefix, `snapshot_dt=${snapshot}`);
-        options.onTable?.(snapshot, 'addressable_ids');
+        const raw = options.rawLanding && n === snapshots.length - 1;
+        const adir = path.join(data, raw ? ADDRESSABLE.compaction!.sourcePrefix : ADDRESSABLE.rawPrefix, `snapshot_dt=${snapshot}`);
+        options.onTable?.(snapshot, raw ? 'addressable_ids (raw landing of small files, compacted first)' : 'addressable_ids');
         await fs.mkdir(adir, { recursive: true });
-        await db.run(`COPY (SELECT ${id} AS CUSTOMER_USER_ID, 'ADDR-' || lpad(((i * 7919) % 1000003)::VARCHAR, 7, '0') AS ADDRESSABLE_ID, CASE i % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'postal' END AS ID_TYPE FROM range(${Math.ceil(total / 2)}) t(i)) TO ${literal(adir)} (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES '4MB', FILENAME_PATTERN 'part-{i}')`);
+        const select = `SELECT ${id} AS CUSTOMER_USER_ID, 'ADDR-' || lpad(((i * 7919) % 1000003)::VARCHAR, 7, '0') AS ADDRESSABLE_ID, CASE i % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'postal' END AS ID_TYPE FROM range(${Math.ceil(total / 2)}) t(i)`;
+        if (raw) {
+          // a raw landing is many small files, as upstream delivers them
+          for (let f = 0; f < RAW_LANDING_FILES; f++) await db.run(`COPY (${select} WHERE i % ${RAW_LANDING_FILES} = ${f}) TO ${literal(path.join(adir, `part-${String(f).padStart(5, '0')}.parquet`))} (FORMAT parquet, COMPRESSION snappy)`);
+        } else {
+          await db.run(`COPY (${select}) TO ${literal(adir)} (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES '4MB', FILENAME_PATTERN 'part-{i}')`);
+        }
         await fs.writeFile(path.join(adir, ADDRESSABLE.readyMarker), '');
       }
     }

@@ -43,3 +43,11 @@ test('jobRunState is JobRun.JobRunState with ErrorMessage; EXPIRED reads as TIME
   expect(await jobs.jobRunState('j', 'jr_3')).toEqual({ state: 'RUNNING', reason: undefined });
   expect(glue).toHaveReceivedCommandWith(GetJobRunCommand, { JobName: 'j', RunId: 'jr_1' });
 });
+
+test('a maintenance job starts with each argument as --NAME; an unconfigured one is an error naming the variable', async () => {
+  glue.on(StartJobRunCommand).resolves({ JobRunId: 'jr_9' });
+  const withJobs = new GlueJobRunner(new GlueClient({ region: 'us-east-1' }), { jobNames: {}, maintenanceJobNames: { chargebacks: 'flywheel-dev-chargebacks-consolidation' } });
+  expect(await withJobs.startJob('chargebacks', { PARTITION_DATE: '2025-11-10', DRY_RUN: 'false' })).toEqual({ jobName: 'flywheel-dev-chargebacks-consolidation', jobRunId: 'jr_9' });
+  expect(glue).toHaveReceivedCommandWith(StartJobRunCommand, { JobName: 'flywheel-dev-chargebacks-consolidation', Arguments: { '--PARTITION_DATE': '2025-11-10', '--DRY_RUN': 'false' } });
+  await expect(withJobs.startJob('compaction', {})).rejects.toThrow('no Glue job is configured for compaction (set COMPACTION_JOB_NAME)');
+});

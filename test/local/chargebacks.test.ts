@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { consolidationWindow, dayPartition, dedupeSql, metricsLine } from '../../shared/domain/chargebacks.js';
-import { consolidateDay, generateLanding } from '../../shared/local/consolidate.js';
+import { consolidateDay, generateLanding } from '../../shared/adapters/local/consolidate.js';
 import { open } from './harness.js';
 
 test.each([

@@ -1,10 +1,22 @@
 /** The Glue split job: StartJobRun with the run's arguments; GetJobRun for the reconciler. */
 import { GetJobRunCommand, StartJobRunCommand, type GlueClient } from '@aws-sdk/client-glue';
-import type { JobRunner, JobState, SplitJobArgs } from '../../ports.js';
+import type { JobRunner, JobState, MaintenanceJob, SplitJobArgs } from '../../ports.js';
 
-/** JobRunner over Glue; each dataset has its own split job (`jobNames[dataset]`). */
+/** JobRunner over Glue; each dataset has its own split job (`jobNames[dataset]`), each maintenance job its own (`maintenanceJobNames`). */
 export class GlueJobRunner implements JobRunner {
-  constructor(private readonly client: GlueClient, private readonly options: { jobNames: Record<string, string> }) {}
+  constructor(
+    private readonly client: GlueClient,
+    private readonly options: { jobNames: Record<string, string>; maintenanceJobNames?: Partial<Record<MaintenanceJob, string>> },
+  ) {}
+
+  /** StartJobRun of a maintenance job; each argument is passed as `--NAME`. */
+  async startJob(job: MaintenanceJob, args: Record<string, string>): Promise<{ jobName: string; jobRunId: string }> {
+    const jobName = this.options.maintenanceJobNames?.[job];
+    if (!jobName) throw new Error(`no Glue job is configured for ${job} (set ${job.toUpperCase()}_JOB_NAME)`);
+    const res = await this.client.send(new StartJobRunCommand({ JobName: jobName, Arguments: Object.fromEntries(Object.entries(args).map(([k, v]) => [`--${k}`, v])) }));
+    if (!res.JobRunId) throw new Error(`Glue StartJobRun of ${jobName} returned no JobRunId`);
+    return { jobName, jobRunId: res.JobRunId };
+  }
 
   /** StartJobRun with the run's arguments; `--TABLES_FILTER` (comma-joined) only when tables are given. */
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {

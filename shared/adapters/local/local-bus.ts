@@ -4,7 +4,7 @@
  * local Athena queries) queues behind them, so one local run is one process driving the real handlers.
  */
 import { randomUUID } from 'node:crypto';
-import { matches, type FunctionName, type Route } from '../../events/patterns.js';
+import { matches, scheduledFunction, type FunctionName, type Route } from '../../events/patterns.js';
 import type { BusEvent, Clock, EventBus } from '../../ports.js';
 
 export interface AwsEvent {
@@ -20,7 +20,7 @@ export interface AwsEvent {
   'replay-name'?: string;
 }
 
-export type Handlers = Record<FunctionName, (event: unknown) => Promise<unknown>>;
+export type Handlers = Partial<Record<FunctionName, (event: unknown) => Promise<unknown>>>;
 
 export interface BusObserver {
   /** Fault injection (tests): events for which this returns true are lost, as EventBridge may lose Glue's. */
@@ -82,16 +82,20 @@ export class LocalBus implements EventBus {
   private async call(fn: FunctionName, event: unknown): Promise<void> {
     this.observer.delivered?.(event, fn);
     try {
-      await this.handlers![fn](event);
+      const handler = this.handlers?.[fn];
+      if (!handler) throw new Error(`no local handler is attached for ${fn}`);
+      await handler(event);
     } catch (err) {
       // a Lambda would retry and then dead-letter; locally the failure is reported and the bus goes on
       this.observer.failed?.(event, fn, err as Error);
     }
   }
 
-  /** Functions whose rules match the event; S3 notification `Records` go to snapshot-trigger as the bucket notification would. */
+  /** Functions whose rules match the event; S3 notification `Records` go to snapshot-trigger as the bucket notification would; a Scheduled Event to its rule's function. */
   targets(event: unknown): FunctionName[] {
     if (typeof event === 'object' && event !== null && 'Records' in event) return ['snapshotTrigger'];
+    const scheduled = scheduledFunction(event);
+    if (scheduled) return [scheduled];
     return [...new Set(this.routes.filter((r) => matches(r.pattern, event)).map((r) => r.fn))];
   }
 }

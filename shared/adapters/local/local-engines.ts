@@ -12,7 +12,11 @@ import { scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { parseS3Uri } from '../../domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
-import type { EngineQuery, JobRunner, JobState, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
+import type { EngineQuery, JobRunner, JobState, MaintenanceJob, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
+import { assertCodec, type CompactionGroup } from '../../domain/compaction.js';
+import { compactLanding } from './compaction.js';
+import { consolidateDay } from './consolidate.js';
+import type { FsObjectStore } from './fs-object-store.js';
 import type { DuckDbCatalog, LocalDuckDb } from './duckdb.js';
 import type { LocalBus } from './local-bus.js';
 
@@ -20,6 +24,8 @@ const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export interface SplitProgress {
   table?(plan: SplitTablePlan, result: { rows: number; files: number; nullKeys: number; ms: number }): void;
+  /** One folder of a raw landing compacted. */
+  compacted?(folder: string, result: CompactionGroup & { rowsIn: number; rowsOut: number; files: string[] }): void;
 }
 
 /** Contiguous id_bucket range of each output file (file i of n covers [⌊i·256/n⌋, ⌊(i+1)·256/n⌋)). */
@@ -80,14 +86,57 @@ export class LocalJobRunner implements JobRunner {
 
   constructor(
     private readonly db: LocalDuckDb,
-    private readonly store: ObjectStore,
+    private readonly store: FsObjectStore,
     private readonly bus: LocalBus,
     /** Job name per dataset, as the Glue job names in AWS. */
     private readonly jobNames: Record<string, string>,
     private readonly progress: SplitProgress = {},
     /** Fault injection for tests: makes the job fail with this message. */
     private readonly failWith?: () => string | undefined,
+    /** Job names of the maintenance jobs (compaction, chargebacks), as in AWS. */
+    private readonly maintenanceJobNames: Partial<Record<MaintenanceJob, string>> = {},
   ) {}
+
+  /**
+   * The DuckDB twins of the compaction and chargebacks Glue jobs, from the same arguments. As in AWS,
+   * the compaction's ready marker lands as an S3 Object Created event (which starts the pipeline), and
+   * every run ends with a Glue Job State Change.
+   */
+  async startJob(job: MaintenanceJob, args: Record<string, string>): Promise<{ jobName: string; jobRunId: string }> {
+    const jobName = this.maintenanceJobNames[job];
+    if (!jobName) throw new Error(`no local job for ${job}`);
+    const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
+    this.runs.set(jobRunId, { state: 'RUNNING' });
+    this.bus.defer(async () => {
+      let state: JobState = 'SUCCEEDED';
+      let message = 'Job run succeeded';
+      try {
+        const injected = this.failWith?.();
+        if (injected) throw new Error(injected);
+        if (job === 'compaction') {
+          const r = await compactLanding(this.db, this.store, {
+            sourceUri: need(args, 'SOURCE_PATH'),
+            outputUri: need(args, 'OUTPUT_PATH'),
+            readyMarker: need(args, 'READY_MARKER'),
+            targetFileBytes: Number(need(args, 'TARGET_FILE_MB')) * 1024 * 1024,
+            codec: assertCodec(need(args, 'COMPRESSION_CODEC')),
+          });
+          for (const g of r.groups) this.progress.compacted?.(args.SOURCE_PATH + g.folder, g);
+          const bucket = parseS3Uri(need(args, 'OUTPUT_PATH')).bucket;
+          this.bus.deliver(this.bus.envelope('aws.s3', 'Object Created', s3ObjectCreatedDetail(bucket, r.markerKey)));
+        } else {
+          const r = await consolidateDay(this.db, this.db.lakeDir, { date: need(args, 'PARTITION_DATE'), fileCount: Number(need(args, 'OUTPUT_FILE_COUNT')), codec: need(args, 'COMPRESSION_CODEC'), dryRun: args.DRY_RUN === 'true' });
+          message = r.metrics;
+        }
+      } catch (err) {
+        state = 'FAILED';
+        message = (err as Error).message;
+      }
+      this.runs.set(jobRunId, { state, reason: state === 'SUCCEEDED' ? undefined : message });
+      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message }));
+    });
+    return { jobName, jobRunId };
+  }
 
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
     const jobName = this.jobNames[args.dataset];
@@ -211,4 +260,23 @@ export class LocalQueryEngine implements QueryEngine {
     const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
     await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));
   }
+}
+
+function need(args: Record<string, string>, name: string): string {
+  const v = args[name];
+  if (!v) throw new Error(`job argument --${name} is missing`);
+  return v;
+}
+
+/** The detail of an S3 Object Created event as EventBridge delivers it (events/s3-object-created.eventbridge.json). */
+function s3ObjectCreatedDetail(bucket: string, key: string): Record<string, unknown> {
+  return {
+    version: '0',
+    bucket: { name: bucket },
+    object: { key, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: Date.now().toString(16).toUpperCase().padStart(18, '0') },
+    'request-id': randomUUID().slice(0, 16).toUpperCase(),
+    requester: '000000000000',
+    'source-ip-address': '127.0.0.1',
+    reason: 'PutObject',
+  };
 }

@@ -1,0 +1,29 @@
+/** chargebacks handler: the 4×/day schedule (or a direct invocation) starts one consolidation; its Glue state change is followed up. */
+import { z } from 'zod';
+import type { Deps } from '../../shared/deps.js';
+import { parseEvent } from '../../shared/events/parse-event.js';
+import { GlueJobStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
+import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+
+/** A direct invocation: re-run a day, or a dry run; every field optional (defaults: from the invocation time). */
+const ManualChargebacksSchema = z
+  .object({
+    executionTime: z.string().optional(),
+    partitionDate: z.string().optional(),
+    executionSequence: z.number().int().min(1).optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+const ChargebacksEventSchema = z.union([ScheduledEventSchema, GlueJobStateChangeSchema, ManualChargebacksSchema]);
+
+export function makeChargebacksHandler(deps: Deps) {
+  const jobs = makeMaintenanceJobs(deps);
+  return async function chargebacks(event: unknown): Promise<unknown> {
+    const e = await parseEvent(deps, 'chargebacks', ChargebacksEventSchema, event);
+    if (!e) return undefined;
+    if ('source' in e && e.source === 'aws.glue') return jobs.onJobFinished(e.detail);
+    // a schedule's execution time is the event's (a late or redelivered event still covers its slot)
+    if ('source' in e) return jobs.startChargebacks(deps.chargebacks, { executionTime: e.time });
+    return jobs.startChargebacks(deps.chargebacks, e);
+  };
+}
