@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ADDRESSABLE } from '../../shared/domain/config.js';
+import { ADDRESSABLE, INFOBASE } from '../../shared/domain/config.js';
 import { compactedFileCount, compactionGroups } from '../../shared/domain/compaction.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { generateLanding } from '../../shared/adapters/local/consolidate.js';
@@ -49,6 +49,28 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
       expect(jobs).toContainEqual(['flywheel-local-compaction', 'SUCCEEDED']);
       // the only mail is the monitor's report (this home ran addressable alone), no failure alert
       expect((await outbox(home)).filter((m) => !m.startsWith('Subject: [DATA MONITOR]'))).toEqual([]);
+    } finally {
+      rt.close();
+    }
+  });
+
+  test('infobase: each source-table folder is compacted on its own and the split reads the result', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'flywheel-compaction-'));
+    await generateSampleLake(path.join(home, 'lake'), { rows: 3000, snapshots: [SNAPSHOT], addressable: false });
+    const split = path.join(home, 'lake', 'data', INFOBASE.rawPrefix, `snapshot_dt=${SNAPSHOT}`);
+    const landing = path.join(home, 'lake', 'data', INFOBASE.compaction!.sourcePrefix, `snapshot_dt=${SNAPSHOT}`);
+    await fs.mkdir(path.dirname(landing), { recursive: true });
+    await fs.rename(split, landing); // the snapshot lands raw instead
+    const rt = await open(home);
+    try {
+      const sourceRows = Number((await rt.db.all(`SELECT count(*) AS n FROM read_parquet('${landing}/IBE_04/*.parquet')`))[0]!.n);
+      rt.bus.invoke('compaction', { dataset: 'infobase', snapshotDt: SNAPSHOT });
+      await rt.bus.drain();
+      expect(readdirSync(split).sort()).toEqual(['IBE_01', 'IBE_04', 'MIACS_01', 'MIACS_02', '_SUCCESS']);
+      for (const t of ['IBE_01', 'IBE_04', 'MIACS_01', 'MIACS_02']) expect(readdirSync(path.join(split, t))).toEqual(['part-00000.snappy.parquet']);
+      const l = (await makeLedgerStore(rt.store, rt.deps.config).load('infobase', SNAPSHOT))?.ledger;
+      expect(l?.status).toBe('SUCCEEDED');
+      expect(await count(rt, 'SELECT count(*) FROM part_ibe_04')).toBe(sourceRows);
     } finally {
       rt.close();
     }
