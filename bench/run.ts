@@ -1,0 +1,74 @@
+/**
+ * `npm run bench`: split & bucket throughput vs a bare DuckDB baseline, bucket function cost, peak
+ * memory, end to end, Lambda weight and the AWS cost shape, in one run. Prints a markdown table and
+ * writes bench/results.json. Progress goes to stderr.
+ *   BENCH_SCALES=1,4,16   input scales (1× = 3 source tables × 1M rows × 40 columns)
+ *   BENCH_RUNS=3          runs per measurement (median, min, max)
+ *   BENCH_MEMORY_RUNS=1   runs of the memory measurement (a whole `flywheel run` at the largest scale)
+ *   BENCH_ONLY=split,bucket,memory,e2e,lambda,aws   a subset (writes results.partial.json)
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { benchAwsCost } from './aws-cost.js';
+import { benchBucketFn } from './bucket-fn.js';
+import { benchE2e } from './e2e.js';
+import { benchLambdas } from './lambda.js';
+import { BENCH_DIR, envInt, envList, machine, progress, verdict, type Row } from './lib.js';
+import { benchMemory } from './memory.js';
+import { benchSplit } from './split.js';
+
+const SECTIONS = ['lambda', 'aws', 'bucket', 'split', 'e2e', 'memory'] as const;
+
+async function main(): Promise<void> {
+  const scales = envList('BENCH_SCALES', [1, 4, 16]).sort((a, b) => a - b);
+  const runs = envInt('BENCH_RUNS', 3);
+  const memoryRuns = envInt('BENCH_MEMORY_RUNS', 1);
+  const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+  const want = (s: (typeof SECTIONS)[number]) => !only || only.has(s);
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  const duckdb = String((await conn.runAndReadAll('SELECT version()')).getRows()[0]?.[0]);
+  conn.closeSync();
+  const m = machine(duckdb);
+  progress(`machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, node ${m.node}, duckdb ${m.duckdb}; scales ${scales.join(',')}, ${runs} runs`);
+  const started = Date.now();
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const section = async (name: (typeof SECTIONS)[number], fn: () => Promise<{ rows: Row[] } & Record<string, unknown>>) => {
+    if (!want(name)) return;
+    const t0 = Date.now();
+    const res = await fn();
+    rows.push(...res.rows);
+    const { rows: _rows, ...rest } = res;
+    raw[name] = { ...rest, seconds: Math.round((Date.now() - t0) / 1000) };
+  };
+  await section('lambda', benchLambdas);
+  await section('aws', benchAwsCost);
+  await section('bucket', () => benchBucketFn(Math.max(runs, 3)));
+  await section('split', () => benchSplit(scales, () => runs));
+  await section('e2e', () => benchE2e(runs));
+  await section('memory', () => benchMemory(Math.max(...scales), memoryRuns));
+
+  const order = ['1 split', '2 bucket fn', '3 memory', '4 end to end', '5 lambda', '6 aws cost'];
+  rows.sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
+  const table = [
+    '| # | measurement | result | min–max | target | verdict | notes |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.spread ?? ''} | ${r.target ?? ''} | ${verdict(r.pass)} | ${r.note ?? ''} |`),
+  ].join('\n');
+  const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, ${m.os}; Node ${m.node}; DuckDB ${m.duckdb} (@duckdb/node-api ${m.duckdbNodeApi}). Scales ${scales.join(', ')}×; ${runs} runs each (median, min–max).`;
+  process.stdout.write(`\n${header}\n\n${table}\n\n`);
+  const misses = rows.filter((r) => r.pass === false);
+  process.stdout.write(misses.length ? `MISSED: ${misses.map((r) => `${r.metric} (${r.value}, target ${r.target})`).join('; ')}\n` : 'Every target met.\n');
+  const file = path.join(BENCH_DIR, only ? 'results.partial.json' : 'results.json');
+  await fs.writeFile(file, JSON.stringify({ generatedAt: new Date().toISOString(), machine: m, config: { scales, runs, memoryRuns, only: only ? [...only] : undefined }, seconds: Math.round((Date.now() - started) / 1000), table: rows, raw }, null, 2) + '\n');
+  progress(`wrote ${path.relative(process.cwd(), file)} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
