@@ -74,8 +74,11 @@ export interface PartitionDef {
 export interface Catalog {
   getTable(database: string, name: string): Promise<TableDef | undefined>;
   listTables(database: string, prefix?: string): Promise<TableDef[]>;
-  /** Creates the table or replaces its definition. */
-  upsertTable(database: string, table: TableDef): Promise<void>;
+  /**
+   * Creates the table or replaces its definition. `exists` is the caller's knowledge (a GetTable it
+   * already made, a name no one used before): the right call goes first, the other only if it was wrong.
+   */
+  upsertTable(database: string, table: TableDef, hint?: { exists: boolean }): Promise<void>;
   deleteTable(database: string, name: string): Promise<void>;
   getPartitions(database: string, table: string): Promise<PartitionDef[]>;
   /** Registers partitions (Glue BatchCreatePartition, ≤100 a call); existing ones are left as they are. */

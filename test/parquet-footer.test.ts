@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FOOTER_PROBE_BYTES, hiveType, readParquetColumns, readParquetFooter } from '../shared/adapters/parquet-footer.js';
+import { hiveType, readParquetColumns, readParquetFooter } from '../shared/adapters/parquet-footer.js';
 import type { ObjectStore } from '../shared/ports.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'footer-'));
@@ -77,27 +77,40 @@ test('maps parquet physical and logical types to Hive types, names as in the fil
   ]);
 });
 
-test('a large file costs one ranged read of its last 64 KiB: the data pages are never read', async () => {
+const footerLengthOf = (name: string) => {
+  const b = readFileSync(path.join(dir, name));
+  return b.readUInt32LE(b.length - 8);
+};
+
+test('a large file costs two ranged reads, of its 8-byte trailer and then exactly its footer: the data pages are never read', async () => {
   await read('typed.parquet');
   const total = size('typed.parquet');
-  expect(total).toBeGreaterThan(4 * FOOTER_PROBE_BYTES);
-  expect(ranges).toEqual([{ key: 'typed.parquet', start: total - FOOTER_PROBE_BYTES, end: total }]);
+  const footer = footerLengthOf('typed.parquet');
+  expect(total).toBeGreaterThan(40 * footer);
+  expect(ranges).toEqual([
+    { key: 'typed.parquet', start: total - 8, end: total },
+    { key: 'typed.parquet', start: total - 8 - footer, end: total - 8 },
+  ]);
 });
 
-test('a file smaller than the probe is read whole, once', async () => {
+test('a small file is read the same way, never whole', async () => {
   expect(await readParquetColumns(store, 'data', 'small.parquet', size('small.parquet'))).toEqual([{ name: 'a', type: 'int' }, { name: 'Mixed Case', type: 'string' }]);
-  expect(ranges.slice(-1)).toEqual([{ key: 'small.parquet', start: 0, end: size('small.parquet') }]);
+  const total = size('small.parquet');
+  expect(ranges.slice(-2)).toEqual([
+    { key: 'small.parquet', start: total - 8, end: total },
+    { key: 'small.parquet', start: total - 8 - footerLengthOf('small.parquet'), end: total - 8 },
+  ]);
 });
 
-test('a footer larger than the probe costs exactly one more read, of exactly the footer', async () => {
+test('a footer of 3,000 columns costs the same two reads', async () => {
   const footer = await read('wide.parquet');
   expect(footer.columns).toHaveLength(3000);
   const total = size('wide.parquet');
-  const footerLength = new DataView(readFileSync(path.join(dir, 'wide.parquet')).buffer.slice(total - 8)).getUint32(0, true);
-  expect(footerLength + 8).toBeGreaterThan(FOOTER_PROBE_BYTES);
+  const footerLength = footerLengthOf('wide.parquet');
+  expect(footerLength).toBeGreaterThan(64 * 1024);
   expect(ranges).toEqual([
-    { key: 'wide.parquet', start: total - FOOTER_PROBE_BYTES, end: total },
-    { key: 'wide.parquet', start: total - footerLength - 8, end: total },
+    { key: 'wide.parquet', start: total - 8, end: total },
+    { key: 'wide.parquet', start: total - footerLength - 8, end: total - 8 },
   ]);
 });
 

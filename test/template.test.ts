@@ -4,8 +4,8 @@
  * routes (patterns.ts), the environment the AWS composition root reads (aws.ts) and the dataset
  * layout (config.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -370,6 +370,25 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       // The DuckDB module (or the local adapters that import it) would show up as these names.
       expect(code).not.toMatch(/@duckdb\/|DuckDB(Instance|Connection)|node-api\.node/);
       expect(code).toContain('createRequire'); // the banner CommonJS dependencies rely on
+      expect(entries[0]!.data.length).toBeLessThan(1_000_000); // issue #6: ≤ 1 MB minified
+    }
+  });
+
+  test('each bundle runs: it loads, and rejects an invalid event with English zod messages (zod reduced to its en locale)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-bundles-'));
+    workDirs.push(dir);
+    const runner = path.join(dir, 'run.mjs');
+    writeFileSync(runner, "const { handler } = await import(process.argv[2]);\nawait handler({ bogus: 1 }, { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });\n");
+    // every variable a composition root reads; AWS calls (the alert) go to a closed local port and fail fast
+    const env = { PATH: process.env.PATH, ...Object.fromEntries(variablesAwsTsRequires().map((v) => [v, v === 'ALERT_TOPIC_ARN' ? 'arn:aws:sns:us-east-1:111122223333:t' : 'x'])), GLUE_DATABASE: 'g', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1', CLEANROOMS_MEMBERSHIP_ID: 'm' };
+    for (const [fn] of Object.entries(FUNCTIONS)) {
+      const [entry] = readZip(readFileSync(path.join(packaged[stage].dir, `${fn}.zip`)));
+      const file = path.join(dir, `${fn}.mjs`);
+      writeFileSync(file, entry!.data);
+      const run = spawnSync(process.execPath, [runner, file], { env, encoding: 'utf8', timeout: 20_000 });
+      expect({ fn, status: run.status }).toEqual({ fn, status: 0 });
+      const logs = `${run.stdout}${run.stderr}`; // Powertools writes ERROR lines to stderr
+      expect({ fn, rejected: /"invalid event rejected"/.test(logs), english: /Invalid input|Unrecognized key/.test(logs) }).toEqual({ fn, rejected: true, english: true });
     }
   });
 });

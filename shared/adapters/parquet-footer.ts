@@ -8,8 +8,6 @@ import { parquetMetadata, parquetSchema, type SchemaElement } from 'hyparquet';
 import type { ParquetFooter } from '../deps.js';
 import type { ColumnDef, ObjectStore } from '../ports.js';
 
-/** Bytes read first from the end of the file: most footers fit. */
-export const FOOTER_PROBE_BYTES = 64 * 1024;
 /** A parquet file ends with the footer, its 4-byte little-endian length and the magic `PAR1`. */
 const TRAILER_BYTES = 8;
 const MAGIC = 'PAR1';
@@ -97,13 +95,16 @@ function integerType(bits: number, signed: boolean, unsupported: (what: string) 
 /** Columns (Hive types, names as in the file) and row count of one parquet object, from its footer only. */
 export async function readParquetFooter(store: ObjectStore, bucket: string, key: string, size: number): Promise<ParquetFooter> {
   if (size < MIN_FILE_BYTES) throw new Error(`${key} is ${size} bytes: too small to be parquet`);
-  let tail = await store.getRange(bucket, key, Math.max(0, size - FOOTER_PROBE_BYTES), size);
-  if (new TextDecoder().decode(tail.subarray(tail.byteLength - MAGIC.length)) !== MAGIC) throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
-  const footerLength = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.byteLength - TRAILER_BYTES, true);
-  const needed = footerLength + TRAILER_BYTES;
-  if (needed + MAGIC.length > size) throw new Error(`${key} has a corrupt parquet footer length (${footerLength} bytes in a ${size}-byte file)`);
-  if (needed > tail.byteLength) tail = await store.getRange(bucket, key, size - needed, size);
-  const metadata = parquetMetadata(tail.subarray(tail.byteLength - needed));
+  // two ranged reads of exactly what is needed: the 8-byte trailer (footer length + magic), then the footer
+  const trailer = await store.getRange(bucket, key, size - TRAILER_BYTES, size);
+  if (trailer.byteLength !== TRAILER_BYTES || new TextDecoder().decode(trailer.subarray(TRAILER_BYTES - MAGIC.length)) !== MAGIC) throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
+  const footerLength = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength).getUint32(0, true);
+  if (footerLength + TRAILER_BYTES + MAGIC.length > size) throw new Error(`${key} has a corrupt parquet footer length (${footerLength} bytes in a ${size}-byte file)`);
+  const footer = await store.getRange(bucket, key, size - TRAILER_BYTES - footerLength, size - TRAILER_BYTES);
+  const whole = new Uint8Array(footerLength + TRAILER_BYTES);
+  whole.set(footer, 0);
+  whole.set(trailer, footerLength);
+  const metadata = parquetMetadata(whole.buffer);
   const columns: ColumnDef[] = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: hiveType(c.element) }));
   return { columns, rowCount: Number(metadata.num_rows) };
 }

@@ -5,7 +5,6 @@
  */
 import { CleanRoomsClient } from '@aws-sdk/client-cleanrooms';
 import { EntityResolutionClient } from '@aws-sdk/client-entityresolution';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { AwsCleanRoomsDirectory } from '../adapters/aws/cleanrooms-directory.js';
 import type { CleanRoomsDirectory, CleanroomsReportDefaults } from '../use-cases/cleanrooms-report.js';
 
@@ -40,9 +39,8 @@ let cached: CleanRoomsDirectory | undefined;
 export function awsCleanroomsDirectory(env: NodeJS.ProcessEnv = process.env): CleanRoomsDirectory {
   if (cached) return cached;
   const region = env.AWS_REGION;
-  const tracer = new Tracer({ serviceName: 'flywheel' });
-  const cleanrooms = tracer.captureAWSv3Client(new CleanRoomsClient({ region, maxAttempts: 5 }));
-  const entityResolution = tracer.captureAWSv3Client(new EntityResolutionClient({ region, maxAttempts: 5 }));
+  const cleanrooms = new CleanRoomsClient({ region, maxAttempts: 5 });
+  const entityResolution = new EntityResolutionClient({ region, maxAttempts: 5 });
   cached = new AwsCleanRoomsDirectory(cleanrooms, entityResolution, { concurrency: 4 });
   return cached;
 }

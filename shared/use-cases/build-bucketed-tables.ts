@@ -89,12 +89,20 @@ export function makeBuildBucketedTables(deps: Deps) {
     if (!def) throw new Error(`staging table ${partStaging} is missing`);
     const target = parseS3Uri(folder(ref, config.prefixes.bucketed, table));
     const partitions = await catalog.getPartitions(config.database, partStaging);
+    // one recursive LIST of the table's folder (1 request per 1,000 files), not one per partition
+    const root = parseS3Uri(def.location.endsWith('/') ? def.location : `${def.location}/`);
+    const byFolder = new Map<string, string[]>();
+    for (const o of (await store.list(root.bucket, root.key)).objects) {
+      const slash = o.key.lastIndexOf('/');
+      if (/^[_.]/.test(o.key.slice(slash + 1))) continue;
+      byFolder.set(o.key.slice(0, slash + 1), [...(byFolder.get(o.key.slice(0, slash + 1)) ?? []), o.key]);
+    }
     const copies = (
       await mapLimit(partitions, 16, async (p) => {
-        const { bucket, key } = parseS3Uri(p.location);
-        const { objects } = await store.list(bucket, key);
-        const files = objects.filter((o) => !o.key.slice(key.length).includes('/') && !/^[_.]/.test(o.key.slice(key.length)));
-        return files.map((f, k) => ({ bucket, key: f.key, to: `${target.key}${bucketFileName(Number(p.values[0]), k, f.key.slice(key.length))}` }));
+        const { bucket, key } = parseS3Uri(p.location.endsWith('/') ? p.location : `${p.location}/`);
+        // a partition outside the table's folder (not written by Flywheel, but legal in Glue) is listed on its own
+        const keys = bucket === root.bucket && key.startsWith(root.key) ? (byFolder.get(key) ?? []) : (await store.list(bucket, key)).objects.map((o) => o.key).filter((k) => !k.slice(key.length).includes('/') && !/^[_.]/.test(k.slice(key.length)));
+        return keys.sort().map((k, i) => ({ bucket, key: k, to: `${target.key}${bucketFileName(Number(p.values[0]), i, k.slice(key.length))}` }));
       })
     ).flat();
     await mapLimit(copies, 16, (c) => store.copy(c.bucket, c.key, target.bucket, c.to));

@@ -88,7 +88,8 @@ export function makeRegisterStagedTables(deps: Deps) {
           const names = [stagingName(config.prefixes.ext, t.target, ref.runId), ...(live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt ? [] : [ext.name])];
           for (const name of names) {
             if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: { ...ext, name }, partitions: location.partitions }]);
-            else await catalog.upsertTable(config.database, { ...ext, name });
+            // the run's staging name is new; ext_<t> exists exactly when the GetTable above found it
+            else await catalog.upsertTable(config.database, { ...ext, name }, { exists: name === ext.name && live !== undefined });
           }
           registered.push(t.target);
         } catch (err) {

@@ -118,8 +118,20 @@ export class GlueCatalog implements Catalog {
   }
 
   /** UpdateTable, CreateTable when absent; a concurrent create between the two is updated over. */
-  async upsertTable(database: string, table: TableDef): Promise<void> {
+  /** UpdateTable, or CreateTable when the table is not there; with a hint the likely call goes first (one call instead of two). */
+  async upsertTable(database: string, table: TableDef, hint?: { exists: boolean }): Promise<void> {
     const update = () => this.client.send(new UpdateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+    const create = () => this.client.send(new CreateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+    if (hint?.exists === false) {
+      try {
+        await create();
+        return;
+      } catch (err) {
+        if (!alreadyExists(err)) throw err;
+      }
+      await update();
+      return;
+    }
     try {
       await update();
       return;
@@ -127,7 +139,7 @@ export class GlueCatalog implements Catalog {
       if (!notFound(err)) throw err;
     }
     try {
-      await this.client.send(new CreateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+      await create();
     } catch (err) {
       if (!alreadyExists(err)) throw err;
       await update();

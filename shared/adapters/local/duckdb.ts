@@ -11,12 +11,17 @@ import { identifier, literal } from '../../domain/sql-identifiers.js';
 import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
 
 /** One DuckDB database file per local home, and the mapping from s3:// URIs to lake paths. */
+/** DuckDB's memory limit in local mode (FLYWHEEL_DUCKDB_MEMORY_LIMIT overrides it, e.g. `4GB`). */
+export const LOCAL_MEMORY_LIMIT = '1GB';
+
 export class LocalDuckDb {
   private constructor(readonly connection: DuckDBConnection, readonly lakeDir: string) {}
 
   static async open(file: string, lakeDir: string): Promise<LocalDuckDb> {
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file);
+    // bounded memory: DuckDB spills sorts, aggregations and partitioned writes to <file>.tmp/ beyond
+    // the limit (its default is 80% of RAM); insertion order is not kept where no ORDER BY asks for it
+    const instance = await DuckDBInstance.create(file, { memory_limit: process.env.FLYWHEEL_DUCKDB_MEMORY_LIMIT || LOCAL_MEMORY_LIMIT, preserve_insertion_order: 'false' });
     const db = new LocalDuckDb(await instance.connect(), lakeDir);
     await db.connection.run(`
       CREATE SCHEMA IF NOT EXISTS flywheel_meta;

@@ -51,16 +51,7 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
     const select = `SELECT ${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${duckdbBucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket FROM read_parquet(${files})`;
     let rows = 0;
     try {
-      if (t.fileCount === 1) {
-        rows += await copy(db, `${select} ORDER BY id_bucket`, path.join(out, 'part-00000.snappy.parquet'));
-      } else {
-        const tmp = `split_${identifier(t.target)}`;
-        await db.run(`CREATE OR REPLACE TEMP TABLE ${tmp} AS ${select}`);
-        for (const [i, [from, to]] of fileRanges(t.fileCount, plan.bucketCount).entries()) {
-          rows += await copy(db, `SELECT * FROM ${tmp} WHERE id_bucket BETWEEN ${from} AND ${to} ORDER BY id_bucket`, path.join(out, `part-${String(i).padStart(5, '0')}.snappy.parquet`));
-        }
-        await db.run(`DROP TABLE ${tmp}`);
-      }
+      rows = await writeBucketRangeFiles(db, select, out, t.fileCount, plan.bucketCount);
     } catch (err) {
       throw new Error(`table ${t.target}: ${(err as Error).message}`);
     }
@@ -75,8 +66,34 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
   await store.put(meta.bucket, meta.key, `${plan.snapshotDt}\n`);
 }
 
-async function copy(db: LocalDuckDb, select: string, file: string): Promise<number> {
-  const rows = await db.all(`COPY (${select}) TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy)`);
+/**
+ * One streaming pass per table: every row's id_bucket is computed once and picks its file (file i holds
+ * the contiguous range of fileRanges), DuckDB writes the files through PARTITION_BY (the file column
+ * is not written), then they are renamed to `part-0000i.snappy.parquet`. No global sort: it held the
+ * whole table in memory (9 GB at 16×) for row-group pruning that the contiguous file ranges mostly give.
+ */
+async function writeBucketRangeFiles(db: LocalDuckDb, select: string, out: string, fileCount: number, bucketCount: number): Promise<number> {
+  const name = (i: number) => path.join(out, `part-${String(i).padStart(5, '0')}.snappy.parquet`);
+  if (fileCount === 1) return copy(db, select, name(0));
+  const parts = path.join(out, '_parts');
+  // file i covers [⌊i·B/n⌋, ⌊(i+1)·B/n⌋) ⟺ i = ⌊((b+1)·n − 1) / B⌋
+  const rows = await copy(db, `SELECT *, ((id_bucket + 1) * ${fileCount} - 1) // ${bucketCount} AS __file FROM (${select})`, parts, 'PARTITION_BY (__file)');
+  for (let i = 0; i < fileCount; i++) {
+    const dir = path.join(parts, `__file=${i}`);
+    const written = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet')).sort();
+    if (written.length === 0) {
+      // an empty range still gets its file, so the plan's file count holds
+      await copy(db, `SELECT * FROM (${select}) LIMIT 0`, name(i));
+      continue;
+    }
+    for (const [j, f] of written.entries()) await fs.rename(path.join(dir, f), j === 0 ? name(i) : name(i).replace('.snappy.parquet', `-${j}.snappy.parquet`));
+  }
+  await fs.rm(parts, { recursive: true, force: true });
+  return rows;
+}
+
+async function copy(db: LocalDuckDb, select: string, file: string, options = ''): Promise<number> {
+  const rows = await db.all(`COPY (${select}) TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy${options ? `, ${options}` : ''})`);
   return Number(Object.values(rows[0] ?? {})[0] ?? 0);
 }
 
