@@ -262,8 +262,8 @@ function costRows(r: AwsCostResult): Row[] {
   rows.push({
     section: '6 aws cost',
     metric: 'register: parquet bytes read per table (schema)',
-    value: `${fmtBytes(reads[t0]!)} in ${r.register.parquetGets[t0]!.length} ranged GET`,
-    note: `footer ${fmtBytes(r.register.footerBytes[t0]!)} of a ${fmtBytes(r.register.fileBytes[t0]!)} file (${t0}); the 64 KiB tail probe ${footerOnly ? 'fits the footer' : `reads ${fmtNum(reads[t0]! / r.register.footerBytes[t0]!, 1)}× the footer`}`,
+    value: `${fmtBytes(reads[t0]!)} in ${r.register.parquetGets[t0]!.length} ranged GETs`,
+    note: `footer ${fmtBytes(r.register.footerBytes[t0]!)} of a ${fmtBytes(r.register.fileBytes[t0]!)} file (${t0}); the reads ${footerOnly ? 'are the trailer and the footer, nothing else' : `are ${fmtNum(reads[t0]! / r.register.footerBytes[t0]!, 1)}× the footer`}`,
     target: 'the footer only',
     pass: footerOnly,
   });

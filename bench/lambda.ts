@@ -1,17 +1,19 @@
 /**
  * 5. Lambda weight: each services/<fn>/handler.ts bundled as serverless.yml's `custom.esbuild` says
  * (bundle, minify, keepNames, platform node, format esm, target node20, mainFields module/main, the
- * createRequire banner, `exclude: []` = no externals, @aws-sdk v3 included), then the cold import
+ * createRequire banner, `exclude: []` = no externals, @aws-sdk v3 included, the zod plugin), then the cold import
  * time of each bundle: the median of 10 fresh `node` processes importing it with dummy settings.
  */
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { promises as fs, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DATA_DIR, envInt, fmtBytes, fmtNum, progress, REPO_DIR, stats, type Row, type Stats } from './lib.js';
 
-const MAX_BYTES = 1024 * 1024;
+const require = createRequire(import.meta.url);
+const MAX_BYTES = 1_000_000;
 const MAX_IMPORT_MS = 150;
 
 /** What the AWS composition root reads (values are dummies; nothing is called at import). */
@@ -53,6 +55,8 @@ export async function benchLambdas(): Promise<{ rows: Row[]; results: LambdaResu
       mainFields: ['module', 'main'],
       external: [],
       banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+      // serverless.yml `custom.esbuild.plugins`: zod reduced to its English locale
+      plugins: require(path.join(REPO_DIR, 'shared/composition/esbuild-plugins.cjs')) as Plugin[],
       metafile: true,
       logLevel: 'error',
     });
