@@ -69,12 +69,6 @@ export function compactedFileName(index: number, codec: string): string {
   return `part-${String(index).padStart(5, '0')}.${codec}.parquet`;
 }
 
-/** After the new files are in place: the old objects to delete (never a new one). */
-export function switchPlan(existingKeys: string[], newKeys: string[]): string[] {
-  const keep = new Set(newKeys);
-  return existingKeys.filter((k) => !keep.has(k)).sort();
-}
-
 export function assertCodec(codec: string): CompressionCodec {
   if (!(COMPRESSION_CODECS as readonly string[]).includes(codec)) throw new Error(`COMPRESSION_CODEC ${codec} is not one of ${COMPRESSION_CODECS.join(', ')}`);
   return codec as CompressionCodec;

@@ -66,6 +66,16 @@ export interface Route {
 export const PIPELINE_SOURCE = 'flywheel.pipeline';
 export const OPS_SOURCE = 'flywheel.ops';
 
+/** S3 Object Created (via EventBridge) of a key matching one of `wildcards` in `bucket`. */
+const objectCreated = (bucket: string, wildcards: string[]): EventPattern => ({
+  source: ['aws.s3'],
+  'detail-type': ['Object Created'],
+  detail: { bucket: { name: [bucket] }, object: { key: wildcards.map((wildcard) => ({ wildcard })) } },
+});
+
+/** A run of one of `jobNames` ended (SUCCEEDED, FAILED, TIMEOUT or STOPPED). */
+const jobEnded = (jobNames: string[]): EventPattern => ({ source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: jobNames, state: JOB_ENDED } });
+
 /** Every route of the pipeline. */
 export function routes(p: RouteParams): Route[] {
   return [
@@ -73,49 +83,31 @@ export function routes(p: RouteParams): Route[] {
       name: 'ready-marker-landed',
       fn: 'snapshotTrigger',
       bus: 'default',
-      pattern: {
-        source: ['aws.s3'],
-        'detail-type': ['Object Created'],
-        detail: {
-          bucket: { name: [p.dataBucket] },
-          object: { key: p.datasets.map((d) => ({ wildcard: `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}` })) },
-        },
-      },
+      pattern: objectCreated(p.dataBucket, p.datasets.map((d) => `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}`)),
     },
     {
       name: 'raw-landing-completed',
       fn: 'compaction',
       bus: 'default',
-      pattern: {
-        source: ['aws.s3'],
-        'detail-type': ['Object Created'],
-        detail: {
-          bucket: { name: [p.dataBucket] },
-          object: { key: p.datasets.filter((d) => d.compactionPrefix).map((d) => ({ wildcard: `${d.compactionPrefix}snapshot_dt=*/${d.readyMarker}` })) },
-        },
-      },
+      pattern: objectCreated(p.dataBucket, p.datasets.filter((d) => d.compactionPrefix).map((d) => `${d.compactionPrefix}snapshot_dt=*/${d.readyMarker}`)),
     },
     {
       name: 'compaction-job-finished',
       fn: 'compaction',
       bus: 'default',
-      pattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: [p.compactionJobName], state: JOB_ENDED } },
+      pattern: jobEnded([p.compactionJobName]),
     },
     {
       name: 'chargebacks-job-finished',
       fn: 'chargebacks',
       bus: 'default',
-      pattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: [p.chargebacksJobName], state: JOB_ENDED } },
+      pattern: jobEnded([p.chargebacksJobName]),
     },
     {
       name: 'split-job-finished',
       fn: 'registerStagedTables',
       bus: 'default',
-      pattern: {
-        source: ['aws.glue'],
-        'detail-type': ['Glue Job State Change'],
-        detail: { jobName: p.datasets.map((d) => d.splitJobName), state: JOB_ENDED },
-      },
+      pattern: jobEnded(p.datasets.map((d) => d.splitJobName)),
     },
     {
       name: 'staged-tables-registered',

@@ -26,13 +26,12 @@ export interface RunLocalOptions {
 }
 
 const out = (line = '') => process.stdout.write(line + '\n');
-let handlerFailures = 0;
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Runs to completion; 0 only if every run it touched succeeded. */
 export async function runLocal(o: RunLocalOptions): Promise<number> {
   const started = Date.now();
-  handlerFailures = 0;
+  let handlerFailures = 0;
   const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
   const rt = await localRuntime({
     home: o.home,
@@ -86,7 +85,7 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
       }
     }
     await rt.bus.drain();
-    return await summarize(rt, started, o.event !== undefined || o.kick !== undefined);
+    return await summarize(rt, started, o.event !== undefined || o.kick !== undefined ? { handlerFailures } : undefined);
   } finally {
     rt.close();
   }
@@ -140,7 +139,8 @@ function describe(event: unknown, fn?: string): string | undefined {
   }
 }
 
-async function summarize(rt: LocalRuntime, started: number, anyEvent = false): Promise<number> {
+/** `event`: the run was one delivered event (or kick), which need not start a pipeline run; its handler failures. */
+async function summarize(rt: LocalRuntime, started: number, event?: { handlerFailures: number }): Promise<number> {
   const ledgers = makeLedgerStore(rt.store, rt.deps.config);
   const touched = new Map<string, RunLedger>();
   for (const e of rt.bus.published) {
@@ -156,7 +156,7 @@ async function summarize(rt: LocalRuntime, started: number, anyEvent = false): P
     // an event need not start a pipeline run (a schedule of the report or the chargebacks, a job's end):
     // it succeeded when no handler threw and no job failed
     const failedJobs = rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change' && e.detail.state !== 'SUCCEEDED').length;
-    if (anyEvent && failedJobs === 0 && outbox === 0 && handlerFailures === 0) {
+    if (event && failedJobs === 0 && outbox === 0 && event.handlerFailures === 0) {
       out(`No pipeline run was touched; the event was handled (total ${secs(Date.now() - started)}).`);
       return 0;
     }

@@ -93,9 +93,11 @@ export function makeBuildBucketedTables(deps: Deps) {
     const root = parseS3Uri(def.location.endsWith('/') ? def.location : `${def.location}/`);
     const byFolder = new Map<string, string[]>();
     for (const o of (await store.list(root.bucket, root.key)).objects) {
-      const slash = o.key.lastIndexOf('/');
-      if (/^[_.]/.test(o.key.slice(slash + 1))) continue;
-      byFolder.set(o.key.slice(0, slash + 1), [...(byFolder.get(o.key.slice(0, slash + 1)) ?? []), o.key]);
+      const folder = o.key.slice(0, o.key.lastIndexOf('/') + 1);
+      if (/^[_.]/.test(o.key.slice(folder.length))) continue;
+      const keys = byFolder.get(folder);
+      if (keys) keys.push(o.key);
+      else byFolder.set(folder, [o.key]);
     }
     const copies = (
       await mapLimit(partitions, 16, async (p) => {

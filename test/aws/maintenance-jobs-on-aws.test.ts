@@ -4,30 +4,20 @@ import { StartJobRunCommand } from '@aws-sdk/client-glue';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { readFileSync } from 'node:fs';
 import { fakeGlue } from './fake-glue.js';
+import { LAMBDA_ENV, lambdaContext, sample } from './lambda-env.js';
 import { fakeS3 } from './fake-s3.js';
 
 const ENV = {
-  DATA_BUCKET: 'data',
-  ANALYSIS_BUCKET: 'analysis',
-  GLUE_DATABASE: 'flywheel_dev',
-  SPLIT_JOB_NAME: 'flywheel-dev-infobase-split-and-bucket',
-  ADDRESSABLE_JOB_NAME: 'flywheel-dev-addressable-bucket',
+  ...LAMBDA_ENV,
   COMPACTION_JOB_NAME: 'flywheel-dev-compaction',
   CHARGEBACKS_JOB_NAME: 'flywheel-dev-chargebacks-consolidation',
   COMPACTION_DATASETS: 'infobase,addressable',
   CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks',
   CHARGEBACKS_OUTPUT_PATH: 's3://data/consolidated/chargebacks/',
   CHARGEBACKS_OUTPUT_FILE_COUNT: '8',
-  ATHENA_WORKGROUP: 'flywheel-dev',
-  EVENT_BUS_NAME: 'flywheel-dev',
-  ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:flywheel-dev-alerts',
-  AWS_REGION: 'us-east-1',
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
-const context = { functionName: 'fn', awsRequestId: 'req', getRemainingTimeInMillis: () => 60000 } as never;
-const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
+const context = lambdaContext;
 type Handler = (event: unknown, ctx: unknown) => Promise<any>;
 
 const s3 = fakeS3();

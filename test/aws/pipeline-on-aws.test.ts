@@ -13,23 +13,11 @@ import path from 'node:path';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import type { SplitPlan } from '../../shared/domain/split-plan.js';
 import { fakeGlue } from './fake-glue.js';
+import { LAMBDA_ENV, lambdaContext, sample } from './lambda-env.js';
 import { fakeS3 } from './fake-s3.js';
 
-const ENV = {
-  DATA_BUCKET: 'data',
-  ANALYSIS_BUCKET: 'analysis',
-  GLUE_DATABASE: 'flywheel_dev',
-  SPLIT_JOB_NAME: 'flywheel-dev-infobase-split-and-bucket',
-  ADDRESSABLE_JOB_NAME: 'flywheel-dev-addressable-bucket',
-  ATHENA_WORKGROUP: 'flywheel-dev',
-  MONITOR_WORKGROUP: 'flywheel-dev-monitor',
-  EVENT_BUS_NAME: 'flywheel-dev',
-  ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:flywheel-dev-alerts',
-  AWS_REGION: 'us-east-1',
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
-};
-const context = { functionName: 'fn', awsRequestId: 'req', getRemainingTimeInMillis: () => 60000 } as never;
-const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
+const ENV = LAMBDA_ENV;
+const context = lambdaContext;
 const envelope = (source: string, detailType: string, detail: unknown) => ({ version: '0', id: `e-${Math.random()}`, 'detail-type': detailType, source, account: '000000000000', time: '2025-10-31T23:00:00Z', region: 'us-east-1', resources: [], detail });
 
 const s3 = fakeS3();

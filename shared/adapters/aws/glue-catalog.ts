@@ -120,30 +120,25 @@ export class GlueCatalog implements Catalog {
   /** UpdateTable, CreateTable when absent; a concurrent create between the two is updated over. */
   /** UpdateTable, or CreateTable when the table is not there; with a hint the likely call goes first (one call instead of two). */
   async upsertTable(database: string, table: TableDef, hint?: { exists: boolean }): Promise<void> {
-    const update = () => this.client.send(new UpdateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
-    const create = () => this.client.send(new CreateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
-    if (hint?.exists === false) {
+    const update = async () => void (await this.client.send(new UpdateTableCommand({ DatabaseName: database, TableInput: tableInput(table) })));
+    /** CreateTable; false when the table turned out to exist. */
+    const created = async () => {
       try {
-        await create();
-        return;
+        await this.client.send(new CreateTableCommand({ DatabaseName: database, TableInput: tableInput(table) }));
+        return true;
       } catch (err) {
         if (!alreadyExists(err)) throw err;
+        return false;
       }
-      await update();
-      return;
+    };
+    if (hint?.exists !== false) {
+      try {
+        return await update();
+      } catch (err) {
+        if (!notFound(err)) throw err;
+      }
     }
-    try {
-      await update();
-      return;
-    } catch (err) {
-      if (!notFound(err)) throw err;
-    }
-    try {
-      await create();
-    } catch (err) {
-      if (!alreadyExists(err)) throw err;
-      await update();
-    }
+    if (!(await created())) await update();
   }
 
   async deleteTable(database: string, name: string): Promise<void> {

@@ -12,6 +12,34 @@ import { literal } from '../../domain/sql-identifiers.js';
 import type { LocalDuckDb } from './duckdb.js';
 import type { FsObjectStore } from './fs-object-store.js';
 
+/**
+ * One streaming COPY of `select` into `fileCount` parquet files in `dir`: the select's `__file` column
+ * (0..fileCount-1, not written) picks each row's file through PARTITION_BY, then the files are renamed
+ * to `fileName(i)` (a second file of one index gets `-1`, …). An index without rows still gets an
+ * empty file with the schema, so the count holds. Returns the rows written and the file names.
+ */
+export async function copyToNumberedFiles(
+  db: LocalDuckDb,
+  o: { select: string; dir: string; fileCount: number; codec: string; fileName: (i: number) => string },
+): Promise<{ rows: number; files: string[] }> {
+  const copy = async (select: string, to: string, options = '') =>
+    Number(Object.values((await db.all(`COPY (${select}) TO ${literal(to)} (FORMAT parquet, COMPRESSION ${o.codec}${options})`))[0] ?? {})[0] ?? 0);
+  if (o.fileCount === 1) return { rows: await copy(`SELECT * EXCLUDE (__file) FROM (${o.select})`, path.join(o.dir, o.fileName(0))), files: [o.fileName(0)] };
+  const parts = path.join(o.dir, '_parts');
+  const rows = await copy(o.select, parts, ', PARTITION_BY (__file)');
+  const files: string[] = [];
+  for (let i = 0; i < o.fileCount; i++) {
+    const dir = path.join(parts, `__file=${i}`);
+    const written = existsSync(dir) ? (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort() : [];
+    if (written.length === 0) await copy(`SELECT * EXCLUDE (__file) FROM (${o.select}) LIMIT 0`, path.join(o.dir, o.fileName(i)));
+    const names = written.length === 0 ? [o.fileName(i)] : written.map((_, j) => (j === 0 ? o.fileName(i) : o.fileName(i).replace(/\.parquet$/, `-${j}.parquet`)));
+    for (const [j, name] of written.entries()) await fs.rename(path.join(dir, name), path.join(o.dir, names[j]!));
+    files.push(...names);
+  }
+  await fs.rm(parts, { recursive: true, force: true });
+  return { rows, files };
+}
+
 export interface CompactIntoOptions {
   /** A SELECT of the rows to write, with a `__spread` column (an unsigned hash) that spreads them over the files; it is not written. */
   select: string;
@@ -31,27 +59,18 @@ export async function compactInto(db: LocalDuckDb, o: CompactIntoOptions): Promi
   const aside = path.join(path.dirname(output), `.tmp-${path.basename(output)}-${randomUUID().slice(0, 8)}`);
   await fs.mkdir(aside, { recursive: true });
   try {
-    // one pass: the partition column picks the file and is not written (DuckDB's PARTITION_BY default)
-    const copied = await db.all(
-      `COPY (SELECT * EXCLUDE (__spread), __spread % ${o.fileCount} AS __file FROM (${o.select})) TO ${literal(aside)} ` +
-        `(FORMAT parquet, COMPRESSION ${o.codec}, PARTITION_BY (__file), OVERWRITE_OR_IGNORE true)`,
-    );
-    const files: string[] = [];
-    for (let f = 0; f < o.fileCount; f++) {
-      const dir = path.join(aside, `__file=${f}`);
-      const written = existsSync(dir) ? (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort() : [];
-      for (const [j, name] of written.entries()) {
-        const target = compactedFileName(f, o.codec).replace('.parquet', j === 0 ? '.parquet' : `-${j}.parquet`);
-        await fs.rename(path.join(dir, name), path.join(aside, target));
-        files.push(target);
-      }
-      await fs.rm(dir, { recursive: true, force: true });
-    }
+    const { rows, files } = await copyToNumberedFiles(db, {
+      select: `SELECT * EXCLUDE (__spread), __spread % ${o.fileCount} AS __file FROM (${o.select})`,
+      dir: aside,
+      fileCount: o.fileCount,
+      codec: o.codec,
+      fileName: (i) => compactedFileName(i, o.codec),
+    });
     const previous = `${aside}-previous`;
     if (existsSync(output)) await fs.rename(output, previous);
     await fs.rename(aside, output);
     await fs.rm(previous, { recursive: true, force: true });
-    return { rows: Number(copied[0]?.Count ?? 0), files };
+    return { rows, files };
   } catch (err) {
     await fs.rm(aside, { recursive: true, force: true });
     throw err;

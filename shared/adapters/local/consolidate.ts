@@ -40,7 +40,7 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
   const recordsProcessed = Number(quality.n);
   const nullIds = Number(quality.nulls);
   const outputRows = Number(quality.ids) + nullIds;
-  const result = { date: o.date, recordsProcessed, nullIds, duplicatesRemoved: recordsProcessed - outputRows, outputRows, outputFiles: o.fileCount, output, dryRun: o.dryRun };
+  const duplicatesRemoved = recordsProcessed - outputRows;
   let outputFiles = 0;
   if (!o.dryRun) {
     // the compaction capability: one streaming write of N files aside, then the switch
@@ -48,8 +48,9 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
     if (written.rows !== outputRows) throw new Error(`consolidation of ${o.date} wrote ${written.rows} rows, expected ${outputRows}`);
     outputFiles = written.files.length;
   }
-  const metrics = metricsLine({ recordsProcessed, duplicatesRemoved: result.duplicatesRemoved, outputFiles, durationSeconds: (Date.now() - started) / 1000 });
-  return { ...result, outputFiles: o.dryRun ? o.fileCount : outputFiles, metrics };
+  const metrics = metricsLine({ recordsProcessed, duplicatesRemoved, outputFiles, durationSeconds: (Date.now() - started) / 1000 });
+  // a dry run reports the files it would write
+  return { date: o.date, recordsProcessed, nullIds, duplicatesRemoved, outputRows, outputFiles: o.dryRun ? o.fileCount : outputFiles, output, dryRun: o.dryRun, metrics };
 }
 
 /** A day of small landing files: `files` files of ~`rowsPerFile` rows, with re-delivered (duplicate) chargebacks and a few NULL ids. */

@@ -14,7 +14,7 @@ import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
 import type { EngineQuery, JobRunner, JobState, MaintenanceJob, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
 import { assertCodec, type CompactionGroup } from '../../domain/compaction.js';
-import { compactLanding } from './compaction.js';
+import { compactLanding, copyToNumberedFiles } from './compaction.js';
 import { consolidateDay } from './consolidate.js';
 import type { FsObjectStore } from './fs-object-store.js';
 import type { DuckDbCatalog, LocalDuckDb } from './duckdb.js';
@@ -73,28 +73,15 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
  * whole table in memory (9 GB at 16×) for row-group pruning that the contiguous file ranges mostly give.
  */
 async function writeBucketRangeFiles(db: LocalDuckDb, select: string, out: string, fileCount: number, bucketCount: number): Promise<number> {
-  const name = (i: number) => path.join(out, `part-${String(i).padStart(5, '0')}.snappy.parquet`);
-  if (fileCount === 1) return copy(db, select, name(0));
-  const parts = path.join(out, '_parts');
   // file i covers [⌊i·B/n⌋, ⌊(i+1)·B/n⌋) ⟺ i = ⌊((b+1)·n − 1) / B⌋
-  const rows = await copy(db, `SELECT *, ((id_bucket + 1) * ${fileCount} - 1) // ${bucketCount} AS __file FROM (${select})`, parts, 'PARTITION_BY (__file)');
-  for (let i = 0; i < fileCount; i++) {
-    const dir = path.join(parts, `__file=${i}`);
-    const written = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet')).sort();
-    if (written.length === 0) {
-      // an empty range still gets its file, so the plan's file count holds
-      await copy(db, `SELECT * FROM (${select}) LIMIT 0`, name(i));
-      continue;
-    }
-    for (const [j, f] of written.entries()) await fs.rename(path.join(dir, f), j === 0 ? name(i) : name(i).replace('.snappy.parquet', `-${j}.snappy.parquet`));
-  }
-  await fs.rm(parts, { recursive: true, force: true });
+  const { rows } = await copyToNumberedFiles(db, {
+    select: `SELECT *, ((id_bucket + 1) * ${fileCount} - 1) // ${bucketCount} AS __file FROM (${select})`,
+    dir: out,
+    fileCount,
+    codec: 'snappy',
+    fileName: (i) => `part-${String(i).padStart(5, '0')}.snappy.parquet`,
+  });
   return rows;
-}
-
-async function copy(db: LocalDuckDb, select: string, file: string, options = ''): Promise<number> {
-  const rows = await db.all(`COPY (${select}) TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy${options ? `, ${options}` : ''})`);
-  return Number(Object.values(rows[0] ?? {})[0] ?? 0);
 }
 
 /** Starts the split twin on the bus's queue and reports a Glue Job State Change when it ends. */
