@@ -99,6 +99,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     options.observer,
   );
   const { logger, metrics } = localObservability(paths.logs, options.verbose ?? false);
+  if (db.bucketForm.form === 'sql') logger.warn('id_bucket uses the SQL form of the bucket function (same buckets, 20–30× slower)', { reason: db.bucketForm.reason });
   const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step);
   await engine.recoverInterrupted();
   const deps: Deps = {

@@ -6,23 +6,38 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { duckdbBucketSql } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
 import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
+import { BUCKET_EXTENSION, bucketExtension } from './bucket-extension.js';
 
 /** One DuckDB database file per local home, and the mapping from s3:// URIs to lake paths. */
 /** DuckDB's memory limit in local mode (FLYWHEEL_DUCKDB_MEMORY_LIMIT overrides it, e.g. `4GB`). */
 export const LOCAL_MEMORY_LIMIT = '1GB';
 
 export class LocalDuckDb {
-  private constructor(readonly connection: DuckDBConnection, readonly lakeDir: string) {}
+  private constructor(
+    readonly connection: DuckDBConnection,
+    readonly lakeDir: string,
+    /** Which form computes id_bucket here: the compiled extension, or the SQL form and why. */
+    readonly bucketForm: { form: 'extension' | 'sql'; reason?: string },
+  ) {}
 
   static async open(file: string, lakeDir: string): Promise<LocalDuckDb> {
     await fs.mkdir(path.dirname(file), { recursive: true });
+    const extension = await bucketExtension();
     // bounded memory: DuckDB spills sorts, aggregations and partitioned writes to <file>.tmp/ beyond
-    // the limit (its default is 80% of RAM); insertion order is not kept where no ORDER BY asks for it
-    const instance = await DuckDBInstance.create(file, { memory_limit: process.env.FLYWHEEL_DUCKDB_MEMORY_LIMIT || LOCAL_MEMORY_LIMIT, preserve_insertion_order: 'false' });
-    const db = new LocalDuckDb(await instance.connect(), lakeDir);
+    // the limit (its default is 80% of RAM); insertion order is not kept where no ORDER BY asks for it.
+    // The bucket extension is built here, unsigned, so loading it needs allow_unsigned_extensions.
+    const instance = await DuckDBInstance.create(file, {
+      memory_limit: process.env.FLYWHEEL_DUCKDB_MEMORY_LIMIT || LOCAL_MEMORY_LIMIT,
+      preserve_insertion_order: 'false',
+      ...(extension.available ? { allow_unsigned_extensions: 'true' } : {}),
+    });
+    const connection = await instance.connect();
+    if (extension.available) await connection.run(`LOAD ${literal(extension.file)}`);
+    const db = new LocalDuckDb(connection, lakeDir, extension.available ? { form: 'extension' } : { form: 'sql', reason: extension.reason });
     await db.connection.run(`
       CREATE SCHEMA IF NOT EXISTS flywheel_meta;
       CREATE TABLE IF NOT EXISTS flywheel_meta.tables (database VARCHAR, name VARCHAR, def VARCHAR, PRIMARY KEY (database, name));
@@ -30,6 +45,11 @@ export class LocalDuckDb {
       CREATE TABLE IF NOT EXISTS flywheel_meta.queries (id VARCHAR PRIMARY KEY, token VARCHAR, state VARCHAR, reason VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);
       ALTER TABLE flywheel_meta.queries ADD COLUMN IF NOT EXISTS result VARCHAR;`);
     return db;
+  }
+
+  /** DuckDB expression for the id_bucket of `column` (VARCHAR); NULL → 0. */
+  bucketSql(column: string): string {
+    return this.bucketForm.form === 'extension' ? `${BUCKET_EXTENSION}(${column})` : duckdbBucketSql(column);
   }
 
   /** Lake path of an s3:// URI. */

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { duckdbBucketSql } from '../../domain/bucket.js';
 import { erRowIdSql, type BuildStep } from '../../domain/build-steps.js';
 import { scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { parseS3Uri } from '../../domain/config.js';
@@ -48,7 +47,7 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
     if (existing.length > 0) throw new Error(`table ${t.target}: output folder ${t.outputUri} is not empty`);
     await fs.mkdir(out, { recursive: true });
     const files = `[${t.sourceFiles.map((f) => literal(db.localPath(f))).join(', ')}]`;
-    const select = `SELECT ${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${duckdbBucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket FROM read_parquet(${files})`;
+    const select = `SELECT ${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${db.bucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket FROM read_parquet(${files})`;
     let rows = 0;
     try {
       rows = await writeBucketRangeFiles(db, select, out, t.fileCount, plan.bucketCount);
@@ -240,7 +239,7 @@ export class LocalQueryEngine implements QueryEngine {
       return [];
     }
     await this.catalog.refreshView(query.database, query.table);
-    const sql = query.kind === 'monitor-scan' ? scanSql(query.database, query.table, query.pkColumn, duckdbBucketSql) : `SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`;
+    const sql = query.kind === 'monitor-scan' ? scanSql(query.database, query.table, query.pkColumn, (c) => this.db.bucketSql(c)) : `SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`;
     const rows = await this.db.all(sql);
     return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])));
   }
