@@ -38,7 +38,9 @@ export async function buildPlan(store: FsObjectStore, runId: string, targetFileB
   const sources: SourceTable[] = [];
   for (const [name, files] of byTable) {
     const footers = await Promise.all(files.map((f) => readParquetFooter(store, bucket, f.key, f.size)));
-    sources.push({ name, files: files.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns: footers[0]!.columns, rowCount: footers.reduce((s, f) => s + f.rowCount, 0), problems: [] });
+    const columnBytes: Record<string, number> = {};
+    for (const f of footers) for (const [c, b] of Object.entries(f.columnBytes)) columnBytes[c] = (columnBytes[c] ?? 0) + b;
+    sources.push({ name, files: files.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns: footers[0]!.columns, rowCount: footers.reduce((s, f) => s + f.rowCount, 0), columnBytes, problems: [] });
   }
   const csv = new TextDecoder().decode((await store.get(bucket, INFOBASE.mappingKey!))!.body);
   return planSplit({

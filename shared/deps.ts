@@ -9,6 +9,8 @@ import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectSt
 export interface ParquetFooter {
   columns: ColumnDef[];
   rowCount: number;
+  /** Compressed bytes of each top-level column (name as in the file), summed over the row groups. */
+  columnBytes: Record<string, number>;
 }
 
 export interface ReplayArgs {

@@ -2,7 +2,7 @@ import { bucketFileName, bucketRanges, buildStepsFor } from '../shared/domain/bu
 import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
-import { planSplit, type SourceTable } from '../shared/domain/plan-split.js';
+import { bytesOfColumns, planSplit, type SourceTable } from '../shared/domain/plan-split.js';
 import { fileCountFor } from '../shared/domain/sizing.js';
 import { discoverSnapshots, isValidSnapshotDt, snapshotDtFromKey } from '../shared/domain/snapshot.js';
 import { PipelineError } from '../shared/domain/errors.js';
@@ -119,6 +119,22 @@ describe('split plan', () => {
     ]);
     expect(p.droppedColumns).toEqual({ IBE_02: ['FLAG_X'] });
     expect(p.skipped).toEqual([]);
+  });
+
+  test('files are sized by the bytes of the columns a table carries, not the whole source', () => {
+    const gb = 1024 ** 3;
+    // IBE_02 is 2 GB; ibe_02a carries the key and AGE_X (a quarter of the column bytes), ibe_02b the key and COLOR_X (three quarters)
+    const columnBytes = { CUSTOMER_USER_ID: 100, AGE_X: 100, COLOR_X: 500, FLAG_X: 100 };
+    const sized = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X', 'FLAG_X'], { files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }], columnBytes })]);
+    expect(sized.tables.map((t) => [t.target, t.sourceBytes, t.estimatedBytes, t.fileCount])).toEqual([
+      ['ibe_02a', 2 * gb, 0.5 * gb, 1],
+      ['ibe_02b', 2 * gb, 1.5 * gb, 3],
+    ]);
+    // without column sizes (or all zero) the whole source counts, as before
+    const unsized = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], { files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }], columnBytes: { CUSTOMER_USER_ID: 0 } })]);
+    expect(unsized.tables.map((t) => [t.estimatedBytes, t.fileCount])).toEqual([[2 * gb, 4], [2 * gb, 4]]);
+    expect(bytesOfColumns(1000, { A: 1, B: 3 }, ['A', 'A'])).toBe(250);
+    expect(bytesOfColumns(1000, undefined, ['A'])).toBe(1000);
   });
 
   test('a column the source lacks fails that target only', () => {

@@ -77,6 +77,22 @@ test('maps parquet physical and logical types to Hive types, names as in the fil
   ]);
 });
 
+test('per-column compressed bytes match DuckDB\'s parquet_metadata', async () => {
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    for (const name of ['typed.parquet', 'small.parquet']) {
+      const footer = await read(name);
+      const rows = (await db.runAndReadAll(`SELECT split_part(path_in_schema, ',', 1) AS col, sum(total_compressed_size)::BIGINT AS bytes FROM parquet_metadata('${path.join(dir, name)}') GROUP BY 1`)).getRowObjectsJson();
+      expect(footer.columnBytes).toEqual(Object.fromEntries(rows.map((r) => [r.col, Number(r.bytes)])));
+      expect(Object.keys(footer.columnBytes)).toEqual(footer.columns.map((c) => c.name));
+    }
+    const typed = (await read('typed.parquet')).columnBytes;
+    expect(typed.CUSTOMER_USER_ID).toBeGreaterThan(typed.flag!);
+  } finally {
+    db.closeSync();
+  }
+});
+
 const footerLengthOf = (name: string) => {
   const b = readFileSync(path.join(dir, name));
   return b.readUInt32LE(b.length - 8);

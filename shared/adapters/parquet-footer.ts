@@ -92,7 +92,7 @@ function integerType(bits: number, signed: boolean, unsupported: (what: string) 
   return type;
 }
 
-/** Columns (Hive types, names as in the file) and row count of one parquet object, from its footer only. */
+/** Columns (Hive types, names as in the file), row count and per-column bytes of one parquet object, from its footer only. */
 export async function readParquetFooter(store: ObjectStore, bucket: string, key: string, size: number): Promise<ParquetFooter> {
   if (size < MIN_FILE_BYTES) throw new Error(`${key} is ${size} bytes: too small to be parquet`);
   // two ranged reads of exactly what is needed: the 8-byte trailer (footer length + magic), then the footer
@@ -106,7 +106,14 @@ export async function readParquetFooter(store: ObjectStore, bucket: string, key:
   whole.set(trailer, footerLength);
   const metadata = parquetMetadata(whole.buffer);
   const columns: ColumnDef[] = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: hiveType(c.element) }));
-  return { columns, rowCount: Number(metadata.num_rows) };
+  const columnBytes: Record<string, number> = Object.fromEntries(columns.map((c) => [c.name, 0]));
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const name = chunk.meta_data?.path_in_schema[0];
+      if (name !== undefined && name in columnBytes) columnBytes[name]! += Number(chunk.meta_data!.total_compressed_size);
+    }
+  }
+  return { columns, rowCount: Number(metadata.num_rows), columnBytes };
 }
 
 /** Columns (Hive types, names as in the file) of one parquet object, from its footer only. */

@@ -12,6 +12,8 @@ export interface SourceTable {
   /** Columns of the first file; undefined when no file could be read. */
   columns?: ColumnDef[];
   rowCount: number;
+  /** Compressed bytes per column (names as in the files) over every file; sizes the output of a column subset. */
+  columnBytes?: Record<string, number>;
   /** Problems that make the whole source unusable (non-parquet files, schema drift, unreadable footer). */
   problems: Array<{ reason: string; fix: string }>;
 }
@@ -74,14 +76,16 @@ export function planSplit(input: PlanInput): SplitPlan {
     columns.forEach((c) => usedCols.add(c.source));
     used.set(src.name, usedCols);
     const sourceBytes = src.files.reduce((sum, f) => sum + f.size, 0);
+    const estimatedBytes = bytesOfColumns(sourceBytes, src.columnBytes, columns.map((c) => c.source));
     tables.push({
       target: m.target,
       source: src.name,
       sourceFiles: src.files.map((f) => f.uri),
       sourceBytes,
+      estimatedBytes,
       columns,
       keySourceColumn: key,
-      fileCount: fileCountFor(sourceBytes, input.targetFileBytes),
+      fileCount: fileCountFor(estimatedBytes, input.targetFileBytes),
       outputUri: input.outputUri(m.target),
     });
   }
@@ -109,4 +113,17 @@ export function planSplit(input: PlanInput): SplitPlan {
     skipped,
     droppedColumns,
   };
+}
+
+/**
+ * Bytes of a target table that carries `used` columns of its source: the source's bytes times the
+ * used columns' share of the compressed column bytes (from the footers). A table taking half of a
+ * source's columns gets files sized for its half, not for the whole source. Without column sizes
+ * (or with none of them), the whole source.
+ */
+export function bytesOfColumns(sourceBytes: number, columnBytes: Record<string, number> | undefined, used: string[]): number {
+  const total = Object.values(columnBytes ?? {}).reduce((sum, b) => sum + b, 0);
+  if (!columnBytes || !(total > 0)) return sourceBytes;
+  const share = [...new Set(used)].reduce((sum, c) => sum + (columnBytes[c] ?? 0), 0) / total;
+  return Math.round(sourceBytes * Math.min(1, share));
 }

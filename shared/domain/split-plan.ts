@@ -15,11 +15,13 @@ export interface SplitTablePlan {
   /** Source parquet files (s3:// URIs). */
   sourceFiles: string[];
   sourceBytes: number;
+  /** Bytes of the columns this table carries (sourceBytes × their share of the source's column bytes). */
+  estimatedBytes: number;
   /** Columns to carry, in output order; the key column is always first. */
   columns: SplitColumn[];
   /** Source column holding customer_user_id. */
   keySourceColumn: string;
-  /** Output files, clamp(ceil(bytes/target),1,256); each covers a contiguous id_bucket range. */
+  /** Output files, clamp(ceil(estimatedBytes/target),1,256); each covers a contiguous id_bucket range. */
   fileCount: number;
   /** Folder the job writes (s3:// URI ending in '/'); must be empty before the job writes. */
   outputUri: string;

@@ -215,6 +215,7 @@ export function makeStartSnapshotRun(deps: Deps) {
         }
         let columns: SourceTable['columns'];
         let rowCount = 0;
+        const columnBytes: Record<string, number> = {};
         const footers = await mapLimit(parquet, 8, (f) => deps.readFooter(bucket, f.key, f.size).then((x) => ({ f, x }), (e: Error) => ({ f, e })));
         for (const r of footers) {
           if ('e' in r) {
@@ -222,6 +223,7 @@ export function makeStartSnapshotRun(deps: Deps) {
             continue;
           }
           rowCount += r.x.rowCount;
+          for (const [c, b] of Object.entries(r.x.columnBytes)) columnBytes[c] = (columnBytes[c] ?? 0) + b;
           const sig = r.x.columns.map((c) => `${c.name.toLowerCase()}:${c.type}`).join(',');
           if (!columns) columns = r.x.columns;
           else if (sig !== columns.map((c) => `${c.name.toLowerCase()}:${c.type}`).join(',')) {
@@ -232,7 +234,7 @@ export function makeStartSnapshotRun(deps: Deps) {
             break;
           }
         }
-        return { name, files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns, rowCount, problems };
+        return { name, files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns, rowCount, columnBytes, problems };
       }),
     );
   }
