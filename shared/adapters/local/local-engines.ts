@@ -71,6 +71,14 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
  * is not written), then they are renamed to `part-0000i.snappy.parquet`. No global sort: it held the
  * whole table in memory (9 GB at 16×) for row-group pruning that the contiguous file ranges mostly give.
  */
+/**
+ * Rows per row group of the split's output: half DuckDB's default (122,880). DuckDB buffers a row group
+ * per thread (and, with several files, per open file) before it writes it; at 40 columns the smaller
+ * groups cut the split's peak memory ~12% and its time ~5–10% on 2 cores (bench/), for ~1–2% larger
+ * files. The split's output is the local bucketed stage's input only.
+ */
+export const SPLIT_ROW_GROUP_ROWS = 61_440;
+
 async function writeBucketRangeFiles(db: LocalDuckDb, select: string, out: string, fileCount: number, bucketCount: number): Promise<number> {
   // file i covers [⌊i·B/n⌋, ⌊(i+1)·B/n⌋) ⟺ i = ⌊((b+1)·n − 1) / B⌋
   const { rows } = await copyToNumberedFiles(db, {
@@ -79,6 +87,7 @@ async function writeBucketRangeFiles(db: LocalDuckDb, select: string, out: strin
     fileCount,
     codec: 'snappy',
     fileName: (i) => `part-${String(i).padStart(5, '0')}.snappy.parquet`,
+    rowGroupRows: SPLIT_ROW_GROUP_ROWS,
   });
   return rows;
 }
