@@ -4,7 +4,7 @@
  * writes bench/results.json. Progress goes to stderr.
  *   BENCH_SCALES=1,4,16   input scales (1× = 3 source tables × 1M rows × 40 columns)
  *   BENCH_RUNS=3          runs per measurement (median, min, max)
- *   BENCH_MEMORY_RUNS=1   runs of the memory measurement (a whole `flywheel run` at the largest scale)
+ *   BENCH_MEMORY_RUNS=3   runs of the memory measurement (a whole `flywheel run` at the largest scale, ~4 min each)
  *   BENCH_ONLY=split,bucket,memory,e2e,lambda,aws   a subset (writes results.partial.json)
  */
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -23,7 +23,7 @@ const SECTIONS = ['lambda', 'aws', 'bucket', 'split', 'e2e', 'memory'] as const;
 async function main(): Promise<void> {
   const scales = envList('BENCH_SCALES', [1, 4, 16]).sort((a, b) => a - b);
   const runs = envInt('BENCH_RUNS', 3);
-  const memoryRuns = envInt('BENCH_MEMORY_RUNS', 1);
+  const memoryRuns = envInt('BENCH_MEMORY_RUNS', 3);
   const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
   const want = (s: (typeof SECTIONS)[number]) => !only || only.has(s);
   const conn = await (await DuckDBInstance.create(':memory:')).connect();
