@@ -81,7 +81,12 @@ describe('bucket vectors', () => {
       try {
         const built = await buildBucketExtension({ cacheDir: dir });
         expect(built.available).toBe(true);
-        if (built.available) expect(built.file.startsWith(dir)).toBe(true);
+        if (!built.available) return;
+        expect(built.file.startsWith(dir)).toBe(true);
+        const fresh = await (await DuckDBInstance.create(':memory:', { allow_unsigned_extensions: 'true' })).connect();
+        await fresh.run(`LOAD '${built.file}'`);
+        expect((await fresh.runAndReadAll("SELECT flywheel_bucket('abc') AS b")).getRowObjectsJson()).toEqual([{ b: 98 }]);
+        fresh.closeSync();
         const missing = await buildBucketExtension({ cc: path.join(dir, 'no-such-cc'), cacheDir: path.join(dir, 'other') });
         expect(missing).toEqual({ available: false, reason: expect.stringContaining('could not build flywheel_bucket.c') });
       } finally {

@@ -84,7 +84,8 @@ async function build(cc: string, cacheDir: string | undefined): Promise<BucketEx
     return { available: false, reason: `no DuckDB library package ${bindings} for this platform` };
   }
   const source = await fs.readFile(SOURCE);
-  const key = `${version}-${process.platform}-${process.arch}-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`;
+  const sourceHash = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  const key = `${version}-${process.platform}-${process.arch}-${sourceHash}`;
   const dir = path.join(cacheDir ?? path.join(libDir, '..', '..', '.cache', 'flywheel'), key);
   const file = path.join(dir, `${BUCKET_EXTENSION}.duckdb_extension`);
   if (await exists(file)) return { available: true, file };
@@ -94,7 +95,7 @@ async function build(cc: string, cacheDir: string | undefined): Promise<BucketEx
   const tmp = path.join(dir, `${randomUUID()}.tmp`);
   try {
     await promisify(execFile)(cc, compileArgs(process.platform, SOURCE, tmp, libDir));
-    await fs.appendFile(tmp, extensionFooter({ platform: await duckdbPlatform(), capiVersion: BUCKET_EXTENSION_CAPI, extensionVersion: key }));
+    await fs.appendFile(tmp, extensionFooter({ platform: await duckdbPlatform(), capiVersion: BUCKET_EXTENSION_CAPI, extensionVersion: `src-${sourceHash}` }));
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
