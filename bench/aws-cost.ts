@@ -20,6 +20,7 @@ import { LocalDuckDb } from '../shared/adapters/local/duckdb.js';
 import { FsObjectStore } from '../shared/adapters/local/fs-object-store.js';
 import { runSplitPlan } from '../shared/adapters/local/local-engines.js';
 import type { SplitPlan } from '../shared/domain/split-plan.js';
+import { simulatePartRangeQuery } from '../test/aws/fake-athena.js';
 import { fakeGlue } from '../test/aws/fake-glue.js';
 import { fakeS3 } from '../test/aws/fake-s3.js';
 import { ensureInput, scratchHome } from './data.js';
@@ -166,7 +167,7 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
   await bucketed(envelope('flywheel.pipeline', 'Stage Completed', JSON.parse(stageCompleted.Detail!)), context);
   for (let guard = 0; guard < 1000 && queries.some((q) => !q.done); guard++) {
     const q = queries.find((x) => !x.done)!;
-    simulateAthena(q.sql);
+    simulatePartRangeQuery(q.sql, s3, glue);
     q.done = true;
     await bucketed(envelope('aws.athena', 'Athena Query State Change', { currentState: 'SUCCEEDED', previousState: 'RUNNING', queryExecutionId: q.id, workgroupName: DUMMY_ENV.ATHENA_WORKGROUP, sequenceNumber: '3', statementType: 'DML', versionId: '0' }), context);
   }
@@ -211,27 +212,6 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
   athena.restore();
   events.restore();
   sns.restore();
-
-  function simulateAthena(sql: string): void {
-    const table = /(?:CREATE TABLE|INSERT INTO) "flywheel_dev"\."([a-z0-9_]+)"/.exec(sql)?.[1];
-    const range = /BETWEEN (\d+) AND (\d+)/.exec(sql);
-    if (!table || !range) return;
-    const [from, to] = [Number(range[1]), Number(range[2])];
-    if (sql.startsWith('CREATE TABLE')) {
-      const location = /external_location = '([^']+)'/.exec(sql)![1]!;
-      glue.tables.set(`flywheel_dev.${table}`, {
-        Name: table,
-        TableType: 'EXTERNAL_TABLE',
-        PartitionKeys: [{ Name: 'id_bucket', Type: 'int' }],
-        StorageDescriptor: { Location: location, Columns: [{ Name: 'customer_user_id', Type: 'string' }], InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat', SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' } },
-      });
-    }
-    const location = glue.tables.get(`flywheel_dev.${table}`)!.StorageDescriptor!.Location!;
-    for (let b = from; b <= to; b++) {
-      s3.put('data', `${location.replace('s3://data/', '')}id_bucket=${b}/20251031_000000_00001_abcde_${b}`, `rows of bucket ${b}`);
-      glue.addPartition('flywheel_dev', table, String(b), `${location}id_bucket=${b}/`);
-    }
-  }
 
   const result: AwsCostResult = {
     tables,

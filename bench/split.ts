@@ -14,7 +14,7 @@ import { runSplitPlan } from '../shared/adapters/local/local-engines.js';
 import { readParquetFooter } from '../shared/adapters/parquet-footer.js';
 import { defaultConfig, INFOBASE, s3Uri } from '../shared/domain/config.js';
 import { parseMapping } from '../shared/domain/mapping.js';
-import { planSplit, type SourceTable } from '../shared/domain/plan-split.js';
+import { planSplit, totalColumnBytes, type SourceTable } from '../shared/domain/plan-split.js';
 import type { SplitPlan } from '../shared/domain/split-plan.js';
 import { identifier, literal } from '../shared/domain/sql-identifiers.js';
 import { ensureInput, scratchHome, SNAPSHOT } from './data.js';
@@ -38,9 +38,7 @@ export async function buildPlan(store: FsObjectStore, runId: string, targetFileB
   const sources: SourceTable[] = [];
   for (const [name, files] of byTable) {
     const footers = await Promise.all(files.map((f) => readParquetFooter(store, bucket, f.key, f.size)));
-    const columnBytes: Record<string, number> = {};
-    for (const f of footers) for (const [c, b] of Object.entries(f.columnBytes)) columnBytes[c] = (columnBytes[c] ?? 0) + b;
-    sources.push({ name, files: files.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns: footers[0]!.columns, rowCount: footers.reduce((s, f) => s + f.rowCount, 0), columnBytes, problems: [] });
+    sources.push({ name, files: files.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns: footers[0]!.columns, rowCount: footers.reduce((s, f) => s + f.rowCount, 0), columnBytes: totalColumnBytes(footers), problems: [] });
   }
   const csv = new TextDecoder().decode((await store.get(bucket, INFOBASE.mappingKey!))!.body);
   return planSplit({

@@ -115,6 +115,13 @@ export function planSplit(input: PlanInput): SplitPlan {
   };
 }
 
+/** Per-column compressed bytes of a source: the sum over its files' footers. */
+export function totalColumnBytes(footers: Array<{ columnBytes: Record<string, number> }>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const f of footers) for (const [c, b] of Object.entries(f.columnBytes)) total[c] = (total[c] ?? 0) + b;
+  return total;
+}
+
 /**
  * Bytes of a target table that carries `used` columns of its source: the source's bytes times the
  * used columns' share of the compressed column bytes (from the footers). A table taking half of a

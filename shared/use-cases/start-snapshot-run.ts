@@ -10,7 +10,7 @@ import { s3Uri, type DatasetConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { newLedger, newRunId, setStage } from '../domain/ledger.js';
 import { parseMapping, type Mapping } from '../domain/mapping.js';
-import { planSplit, type SourceTable } from '../domain/plan-split.js';
+import { planSplit, totalColumnBytes, type SourceTable } from '../domain/plan-split.js';
 import { discoverSnapshots, isValidSnapshotDt } from '../domain/snapshot.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import type { Deps } from '../deps.js';
@@ -215,7 +215,6 @@ export function makeStartSnapshotRun(deps: Deps) {
         }
         let columns: SourceTable['columns'];
         let rowCount = 0;
-        const columnBytes: Record<string, number> = {};
         const footers = await mapLimit(parquet, 8, (f) => deps.readFooter(bucket, f.key, f.size).then((x) => ({ f, x }), (e: Error) => ({ f, e })));
         for (const r of footers) {
           if ('e' in r) {
@@ -223,7 +222,6 @@ export function makeStartSnapshotRun(deps: Deps) {
             continue;
           }
           rowCount += r.x.rowCount;
-          for (const [c, b] of Object.entries(r.x.columnBytes)) columnBytes[c] = (columnBytes[c] ?? 0) + b;
           const sig = r.x.columns.map((c) => `${c.name.toLowerCase()}:${c.type}`).join(',');
           if (!columns) columns = r.x.columns;
           else if (sig !== columns.map((c) => `${c.name.toLowerCase()}:${c.type}`).join(',')) {
@@ -234,7 +232,7 @@ export function makeStartSnapshotRun(deps: Deps) {
             break;
           }
         }
-        return { name, files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns, rowCount, columnBytes, problems };
+        return { name, files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns, rowCount, columnBytes: totalColumnBytes(footers.flatMap((r) => ('x' in r ? [r.x] : []))), problems };
       }),
     );
   }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import type { SplitPlan } from '../../shared/domain/split-plan.js';
+import { simulatePartRangeQuery } from './fake-athena.js';
 import { fakeGlue } from './fake-glue.js';
 import { LAMBDA_ENV, lambdaContext, sample } from './lambda-env.js';
 import { fakeS3 } from './fake-s3.js';
@@ -65,26 +66,6 @@ async function simulateSplitJob(planUri: string): Promise<void> {
   s3.put('data', key.replace('plan.json', 'result.json'), JSON.stringify({ tables: Object.fromEntries(plan.tables.map((t) => [t.target, { rows: 300, files: 1, nullKeys: 1 }])) }));
 }
 
-/** What Athena does for a part_ range query: files under id_bucket=N/ and, for the CTAS, the staging table; partitions registered. */
-function simulateAthena(sql: string): void {
-  const table = /(?:CREATE TABLE|INSERT INTO) "flywheel_dev"\."([a-z0-9_]+)"/.exec(sql)![1]!;
-  const [, from, to] = /BETWEEN (\d+) AND (\d+)/.exec(sql)!.map(Number) as [number, number, number];
-  if (sql.startsWith('CREATE TABLE')) {
-    const location = /external_location = '([^']+)'/.exec(sql)![1]!;
-    glue.tables.set(`flywheel_dev.${table}`, {
-      Name: table,
-      TableType: 'EXTERNAL_TABLE',
-      PartitionKeys: [{ Name: 'id_bucket', Type: 'int' }],
-      StorageDescriptor: { Location: location, Columns: [{ Name: 'customer_user_id', Type: 'string' }], InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat', SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' } },
-    });
-  }
-  const location = glue.tables.get(`flywheel_dev.${table}`)!.StorageDescriptor!.Location!;
-  for (let b = from; b <= to; b++) {
-    s3.put('data', `${location.replace('s3://data/', '')}id_bucket=${b}/20251031_000000_00001_abcde_${b}`, `rows of bucket ${b}`);
-    glue.addPartition('flywheel_dev', table, String(b), `${location}id_bucket=${b}/`);
-  }
-}
-
 test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ → live switch → Pipeline Completed', async () => {
   // 1. snapshot-trigger, and a duplicate delivery
   const [first] = await trigger(sample('s3-object-created.eventbridge.json'), context);
@@ -115,7 +96,7 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
   await bucketed(envelope('flywheel.pipeline', 'Stage Completed', JSON.parse(stageCompleted.Detail!)), context);
   for (let guard = 0; guard < 100 && started.some((q) => !q.done); guard++) {
     const q = started.find((x) => !x.done)!;
-    simulateAthena(q.sql);
+    simulatePartRangeQuery(q.sql, s3, glue);
     q.done = true;
     const event = envelope('aws.athena', 'Athena Query State Change', { currentState: 'SUCCEEDED', previousState: 'RUNNING', queryExecutionId: q.id, workgroupName: 'flywheel-dev', sequenceNumber: '3', statementType: 'DML', versionId: '0' });
     await bucketed(event, context);

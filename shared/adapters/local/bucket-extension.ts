@@ -46,7 +46,7 @@ export function extensionFooter(meta: { platform: string; capiVersion: string; e
 }
 
 /** Compiler and linker arguments for a shared library that resolves DuckDB's C API from `libDir`. */
-export function compileArgs(platform: NodeJS.Platform, source: string, out: string, libDir: string): string[] {
+function compileArgs(platform: NodeJS.Platform, source: string, out: string, libDir: string): string[] {
   const shared = platform === 'darwin' ? ['-dynamiclib'] : ['-shared', '-fPIC'];
   return ['-O2', '-std=c11', '-Wall', '-Werror', ...shared, '-o', out, source, `-L${libDir}`, '-lduckdb', `-Wl,-rpath,${libDir}`];
 }

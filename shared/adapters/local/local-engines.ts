@@ -77,7 +77,7 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
  * groups cut the split's peak memory ~12% and its time ~5–10% on 2 cores (bench/), for ~1–2% larger
  * files. The split's output is the local bucketed stage's input only.
  */
-export const SPLIT_ROW_GROUP_ROWS = 61_440;
+const SPLIT_ROW_GROUP_ROWS = 61_440;
 
 async function writeBucketRangeFiles(db: LocalDuckDb, select: string, out: string, fileCount: number, bucketCount: number): Promise<number> {
   // file i covers [⌊i·B/n⌋, ⌊(i+1)·B/n⌋) ⟺ i = ⌊((b+1)·n − 1) / B⌋
