@@ -1,7 +1,12 @@
 import { checkBuckets, checkCounts, checkFileSizes, checkFreshness, checkPartitions, checkSchema, checkTrend, projectionOf, ranges } from '../shared/domain/monitor/checks.js';
 import { parseMonitorOptions } from '../shared/domain/monitor/options.js';
 import { CSV_COLUMNS, reportEmail } from '../shared/domain/monitor/report.js';
-import { parseScanRows, renderAthenaMonitorQuery } from '../shared/domain/monitor/queries.js';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalDuckDb } from '../shared/adapters/local/duckdb.js';
+import { fileRanges } from '../shared/adapters/local/local-engines.js';
+import { mergeScanRows, parseScanRows, renderAthenaMonitorQuery, scanSql } from '../shared/domain/monitor/queries.js';
 import type { TableDef } from '../shared/ports.js';
 
 const def = (over: Partial<TableDef> = {}): TableDef => ({
@@ -99,6 +104,32 @@ test('scan SQL: one statement, GROUPING SETS, Trino bucket expression; rows pars
   const parsed = parseScanRows([{ id_bucket: '0', row_count: '5' }, { id_bucket: null, row_count: '5', pk_nulls: '1', pk_dupes: '2', wrong_bucket: '0' }]);
   expect(parsed).toMatchObject({ rows: 5, pkNulls: 1, pkDupes: 2, wrongBucket: 0 });
   expect(parsed.perBucket.get(0)).toBe(5);
+});
+
+test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NULL keys, duplicates, wrong buckets', async () => {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'flywheel-scan-'));
+  try {
+    const db = await LocalDuckDb.open(path.join(home, 'c.duckdb'), home);
+    // 3,000 keys in their buckets, 40 of them twice, 7 NULL keys in bucket 0, 5 rows filed in a wrong bucket
+    await db.run(`CREATE SCHEMA db; CREATE TABLE db.part_t AS
+      SELECT k AS customer_user_id, ${db.bucketSql('k')} AS id_bucket FROM (SELECT 'c' || i AS k FROM range(3000) t(i) UNION ALL SELECT 'c' || i FROM range(40) t(i))
+      UNION ALL SELECT NULL, 0 FROM range(7)
+      UNION ALL SELECT 'w' || i, (${db.bucketSql("'w' || i")} + 1) % 256 FROM range(5) t(i)`);
+    const scan = (buckets?: { from: number; to: number }) => db.all(scanSql('db', 'part_t', 'customer_user_id', (c) => db.bucketSql(c), buckets));
+    const asStrings = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
+    const whole = parseScanRows(asStrings(await scan()));
+    expect(whole).toMatchObject({ rows: 3052, pkNulls: 7, pkDupes: 80, wrongBucket: 5 });
+    for (const n of [1, 3, 7, 256]) {
+      const ranges: Array<Array<Record<string, string | null>>> = [];
+      for (const [from, to] of fileRanges(n)) ranges.push(asStrings(await scan({ from, to })));
+      expect(parseScanRows(mergeScanRows(ranges))).toEqual(whole);
+    }
+    // a range without rows has a NULL totals row; the merge counts it as 0
+    expect(mergeScanRows([[{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null }]])).toEqual([{ id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0' }]);
+    db.connection.closeSync();
+  } finally {
+    await fs.rm(home, { recursive: true, force: true });
+  }
 });
 
 test('report: CSV columns of the current monitor first, e-mail subject within 100 characters', () => {

@@ -25,3 +25,9 @@ export function columnType(type: string): string {
 export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** `n` as SQL text when it is a non-negative integer, else throws. */
+export function nonNegativeInt(n: number): string {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got ${n}`);
+  return String(n);
+}

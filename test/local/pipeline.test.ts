@@ -1,5 +1,8 @@
 // Every stage on the local engine, for real: DuckDB, the filesystem lake, the local bus and the real handlers.
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { PartRangeStep } from '../../shared/domain/build-steps.js';
 import { duckdbBucketSql } from '../../shared/domain/bucket.js';
 import type { LocalRuntime } from '../../shared/composition/local.js';
 import { count, deliver, lakePath, ledger, markerEvent, open, outbox, runPipeline, sampleHome } from './harness.js';
@@ -211,11 +214,30 @@ describe('part_<t>_er for Entity Resolution', () => {
     }
   });
 
-  test('the Trino row_id expression equals the DuckDB one once its spellings are mapped', async () => {
-    const { erRowIdSql } = await import('../../shared/domain/build-steps.js');
-    const trino = erRowIdSql('2025-10-31', 'k', 'trino');
-    expect(trino).toMatch(/^lower\(to_hex\(sha256\(to_utf8\(concat\(/);
-    const asDuck = trino.replace(/^lower\(to_hex\(sha256\(to_utf8\((.*)\)\)\)\)$/, 'sha256($1)').replace('AS varchar', 'AS VARCHAR');
-    expect(asDuck).toBe(erRowIdSql('2025-10-31', 'k', 'duckdb'));
+  test('part_<t>_er: the Athena range query (row_number) and the DuckDB one (count, then 1..c) give the same (row_id, key) pairs', async () => {
+    const { rangeSelectSql } = await import('../../shared/domain/build-steps.js');
+    const { LocalDuckDb } = await import('../../shared/adapters/local/duckdb.js');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'flywheel-er-'));
+    const db = await LocalDuckDb.open(path.join(dir, 'c.duckdb'), dir);
+    await db.run(`CREATE SCHEMA er_twin; CREATE TABLE er_twin.part_t AS
+      SELECT k AS customer_user_id, ${db.bucketSql('k')} AS id_bucket FROM (SELECT 'c' || (i % 500) AS k FROM range(2000) t(i) UNION ALL SELECT 'solo' || i FROM range(300) t(i))
+      UNION ALL SELECT NULL, 0 FROM range(4)`);
+    try {
+      const step: PartRangeStep = { kind: 'part-range', database: 'er_twin', table: 't', sourceTable: 'part_t', stagingTable: 'x', location: 's3://data/x/', columns: [], first: true, fromBucket: 0, toBucket: 255, er: { snapshotDt: '2025-10-31', keyColumn: 'customer_user_id' } };
+      // Trino's spellings mapped to DuckDB's: sha256 returns hex text in DuckDB, varbinary in Trino
+      const trinoAsDuck = (sql: string) => sql.replace(/lower\(to_hex\(sha256\(to_utf8\((.*?)\)\)\)\) AS "row_id"/, 'sha256($1) AS "row_id"').replace('AS varchar', 'AS VARCHAR');
+      for (const [fromBucket, toBucket] of [[0, 99], [100, 255]] as const) {
+        const pairs = async (sql: string) => (await db.all(`SELECT row_id, customer_user_id, id_bucket FROM (${sql}) ORDER BY row_id`)).map((r) => `${r.row_id}:${r.customer_user_id}:${r.id_bucket}`);
+        const duck = await pairs(rangeSelectSql({ ...step, fromBucket, toBucket }, 'duckdb'));
+        const trino = rangeSelectSql({ ...step, fromBucket, toBucket }, 'trino');
+        expect(trino).toContain('row_number() OVER (PARTITION BY "customer_user_id"');
+        expect(duck).toEqual(await pairs(trinoAsDuck(trino)));
+        expect(new Set(duck.map((p) => p.split(':')[0])).size).toBe(duck.length);
+      }
+      expect(Number((await db.all(`SELECT count(*) AS n FROM (${rangeSelectSql(step, 'duckdb')})`))[0]!.n)).toBe(2304);
+    } finally {
+      db.connection.closeSync();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

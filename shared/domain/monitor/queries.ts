@@ -14,16 +14,37 @@ export type MonitorQuery =
 
 const q = (name: string) => `"${identifier(name)}"`;
 
-/** The one-scan statement, for a dialect's bucket expression. */
-export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string): string {
+/**
+ * The one-scan statement, for a dialect's bucket expression. `buckets` limits it to an id_bucket range
+ * (the local engine scans a large table a range at a time; see mergeScanRows); Athena scans it whole.
+ */
+export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string, buckets?: { from: number; to: number }): string {
+  const where = buckets ? ` WHERE "id_bucket" BETWEEN ${Math.trunc(buckets.from)} AND ${Math.trunc(buckets.to)}` : '';
   return (
-    `WITH keys AS (SELECT "id_bucket" AS b, ${q(pkColumn)} AS k, count(*) AS c FROM ${q(database)}.${q(table)} GROUP BY "id_bucket", ${q(pkColumn)}) ` +
+    `WITH keys AS (SELECT "id_bucket" AS b, ${q(pkColumn)} AS k, count(*) AS c FROM ${q(database)}.${q(table)}${where} GROUP BY "id_bucket", ${q(pkColumn)}) ` +
     'SELECT b AS id_bucket, sum(c) AS row_count, ' +
     'sum(CASE WHEN k IS NULL THEN c ELSE 0 END) AS pk_nulls, ' +
     'sum(CASE WHEN k IS NOT NULL AND c > 1 THEN c ELSE 0 END) AS pk_dupes, ' +
     `sum(CASE WHEN b <> ${bucketExpr('k')} THEN c ELSE 0 END) AS wrong_bucket ` +
     'FROM keys GROUP BY GROUPING SETS ((b), ())'
   );
+}
+
+type ScanRow = Record<string, string | number | null>;
+const TOTALS = ['row_count', 'pk_nulls', 'pk_dupes', 'wrong_bucket'] as const;
+/** The totals row of GROUPING SETS ((b), ()) has no id_bucket; a sum over no rows is NULL. */
+const isTotalRow = (r: ScanRow) => r.id_bucket === null || r.id_bucket === undefined || r.id_bucket === '';
+const num = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? 0 : Number(v));
+
+/**
+ * The result rows of scans over disjoint id_bucket ranges as the one scan's: the per-bucket rows of
+ * every range, and one totals row (id_bucket NULL) summing theirs. A key lives in one bucket, so a
+ * key's duplicates always fall in one range and the sums are exact.
+ */
+export function mergeScanRows(ranges: Array<Array<Record<string, string | null>>>): Array<Record<string, string | null>> {
+  const totals = ranges.flat().filter(isTotalRow);
+  const sum = (c: (typeof TOTALS)[number]) => String(totals.reduce((acc, r) => acc + num(r[c]), 0));
+  return [...ranges.flat().filter((r) => !isTotalRow(r)), { id_bucket: null, ...Object.fromEntries(TOTALS.map((c) => [c, sum(c)])) }];
 }
 
 /** Athena SQL of a monitor query. */
@@ -42,14 +63,12 @@ export function renderAthenaMonitorQuery(query: MonitorQuery): string {
 }
 
 /** Reads the scan's result rows (strings, as Athena returns them) into numbers. */
-export function parseScanRows(rows: Array<Record<string, string | number | null>>) {
+export function parseScanRows(rows: ScanRow[]) {
   const perBucket = new Map<number, number>();
   let total = { rows: 0, pkNulls: 0, pkDupes: 0, wrongBucket: 0 };
   for (const r of rows) {
-    const n = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? 0 : Number(v));
-    if (r.id_bucket === null || r.id_bucket === undefined || r.id_bucket === '') {
-      total = { rows: n(r.row_count), pkNulls: n(r.pk_nulls), pkDupes: n(r.pk_dupes), wrongBucket: n(r.wrong_bucket) };
-    } else perBucket.set(n(r.id_bucket), n(r.row_count));
+    if (isTotalRow(r)) total = { rows: num(r.row_count), pkNulls: num(r.pk_nulls), pkDupes: num(r.pk_dupes), wrongBucket: num(r.wrong_bucket) };
+    else perBucket.set(num(r.id_bucket), num(r.row_count));
   }
   return { perBucket, ...total };
 }
