@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalDuckDb } from '../shared/adapters/local/duckdb.js';
 import { fileRanges } from '../shared/adapters/local/local-engines.js';
-import { mergeScanRows, parseScanRows, renderAthenaMonitorQuery, scanSql } from '../shared/domain/monitor/queries.js';
+import { mergeScanRows, parseScanRows, renderAthenaMonitorQuery, scanBounds, scanSql } from '../shared/domain/monitor/queries.js';
 import type { TableDef } from '../shared/ports.js';
 
 const def = (over: Partial<TableDef> = {}): TableDef => ({
@@ -110,20 +110,25 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'flywheel-scan-'));
   try {
     const db = await LocalDuckDb.open(path.join(home, 'c.duckdb'), home);
-    // 3,000 keys in their buckets, 40 of them twice, 7 NULL keys in bucket 0, 5 rows filed in a wrong bucket
+    // 3,000 keys in their buckets, 40 of them twice, 7 NULL keys in bucket 0, 5 rows filed in a wrong
+    // bucket, 2 in a stray partition id_bucket=300
     await db.run(`CREATE SCHEMA db; CREATE TABLE db.part_t AS
       SELECT k AS customer_user_id, ${db.bucketSql('k')} AS id_bucket FROM (SELECT 'c' || i AS k FROM range(3000) t(i) UNION ALL SELECT 'c' || i FROM range(40) t(i))
       UNION ALL SELECT NULL, 0 FROM range(7)
-      UNION ALL SELECT 'w' || i, (${db.bucketSql("'w' || i")} + 1) % 256 FROM range(5) t(i)`);
-    const scan = (buckets?: { from: number; to: number }) => db.all(scanSql('db', 'part_t', 'customer_user_id', (c) => db.bucketSql(c), buckets));
+      UNION ALL SELECT 'w' || i, (${db.bucketSql("'w' || i")} + 1) % 256 FROM range(5) t(i)
+      UNION ALL SELECT 's' || i, 300 FROM range(2) t(i)`);
+    const scan = (buckets?: { from?: number; to?: number }) => db.all(scanSql('db', 'part_t', 'customer_user_id', (c) => db.bucketSql(c), buckets));
     const asStrings = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
     const whole = parseScanRows(asStrings(await scan()));
-    expect(whole).toMatchObject({ rows: 3052, pkNulls: 7, pkDupes: 80, wrongBucket: 5 });
+    expect(whole).toMatchObject({ rows: 3054, pkNulls: 7, pkDupes: 80, wrongBucket: 7 });
+    expect(whole.perBucket.get(300)).toBe(2);
     for (const n of [1, 3, 7, 256]) {
       const ranges: Array<Array<Record<string, string | null>>> = [];
-      for (const [from, to] of fileRanges(n)) ranges.push(asStrings(await scan({ from, to })));
+      for (const buckets of scanBounds(fileRanges(n))) ranges.push(asStrings(await scan(buckets)));
       expect(parseScanRows(mergeScanRows(ranges))).toEqual(whole);
     }
+    expect(scanSql('db', 't', 'k', (c) => c, { from: 0, to: 9 })).toContain('WHERE "id_bucket" >= 0 AND "id_bucket" <= 9 GROUP BY');
+    expect(() => scanSql('db', 't', 'k', (c) => c, { from: -1 })).toThrow(/non-negative integer/);
     // a range without rows has a NULL totals row; the merge counts it as 0
     expect(mergeScanRows([[{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null }]])).toEqual([{ id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0' }]);
     db.connection.closeSync();

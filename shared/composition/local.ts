@@ -60,6 +60,8 @@ export interface LocalOptions {
   config?: Partial<PipelineConfig>;
   /** Monitor option overrides (CLI flags). */
   monitor?: Record<string, unknown>;
+  /** Rows per DuckDB query that groups by the key (monitor scan, part_<t>_er ranges); tests set it low. */
+  keyedRowsPerQuery?: number;
 }
 
 export interface LocalRuntime {
@@ -100,14 +102,14 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   );
   const { logger, metrics } = localObservability(paths.logs, options.verbose ?? false);
   if (db.bucketForm.form === 'sql') logger.warn('id_bucket uses the SQL form of the bucket function (same buckets, 20–30× slower)', { reason: db.bucketForm.reason });
-  const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step);
+  const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step, options.keyedRowsPerQuery);
   await engine.recoverInterrupted();
   const deps: Deps = {
     config,
     store,
     catalog,
     engine,
-    monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP),
+    monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP, undefined, options.keyedRowsPerQuery),
     monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
     chargebacks: LOCAL_CHARGEBACKS,
     jobs: new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, options.faults?.job, {

@@ -32,7 +32,7 @@ describe('data monitor', () => {
 
   beforeAll(async () => {
     home = await sampleHome(3000);
-    rt = await open(home, { clock });
+    rt = await open(home, { clock, keyedRowsPerQuery: 700 }); // the scans and ER ranges run in bucket sub-ranges
     await runPipeline(rt);
     clean = await monitor(rt);
     now = new Date('2025-11-10T06:00:00Z'); // the next day's run

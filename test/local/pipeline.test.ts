@@ -191,7 +191,7 @@ describe('part_<t>_er for Entity Resolution', () => {
     const { createHash } = await import('node:crypto');
     const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
     const home = await sampleHome(600);
-    const rt = await open(home);
+    const rt = await open(home, { keyedRowsPerQuery: 50 }); // each ER range runs in bucket sub-ranges of ~50 rows
     try {
       await runPipeline(rt);
       expect(await count(rt, 'select count(*) from part_ibe_04_er')).toBe(600);

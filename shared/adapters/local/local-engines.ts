@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { rangeSelectSql, type BuildStep } from '../../domain/build-steps.js';
-import { mergeScanRows, scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
+import { mergeScanRows, scanBounds, scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
+import { BUCKET_COUNT } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
@@ -27,9 +28,15 @@ export interface SplitProgress {
   compacted?(folder: string, result: CompactionGroup & { rowsIn: number; rowsOut: number; files: string[] }): void;
 }
 
-/** n contiguous id_bucket ranges, as even as they can be: range i of n covers [⌊i·256/n⌋, ⌊(i+1)·256/n⌋) (the split's file i). */
+/** [from, to] cut into n contiguous ranges, as even as they can be: range i covers from + [⌊i·len/n⌋, ⌊(i+1)·len/n⌋). */
+export function evenRanges(from: number, to: number, n: number): Array<[number, number]> {
+  const len = to - from + 1;
+  return Array.from({ length: n }, (_, i) => [from + Math.floor((i * len) / n), from + Math.floor(((i + 1) * len) / n) - 1]);
+}
+
+/** Contiguous id_bucket range of each output file of the split (file i of n covers [⌊i·256/n⌋, ⌊(i+1)·256/n⌋)). */
 export function fileRanges(fileCount: number, bucketCount = 256): Array<[number, number]> {
-  return Array.from({ length: fileCount }, (_, i) => [Math.floor((i * bucketCount) / fileCount), Math.floor(((i + 1) * bucketCount) / fileCount) - 1]);
+  return evenRanges(0, bucketCount - 1, fileCount);
 }
 
 /** The DuckDB twin of split_and_bucket.py: executes a split plan, writes result.json and the metadata file. */
@@ -182,8 +189,12 @@ export class LocalJobRunner implements JobRunner {
   }
 }
 
-/** Rows per local monitor scan query (about that many distinct keys in its hash table). */
-const SCAN_ROWS_PER_QUERY = 4_000_000;
+/**
+ * Rows per local query that groups by the key (the monitor scan, a part_<t>_er range): its hash table
+ * holds about an entry per row, so a query over 2M rows stays near 0.5 GB RSS where one over a whole
+ * 16M-row table took 1.3 GB (bench/). A key lives in one bucket, so bucket sub-ranges split no key.
+ */
+const KEYED_ROWS_PER_QUERY = 2_000_000;
 
 /** Runs build steps and monitor queries in DuckDB and reports an Athena Query State Change when each ends. */
 export class LocalQueryEngine implements QueryEngine {
@@ -194,6 +205,8 @@ export class LocalQueryEngine implements QueryEngine {
     private readonly workgroup: string,
     /** Fault injection for tests: makes a step fail with this message. */
     private readonly failWith?: (step: BuildStep) => string | undefined,
+    /** Rows per query that groups by the key (tests set it low to exercise the sub-ranges). */
+    private readonly keyedRowsPerQuery = KEYED_ROWS_PER_QUERY,
   ) {}
 
   /**
@@ -252,15 +265,21 @@ export class LocalQueryEngine implements QueryEngine {
     }
     await this.catalog.refreshView(query.database, query.table);
     const asStrings = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])));
-    const count = async () => Number((await this.db.all(`SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`))[0]?.row_count ?? 0);
-    if (query.kind === 'monitor-count') return [{ row_count: String(await count()) }];
-    // The scan's GROUP BY holds every distinct key: a range of buckets at a time bounds its memory
-    // (16M keys in one query: 1.3 GB RSS; in 4 ranges: 0.8 GB, and 45% faster as the hash table stays
-    // smaller). A key lives in one bucket, so the merged sums are exact. Athena scans the table once.
-    const ranges = fileRanges(Math.min(256, Math.max(1, Math.ceil((await count()) / SCAN_ROWS_PER_QUERY))));
+    if (query.kind === 'monitor-count') return asStrings(await this.db.all(`SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`));
+    // a range of buckets at a time (see KEYED_ROWS_PER_QUERY), the sums merged; Athena scans the table once.
+    // The outer ends stay open, so rows of a partition outside 0..255 are counted as in one scan.
     const results: Array<Array<Record<string, string | null>>> = [];
-    for (const [from, to] of ranges) results.push(asStrings(await this.db.all(scanSql(query.database, query.table, query.pkColumn, (c) => this.db.bucketSql(c), { from, to }))));
+    for (const buckets of scanBounds(await this.keyedRanges(query.database, query.table, 0, BUCKET_COUNT - 1))) {
+      results.push(asStrings(await this.db.all(scanSql(query.database, query.table, query.pkColumn, (c) => this.db.bucketSql(c), buckets))));
+    }
     return mergeScanRows(results);
+  }
+
+  /** [from, to] cut into id_bucket sub-ranges of about keyedRowsPerQuery rows of the table each. */
+  private async keyedRanges(database: string, table: string, from: number, to: number): Promise<Array<[number, number]>> {
+    const sql = `SELECT count(*) AS n FROM ${q(identifier(database))}.${q(identifier(table))} WHERE id_bucket BETWEEN ${from} AND ${to}`;
+    const rows = Number((await this.db.all(sql))[0]?.n ?? 0);
+    return evenRanges(from, to, Math.min(to - from + 1, Math.max(1, Math.ceil(rows / this.keyedRowsPerQuery))));
   }
 
   private async execute(step: BuildStep): Promise<void> {
@@ -272,10 +291,14 @@ export class LocalQueryEngine implements QueryEngine {
       await this.catalog.upsertTable(step.database, { name: step.stagingTable, location: step.location, columns: step.columns, partitionKeys, parameters: {} });
     }
     await fs.mkdir(out, { recursive: true });
-    await this.db.run(
-      `COPY (${rangeSelectSql(step, 'duckdb')}) TO ${literal(out)} ` +
-        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
-    );
+    // an ER range groups by the key: it runs in sub-ranges (see KEYED_ROWS_PER_QUERY), appending to the same folders
+    const ranges = step.er ? await this.keyedRanges(step.database, step.sourceTable, step.fromBucket, step.toBucket) : [[step.fromBucket, step.toBucket] as const];
+    for (const [fromBucket, toBucket] of ranges) {
+      await this.db.run(
+        `COPY (${rangeSelectSql({ ...step, fromBucket, toBucket }, 'duckdb')}) TO ${literal(out)} ` +
+          `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
+      );
+    }
     const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
     const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
     await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));

@@ -5,7 +5,7 @@
  */
 import type { PartitionDef } from '../../ports.js';
 import { athenaBucketSql } from '../bucket.js';
-import { identifier, literal, location } from '../sql-identifiers.js';
+import { identifier, literal, location, nonNegativeInt } from '../sql-identifiers.js';
 
 export type MonitorQuery =
   | { kind: 'monitor-scan'; database: string; table: string; pkColumn: string }
@@ -15,11 +15,13 @@ export type MonitorQuery =
 const q = (name: string) => `"${identifier(name)}"`;
 
 /**
- * The one-scan statement, for a dialect's bucket expression. `buckets` limits it to an id_bucket range
- * (the local engine scans a large table a range at a time; see mergeScanRows); Athena scans it whole.
+ * The one-scan statement, for a dialect's bucket expression. `buckets` limits it to an id_bucket range,
+ * either end open (the local engine scans a large table a range at a time, the first range open below
+ * and the last above so a stray partition is still counted; see mergeScanRows); Athena scans it whole.
  */
-export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string, buckets?: { from: number; to: number }): string {
-  const where = buckets ? ` WHERE "id_bucket" BETWEEN ${Math.trunc(buckets.from)} AND ${Math.trunc(buckets.to)}` : '';
+export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string, buckets: { from?: number; to?: number } = {}): string {
+  const bounds = [buckets.from === undefined ? '' : `"id_bucket" >= ${nonNegativeInt(buckets.from)}`, buckets.to === undefined ? '' : `"id_bucket" <= ${nonNegativeInt(buckets.to)}`].filter(Boolean);
+  const where = bounds.length > 0 ? ` WHERE ${bounds.join(' AND ')}` : '';
   return (
     `WITH keys AS (SELECT "id_bucket" AS b, ${q(pkColumn)} AS k, count(*) AS c FROM ${q(database)}.${q(table)}${where} GROUP BY "id_bucket", ${q(pkColumn)}) ` +
     'SELECT b AS id_bucket, sum(c) AS row_count, ' +
@@ -28,6 +30,11 @@ export function scanSql(database: string, table: string, pkColumn: string, bucke
     `sum(CASE WHEN b <> ${bucketExpr('k')} THEN c ELSE 0 END) AS wrong_bucket ` +
     'FROM keys GROUP BY GROUPING SETS ((b), ())'
   );
+}
+
+/** scanSql bounds for contiguous id_bucket ranges, the first open below and the last above. */
+export function scanBounds(ranges: Array<[number, number]>): Array<{ from?: number; to?: number }> {
+  return ranges.map(([from, to], i) => ({ from: i === 0 ? undefined : from, to: i === ranges.length - 1 ? undefined : to }));
 }
 
 type ScanRow = Record<string, string | number | null>;
