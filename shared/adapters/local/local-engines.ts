@@ -196,6 +196,14 @@ export class LocalJobRunner implements JobRunner {
  */
 const KEYED_ROWS_PER_QUERY = 2_000_000;
 
+/**
+ * Rows per row group of the part_ and part_<t>_er files. A partitioned COPY keeps a row group open per
+ * id_bucket of its step (up to 100); at DuckDB's default (122,880 rows) a 16M-row table's buckets
+ * (~62k rows each) never fill one, so the whole step is held until its end and spills: one 100-bucket
+ * step at 16× took 12.9 s and 1.27 GB RSS; at 20,480 rows 6.8 s and 1.0 GB, for files 2% larger (bench/).
+ */
+const PART_ROW_GROUP_ROWS = 20_480;
+
 /** Runs build steps and monitor queries in DuckDB and reports an Athena Query State Change when each ends. */
 export class LocalQueryEngine implements QueryEngine {
   constructor(
@@ -296,7 +304,7 @@ export class LocalQueryEngine implements QueryEngine {
     for (const [fromBucket, toBucket] of ranges) {
       await this.db.run(
         `COPY (${rangeSelectSql({ ...step, fromBucket, toBucket }, 'duckdb')}) TO ${literal(out)} ` +
-          `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
+          `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${PART_ROW_GROUP_ROWS}, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
       );
     }
     const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
