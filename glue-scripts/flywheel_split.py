@@ -141,10 +141,13 @@ def key_type_error(dtypes, key_source_column):
 def file_ranges(file_count, bucket_count=BUCKET_COUNT):
     """The id_bucket range [first, last] of each output file: file i covers [floor(i*n/k), floor((i+1)*n/k)).
 
-    This is the layout the DuckDB twin writes exactly. In Spark, repartitionByRange(k, id_bucket)
-    also gives each file one contiguous, non-overlapping id_bucket range in ascending order, but
-    Spark picks the boundaries from a sample of the rows, so they land near these (not exactly on
-    them) and a file may come out empty (then Spark writes fewer files than planned).
+    In Spark, repartitionByRange(k, id_bucket) gives each file one contiguous, non-overlapping
+    id_bucket range in ascending order, but Spark picks the boundaries from a sample of the rows, so
+    they land near these (not exactly on them) and a file may come out empty (then Spark writes fewer
+    files than planned). Athena's part_ range queries then skip the files and row groups outside
+    their range. The local DuckDB twin writes the same number of files, file i from the i-th share of
+    the source rows (every bucket in each): DuckDB's partitioned write costs ~20% more per row, and
+    the local bucketed stage reads either layout at the same speed.
     """
     if isinstance(file_count, bool) or not isinstance(file_count, int) or not 1 <= file_count <= bucket_count:
         raise ValueError(f"file_count must be an integer within 1..{bucket_count}, got {file_count!r}")

@@ -3,7 +3,7 @@ import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
 import { bytesOfColumns, planSplit, type SourceTable } from '../shared/domain/plan-split.js';
-import { fileCountFor } from '../shared/domain/sizing.js';
+import { fileCountFor, rowShares } from '../shared/domain/sizing.js';
 import { discoverSnapshots, isValidSnapshotDt, snapshotDtFromKey } from '../shared/domain/snapshot.js';
 import { PipelineError } from '../shared/domain/errors.js';
 import { identifier, literal, location } from '../shared/domain/sql-identifiers.js';
@@ -43,6 +43,25 @@ describe('dynamic file sizing', () => {
     [34 * 1024 * MB, 68],
     [1024 * 1024 * MB, 256],
   ])('%d bytes → %d files', (bytes, files) => expect(fileCountFor(bytes)).toBe(files));
+
+  test('row shares: n even shares of the concatenated source rows, as pieces of files', () => {
+    expect(rowShares([10], 1)).toEqual([[{ file: 0, from: 0, to: 10 }]]);
+    expect(rowShares([1100, 1900], 5)).toEqual([
+      [{ file: 0, from: 0, to: 600 }],
+      [{ file: 0, from: 600, to: 1100 }, { file: 1, from: 0, to: 100 }],
+      [{ file: 1, from: 100, to: 700 }],
+      [{ file: 1, from: 700, to: 1300 }],
+      [{ file: 1, from: 1300, to: 1900 }],
+    ]);
+    // an empty source file takes no share; more shares than rows leaves some without pieces
+    expect(rowShares([3, 0, 4], 2)).toEqual([[{ file: 0, from: 0, to: 3 }], [{ file: 2, from: 0, to: 4 }]]);
+    expect(rowShares([2], 3)).toEqual([[], [{ file: 0, from: 0, to: 1 }], [{ file: 0, from: 1, to: 2 }]]);
+    expect(rowShares([], 2)).toEqual([[], []]);
+    const sizes = rowShares([7, 13, 1, 29], 6).map((share) => share.reduce((a, p) => a + p.to - p.from, 0));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    expect(() => rowShares([1], 0)).toThrow(/positive integer/);
+  });
 });
 
 const CSV = [

@@ -7,3 +7,31 @@ export function fileCountFor(bytes: number, targetBytes = TARGET_FILE_BYTES): nu
   if (!(targetBytes > 0)) throw new Error(`target file size must be positive, got ${targetBytes}`);
   return Math.min(MAX_FILES_PER_TABLE, Math.max(1, Math.ceil(Math.max(0, bytes) / targetBytes)));
 }
+
+/** Rows [from, to) of source file `file` (an index into the table's source files). */
+export interface RowPiece {
+  file: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Cuts the rows of a table's source files (taken in order, `rows[i]` in file i) into `n` shares as
+ * even as they can be: share i holds the rows [⌊i·R/n⌋, ⌊(i+1)·R/n⌋) of the concatenation, as pieces
+ * of files. A share of no rows has no pieces.
+ */
+export function rowShares(rows: number[], n: number): RowPiece[][] {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`share count must be a positive integer, got ${n}`);
+  const total = rows.reduce((a, r) => a + r, 0);
+  return Array.from({ length: n }, (_, i) => {
+    const [start, end] = [Math.floor((i * total) / n), Math.floor(((i + 1) * total) / n)];
+    const pieces: RowPiece[] = [];
+    let offset = 0;
+    for (const [file, r] of rows.entries()) {
+      const [from, to] = [Math.max(start, offset) - offset, Math.min(end, offset + r) - offset];
+      if (from < to) pieces.push({ file, from, to });
+      offset += r;
+    }
+    return pieces;
+  });
+}

@@ -186,6 +186,38 @@ describe('observability', () => {
   });
 });
 
+describe('the split into several files per table', () => {
+  test('file i holds the i-th share of the source rows (across source files), every row in its id_bucket, none lost or doubled', async () => {
+    const home = await sampleHome(3000);
+    const rt = await open(home, { config: { targetFileBytes: 8_000 } });
+    try {
+      // IBE_04 in two source files of uneven size, so a share cuts across the file boundary
+      const src = lakePath(home, 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_04');
+      await fs.rename(path.join(src, 'part-0.parquet'), path.join(home, 'ibe_04.parquet'));
+      await rt.db.run(`COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') LIMIT 1100) TO '${path.join(src, 'part-0.parquet')}' (FORMAT parquet)`);
+      await rt.db.run(`COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') OFFSET 1100) TO '${path.join(src, 'part-1.parquet')}' (FORMAT parquet)`);
+      await runPipeline(rt);
+      expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
+      for (const t of TABLES) {
+        const def = (await rt.catalog.getTable('flywheel', `ext_${t}`))!;
+        const dir = rt.db.localPath(def.location);
+        const files = readdirSync(dir).sort();
+        expect(files.length).toBeGreaterThan(1);
+        expect(files).toEqual(files.map((_, i) => `part-${String(i).padStart(5, '0')}.snappy.parquet`));
+        const perFile = await Promise.all(files.map(async (f) => count(rt, `select count(*) from read_parquet('${path.join(dir, f)}')`)));
+        const rows = perFile.reduce((a, b) => a + b, 0);
+        expect(rows).toBe(3000);
+        expect(Math.max(...perFile) - Math.min(...perFile)).toBeLessThanOrEqual(1); // even shares
+        expect(await count(rt, `select count(*) from read_parquet('${dir}/*.parquet') where id_bucket <> ${duckdbBucketSql('customer_user_id')}`)).toBe(0);
+        expect(await count(rt, `select count(distinct coalesce(customer_user_id, '<null>')) from read_parquet('${dir}/*.parquet')`)).toBe(3000);
+        expect(await count(rt, `select count(*) from part_${t}`)).toBe(3000);
+      }
+    } finally {
+      rt.close();
+    }
+  });
+});
+
 describe('part_<t>_er for Entity Resolution', () => {
   test('one row per part_ row, unique stable row_ids, partitioned like its parent', async () => {
     const { createHash } = await import('node:crypto');

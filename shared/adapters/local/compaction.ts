@@ -20,11 +20,10 @@ import type { FsObjectStore } from './fs-object-store.js';
  */
 export async function copyToNumberedFiles(
   db: LocalDuckDb,
-  o: { select: string; dir: string; fileCount: number; codec: string; fileName: (i: number) => string; rowGroupRows?: number },
+  o: { select: string; dir: string; fileCount: number; codec: string; fileName: (i: number) => string },
 ): Promise<{ rows: number; files: string[] }> {
-  const rowGroup = o.rowGroupRows ? `, ROW_GROUP_SIZE ${o.rowGroupRows}` : '';
   const copy = async (select: string, to: string, options = '') =>
-    Number(Object.values((await db.all(`COPY (${select}) TO ${literal(to)} (FORMAT parquet, COMPRESSION ${o.codec}${rowGroup}${options})`))[0] ?? {})[0] ?? 0);
+    Number(Object.values((await db.all(`COPY (${select}) TO ${literal(to)} (FORMAT parquet, COMPRESSION ${o.codec}${options})`))[0] ?? {})[0] ?? 0);
   if (o.fileCount === 1) return { rows: await copy(`SELECT * EXCLUDE (__file) FROM (${o.select})`, path.join(o.dir, o.fileName(0))), files: [o.fileName(0)] };
   const parts = path.join(o.dir, '_parts');
   const rows = await copy(o.select, parts, ', PARTITION_BY (__file)');
