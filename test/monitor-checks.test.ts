@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalDuckDb } from '../shared/adapters/local/duckdb.js';
-import { evenRanges } from '../shared/adapters/local/local-engines.js';
+import { evenRanges } from '../shared/domain/sizing.js';
 import { mergeScanRows, parseScanRows, renderAthenaMonitorQuery, scanBounds, scanSql } from '../shared/domain/monitor/queries.js';
 import type { TableDef } from '../shared/ports.js';
 

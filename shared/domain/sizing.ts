@@ -15,20 +15,24 @@ export interface RowPiece {
   to: number;
 }
 
+/** [from, to] cut into n contiguous ranges, as even as they can be: range i covers from + [⌊i·len/n⌋, ⌊(i+1)·len/n⌋). */
+export function evenRanges(from: number, to: number, n: number): Array<[number, number]> {
+  const len = to - from + 1;
+  return Array.from({ length: n }, (_, i) => [from + Math.floor((i * len) / n), from + Math.floor(((i + 1) * len) / n) - 1]);
+}
+
 /**
  * Cuts the rows of a table's source files (taken in order, `rows[i]` in file i) into `n` shares as
- * even as they can be: share i holds the rows [⌊i·R/n⌋, ⌊(i+1)·R/n⌋) of the concatenation, as pieces
- * of files. A share of no rows has no pieces.
+ * even as they can be (evenRanges over the concatenation), as pieces of files. A share of no rows has
+ * no pieces.
  */
 export function rowShares(rows: number[], n: number): RowPiece[][] {
   if (!Number.isInteger(n) || n < 1) throw new Error(`share count must be a positive integer, got ${n}`);
-  const total = rows.reduce((a, r) => a + r, 0);
-  return Array.from({ length: n }, (_, i) => {
-    const [start, end] = [Math.floor((i * total) / n), Math.floor(((i + 1) * total) / n)];
+  return evenRanges(0, rows.reduce((a, r) => a + r, 0) - 1, n).map(([start, last]) => {
     const pieces: RowPiece[] = [];
     let offset = 0;
     for (const [file, r] of rows.entries()) {
-      const [from, to] = [Math.max(start, offset) - offset, Math.min(end, offset + r) - offset];
+      const [from, to] = [Math.max(start, offset) - offset, Math.min(last + 1, offset + r) - offset];
       if (from < to) pieces.push({ file, from, to });
       offset += r;
     }

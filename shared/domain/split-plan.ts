@@ -21,7 +21,7 @@ export interface SplitTablePlan {
   columns: SplitColumn[];
   /** Source column holding customer_user_id. */
   keySourceColumn: string;
-  /** Output files, clamp(ceil(estimatedBytes/target),1,256); each covers a contiguous id_bucket range. */
+  /** Output files, clamp(ceil(estimatedBytes/target),1,256): on AWS each a contiguous id_bucket range, locally each a share of the source rows. */
   fileCount: number;
   /** Folder the job writes (s3:// URI ending in '/'); must be empty before the job writes. */
   outputUri: string;

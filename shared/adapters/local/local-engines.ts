@@ -10,12 +10,12 @@ import { rangeSelectSql, type BuildStep } from '../../domain/build-steps.js';
 import { mergeScanRows, scanBounds, scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { BUCKET_COUNT } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
+import { evenRanges, rowShares } from '../../domain/sizing.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
 import type { EngineQuery, JobRunner, JobState, MaintenanceJob, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
 import { assertCodec, type CompactionGroup } from '../../domain/compaction.js';
 import { compactLanding } from './compaction.js';
-import { rowShares } from '../../domain/sizing.js';
 import { consolidateDay } from './consolidate.js';
 import type { FsObjectStore } from './fs-object-store.js';
 import type { DuckDbCatalog, LocalDuckDb } from './duckdb.js';
@@ -27,12 +27,6 @@ export interface SplitProgress {
   table?(plan: SplitTablePlan, result: { rows: number; files: number; nullKeys: number; ms: number }): void;
   /** One folder of a raw landing compacted. */
   compacted?(folder: string, result: CompactionGroup & { rowsIn: number; rowsOut: number; files: string[] }): void;
-}
-
-/** [from, to] cut into n contiguous ranges, as even as they can be: range i covers from + [⌊i·len/n⌋, ⌊(i+1)·len/n⌋). */
-export function evenRanges(from: number, to: number, n: number): Array<[number, number]> {
-  const len = to - from + 1;
-  return Array.from({ length: n }, (_, i) => [from + Math.floor((i * len) / n), from + Math.floor(((i + 1) * len) / n) - 1]);
 }
 
 /** The DuckDB twin of split_and_bucket.py: executes a split plan, writes result.json and the metadata file. */
@@ -87,17 +81,14 @@ async function writeRowShareFiles(db: LocalDuckDb, sources: string[], columns: s
   const list = (files: string[]) => `[${files.map(literal).join(', ')}]`;
   const counts = await db.all(`SELECT file_name, num_rows FROM parquet_file_metadata(${list(sources)})`);
   const rowsOf = new Map(counts.map((r) => [String(r.file_name), Number(r.num_rows)]));
-  const shares = rowShares(
-    sources.map((f) => {
-      const n = rowsOf.get(f);
-      if (n === undefined) throw new Error(`no parquet footer row count for ${f}`);
-      return n;
-    }),
-    fileCount,
-  );
+  const rowCounts = sources.map((f) => {
+    const n = rowsOf.get(f);
+    if (n === undefined) throw new Error(`no parquet footer row count for ${f}`);
+    return n;
+  });
   let rows = 0;
-  for (const [i, pieces] of shares.entries()) {
-    const whole = pieces.filter((p) => p.from === 0 && p.to === rowsOf.get(sources[p.file]!));
+  for (const [i, pieces] of rowShares(rowCounts, fileCount).entries()) {
+    const whole = pieces.filter((p) => p.from === 0 && p.to === rowCounts[p.file]);
     const parts = [
       ...(whole.length > 0 ? [`SELECT ${columns} FROM read_parquet(${list(whole.map((p) => sources[p.file]!))})`] : []),
       ...pieces.filter((p) => !whole.includes(p)).map((p) => `SELECT ${columns} FROM read_parquet(${literal(sources[p.file]!)}, file_row_number = true) WHERE file_row_number >= ${p.from} AND file_row_number < ${p.to}`),
