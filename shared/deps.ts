@@ -4,6 +4,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineConfig } from './domain/config.js';
 import type { StageName } from './domain/ledger.js';
 import type { ChargebacksParams } from './use-cases/maintenance-jobs.js';
+import type { CleanroomsReportDefaults } from './use-cases/cleanrooms-report.js';
 import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectStore, QueryEngine } from './ports.js';
 
 export interface ParquetFooter {
@@ -42,4 +43,11 @@ export interface Deps {
   readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
   /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel replay` locally). */
   replayCommand(args: ReplayArgs): string;
+}
+
+/** What a function's reach is computed from: the deployment's config and option defaults (no adapter needed). */
+export interface ReachInputs {
+  config: PipelineConfig;
+  monitorDefaults: Record<string, unknown>;
+  cleanrooms: CleanroomsReportDefaults;
 }

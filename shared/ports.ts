@@ -27,6 +27,23 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/**
+ * A call the caller's permissions do not allow: IAM's AccessDenied in AWS (never taken for a missing
+ * object), the access guard's refusal locally. Names the action, the resource and whose permissions
+ * to change.
+ */
+export class AccessDeniedError extends Error {
+  constructor(
+    readonly action: string,
+    readonly resource: string,
+    readonly principal: string,
+    detail?: string,
+  ) {
+    super(`access denied: ${principal} may not ${action} on ${resource}${detail ? ` (${detail})` : ''}`);
+    this.name = 'AccessDeniedError';
+  }
+}
+
 export interface ObjectStore {
   /** Lists every object under `prefix` (all pages); with `delimiter` also the sub-prefixes. */
   list(bucket: string, prefix: string, options?: { delimiter?: string }): Promise<Listing>;

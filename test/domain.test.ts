@@ -4,7 +4,7 @@ import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
 import { bytesOfColumns, planSplit, type SourceTable } from '../shared/domain/plan-split.js';
 import { fileCountFor, rowShares } from '../shared/domain/sizing.js';
-import { discoverSnapshots, isValidSnapshotDt, snapshotDtFromKey } from '../shared/domain/snapshot.js';
+import { discoverSnapshots, isValidSnapshotDt, readyMarkerSnapshot } from '../shared/domain/snapshot.js';
 import { PipelineError } from '../shared/domain/errors.js';
 import { identifier, literal, location } from '../shared/domain/sql-identifiers.js';
 
@@ -27,9 +27,16 @@ describe('snapshot_dt', () => {
     expect(discoverSnapshots(['snapshot_dt=nope/']).latest).toBeUndefined();
   });
 
-  test('snapshot from a marker key', () => {
-    expect(snapshotDtFromKey('a/raw_input/snapshot_dt=2025-10-31/_SUCCESS')).toBe('2025-10-31');
-    expect(snapshotDtFromKey('a/raw_input/_SUCCESS')).toBeUndefined();
+  test('snapshot from a ready marker key: exactly <prefix>snapshot_dt=D/<marker>, never a marker deeper down', () => {
+    const at = (key: string) => readyMarkerSnapshot(key, 'a/raw_input/', '_SUCCESS');
+    expect(at('a/raw_input/snapshot_dt=2025-10-31/_SUCCESS')).toBe('2025-10-31');
+    expect(at('a/raw_input/snapshot_dt=2099-02-30/_SUCCESS')).toBe('2099-02-30'); // the shape only: the run rejects the date, with an alert
+    expect(at('a/raw_input/_SUCCESS')).toBeUndefined();
+    // Spark's own marker in compaction's staging folder under the snapshot
+    expect(at('a/raw_input/snapshot_dt=2025-10-31/_compaction_staging/IBE_01/run-1/_SUCCESS')).toBeUndefined();
+    expect(at('a/raw_input/snapshot_dt=2025-10-31/IBE_01/_SUCCESS')).toBeUndefined();
+    expect(at('b/raw_input/snapshot_dt=2025-10-31/_SUCCESS')).toBeUndefined();
+    expect(at('a/raw_input/snapshot_dt=2025-10-31/_SUCCESS.tmp')).toBeUndefined();
   });
 });
 

@@ -14,47 +14,18 @@ import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';
 import { ADDRESSABLE, INFOBASE } from '../shared/domain/config.js';
 import { routes, SCHEDULES, type Route } from '../shared/events/patterns.js';
+import { packaged as packageOnce, PROD_EMAILS, root, runOsls, type Packaged, type Stage } from './support/packaged.js';
 
 type Json = any; // CloudFormation is untyped JSON; the assertions say what each part must be.
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const osls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
-const PROD_EMAILS = ['data-ops@example.org', 'oncall@example.org'];
-
-/** Runs osls with no AWS credentials and nothing phoning home; returns its output, or throws with it. */
-function runOsls(args: string[]): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_EC2_METADATA_DISABLED: 'true' };
-  for (const name of Object.keys(env)) if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(name)) delete env[name];
-  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for osls
-  try {
-    return execFileSync(process.execPath, [osls, ...args], { cwd: root, env, timeout: 150_000, encoding: 'utf8', stdio: 'pipe' });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`osls ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
-  }
-}
-
-interface Packaged {
-  dir: string;
-  template: Json;
-}
-
-const packaged: Record<'dev' | 'prod', Packaged> = {} as never;
+const packaged = {} as Record<Stage, Packaged>;
 const workDirs: string[] = [];
 
-/** Packages one stage into a fresh folder (once per test run). */
-function packageStage(stage: 'dev' | 'prod', extra: string[] = []): Packaged {
-  const dir = mkdtempSync(path.join(tmpdir(), `flywheel-${stage}-`));
-  workDirs.push(dir);
-  runOsls(['package', '--stage', stage, '--package', dir, ...extra]);
-  return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) };
-}
-
 beforeAll(() => {
-  // Sequential: both runs share the service's .esbuild work folder.
-  packaged.dev = packageStage('dev');
-  packaged.prod = packageStage('prod', [`--param=alertEmails=${PROD_EMAILS.join(',')}`]);
-}, 300_000);
+  // one after the other: both use the service's .esbuild work folder (test/support/packaged.ts locks it across workers)
+  packaged.dev = packageOnce('dev');
+  packaged.prod = packageOnce('prod');
+}, 600_000);
 
 afterAll(() => {
   for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
@@ -119,7 +90,7 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
         EVENT_BUS_NAME: { 'Fn::GetAtt': ['ProjectEventBus', 'Name'] },
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
       });
-      // Its own role (serverless-iam-roles-per-function), not the shared one.
+      // Its own role (shared/composition/serverless-function-roles.cjs); test/iam.test.ts proves what it holds.
       expect(f.Properties.Role).toEqual({ 'Fn::GetAtt': [`${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`, 'Arn'] });
     }
     expect(resources(t()).SnapshotTriggerLambdaFunction.Properties.Timeout).toBe(300);
@@ -179,7 +150,7 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
   test.each([
     ['SplitJob', 'infobase-split-and-bucket'],
     ['AddressableJob', 'addressable-bucket'],
-  ])('the %s: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage', (id, name) => {
+  ])('the %s: Glue 5.0 running glue-scripts/ from the data bucket, sized by the stage, on a role of its own', (id, name) => {
     expect(ofType(t(), 'AWS::Glue::Job')).toHaveLength(4);
     const job = resources(t())[id].Properties;
     expect(job).toMatchObject({
@@ -193,7 +164,7 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       },
       MaxRetries: 0,
       ExecutionProperty: { MaxConcurrentRuns: 4 },
-      Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
+      Role: { 'Fn::GetAtt': [`${id}Role`, 'Arn'] },
     });
     expect(job.DefaultArguments).toHaveProperty(['--enable-metrics']);
     // What the job loads from s3://<data bucket>/glue-scripts/ is what deploy:scripts uploads from here.
@@ -328,32 +299,6 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     }
   });
 
-  test('each function reaches only what its stage needs', () => {
-    const actionsOf = (fn: string): string[] => {
-      const role = resources(t())[`${fn[0]!.toUpperCase()}${fn.slice(1)}IamRoleLambdaExecution`];
-      return role.Properties.Policies.flatMap((p: Json) => asList(p.PolicyDocument.Statement)).flatMap((s: Json) => asList(s.Action));
-    };
-    const jobStarters = ['compaction', 'chargebacks'];
-    const reporters = ['cleanroomsReport'];
-    for (const fn of Object.keys(FUNCTIONS).filter((f) => !jobStarters.includes(f) && !reporters.includes(f))) expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'events:PutEvents', 's3:GetObject', 's3:PutObject']));
-    for (const fn of jobStarters) {
-      expect(actionsOf(fn)).toEqual(expect.arrayContaining(['sns:Publish', 'glue:StartJobRun', 's3:GetObject', 's3:PutObject']));
-      expect(actionsOf(fn)).not.toEqual(expect.arrayContaining(['glue:CreateTable']));
-      expect(actionsOf(fn)).not.toEqual(expect.arrayContaining(['athena:StartQueryExecution']));
-    }
-    expect(actionsOf('cleanroomsReport')).toEqual(expect.arrayContaining(['cleanrooms:ListConfiguredTables', 'cleanrooms:GetConfiguredTableAnalysisRule', 'entityresolution:ListIdNamespaces', 'entityresolution:GetSchemaMapping', 'glue:GetTables', 's3:PutObject', 'sns:Publish']));
-    // read-only: no Create/Update/Delete/Start of anything in Clean Rooms or Entity Resolution
-    expect(actionsOf('cleanroomsReport').filter((a) => /^(cleanrooms|entityresolution):/.test(a) && !/^(cleanrooms|entityresolution):(List|Get)[A-Z]/.test(a))).toEqual([]);
-    expect(actionsOf('snapshotTrigger')).toContain('glue:StartJobRun');
-    expect(actionsOf('snapshotTrigger')).not.toContain('glue:CreateTable');
-    expect(actionsOf('registerStagedTables')).toEqual(expect.arrayContaining(['glue:CreateTable', 'glue:UpdateTable', 'glue:BatchUpdatePartition']));
-    expect(actionsOf('registerStagedTables')).not.toContain('athena:StartQueryExecution');
-    expect(actionsOf('bucketedTables')).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryExecution', 'glue:BatchCreatePartition']));
-    expect(actionsOf('bucketedTables')).not.toContain('glue:StartJobRun');
-    expect(actionsOf('dataMonitor')).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults', 'glue:BatchCreatePartition', 'sns:Publish']));
-    expect(actionsOf('dataMonitor')).not.toEqual(expect.arrayContaining(['glue:UpdateTable']));
-  });
-
   test('log groups keep the stage retention', () => {
     const groups = ofType(t(), 'AWS::Logs::LogGroup');
     expect(groups).toHaveLength(Object.keys(FUNCTIONS).length);
@@ -404,7 +349,7 @@ test('prod and dev define the same resources; stage-independent ones are identic
   const [dev, prod] = [neutral(packaged.dev.template), neutral(packaged.prod.template)];
   const ids = (r: Record<string, Json>) => Object.keys(r).filter((k) => !k.startsWith('AlertSubscription')).sort();
   expect(ids(prod)).toEqual(ids(dev));
-  for (const id of ['DataBucket', 'AnalysisBucket', 'GlueDatabase', 'GlueJobRole', 'ProjectEventBus', 'ProjectEventBusArchive', 'AlertTopic']) {
+  for (const id of ['DataBucket', 'AnalysisBucket', 'GlueDatabase', 'SplitJobRole', 'AddressableJobRole', 'CompactionJobRole', 'ChargebacksJobRole', 'ProjectEventBus', 'ProjectEventBusArchive', 'AlertTopic']) {
     expect(prod[id]).toEqual(dev[id]);
   }
   for (const fn of Object.keys(FUNCTIONS)) {

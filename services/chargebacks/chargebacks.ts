@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
-import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import type { ReachInputs } from '../../shared/deps.js';
 
 /** A direct invocation: re-run a day, or a dry run; every field optional (defaults: from the invocation time). */
 const ManualChargebacksSchema = z
@@ -15,6 +16,9 @@ const ManualChargebacksSchema = z
   })
   .strict();
 const ChargebacksEventSchema = z.union([ScheduledEventSchema, GlueJobStateChangeSchema, ManualChargebacksSchema]);
+
+/** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'chargebacks');
 
 export function makeChargebacksHandler(deps: Deps) {
   const jobs = makeMaintenanceJobs(deps);

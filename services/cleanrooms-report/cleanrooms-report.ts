@@ -5,8 +5,9 @@ import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import {
-  makeCleanroomsReport, type CleanRoomsDirectory, type CleanroomsReportDefaults, type CleanroomsReportSummary,
+  cleanroomsReportReach, makeCleanroomsReport, type CleanRoomsDirectory, type CleanroomsReportDefaults, type CleanroomsReportSummary,
 } from '../../shared/use-cases/cleanrooms-report.js';
+import type { ReachInputs } from '../../shared/deps.js';
 
 /** A direct invocation (`aws lambda invoke`, the CLI): every field optional, nothing else accepted. */
 export const ManualCleanroomsReportSchema = z
@@ -20,6 +21,9 @@ export const ManualCleanroomsReportSchema = z
   .strict();
 
 export const CleanroomsReportEventSchema = z.union([ScheduledEventSchema, ManualCleanroomsReportSchema]);
+
+/** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => cleanroomsReportReach(i.cleanrooms);
 
 export function makeCleanroomsReportHandler(deps: Deps, directory: CleanRoomsDirectory, defaults: CleanroomsReportDefaults) {
   const report = makeCleanroomsReport(deps, directory);

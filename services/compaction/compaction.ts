@@ -1,15 +1,19 @@
 /** compaction handler: a raw landing's ready marker (S3 via EventBridge) or a direct invocation starts the job; its Glue state change is followed up. */
 import { z } from 'zod';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import { snapshotDtFromKey } from '../../shared/domain/snapshot.js';
+import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
 import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
-import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import type { ReachInputs } from '../../shared/deps.js';
 
 /** `aws lambda invoke` / `npx flywheel compact`: compact this dataset's raw landing of this snapshot. */
 const ManualCompactionSchema = z.object({ dataset: z.string().min(1), snapshotDt: z.string().min(1) }).strict();
 const CompactionEventSchema = z.union([S3EventNotificationEventBridgeSchema, GlueJobStateChangeSchema, ManualCompactionSchema]);
+
+/** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'compaction');
 
 export function makeCompactionHandler(deps: Deps) {
   const jobs = makeMaintenanceJobs(deps);
@@ -19,12 +23,13 @@ export function makeCompactionHandler(deps: Deps) {
     if ('source' in e && e.source === 'aws.glue') return jobs.onJobFinished((e as z.output<typeof GlueJobStateChangeSchema>).detail);
     if ('source' in e) {
       const { bucket, object } = e.detail as { bucket: { name: string }; object: { key: string } };
-      const ds = Object.values(deps.config.datasets).find((d) => d.compaction && object.key.startsWith(d.compaction.sourcePrefix) && object.key.endsWith(`/${d.compaction.readyMarker}`));
+      const marker = (d: (typeof deps.config.datasets)[string]) => (d.compaction ? readyMarkerSnapshot(object.key, d.compaction.sourcePrefix, d.compaction.readyMarker) : undefined);
+      const ds = Object.values(deps.config.datasets).find((d) => marker(d) !== undefined);
       if (bucket.name !== deps.config.dataBucket || !ds) {
-        deps.logger.info('object is not the ready marker of a raw landing with compaction on; ignored', { bucket: bucket.name, key: object.key });
+        deps.logger.info('object is not the ready marker of a raw landing with compaction on (<landing prefix>snapshot_dt=D/<marker>); ignored', { bucket: bucket.name, key: object.key });
         return undefined;
       }
-      return jobs.startCompaction(ds, snapshotDtFromKey(object.key.slice(ds.compaction!.sourcePrefix.length - 1)) ?? '');
+      return jobs.startCompaction(ds, marker(ds)!);
     }
     const ds = deps.config.datasets[e.dataset];
     if (!ds) {

@@ -6,12 +6,16 @@ import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
-import { makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor.js';
+import { dataMonitorReach, makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor.js';
+import type { ReachInputs } from '../../shared/deps.js';
 
 const PipelineCompletedSchema = EventBridgeSchema.extend({ source: z.literal('flywheel.pipeline'), 'detail-type': z.literal('Pipeline Completed') });
 /** A direct invocation may override any option (same names as the CLI flags). */
 const ManualMonitorSchema = z.object({ options: z.record(z.string(), z.unknown()).optional() }).strict();
 const DataMonitorEventSchema = z.union([AthenaQueryStateChangeSchema, ScheduledEventSchema, PipelineCompletedSchema, ManualMonitorSchema]);
+
+/** For the deployment's monitor options (MONITOR_* / the CLI's flags). */
+export const reach = (i: ReachInputs) => dataMonitorReach(i.config, parseMonitorOptions(i.monitorDefaults));
 
 export function makeDataMonitorHandler(deps: Deps) {
   const monitor = makeDataMonitor(deps);

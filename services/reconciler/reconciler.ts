@@ -3,9 +3,13 @@ import { z } from 'zod';
 import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
-import { makeReconcile, type ReconcileReport } from '../../shared/use-cases/reconcile.js';
+import { makeReconcile, reconcileReach, type ReconcileReport } from '../../shared/use-cases/reconcile.js';
+import type { ReachInputs } from '../../shared/deps.js';
 
 const ReconcilerEventSchema = z.union([ScheduledEventSchema, z.object({}).strict()]);
+
+/** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => reconcileReach(i.config);
 
 export function makeReconcilerHandler(deps: Deps) {
   const reconcile = makeReconcile(deps);

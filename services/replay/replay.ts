@@ -3,7 +3,11 @@ import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ReplayRequestedSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
-import { makeReplay, type ReplayOutcome } from '../../shared/use-cases/replay.js';
+import { makeReplay, replayReach, type ReplayOutcome } from '../../shared/use-cases/replay.js';
+import type { ReachInputs } from '../../shared/deps.js';
+
+/** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => replayReach(i.config);
 
 export function makeReplayHandler(deps: Deps) {
   const replay = makeReplay(deps);

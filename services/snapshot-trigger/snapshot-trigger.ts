@@ -1,9 +1,13 @@
 /** snapshot-trigger handler: parse (S3 via EventBridge, S3 Records, schedule, direct invoke), call the use case. */
-import { snapshotDtFromKey } from '../../shared/domain/snapshot.js';
+import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
 import type { Deps } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
-import { makeStartSnapshotRun, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import type { ReachInputs } from '../../shared/deps.js';
+
+/** What this function may do through the ports: starting runs, alerting on a rejected event (test/iam proves its role allows it). */
+export const reach = (i: ReachInputs) => startSnapshotRunReach(i.config);
 
 export function makeSnapshotTriggerHandler(deps: Deps) {
   const startRun = makeStartSnapshotRun(deps);
@@ -19,12 +23,12 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
   function toRequests(event: SnapshotTriggerEvent): StartRunInput[] {
     const datasets = deps.config.datasets;
     const fromKey = (bucket: string, key: string, trigger: StartRunInput['trigger']): StartRunInput[] => {
-      const ds = Object.values(datasets).find((d) => key.startsWith(d.rawPrefix) && key.endsWith(`/${d.readyMarker}`));
+      const ds = Object.values(datasets).find((d) => readyMarkerSnapshot(key, d.rawPrefix, d.readyMarker) !== undefined);
       if (bucket !== deps.config.dataBucket || !ds) {
-        deps.logger.info('object is not a ready marker of a Flywheel dataset; ignored', { bucket, key });
+        deps.logger.info('object is not a ready marker of a Flywheel dataset (<raw prefix>snapshot_dt=D/<marker>); ignored', { bucket, key });
         return [];
       }
-      return [{ dataset: ds.name, snapshotDt: snapshotDtFromKey(key.slice(ds.rawPrefix.length - 1)), trigger }];
+      return [{ dataset: ds.name, snapshotDt: readyMarkerSnapshot(key, ds.rawPrefix, ds.readyMarker), trigger }];
     };
     if ('Records' in event) {
       return event.Records.flatMap((r) => fromKey(r.s3.bucket.name, decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), { kind: 'event', eventId: r.s3.object.sequencer }));

@@ -5,6 +5,7 @@
  */
 import { CleanRoomsClient } from '@aws-sdk/client-cleanrooms';
 import { EntityResolutionClient } from '@aws-sdk/client-entityresolution';
+import { nameAccessDenials } from '../adapters/aws/access-denied.js';
 import { AwsCleanRoomsDirectory } from '../adapters/aws/cleanrooms-directory.js';
 import type { CleanRoomsDirectory, CleanroomsReportDefaults } from '../use-cases/cleanrooms-report.js';
 
@@ -41,6 +42,8 @@ export function awsCleanroomsDirectory(env: NodeJS.ProcessEnv = process.env): Cl
   const region = env.AWS_REGION;
   const cleanrooms = new CleanRoomsClient({ region, maxAttempts: 5 });
   const entityResolution = new EntityResolutionClient({ region, maxAttempts: 5 });
+  nameAccessDenials(cleanrooms, 'cleanrooms');
+  nameAccessDenials(entityResolution, 'entityresolution');
   cached = new AwsCleanRoomsDirectory(cleanrooms, entityResolution, { concurrency: 4 });
   return cached;
 }

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { nameAccessDenials } from '../adapters/aws/access-denied.js';
 import { AthenaQueryEngine } from '../adapters/aws/athena-query-engine.js';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus.js';
 import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
@@ -17,7 +18,7 @@ import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
-import { defaultConfig, withCompaction } from '../domain/config.js';
+import { defaultConfig, withCompaction, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
@@ -90,6 +91,17 @@ export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): R
   return options;
 }
 
+/** The pipeline config of a deployment, from its settings (no client is created). */
+export function awsConfig(s: AwsSettings): PipelineConfig {
+  return defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database, datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets) });
+}
+
+/** A client whose access-denied answers name the action, the resource and the role (shared/adapters/aws/access-denied.ts). */
+function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials>[0]['middlewareStack'] }>(client: C, service: string): C {
+  nameAccessDenials(client, service);
+  return client;
+}
+
 let cached: Deps | undefined;
 
 /** Deps for a Lambda container, built once. */
@@ -99,12 +111,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   const region = s.region;
   // X-Ray traces each invocation (serverless.yml tracing); per-call subsegments through the Powertools
   // tracer were dropped: its X-Ray SDK was 130 KB of every bundle and a third of the cold import
-  const s3 = new S3Client({ region });
-  const athena = new AthenaClient({ region });
-  const glue = new GlueClient({ region });
+  const s3 = naming(new S3Client({ region }), 's3');
+  const athena = naming(new AthenaClient({ region }), 'athena');
+  const glue = naming(new GlueClient({ region }), 'glue');
   const store = new S3ObjectStore(s3);
   cached = {
-    config: defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database, datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets) }),
+    config: awsConfig(s),
     store,
     catalog: new GlueCatalog(glue),
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
@@ -115,8 +127,8 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
       jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },
       maintenanceJobNames: { compaction: s.compactionJobName, chargebacks: s.chargebacksJobName },
     }),
-    bus: new EventBridgeBus(new EventBridgeClient({ region }), { busName: s.eventBusName }),
-    notifier: new SnsNotifier(new SNSClient({ region }), { topicArn: s.alertTopicArn }),
+    bus: new EventBridgeBus(naming(new EventBridgeClient({ region }), 'events'), { busName: s.eventBusName }),
+    notifier: new SnsNotifier(naming(new SNSClient({ region }), 'sns'), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },
     logger: new Logger({ serviceName: 'flywheel' }),
     metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),

@@ -22,7 +22,10 @@ import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
-import type { Deps, ReplayArgs } from '../deps.js';
+import type { Deps, ReachInputs, ReplayArgs } from '../deps.js';
+import { guardDeps } from '../adapters/access-guard.js';
+import { FUNCTION_REACH } from './function-reach.js';
+import type { FunctionName } from '../events/patterns.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
 import { FsObjectStore } from '../adapters/local/fs-object-store.js';
@@ -124,21 +127,41 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => localAlertReplayCommand(home, a),
   };
+  const as = (fn: FunctionName) => functionDeps(deps, fn);
   bus.attach({
-    snapshotTrigger: makeSnapshotTriggerHandler(deps),
-    registerStagedTables: makeRegisterStagedTablesHandler(deps),
-    bucketedTables: makeBucketedTablesHandler(deps),
-    dataMonitor: makeDataMonitorHandler(deps),
-    replay: makeReplayHandler(deps),
-    compaction: makeCompactionHandler(deps),
-    chargebacks: makeChargebacksHandler(deps),
-    reconciler: makeReconcilerHandler(deps),
+    snapshotTrigger: makeSnapshotTriggerHandler(as('snapshotTrigger')),
+    registerStagedTables: makeRegisterStagedTablesHandler(as('registerStagedTables')),
+    bucketedTables: makeBucketedTablesHandler(as('bucketedTables')),
+    dataMonitor: makeDataMonitorHandler(as('dataMonitor')),
+    replay: makeReplayHandler(as('replay')),
+    compaction: makeCompactionHandler(as('compaction')),
+    chargebacks: makeChargebacksHandler(as('chargebacks')),
+    reconciler: makeReconcilerHandler(as('reconciler')),
     // the daily schedule's event (`flywheel event events/scheduled-event.cleanrooms-report.json`); imported
     // when used: shared/local/cleanrooms.ts builds on this runtime
     cleanroomsReport: async (event) => (await import('../local/cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
   const runtime: LocalRuntime = { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
   return runtime;
+}
+
+/** The local Clean Rooms report's defaults (shared/local/cleanrooms.ts overrides the prefixes per command). */
+export const localCleanroomsDefaults = (config: PipelineConfig, o: { tablePrefix?: string; reportPrefix?: string } = {}) => ({
+  database: config.database,
+  tablePrefix: o.tablePrefix ?? config.prefixes.part,
+  reportBucket: config.analysisBucket,
+  reportPrefix: o.reportPrefix ?? 'cleanrooms-reports/',
+});
+
+/**
+ * A function's deps behind the access guard: every port call is checked against the function's reach,
+ * as its IAM role checks it in AWS, so an undeclared call fails here first.
+ */
+export function functionDeps(deps: Deps, fn: FunctionName, inputs: Partial<ReachInputs> = {}): Deps {
+  const reachInputs: ReachInputs = { config: deps.config, monitorDefaults: deps.monitorDefaults, cleanrooms: localCleanroomsDefaults(deps.config), ...inputs };
+  const jobOf = (jobName: string) =>
+    Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ?? (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
+  return guardDeps(deps, FUNCTION_REACH[fn](reachInputs), { principal: `function ${fn}`, jobOf });
 }
 
 /** The CLI command that replays a stage locally. */

@@ -8,6 +8,9 @@
  * and never half-written.
  */
 
+/** Where chargebacks land, partitioned year=/month=/day= (the landing table's location, crawled in AWS). */
+export const LANDING_PREFIX = 'landing/chargebacks/';
+
 export interface ConsolidationWindow {
   executionSequence: number;
   /** YYYY-MM-DD of the day this execution consolidates. */

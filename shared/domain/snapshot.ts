@@ -33,7 +33,13 @@ export function discoverSnapshots(folderNames: readonly string[]): SnapshotDisco
 }
 
 /** Extracts D from a key such as `.../raw_input/snapshot_dt=D/_SUCCESS` (undefined when absent). */
-export function snapshotDtFromKey(key: string): string | undefined {
-  const m = /(?:^|\/)snapshot_dt=([^/]+)\//.exec(key);
+/**
+ * The snapshot of a ready marker's key, only when the key is exactly `<prefix>snapshot_dt=D/<marker>`.
+ * The S3 route's wildcard (`snapshot_dt=` then `*` then the marker) also matches a marker deeper down, such as the
+ * `_SUCCESS` Spark writes into compaction's staging folder under `snapshot_dt=D/`: that one starts nothing.
+ */
+export function readyMarkerSnapshot(key: string, prefix: string, marker: string): string | undefined {
+  if (!key.startsWith(prefix) || !key.endsWith(`/${marker}`)) return undefined;
+  const m = /^snapshot_dt=([^/]+)$/.exec(key.slice(prefix.length, key.length - marker.length - 1));
   return m?.[1];
 }

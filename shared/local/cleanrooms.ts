@@ -7,7 +7,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { makeCleanroomsReportHandler } from '../../services/cleanrooms-report/cleanrooms-report.js';
 import { LocalCleanRoomsDirectory, type CleanroomsDescription } from '../adapters/local/cleanrooms-directory.js';
-import { localRuntime, type LocalRuntime } from '../composition/local.js';
+import { functionDeps, localCleanroomsDefaults, localRuntime, type LocalRuntime } from '../composition/local.js';
+import { guardDirectory } from '../adapters/access-guard.js';
+import { cleanroomsReportReach } from '../use-cases/cleanrooms-report.js';
 import { parseS3Uri } from '../domain/config.js';
 import type { CleanroomsReportSummary } from '../use-cases/cleanrooms-report.js';
 
@@ -44,14 +46,10 @@ export async function runCleanroomsReportLocal(runtime: LocalRuntime, opts: Clea
     await fs.writeFile(description, JSON.stringify(sampleCleanroomsDescription(tables, { database: config.database }), null, 2) + '\n');
     sampleWritten = true;
   }
-  const handler = makeCleanroomsReportHandler(runtime.deps, new LocalCleanRoomsDirectory(description), {
-    membershipId: opts.membershipId ?? LOCAL_MEMBERSHIP_ID,
-    database: config.database,
-    tablePrefix: prefix,
-    reportBucket: config.analysisBucket,
-    reportPrefix: opts.reportPrefix ?? 'cleanrooms-reports/',
-    rerunCommand: localCommand(runtime.home, opts.description),
-  });
+  const defaults = localCleanroomsDefaults(config, { tablePrefix: prefix, reportPrefix: opts.reportPrefix });
+  const deps = functionDeps(runtime.deps, 'cleanroomsReport', { cleanrooms: defaults });
+  const directory = guardDirectory(new LocalCleanRoomsDirectory(description), cleanroomsReportReach(defaults), 'function cleanroomsReport');
+  const handler = makeCleanroomsReportHandler(deps, directory, { ...defaults, membershipId: opts.membershipId ?? LOCAL_MEMBERSHIP_ID, rerunCommand: localCommand(runtime.home, opts.description) });
   const summary = await handler(opts.event ?? {});
   return { summary, description, sampleWritten };
 }

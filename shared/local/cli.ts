@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bucketOf } from '../domain/bucket.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
-import { homePaths, localRuntime, type LocalRuntime } from '../composition/local.js';
+import { functionDeps, homePaths, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { generateSampleLake } from './sample-lake.js';
 import { consolidateDay, generateLanding, LANDING_PREFIX } from '../adapters/local/consolidate.js';
@@ -169,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o) => {
       const rt = await localRuntime({ home: o.home, verbose: o.verbose });
       try {
-        const report = await makeReconcilerHandler(rt.deps)({});
+        const report = await makeReconcilerHandler(functionDeps(rt.deps, 'reconciler'))({});
         await rt.bus.drain();
         out(`in flight: ${report?.inFlight.length ?? 0}; advanced: ${report?.advanced.join('; ') || 'nothing'}; past timeout: ${report?.timedOut.join('; ') || 'none'}`);
       } finally {

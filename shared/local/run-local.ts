@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseS3Uri } from '../domain/config.js';
 import type { RunLedger, StageName } from '../domain/ledger.js';
 import { durationMs, STAGES } from '../domain/ledger.js';
-import { localRuntime, type LocalRuntime } from '../composition/local.js';
+import { functionDeps, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import type { AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
@@ -243,7 +243,7 @@ export async function runReplay(o: { home: string; dataset: string; snapshotDt: 
   let outcome: ReplayOutcome | undefined;
   const kick = (rt: LocalRuntime) =>
     rt.bus.defer(async () => {
-      outcome = await makeReplayHandler(rt.deps)(rt.bus.envelope('flywheel.ops', 'Replay Requested', detail));
+      outcome = await makeReplayHandler(functionDeps(rt.deps, 'replay'))(rt.bus.envelope('flywheel.ops', 'Replay Requested', detail));
       printPlan(outcome);
     });
   if (o.dryRun) {

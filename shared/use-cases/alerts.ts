@@ -1,4 +1,5 @@
 /** Failure alerts: an e-mail (SNS / outbox) naming snapshot, stage, table, cause and the replay command, plus a Stage Failed event. */
+import type { Grant } from '../domain/access.js';
 import type { StageName } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
@@ -15,6 +16,9 @@ export interface FailureAlert {
   /** Stage the replay should start from (defaults to the failed stage). */
   replayFrom?: StageName;
 }
+
+/** alertFailure's reach: the e-mail and the Stage Failed event (alertInvalidEvent needs the notifier alone). */
+export const alertsReach = (): Grant[] => [{ port: 'notifier' }, { port: 'bus' }];
 
 /** Publishes the alert and the Stage Failed event; never throws on its own account. */
 export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger' | 'replayCommand' | 'metrics'>, a: FailureAlert): Promise<void> {

@@ -7,20 +7,44 @@
  * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
  *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
  */
-import { parseS3Uri, s3Uri, stagingName } from '../domain/config.js';
+import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
+import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
 import { BUCKETED_STEP, bucketFileName, buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { TableSwitch } from '../ports.js';
-import { alertFailure } from './alerts.js';
+import { alertFailure, alertsReach } from './alerts.js';
 import { recordRun } from './run-metrics.js';
-import { makeLedgerStore, type RunRef } from './ledger-store.js';
+import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
 interface QueryRef extends RunRef {
   table: string;
   step: number;
+}
+
+/**
+ * The ledgers and query index; the catalog's ext_ (read), part_ and bucketed_ tables (staging and live, switched and dropped);
+ * range queries reading ext_ (split output) and part_ (for part_<t>_er) and writing part_ under the bucketed base; that base's
+ * files (listed, copied into bucketed_) and its metadata/snapshot_dt.txt.
+ */
+export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
+  const { dataBucket: bucket, database, prefixes } = config;
+  const datasets = Object.values(config.datasets);
+  const partData = datasets.map((d) => ({ tablePrefix: prefixes.part, bucket, prefix: d.bucketedPrefix }));
+  return union(
+    ledgerReach(config),
+    [indexReach(config, 'athena')],
+    [
+      catalogGrant(['getTable', 'deleteTable'], database, prefixes.ext),
+      catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.part),
+      catalogGrant(['getTable', 'upsertTable', 'switchTables', 'deleteTable'], database, prefixes.bucketed),
+      { port: 'engine', methods: ['start', 'status'], database, reads: [...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix })), ...partData], writes: partData },
+    ],
+    datasets.flatMap((d) => [storeGrant(['list', 'get', 'copy'], bucket, d.bucketedPrefix), storeGrant(['put'], bucket, `${d.bucketedPrefix}metadata/snapshot_dt.txt`)]),
+    alertsReach(),
+  );
 }
 
 export function makeBuildBucketedTables(deps: Deps) {

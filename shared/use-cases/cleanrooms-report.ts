@@ -11,6 +11,7 @@
  * A failure of the run itself (catalog unreadable, report not written) is alerted and returned as FAILED.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { catalogGrant, storeGrant, type Grant } from '../domain/access.js';
 import { s3Uri } from '../domain/config.js';
 import {
   buildReport, failedRowLines, identityCsv, reportFiles, tablesCsv,
@@ -56,6 +57,16 @@ export interface CleanroomsReportSummary {
   unknown?: number;
   failedRows?: string[];
   error?: string;
+}
+
+/** The catalog's tables of the prefix, Clean Rooms and Entity Resolution (read), the report files, the alert. */
+export function cleanroomsReportReach(p: CleanroomsReportDefaults): Grant[] {
+  return [
+    catalogGrant(['listTables'], p.database, p.tablePrefix),
+    { port: 'directory', methods: ['configuredTables', 'associations', 'idNamespaces', 'schemaMappings'] },
+    storeGrant(['put'], p.reportBucket, p.reportPrefix),
+    { port: 'notifier' },
+  ];
 }
 
 type ReportDeps = Pick<Deps, 'store' | 'catalog' | 'clock' | 'logger' | 'notifier' | 'metrics'>;

@@ -10,7 +10,8 @@
  *    HTML reports, e-mail the alerts.
  */
 import { randomUUID } from 'node:crypto';
-import { parseS3Uri, s3Uri } from '../domain/config.js';
+import { catalogGrant, storeGrant, union, type DataGrant, type Grant } from '../domain/access.js';
+import { parseS3Uri, s3Uri, type PipelineConfig } from '../domain/config.js';
 import { discoverSnapshots } from '../domain/snapshot.js';
 import {
   alertLine, INTEGRITY_ALERTS, checkBuckets, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, projectionOf, ranges,
@@ -25,7 +26,8 @@ import type { Deps } from '../deps.js';
 import type { PartitionDef, TableDef } from '../ports.js';
 import { updateJson } from './json-document.js';
 import { mapLimit } from './map-limit.js';
-import { makeRetention } from './retention.js';
+import { indexReach } from './ledger-store.js';
+import { makeRetention, retentionReach } from './retention.js';
 
 type QueryName = 'repair' | 'scan' | 'count';
 
@@ -61,6 +63,31 @@ export interface MonitorRun {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * For the deployment's options (an invocation naming another database or report bucket goes beyond it, and is
+ * denied): the processed and newest raw snapshot of the first dataset; the tables of the prefix, their partitions
+ * and S3 folders (both repair modes: partitions added by the catalog or by a query); scans of part_ and counts of
+ * their ext_ or part_ sources; the query index, the run document and reports; the e-mail and Monitor Completed;
+ * retention after an intact check.
+ */
+export function dataMonitorReach(config: PipelineConfig, o: MonitorOptions): Grant[] {
+  const { dataBucket: bucket, prefixes } = config;
+  const datasets = Object.values(config.datasets);
+  const first = datasets[0]!;
+  const partData: DataGrant[] = datasets.map((d) => ({ tablePrefix: prefixes.part, bucket, prefix: d.bucketedPrefix }));
+  const sources: DataGrant[] = [...partData, ...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix }))];
+  return union(
+    [storeGrant(['get'], bucket, `${first.bucketedPrefix}metadata/snapshot_dt.txt`), storeGrant(['list'], bucket, first.rawPrefix)],
+    [catalogGrant(['listTables', 'getPartitions', 'addPartitions'], o.database, o.table_prefix)],
+    datasets.map((d) => storeGrant(['list'], bucket, d.bucketedPrefix)),
+    [storeGrant(['get', 'put', 'list'], o.report_bucket, o.report_prefix), indexReach(config, 'monitor')],
+    [{ port: 'monitorEngine', methods: ['start', 'status', 'results'], database: o.database, reads: sources, writes: [], partitions: partData }],
+    o.compare_database ? [{ port: 'monitorEngine', methods: ['start'], database: o.compare_database, reads: sources, writes: [] }] : [],
+    [{ port: 'notifier' }, { port: 'bus' }],
+    retentionReach(config),
+  );
+}
 
 export function makeDataMonitor(deps: Deps) {
   const { store, catalog, clock, logger, config } = deps;

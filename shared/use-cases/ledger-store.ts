@@ -1,4 +1,5 @@
 /** Reads and writes run ledgers and the run-id lookups in the object store, with conditional writes. */
+import { storeGrant, type Grant, type StoreMethod } from '../domain/access.js';
 import type { PipelineConfig } from '../domain/config.js';
 import type { RunLedger } from '../domain/ledger.js';
 import { PreconditionFailedError, type ObjectStore } from '../ports.js';
@@ -14,6 +15,16 @@ export function ledgerKey(config: PipelineConfig, dataset: string, snapshotDt: s
   const ds = config.datasets[dataset];
   if (!ds) throw new Error(`unknown dataset ${dataset}`);
   return `${ds.runsPrefix}snapshot_dt=${snapshotDt}/run.json`;
+}
+
+/** Every dataset's run ledgers (and the plan and result beside them): read and written by default; `list` for those that enumerate them. */
+export function ledgerReach(config: PipelineConfig, methods: StoreMethod[] = ['get', 'put']): Grant[] {
+  return Object.values(config.datasets).map((d) => storeGrant(methods, config.dataBucket, d.runsPrefix));
+}
+
+/** The lookup objects of one kind under the index prefix (Glue job runs, Athena queries, maintenance jobs, monitor queries, replay requests). */
+export function indexReach(config: PipelineConfig, kind: 'glue' | 'athena' | 'jobs' | 'monitor' | 'replays', methods: StoreMethod[] = ['get', 'put']): Grant {
+  return storeGrant(methods, config.dataBucket, `${config.indexPrefix}${kind}/`);
 }
 
 export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {

@@ -4,13 +4,15 @@
  * the chargebacks consolidation (started 4×/day). Both start a Glue job (the DuckDB twin locally),
  * remember what each job run was for, and alert when a run does not succeed.
  */
+import type { Grant } from '../domain/access.js';
 import { consolidationWindow } from '../domain/chargebacks.js';
 import { assertCodec, assertFileCount } from '../domain/compaction.js';
-import { s3Uri, type DatasetConfig } from '../domain/config.js';
+import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { isValidSnapshotDt } from '../domain/snapshot.js';
 import type { Deps } from '../deps.js';
 import type { JobState, MaintenanceJob } from '../ports.js';
 import { readJson } from './json-document.js';
+import { indexReach } from './ledger-store.js';
 
 /** Chargebacks job parameters of a deployment (CHARGEBACKS_* in AWS; fixed locally). */
 export interface ChargebacksParams {
@@ -39,6 +41,11 @@ interface JobRecord {
   rerun: { fn: string; payload: Record<string, unknown>; local: string };
   args: Record<string, string>;
   startedAt: string;
+}
+
+/** One maintenance job: starting it, its record under the job index (written at the start, read when it ends), the alert. */
+export function maintenanceJobReach(config: PipelineConfig, job: MaintenanceJob): Grant[] {
+  return [{ port: 'jobs', methods: ['startJob'], jobs: [job] }, indexReach(config, 'jobs'), { port: 'notifier' }];
 }
 
 export function makeMaintenanceJobs(deps: Deps) {

@@ -7,12 +7,14 @@
  * 3. a build query running: ask Athena; a finished one advances its table as its event would have.
  * 4. a stage in flight past its timeout: one alert.
  */
+import { union, type Grant } from '../domain/access.js';
+import type { PipelineConfig } from '../domain/config.js';
 import { durationMs, type RunLedger, type StageName } from '../domain/ledger.js';
 import type { Deps } from '../deps.js';
-import { alertFailure } from './alerts.js';
-import { makeBuildBucketedTables } from './build-bucketed-tables.js';
-import { makeLedgerStore, type RunRef } from './ledger-store.js';
-import { makeRegisterStagedTables } from './register-staged-tables.js';
+import { alertFailure, alertsReach } from './alerts.js';
+import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
+import { ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
+import { makeRegisterStagedTables, registerStagedTablesReach } from './register-staged-tables.js';
 
 const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR']);
 const TERMINAL_QUERY = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -24,6 +26,17 @@ export interface ReconcileReport {
   inFlight: string[];
   advanced: string[];
   timedOut: string[];
+}
+
+/** Every dataset's ledgers (listed), its split job's state, then what the lost event's function would have done (register, bucketed). */
+export function reconcileReach(config: PipelineConfig): Grant[] {
+  return union(
+    ledgerReach(config, ['get', 'put', 'list']),
+    [{ port: 'jobs', methods: ['jobRunState'], jobs: Object.keys(config.datasets) }],
+    registerStagedTablesReach(config),
+    buildBucketedTablesReach(config),
+    alertsReach(),
+  );
 }
 
 export function makeReconcile(deps: Deps) {

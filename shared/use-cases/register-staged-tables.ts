@@ -6,14 +6,15 @@
  * 4. Read each table's schema from one parquet footer (a ranged GET) and create or update ext_<t>.
  * 5. Record counts from the job's result, mark the stage done, emit Stage Completed.
  */
-import { parseS3Uri, s3Uri, stagingName } from '../domain/config.js';
+import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
+import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
 import { setStage, type RunLedger } from '../domain/ledger.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { ColumnDef } from '../ports.js';
-import { alertFailure } from './alerts.js';
-import { makeLedgerStore, type RunRef } from './ledger-store.js';
+import { alertFailure, alertsReach } from './alerts.js';
+import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 
 export interface JobFinished {
   jobName: string;
@@ -27,6 +28,17 @@ export interface SplitResult {
 }
 
 const decoder = new TextDecoder();
+
+/** The job index and ledgers (with plan and result), the split output (listing, one footer a table), ext_<t> and its staging definitions. */
+export function registerStagedTablesReach(config: PipelineConfig): Grant[] {
+  return union(
+    [indexReach(config, 'glue', ['get'])],
+    ledgerReach(config),
+    Object.values(config.datasets).map((d) => storeGrant(['list', 'getRange'], config.dataBucket, d.splitPrefix)),
+    [catalogGrant(['getTable', 'upsertTable', 'switchTables'], config.database, config.prefixes.ext)],
+    alertsReach(),
+  );
+}
 
 export function makeRegisterStagedTables(deps: Deps) {
   const { config, store, catalog, clock, logger } = deps;

@@ -7,19 +7,25 @@
  *    keep serving the previous data until the switch.
  */
 import { newLedger, newRunId, STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
-import { stagingName } from '../domain/config.js';
+import { catalogGrant, union, type Grant } from '../domain/access.js';
+import { stagingName, type PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import type { TableDef } from '../ports.js';
 import type { Deps } from '../deps.js';
-import { makeBuildBucketedTables } from './build-bucketed-tables.js';
-import { makeLedgerStore } from './ledger-store.js';
-import { makeRegisterStagedTables } from './register-staged-tables.js';
+import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
+import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
+import { makeRegisterStagedTables, registerStagedTablesReach } from './register-staged-tables.js';
 
 export interface ReplayFromStageInput {
   dataset: string;
   snapshotDt: string;
   fromStage: Extract<StageName, 'register-staged-tables' | 'bucketed-tables'>;
   tables?: string[];
+}
+
+/** The ledgers and job index, ext_<t> (read, and copied to the new run's staging name), then what the stage it hands off to does. */
+export function replayFromStageReach(config: PipelineConfig): Grant[] {
+  return union(ledgerReach(config), [indexReach(config, 'glue', ['put']), catalogGrant(['getTable', 'upsertTable'], config.database, config.prefixes.ext)], registerStagedTablesReach(config), buildBucketedTablesReach(config));
 }
 
 export function makeReplayFromStage(deps: Deps) {

@@ -8,15 +8,17 @@
  * 5. Otherwise start it: from the split, a new run of the whole snapshot; from a later stage, a new run
  *    that reuses what the earlier stages produced.
  */
+import { union, type Grant } from '../domain/access.js';
 import { bucketRanges } from '../domain/build-steps.js';
+import type { PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
 import type { Deps } from '../deps.js';
 import { PreconditionFailedError } from '../ports.js';
-import { alertFailure } from './alerts.js';
-import { makeLedgerStore } from './ledger-store.js';
-import { makeReplayFromStage } from './replay-from-stage.js';
-import { makeStartSnapshotRun } from './start-snapshot-run.js';
+import { alertFailure, alertsReach } from './alerts.js';
+import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
+import { makeReplayFromStage, replayFromStageReach } from './replay-from-stage.js';
+import { makeStartSnapshotRun, startSnapshotRunReach } from './start-snapshot-run.js';
 
 export interface ReplayRequest {
   dataset: string;
@@ -46,6 +48,11 @@ export type ReplayOutcome =
   | { outcome: 'planned'; plan: ReplayPlan }
   | { outcome: 'started'; plan: ReplayPlan; runId: string }
   | { outcome: 'duplicate' | 'refused'; reason: string; plan?: ReplayPlan };
+
+/** The ledgers and the replay-request index, then whatever the stage replayed from does: the trigger's, or a later stage's. */
+export function replayReach(config: PipelineConfig): Grant[] {
+  return union(ledgerReach(config), [indexReach(config, 'replays', ['put'])], startSnapshotRunReach(config), replayFromStageReach(config), alertsReach());
+}
 
 export function makeReplay(deps: Deps) {
   const ledgers = makeLedgerStore(deps.store, deps.config);

@@ -6,15 +6,25 @@
  *    keep the newest `retainSnapshots` snapshots (the newest run of each, and any protected run).
  * 3. Delete the objects of every other `snapshot_dt=D/run_id=R/` folder.
  */
-import { parseS3Uri } from '../domain/config.js';
+import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
+import { parseS3Uri, type PipelineConfig } from '../domain/config.js';
 import type { Deps } from '../deps.js';
-import { makeLedgerStore } from './ledger-store.js';
+import { ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
 export interface RetentionResult {
   kept: string[];
   deleted: string[];
   objectsDeleted: number;
+}
+
+/** Every catalog table and partition location (protected), the ledgers (runs in flight), and the run folders under each dataset's split and bucketed bases (listed, deleted). */
+export function retentionReach(config: PipelineConfig): Grant[] {
+  return union(
+    [catalogGrant(['listTables', 'getPartitions'], config.database, '')],
+    ledgerReach(config, ['get', 'list']),
+    Object.values(config.datasets).flatMap((d) => [storeGrant(['list', 'delete'], config.dataBucket, d.bucketedPrefix), storeGrant(['list', 'delete'], config.dataBucket, d.splitPrefix)]),
+  );
 }
 
 export function makeRetention(deps: Deps) {

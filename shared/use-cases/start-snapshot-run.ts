@@ -6,7 +6,8 @@
  * 4. Create the run ledger with a conditional write: a duplicate event stops here and starts nothing.
  * 5. Write the plan, start the split job, record its run id; alert for every skipped table.
  */
-import { s3Uri, type DatasetConfig } from '../domain/config.js';
+import { storeGrant, union, type Grant } from '../domain/access.js';
+import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { newLedger, newRunId, setStage } from '../domain/ledger.js';
 import { parseMapping, type Mapping } from '../domain/mapping.js';
@@ -15,8 +16,8 @@ import { discoverSnapshots, isValidSnapshotDt } from '../domain/snapshot.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import type { Deps } from '../deps.js';
 import type { ObjectInfo } from '../ports.js';
-import { alertFailure } from './alerts.js';
-import { makeLedgerStore } from './ledger-store.js';
+import { alertFailure, alertsReach } from './alerts.js';
+import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
 export interface StartRunInput {
@@ -35,6 +36,22 @@ export type StartRunResult =
   | { outcome: 'failed'; snapshotDt?: string; error: PipelineError; junk: string[] };
 
 const decoder = new TextDecoder();
+
+/** Per dataset: its snapshots (listing, ready marker, parquet footers), the live snapshot, the mapping, its split job; the ledger, plan and job index. */
+export function startSnapshotRunReach(config: PipelineConfig): Grant[] {
+  const bucket = config.dataBucket;
+  return union(
+    Object.values(config.datasets).flatMap((d): Grant[] => [
+      storeGrant(['list', 'head', 'getRange'], bucket, d.rawPrefix),
+      storeGrant(['get'], bucket, `${d.bucketedPrefix}metadata/snapshot_dt.txt`),
+      ...(d.mappingKey ? [storeGrant(['get'], bucket, d.mappingKey)] : []),
+      { port: 'jobs', methods: ['startSplitJob'], jobs: [d.name] },
+    ]),
+    ledgerReach(config),
+    [indexReach(config, 'glue', ['put'])],
+    alertsReach(),
+  );
+}
 
 export function makeStartSnapshotRun(deps: Deps) {
   const { config, store, clock, logger } = deps;

@@ -3,7 +3,29 @@ import { createHash } from 'node:crypto';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { renderAthenaStep } from '../../domain/athena-sql.js';
 import { renderAthenaMonitorQuery } from '../../domain/monitor/queries.js';
+import type { EngineMethod } from '../../domain/access.js';
 import type { EngineQuery, QueryEngine, QueryState } from '../../ports.js';
+
+/**
+ * The Athena actions behind each method, and what Athena then does with the caller's credentials
+ * (Athena runs a query as its caller): the workgroup's result location (the policy of AWS's knowledge
+ * center article "athena-output-bucket-error", CreateBucket left out: the bucket exists), the catalog
+ * and data of the tables a query reads or writes, the partitions a DDL statement registers.
+ */
+export const ATHENA_ACTIONS = {
+  calls: { start: ['athena:StartQueryExecution'], status: ['athena:GetQueryExecution'], results: ['athena:GetQueryExecution', 'athena:GetQueryResults'] } satisfies Record<EngineMethod, string[]>,
+  results: { bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], objects: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] },
+  read: { glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], bucket: ['s3:GetBucketLocation', 's3:ListBucket'], objects: ['s3:GetObject'], key: ['kms:Decrypt'] },
+  /** CTAS (CreateTable) and INSERT INTO (partitions looked up, then created) of a partitioned parquet table; multipart writes under SSE-KMS need Decrypt too. */
+  write: {
+    glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:CreatePartition', 'glue:BatchCreatePartition'],
+    bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+    objects: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+    key: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  },
+  /** ALTER TABLE ADD PARTITION: catalog only, no data read or written. */
+  partitions: { glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:BatchCreatePartition'] },
+};
 
 /** Athena SQL of any engine query. */
 export function renderAthena(query: EngineQuery): string {

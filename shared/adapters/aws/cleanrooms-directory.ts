@@ -19,10 +19,40 @@ import {
   failed, fetched,
   type AssociationAnalysisRule, type AssociationItem, type ConfiguredTableItem, type Fetched, type GlueTableRef, type IdNamespaceItem, type Listed, type SchemaMappingItem, type TableAnalysisRule,
 } from '../../domain/cleanrooms-report.js';
+import type { DirectoryMethod } from '../../domain/access.js';
+import { AccessDeniedError } from '../../ports.js';
 import type { CleanRoomsDirectory } from '../../use-cases/cleanrooms-report.js';
+import type { AwsResources } from './iam.js';
+
+const arn = (service: string, resource: string) => (r: AwsResources) => `arn:${r.partition}:${service}:${r.region}:${r.accountId}:${resource}`;
+/** List calls with no resource type in IAM's reference are authorised on "*". */
+const anyResource = () => '*';
+
+/** The actions behind each method, each on the kind of resource it reads (an example ARN of this account). */
+export const CLEANROOMS_ACTIONS: Record<DirectoryMethod, Array<[string, (r: AwsResources) => string]>> = {
+  configuredTables: [
+    ['cleanrooms:ListConfiguredTables', anyResource],
+    ['cleanrooms:GetConfiguredTable', arn('cleanrooms', 'configuredtable/example')],
+    ['cleanrooms:GetConfiguredTableAnalysisRule', arn('cleanrooms', 'configuredtable/example')],
+  ],
+  associations: [
+    ['cleanrooms:ListConfiguredTableAssociations', arn('cleanrooms', 'membership/example')],
+    ['cleanrooms:GetConfiguredTableAssociation', arn('cleanrooms', 'membership/example/configuredtableassociation/example')],
+    ['cleanrooms:GetConfiguredTableAssociationAnalysisRule', arn('cleanrooms', 'membership/example/configuredtableassociation/example')],
+  ],
+  idNamespaces: [
+    ['entityresolution:ListIdNamespaces', anyResource],
+    ['entityresolution:GetIdNamespace', arn('entityresolution', 'idnamespace/example')],
+  ],
+  schemaMappings: [
+    ['entityresolution:ListSchemaMappings', anyResource],
+    ['entityresolution:GetSchemaMapping', arn('entityresolution', 'schemamapping/example')],
+  ],
+};
 
 /** An error the service answered (or the SDK raised for a call), as opposed to a bug in this code. */
 function isServiceError(err: unknown): err is Error {
+  if (err instanceof AccessDeniedError) return true;
   if (err instanceof CleanRoomsServiceException || err instanceof EntityResolutionServiceException) return true;
   const e = err as { $fault?: unknown; $metadata?: unknown } | undefined;
   return typeof e === 'object' && e !== null && (typeof e.$fault === 'string' || typeof e.$metadata === 'object');

@@ -2,6 +2,9 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { BusEvent, EventBus } from '../../ports.js';
 
+/** The action behind put (on the bus). */
+export const EVENTBRIDGE_ACTIONS = ['events:PutEvents'];
+
 /** PutEvents takes at most 10 entries a request. */
 const MAX_ENTRIES = 10;
 /** … whose entry sizes must total less than 256 KB. */

@@ -9,7 +9,19 @@ import {
   DeleteTableCommand, EntityNotFoundException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, UpdateTableCommand,
   type ErrorDetail, type GlueClient, type PartitionInput, type StorageDescriptor, type Table, type TableInput,
 } from '@aws-sdk/client-glue';
+import type { CatalogMethod } from '../../domain/access.js';
 import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
+
+/** The Glue actions behind each method (each on the catalog, the database and the table). */
+export const GLUE_CATALOG_ACTIONS: Record<CatalogMethod, string[]> = {
+  getTable: ['glue:GetTable'],
+  listTables: ['glue:GetTables'],
+  upsertTable: ['glue:UpdateTable', 'glue:CreateTable'],
+  deleteTable: ['glue:DeleteTable'],
+  getPartitions: ['glue:GetPartitions'],
+  addPartitions: ['glue:GetTable', 'glue:BatchCreatePartition'],
+  switchTables: ['glue:UpdateTable', 'glue:CreateTable', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:BatchDeletePartition'],
+};
 
 const INPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat';
 const OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat';

@@ -1,6 +1,10 @@
 /** The Glue split job: StartJobRun with the run's arguments; GetJobRun for the reconciler. */
 import { GetJobRunCommand, StartJobRunCommand, type GlueClient } from '@aws-sdk/client-glue';
+import type { JobMethod } from '../../domain/access.js';
 import type { JobRunner, JobState, MaintenanceJob, SplitJobArgs } from '../../ports.js';
+
+/** The Glue action behind each method (on the job). */
+export const GLUE_JOB_ACTIONS: Record<JobMethod, string[]> = { startSplitJob: ['glue:StartJobRun'], startJob: ['glue:StartJobRun'], jobRunState: ['glue:GetJobRun'] };
 
 /** JobRunner over Glue; each dataset has its own split job (`jobNames[dataset]`), each maintenance job its own (`maintenanceJobNames`). */
 export class GlueJobRunner implements JobRunner {
@@ -47,3 +51,16 @@ export class GlueJobRunner implements JobRunner {
     return { state, reason: res.JobRun?.ErrorMessage };
   }
 }
+
+/**
+ * What a job's Spark script does on S3 and in the catalog with the job's role (shared/domain/job-reach.ts
+ * says where): reads list and get (and decrypt); writes also put, delete (the committer's temporary
+ * files, the staging folder, the objects a switch replaces) and abort multipart uploads; catalog reads
+ * are what Glue's catalog reader calls for create_dynamic_frame.from_catalog.
+ */
+export const GLUE_JOB_SCRIPT_ACTIONS = {
+  read: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject'], key: ['kms:Decrypt'] },
+  write: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], key: ['kms:GenerateDataKey', 'kms:Decrypt'] },
+  put: { bucket: [] as string[], objects: ['s3:PutObject'], key: ['kms:GenerateDataKey'] },
+  catalog: { database: ['glue:GetDatabase'], table: ['glue:GetTable', 'glue:GetPartitions'] },
+};

@@ -3,7 +3,23 @@ import {
   CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   S3ServiceException, type S3Client,
 } from '@aws-sdk/client-s3';
+import type { StoreMethod } from '../../domain/access.js';
 import { PreconditionFailedError, type Listing, type ObjectInfo, type ObjectStore } from '../../ports.js';
+
+/**
+ * The IAM actions behind each method: on the object (`copy`: the destination; its source needs `get`),
+ * on the bucket, and on the bucket's SSE-KMS key. `get` and `head` need s3:ListBucket so that a missing
+ * key answers 404 and reads as absent: without it S3 answers 403 for a missing key too.
+ */
+export const S3_ACTIONS: Record<StoreMethod, { object: string[]; bucket: string[]; key: string[] }> = {
+  list: { object: [], bucket: ['s3:ListBucket'], key: [] },
+  get: { object: ['s3:GetObject'], bucket: ['s3:ListBucket'], key: ['kms:Decrypt'] },
+  getRange: { object: ['s3:GetObject'], bucket: [], key: ['kms:Decrypt'] },
+  head: { object: ['s3:GetObject'], bucket: ['s3:ListBucket'], key: [] },
+  put: { object: ['s3:PutObject'], bucket: [], key: ['kms:GenerateDataKey'] },
+  delete: { object: ['s3:DeleteObject'], bucket: [], key: [] },
+  copy: { object: ['s3:PutObject'], bucket: [], key: ['kms:GenerateDataKey'] },
+};
 
 /** DeleteObjects takes at most 1000 keys a request. */
 const DELETE_BATCH = 1000;

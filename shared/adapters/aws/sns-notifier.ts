@@ -2,6 +2,9 @@
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notifier } from '../../ports.js';
 
+/** The actions behind publish: on the topic, and on its KMS key when the topic is encrypted. */
+export const SNS_ACTIONS = { topic: ['sns:Publish'], key: ['kms:GenerateDataKey', 'kms:Decrypt'] };
+
 /** SNS subjects must be "less than 100 characters", printable ASCII, one line. */
 export const MAX_SUBJECT = 99;
 /** SNS messages (with their attributes) are at most 256 KB; the body keeps a margin for the attributes. */

@@ -4,13 +4,13 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dayPartition, dedupeSql, metricsLine } from '../../domain/chargebacks.js';
+import { dayPartition, dedupeSql, LANDING_PREFIX, metricsLine } from '../../domain/chargebacks.js';
 import { literal } from '../../domain/sql-identifiers.js';
 import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
 import type { LocalDuckDb } from './duckdb.js';
 
-export const LANDING_PREFIX = 'landing/chargebacks/';
+export { LANDING_PREFIX };
 export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
 
 export interface ConsolidationResult {

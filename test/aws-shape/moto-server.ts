@@ -1,0 +1,261 @@
+/**
+ * Runs AWS SDK v3 clients against a moto server (`python -m moto.server`) under an assumed IAM role.
+ *
+ *   const moto = await startMoto();                       // IAM enforcement off
+ *   // ...create fixtures with any credentials...
+ *   const creds = await roleCredentials(moto.endpoint, { roleName: 'reader', policies: [{ name: 'p', document }] });
+ *   await enforceIam(moto.endpoint, true);                // from now on every call is checked against the role
+ *   new S3Client({ ...sdkConfig(moto.endpoint, creds), forcePathStyle: true });
+ *   ...
+ *   await moto.stop();
+ *
+ * What moto 5.2.1 does and does not check once enforcement is on is in MOTO-IAM.md next to this file
+ * (in short: S3 and SQS are checked per resource, every other service only against Resource "*", and
+ * Conditions are never evaluated for service calls).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** Account and region moto puts everything in when nothing says otherwise. */
+export const MOTO_ACCOUNT_ID = '123456789012';
+export const MOTO_REGION = 'us-east-1';
+
+export interface MotoServer {
+  /** http://127.0.0.1:<port> */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** Any static key pair; with enforcement off moto accepts anything, e.g. { accessKeyId: 'test', secretAccessKey: 'test' }. */
+export type StaticCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+export interface SdkConfig {
+  endpoint: string;
+  region: string;
+  credentials: StaticCredentials;
+}
+
+export interface RoleSpec {
+  roleName: string;
+  /** Inline policies (iam:PutRolePolicy), each an IAM policy document. */
+  policies: Array<{ name: string; document: object }>;
+}
+
+const STARTUP_DEADLINE_MS = 180_000;
+const POLL_INTERVAL_MS = 250;
+const REQUEST_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 15_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('moto-server: could not pick a free port'));
+      });
+    });
+  });
+}
+
+/**
+ * Spawns `python3 -m moto.server -H 127.0.0.1 -p <free port>` (FLYWHEEL_PYTHON overrides the interpreter)
+ * with IAM enforcement off, and resolves once GET /moto-api/ answers 200.
+ */
+export async function startMoto(): Promise<MotoServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(await freePort());
+    } catch (error) {
+      // The port picked can be taken by someone else before python binds it: pick another.
+      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function launch(port: number): Promise<MotoServer> {
+  const python = process.env.FLYWHEEL_PYTHON || 'python3';
+  const endpoint = `http://127.0.0.1:${port}`;
+  // Enforcement is switched per test with enforceIam(); an inherited count would switch it on behind our back.
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
+  delete env.INITIAL_NO_AUTH_ACTION_COUNT;
+  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+
+  // werkzeug logs every request to stderr: it must be drained or the server blocks once the pipe fills.
+  let stderrTail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-4_000);
+  });
+
+  let exited = child.exitCode !== null || child.signalCode !== null;
+  let spawnError: Error | undefined;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', (error) => {
+      spawnError = error;
+      exited = true;
+      resolve();
+    });
+  });
+  const killOnExit = (): void => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
+    if (exited) return;
+    child.kill('SIGTERM');
+    const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    escalate.unref();
+    await exitedPromise;
+    clearTimeout(escalate);
+  };
+
+  const deadline = Date.now() + STARTUP_DEADLINE_MS;
+  for (;;) {
+    if (exited) {
+      await stop();
+      const why = spawnError ? spawnError.message : `exit code ${child.exitCode ?? child.signalCode}`;
+      throw new Error(`moto-server: ${python} -m moto.server exited before answering (${why})\n${stderrTail}`);
+    }
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      await response.arrayBuffer();
+      if (response.ok) return { endpoint, stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`moto-server: no answer from ${endpoint}/moto-api/ within ${STARTUP_DEADLINE_MS / 1000} s\n${stderrTail}`);
+    }
+    await delay(POLL_INTERVAL_MS);
+  }
+}
+
+/**
+ * Switches moto's IAM enforcement on (every later request is authenticated and checked against the
+ * caller's policies) or off (moto's default: nothing is checked). Server-wide, takes effect at once.
+ */
+export async function enforceIam(endpoint: string, on: boolean): Promise<void> {
+  // The body is moto's INITIAL_NO_AUTH_ACTION_COUNT: that many requests pass unchecked. "inf" is its default.
+  const response = await fetch(`${endpoint}/moto-api/reset-auth`, {
+    method: 'POST',
+    body: on ? '0' : 'inf',
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`moto-server: reset-auth answered ${response.status}: ${text}`);
+}
+
+function xmlValue(xml: string, tag: string): string | undefined {
+  const raw = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
+  return raw
+    ?.replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+/**
+ * A Query-protocol call (IAM, STS) as moto reads it with enforcement off: it routes on the credential
+ * scope of the Authorization header and checks no signature, so no signing library is needed.
+ */
+async function queryCall(endpoint: string, service: 'iam' | 'sts', params: Record<string, string>): Promise<string> {
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      authorization: `AWS4-HMAC-SHA256 Credential=moto-harness/20250101/${MOTO_REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    const code = xmlValue(text, 'Code') ?? 'unknown error';
+    const hint = response.status === 403 ? ' (is IAM enforcement on? call enforceIam(endpoint, false) first)' : '';
+    throw new Error(`moto-server: ${service}:${params.Action} answered ${response.status} ${code}: ${xmlValue(text, 'Message') ?? text}${hint}`);
+  }
+  return text;
+}
+
+/**
+ * Creates the role with its inline policies and assumes it; to be called while enforcement is off.
+ * The trust policy trusts the account root (moto does not check it with enforcement off).
+ */
+export async function roleCredentials(endpoint: string, spec: RoleSpec): Promise<RoleCredentials> {
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${MOTO_ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }],
+  };
+  await queryCall(endpoint, 'iam', {
+    Action: 'CreateRole',
+    Version: '2010-05-08',
+    RoleName: spec.roleName,
+    AssumeRolePolicyDocument: JSON.stringify(trust),
+  });
+  for (const policy of spec.policies) {
+    await queryCall(endpoint, 'iam', {
+      Action: 'PutRolePolicy',
+      Version: '2010-05-08',
+      RoleName: spec.roleName,
+      PolicyName: policy.name,
+      PolicyDocument: JSON.stringify(policy.document),
+    });
+  }
+  const xml = await queryCall(endpoint, 'sts', {
+    Action: 'AssumeRole',
+    Version: '2011-06-15',
+    RoleArn: `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${spec.roleName}`,
+    RoleSessionName: `${spec.roleName}-session`.slice(0, 64),
+  });
+  const accessKeyId = xmlValue(xml, 'AccessKeyId');
+  const secretAccessKey = xmlValue(xml, 'SecretAccessKey');
+  const sessionToken = xmlValue(xml, 'SessionToken');
+  if (!accessKeyId || !secretAccessKey || !sessionToken) {
+    throw new Error(`moto-server: sts:AssumeRole answered without credentials: ${xml.slice(0, 500)}`);
+  }
+  return { accessKeyId, secretAccessKey, sessionToken };
+}
+
+/** Client config for any AWS SDK v3 client (add forcePathStyle: true for S3). */
+export function sdkConfig(endpoint: string, credentials: StaticCredentials): SdkConfig {
+  return { endpoint, region: MOTO_REGION, credentials };
+}
+
+/**
+ * Whether an SDK v3 error is moto's IAM denial. S3 and Query services (SNS) give name "AccessDenied".
+ * JSON-protocol services (Glue, EventBridge, Athena, SQS, KMS) get moto's XML <ErrorResponse> body, which the
+ * SDK cannot parse: a SyntaxError with $metadata.httpStatusCode 403, indistinguishable from moto's other 403s
+ * (InvalidClientTokenId, SignatureDoesNotMatch). S3 HeadObject has no body: name "Unknown", status 403.
+ */
+export function isAccessDenied(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'AccessDenied' || error.name === 'AccessDeniedException') return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== 403) return false;
+  return (error.name === 'SyntaxError' && error.message.includes('"<?xml')) || error.name === 'Unknown';
+}
