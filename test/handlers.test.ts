@@ -3,6 +3,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeBucketedTablesHandler } from '../services/bucketed-tables/bucketed-tables.js';
+import { makeCompactionHandler } from '../services/compaction/compaction.js';
 import { makeRegisterStagedTablesHandler } from '../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../services/snapshot-trigger/snapshot-trigger.js';
 import type { LocalRuntime } from '../shared/composition/local.js';
@@ -50,6 +51,23 @@ describe('handlers against events/*.json', () => {
     const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
     e.detail.object.key = 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_01/part-0.parquet';
     expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
+  });
+
+  test('the _SUCCESS Spark writes in compaction\'s staging folder under snapshot_dt=D/ starts nothing, in either S3 event form', async () => {
+    const staging = 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/_compaction_staging/IBE_01/run-1/_SUCCESS';
+    // the deployed rule's wildcard (snapshot_dt=*/_SUCCESS) does match it: the handler is where it stops
+    const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
+    e.detail.object.key = staging;
+    expect(rt.bus.targets(e)).toEqual(['snapshotTrigger']);
+    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
+    const records = event('s3-notification.records.json') as { Records: Array<{ s3: { object: { key: string } } }> };
+    records.Records[0]!.s3.object.key = encodeURIComponent(staging).replace(/%2F/g, '/');
+    expect(await makeSnapshotTriggerHandler(rt.deps)(records)).toEqual([]);
+    expect(await ledger(rt, '2025-10-31')).toBeUndefined();
+    // the raw landing's route likewise: only opus/<dataset>/raw_input/snapshot_dt=D/_SUCCESS starts a compaction
+    const landing = event('s3-object-created.raw-landing.json') as { detail: { object: { key: string } } };
+    landing.detail.object.key = landing.detail.object.key.replace(/_SUCCESS$/, 'nested/_SUCCESS');
+    expect(await makeCompactionHandler(rt.deps)(landing)).toBeUndefined();
   });
 
   test('an invalid event is rejected with an alert and starts nothing', async () => {

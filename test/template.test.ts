@@ -4,11 +4,10 @@
  * routes (patterns.ts), the environment the AWS composition root reads (aws.ts) and the dataset
  * layout (config.ts).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';

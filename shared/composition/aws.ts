@@ -102,20 +102,36 @@ function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials
   return client;
 }
 
+/**
+ * What the SDK clients take besides the region: nothing in a Lambda (the function's role, AWS's
+ * endpoints); an endpoint and credentials when the same adapters run against an emulator (test/aws-shape).
+ */
+export interface AwsClientOptions {
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** S3 path-style addressing (emulators on 127.0.0.1 have no bucket sub-domains). */
+  forcePathStyle?: boolean;
+}
+
 let cached: Deps | undefined;
 
 /** Deps for a Lambda container, built once. */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
-  if (cached) return cached;
+  cached ??= buildAwsDeps(env);
+  return cached;
+}
+
+/** Deps over AWS (or an emulator speaking its protocol) from a function's environment. */
+export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions = {}): Deps {
   const s = settingsFromEnv(env);
-  const region = s.region;
+  const { forcePathStyle, ...common } = { region: s.region, ...clients };
   // X-Ray traces each invocation (serverless.yml tracing); per-call subsegments through the Powertools
   // tracer were dropped: its X-Ray SDK was 130 KB of every bundle and a third of the cold import
-  const s3 = naming(new S3Client({ region }), 's3');
-  const athena = naming(new AthenaClient({ region }), 'athena');
-  const glue = naming(new GlueClient({ region }), 'glue');
+  const s3 = naming(new S3Client({ ...common, forcePathStyle }), 's3');
+  const athena = naming(new AthenaClient(common), 'athena');
+  const glue = naming(new GlueClient(common), 'glue');
   const store = new S3ObjectStore(s3);
-  cached = {
+  return {
     config: awsConfig(s),
     store,
     catalog: new GlueCatalog(glue),
@@ -127,13 +143,12 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
       jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },
       maintenanceJobNames: { compaction: s.compactionJobName, chargebacks: s.chargebacksJobName },
     }),
-    bus: new EventBridgeBus(naming(new EventBridgeClient({ region }), 'events'), { busName: s.eventBusName }),
-    notifier: new SnsNotifier(naming(new SNSClient({ region }), 'sns'), { topicArn: s.alertTopicArn }),
+    bus: new EventBridgeBus(naming(new EventBridgeClient(common), 'events'), { busName: s.eventBusName }),
+    notifier: new SnsNotifier(naming(new SNSClient(common), 'sns'), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },
     logger: new Logger({ serviceName: 'flywheel' }),
     metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => awsReplayCommand(s.eventBusName, a),
   };
-  return cached;
 }

@@ -14,6 +14,8 @@
  * Conditions are never evaluated for service calls).
  */
 import { spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 
 /** Account and region moto puts everything in when nothing says otherwise. */
@@ -258,4 +260,200 @@ export function isAccessDenied(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (status !== 403) return false;
   return (error.name === 'SyntaxError' && error.message.includes('"<?xml')) || error.name === 'Unknown';
+}
+
+/**
+ * A proxy between the SDK and moto that re-signs S3 requests the way moto 5.2.1 checks them.
+ *
+ * moto recomputes a SigV4 signature over the URL werkzeug rebuilds (`request.url`), not over the bytes
+ * the client sent: werkzeug decodes percent-escapes there, in the path all but controls, space, '%',
+ * '?' and '#', in the query all but those and '&', '=', '+'. Every SDK signs the escaped form (AWS's
+ * canonical request), so with enforcement on any S3 request whose path or query holds an escaped
+ * character fails `SignatureDoesNotMatch`: a '/' in a query value (`Prefix=a/`, `Delimiter=/`), and an
+ * '=' (`snapshot_dt=D/`), ':', '+', '@', non-ASCII, … in a key. Sending the characters unescaped does
+ * not help: the signature must cover moto's form. So the proxy recomputes the Authorization header of
+ * every S3 request signed by a key it was told about (`trust`) over moto's form of the URL, and passes
+ * everything else through untouched. Clients pointed at `endpoint` need no change at all.
+ */
+export interface ResigningProxy {
+  /** http://127.0.0.1:<port>; give it to clients instead of moto's endpoint. */
+  endpoint: string;
+  /** Requests signed with this key are re-signed (its secret is needed for that). */
+  trust(credentials: StaticCredentials): void;
+  /** How many S3 requests were re-signed with a different signature (moto's form differed from AWS's). */
+  readonly resigned: number;
+  stop(): Promise<void>;
+}
+
+const ALWAYS_SAFE = /[A-Za-z0-9_.~-]/;
+
+function percent(bytes: Uint8Array): string {
+  return [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+}
+
+/**
+ * werkzeug's partial unquoting (`werkzeug.urls._make_unquote_part`): runs of escapes are decoded as
+ * UTF-8 except bytes in `keep`, which stay escaped as written; invalid UTF-8 stays escaped.
+ */
+function unquoteExcept(value: string, keep: (byte: number) => boolean): string {
+  let out = '';
+  let pending: number[] = [];
+  let pendingRaw = '';
+  const flush = () => {
+    if (pending.length === 0) return;
+    try {
+      out += new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(pending));
+    } catch {
+      out += pendingRaw.toUpperCase();
+    }
+    pending = [];
+    pendingRaw = '';
+  };
+  for (let i = 0; i < value.length; ) {
+    const escape = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
+    if (escape) {
+      const byte = Number.parseInt(escape.slice(1), 16);
+      if (keep(byte)) {
+        flush();
+        out += escape;
+      } else {
+        pending.push(byte);
+        pendingRaw += escape;
+      }
+      i += 3;
+    } else {
+      flush();
+      out += value[i];
+      i += 1;
+    }
+  }
+  flush();
+  return out;
+}
+
+const alwaysUnsafe = (byte: number) => byte <= 0x20 || byte === 0x25 || byte === 0x7f;
+
+/** The path as moto signs it: werkzeug's PATH_INFO (fully decoded), quoted by get_current_url, then uri_to_iri. */
+export function motoSignedPath(wirePath: string): string {
+  const decoded = new TextDecoder().decode(new Uint8Array(unescapeBytes(wirePath)));
+  let quoted = '';
+  for (const ch of decoded) quoted += ALWAYS_SAFE.test(ch) || "!$&'()*+,/:;=@%".includes(ch) ? ch : percent(new TextEncoder().encode(ch));
+  const iri = unquoteExcept(quoted, (b) => alwaysUnsafe(b) || b === 0x2f || b === 0x3f || b === 0x23);
+  // moto takes the path from urllib's urlparse, which drops ";params" when the last segment has a ';'
+  return iri.indexOf(';', iri.lastIndexOf('/')) < 0 ? iri : iri.slice(0, iri.indexOf(';'));
+}
+
+/** The canonical query as moto computes it: werkzeug's uri_to_iri of the query, then botocore's sort of the raw pairs. */
+export function motoCanonicalQuery(wireQuery: string): string {
+  if (!wireQuery) return '';
+  const iri = unquoteExcept(wireQuery, (b) => alwaysUnsafe(b) || b === 0x26 || b === 0x3d || b === 0x2b || b === 0x23);
+  const pairs = iri.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+  }) as Array<[string, string]>;
+  const byCodePoint = (a: string, b: string) => {
+    const x = Array.from(a, (c) => c.codePointAt(0)!);
+    const y = Array.from(b, (c) => c.codePointAt(0)!);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    return x.length - y.length;
+  };
+  pairs.sort((a, b) => byCodePoint(a[0], b[0]) || byCodePoint(a[1], b[1]));
+  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+function unescapeBytes(value: string): number[] {
+  const bytes: number[] = [];
+  const encoder = new TextEncoder();
+  for (let i = 0; i < value.length; ) {
+    const escape = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
+    if (escape) {
+      bytes.push(Number.parseInt(escape.slice(1), 16));
+      i += 3;
+    } else {
+      const ch = String.fromCodePoint(value.codePointAt(i)!);
+      bytes.push(...encoder.encode(ch));
+      i += ch.length;
+    }
+  }
+  return bytes;
+}
+
+const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+
+/** The SigV4 signature moto computes for a request (method, wire URL, headers as received). */
+export function motoSignature(method: string, url: string, headers: Record<string, string | string[] | undefined>, secretAccessKey: string): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization !== 'string') return undefined;
+  const scope = /Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
+  const signed = /SignedHeaders=([^,\s]+)/.exec(authorization)?.[1]?.split(';');
+  const amzDate = headers['x-amz-date'];
+  const payload = headers['x-amz-content-sha256'];
+  if (!scope || !signed || typeof amzDate !== 'string' || typeof payload !== 'string') return undefined;
+  const [, date, region, service] = scope as unknown as [string, string, string, string];
+  const q = url.indexOf('?');
+  const canonical = [
+    method.toUpperCase(),
+    motoSignedPath(q < 0 ? url : url.slice(0, q)),
+    motoCanonicalQuery(q < 0 ? '' : url.slice(q + 1)),
+    signed.map((name) => `${name}:${[headers[name] ?? ''].flat().join(',').trim().split(/\s+/).join(' ')}`).join('\n') + '\n',
+    signed.join(';'),
+    payload,
+  ].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, `${date}/${region}/${service}/aws4_request`, sha256(canonical)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+}
+
+/** Starts the re-signing proxy in front of a moto server (see ResigningProxy). */
+export async function startResigningProxy(motoEndpoint: string): Promise<ResigningProxy> {
+  const upstream = new URL(motoEndpoint);
+  const secrets = new Map<string, string>();
+  let resigned = 0;
+  const agent = new HttpAgent({ keepAlive: true });
+  const server = createHttpServer((req, res) => {
+    const headers = { ...req.headers };
+    const authorization = headers.authorization;
+    const accessKeyId = typeof authorization === 'string' ? /Credential=([^/]+)\//.exec(authorization)?.[1] : undefined;
+    const secret = accessKeyId && secrets.get(accessKeyId);
+    if (secret && typeof authorization === 'string' && /Credential=[^,]*\/s3\/aws4_request/.test(authorization)) {
+      const signature = motoSignature(req.method ?? 'GET', req.url ?? '/', headers, secret);
+      if (signature) {
+        const next = authorization.replace(/Signature=[0-9a-f]+/, `Signature=${signature}`);
+        if (next !== authorization) resigned += 1;
+        headers.authorization = next;
+      }
+    }
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`resigning proxy: ${error.message}`);
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('resigning proxy: no address');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    trust: (c) => void secrets.set(c.accessKeyId, c.secretAccessKey),
+    get resigned() {
+      return resigned;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -19,20 +19,16 @@
  * The list is read from the packaged serverless-state.json (service.custom, variables resolved),
  * so it may use ${sls:stage} and the like. An entry that matches no finding of either stage fails too.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packaged as packageOnce, root } from '../support/packaged.js';
 import { listPolicyDocuments, unresolvedParts, type Json, type PolicyDocumentEntry, type Template } from '../support/cfn-resolve.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const osls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
 const venvBin = path.join(root, '.venv', 'bin');
 const CFN_LINT = path.join(venvBin, 'cfn-lint');
 const PYTHON = path.join(venvBin, 'python');
 const SETUP = 'node test/aws-shape/python-env.mjs';
-const PROD_EMAILS = ['data-ops@example.org', 'oncall@example.org'];
 const STAGES = ['dev', 'prod'] as const;
 type Stage = (typeof STAGES)[number];
 const TOOLS = ['cfn-lint', 'parliament'] as const;
@@ -65,19 +61,6 @@ interface Packaged {
   acceptedErrors: string[];
 }
 
-/** Runs osls with no AWS credentials and nothing phoning home; returns its output, or throws with it. */
-function runOsls(args: string[]): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_EC2_METADATA_DISABLED: 'true' };
-  for (const name of Object.keys(env)) if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(name)) delete env[name];
-  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for osls
-  try {
-    return execFileSync(process.execPath, [osls, ...args], { cwd: root, env, timeout: 150_000, encoding: 'utf8', stdio: 'pipe' });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`osls ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
-  }
-}
-
 /** custom.policyLint.accepted of the packaged service, checked entry by entry. */
 function readAccepted(stateFile: string): { accepted: Accepted[]; acceptedErrors: string[] } {
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { service?: { custom?: { policyLint?: { accepted?: unknown } } } };
@@ -103,12 +86,9 @@ function readAccepted(stateFile: string): { accepted: Accepted[]; acceptedErrors
 }
 
 const packaged = {} as Record<Stage, Packaged>;
-const workDirs: string[] = [];
 
-function packageStage(stage: Stage, extra: string[] = []): Packaged {
-  const dir = mkdtempSync(path.join(tmpdir(), `flywheel-lint-${stage}-`));
-  workDirs.push(dir);
-  runOsls(['package', '--stage', stage, '--package', dir, ...extra]);
+function packageStage(stage: Stage): Packaged {
+  const { dir } = packageOnce(stage);
   const templateFile = path.join(dir, 'cloudformation-template-update-stack.json');
   return { dir, templateFile, template: JSON.parse(readFileSync(templateFile, 'utf8')) as Template, ...readAccepted(path.join(dir, 'serverless-state.json')) };
 }
@@ -117,14 +97,9 @@ beforeAll(() => {
   for (const tool of [CFN_LINT, PYTHON]) {
     if (!existsSync(tool)) throw new Error(`${path.relative(root, tool)} is missing: create the project's Python tools first with \`${SETUP}\` (npm run test:aws runs it)`);
   }
-  // Sequential: both runs share the service's .esbuild work folder.
   packaged.dev = packageStage('dev');
-  packaged.prod = packageStage('prod', [`--param=alertEmails=${PROD_EMAILS.join(',')}`]);
-}, 300_000);
-
-afterAll(() => {
-  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
-});
+  packaged.prod = packageStage('prod');
+}, 600_000);
 
 /** The environment of the Python tools: no AWS credentials, nothing from jest. */
 function toolEnv(): NodeJS.ProcessEnv {
