@@ -42,8 +42,8 @@ export function awsCleanroomsDirectory(env: NodeJS.ProcessEnv = process.env): Cl
   const region = env.AWS_REGION;
   const cleanrooms = new CleanRoomsClient({ region, maxAttempts: 5 });
   const entityResolution = new EntityResolutionClient({ region, maxAttempts: 5 });
-  nameAccessDenials(cleanrooms, 'cleanrooms');
-  nameAccessDenials(entityResolution, 'entityresolution');
+  nameAccessDenials(cleanrooms, 'cleanrooms', env);
+  nameAccessDenials(entityResolution, 'entityresolution', env);
   cached = new AwsCleanRoomsDirectory(cleanrooms, entityResolution, { concurrency: 4 });
   return cached;
 }

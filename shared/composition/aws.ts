@@ -97,8 +97,8 @@ export function awsConfig(s: AwsSettings): PipelineConfig {
 }
 
 /** A client whose access-denied answers name the action, the resource and the role (shared/adapters/aws/access-denied.ts). */
-function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials>[0]['middlewareStack'] }>(client: C, service: string): C {
-  nameAccessDenials(client, service);
+function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials>[0]['middlewareStack'] }>(client: C, service: string, env: NodeJS.ProcessEnv): C {
+  nameAccessDenials(client, service, env);
   return client;
 }
 
@@ -127,9 +127,9 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
   const { forcePathStyle, ...common } = { region: s.region, ...clients };
   // X-Ray traces each invocation (serverless.yml tracing); per-call subsegments through the Powertools
   // tracer were dropped: its X-Ray SDK was 130 KB of every bundle and a third of the cold import
-  const s3 = naming(new S3Client({ ...common, forcePathStyle }), 's3');
-  const athena = naming(new AthenaClient(common), 'athena');
-  const glue = naming(new GlueClient(common), 'glue');
+  const s3 = naming(new S3Client({ ...common, forcePathStyle }), 's3', env);
+  const athena = naming(new AthenaClient(common), 'athena', env);
+  const glue = naming(new GlueClient(common), 'glue', env);
   const store = new S3ObjectStore(s3);
   return {
     config: awsConfig(s),
@@ -143,8 +143,8 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
       jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },
       maintenanceJobNames: { compaction: s.compactionJobName, chargebacks: s.chargebacksJobName },
     }),
-    bus: new EventBridgeBus(naming(new EventBridgeClient(common), 'events'), { busName: s.eventBusName }),
-    notifier: new SnsNotifier(naming(new SNSClient(common), 'sns'), { topicArn: s.alertTopicArn }),
+    bus: new EventBridgeBus(naming(new EventBridgeClient(common), 'events', env), { busName: s.eventBusName }),
+    notifier: new SnsNotifier(naming(new SNSClient(common), 'sns', env), { topicArn: s.alertTopicArn }),
     clock: { now: () => new Date() },
     logger: new Logger({ serviceName: 'flywheel' }),
     metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),

@@ -9,6 +9,10 @@
  *   ...
  *   await moto.stop();
  *
+ * With enforcement on, moto rejects the signature of any S3 request whose key or query holds an escaped character
+ * ('=' in `snapshot_dt=D/`, '/' in a listing's Prefix): put startResigningProxy(moto.endpoint) between the clients
+ * and moto, `trust()` the credentials, and give the clients `proxy.endpoint` instead.
+ *
  * What moto 5.2.1 does and does not check once enforcement is on is in MOTO-IAM.md next to this file
  * (in short: S3 and SQS are checked per resource, every other service only against Resource "*", and
  * Conditions are never evaluated for service calls).

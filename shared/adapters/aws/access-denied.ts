@@ -64,8 +64,11 @@ export function principalOf(message: string | undefined, env: NodeJS.ProcessEnv 
   return env.AWS_LAMBDA_FUNCTION_NAME ? `the execution role of function ${env.AWS_LAMBDA_FUNCTION_NAME}` : 'these credentials';
 }
 
-/** Adds the middleware to a client: its access-denied errors are rethrown as AccessDeniedError (the original as `cause`). */
-export function nameAccessDenials(client: { middlewareStack: MiddlewareStack<any, any> }, service: string): void {
+/**
+ * Adds the middleware to a client: its access-denied errors are rethrown as AccessDeniedError (the original
+ * as `cause`). `env` is the function's (it names the execution role when AWS's message names none).
+ */
+export function nameAccessDenials(client: { middlewareStack: MiddlewareStack<any, any> }, service: string, env: NodeJS.ProcessEnv = process.env): void {
   client.middlewareStack.add(
     (next, context: HandlerExecutionContext) => async (args) => {
       try {
@@ -77,7 +80,7 @@ export function nameAccessDenials(client: { middlewareStack: MiddlewareStack<any
         const message = (err as Failure).message;
         const missing = service === 's3' && /^(GetObject|HeadObject)Command$/.test(context.commandName ?? '') ? '; S3 also answers 403 for a missing key when the role lacks s3:ListBucket on the bucket' : '';
         const fix = `${message ? `AWS: ${message.slice(0, 300)}${missing}. ` : missing ? `${missing.slice(2)}. ` : ''}Fix: allow ${action} on it in the role's statements (serverless.yml iamRoleStatements)`;
-        throw Object.assign(new AccessDeniedError(action, resourceOf(service, input), principalOf(message), fix), { cause: err });
+        throw Object.assign(new AccessDeniedError(action, resourceOf(service, input), principalOf(message, env), fix), { cause: err });
       }
     },
     { step: 'initialize', name: 'flywheelNameAccessDenials', override: true },
