@@ -18,6 +18,8 @@
  * Conditions are never evaluated for service calls).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -78,8 +80,9 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Spawns `python3 -m moto.server -H 127.0.0.1 -p <free port>` (FLYWHEEL_PYTHON overrides the interpreter)
- * with IAM enforcement off, and resolves once GET /moto-api/ answers 200.
+ * Spawns `<python> -m moto.server -H 127.0.0.1 -p <free port>` with the project's venv (.venv, which npm run test:aws
+ * builds with moto pinned in requirements-aws.txt), else python3 (FLYWHEEL_PYTHON overrides it), with IAM
+ * enforcement off, and resolves once GET /moto-api/ answers 200.
  */
 export async function startMoto(): Promise<MotoServer> {
   for (let attempt = 1; ; attempt++) {
@@ -93,7 +96,8 @@ export async function startMoto(): Promise<MotoServer> {
 }
 
 async function launch(port: number): Promise<MotoServer> {
-  const python = process.env.FLYWHEEL_PYTHON || 'python3';
+  const venv = fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
+  const python = process.env.FLYWHEEL_PYTHON || (existsSync(venv) ? venv : 'python3');
   const endpoint = `http://127.0.0.1:${port}`;
   // Enforcement is switched per test with enforceIam(); an inherited count would switch it on behind our back.
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
