@@ -29,6 +29,9 @@ beforeAll(async () => {
     if (req.headers['x-amz-target']?.toString().startsWith('AWSGlue.')) {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'AccessDeniedException' });
       res.end(JSON.stringify({ __type: 'AccessDeniedException', Message: `User: arn:aws:sts::123456789012:assumed-role/${ROLE}/s is not authorized to perform: glue:GetTable on resource: arn:aws:glue:us-east-1:123456789012:table/flywheel_dev/part_x` }));
+    } else if (url.startsWith('/nobucket/')) {
+      res.writeHead(404, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>');
     } else if (url.includes('missing')) {
       res.writeHead(404, { 'content-type': 'application/xml' });
       res.end(req.method === 'HEAD' ? undefined : NO_SUCH_KEY);
@@ -75,6 +78,10 @@ test('a listing refused names s3:ListBucket and the prefix', async () => {
 test('a 404 is still an absent object, through the same client', async () => {
   await expect(s3Store().get('data', 'missing/key.json')).resolves.toBeUndefined();
   await expect(s3Store().head('data', 'missing/key.json')).resolves.toBeUndefined();
+});
+
+test('a missing bucket (a deployment error) is an error, not an absent object', async () => {
+  await expect(s3Store().get('nobucket', '_runs/infobase/snapshot_dt=2025-10-31/run.json')).rejects.toMatchObject({ name: 'NoSuchBucket' });
 });
 
 test('Glue\'s AccessDeniedException names glue:GetTable and the table (and is not "no such table")', async () => {

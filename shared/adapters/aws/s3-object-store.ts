@@ -26,8 +26,11 @@ const DELETE_BATCH = 1000;
 
 const nameOf = (err: unknown) => (err as { name?: string } | undefined)?.name;
 const statusOf = (err: unknown) => (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
-/** GetObject answers NoSuchKey; HeadObject has no body, so only NotFound / 404. */
-const isMissing = (err: unknown) => nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || statusOf(err) === 404;
+/**
+ * GetObject answers NoSuchKey; HeadObject has no body, so only NotFound / 404. A missing bucket
+ * (NoSuchBucket, a deployment error) is never an absent object.
+ */
+const isMissing = (err: unknown) => nameOf(err) !== 'NoSuchBucket' && (nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || statusOf(err) === 404);
 /**
  * A failed condition is 412 PreconditionFailed; 409 ConditionalRequestConflict means a concurrent
  * conditional write to the same key won the race. Either way the caller must re-read, not overwrite.
