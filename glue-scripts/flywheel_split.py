@@ -17,7 +17,11 @@ SNAPSHOT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 S3_URI = re.compile(r"^s3://([^/]+)/(.*)$")
 
 # Spark SQL functions bucket_sql_expr may use (all Spark 3.5 built-ins; no UDF, no hash()/Murmur3).
-BUCKET_SQL_FUNCTIONS = frozenset({"aggregate", "sequence", "octet_length", "conv", "substr", "hex", "encode"})
+BUCKET_SQL_FUNCTIONS = frozenset({"aggregate", "split", "decode", "ascii"})
+# The column the job distributes rows to output files by (file_partition_sql); dropped before the write.
+FILE_COLUMN = "__flywheel_file"
+# Spark's HashPartitioning: partition = pmod(Murmur3Hash(exprs, seed 42), n), the same function as SQL hash().
+SPARK_HASH_SEED = 42
 
 
 # ---------------------------------------------------------------------------------------------
@@ -31,8 +35,14 @@ def bucket_of(value):
     """
     if value is None:
         return 0
+    return bucket_of_bytes(value.encode("utf-8"))
+
+
+def bucket_of_bytes(data):
+    """The same over raw bytes: the bucket of a STRING key whose bytes are not valid UTF-8 (Spark keeps them as read,
+    and Hive/Trino bucketing hashes a string's bytes as stored), so bucket_of_bytes(s.encode()) == bucket_of(s)."""
     h = 0
-    for b in value.encode("utf-8"):
+    for b in data:
         signed = b - 256 if b > 127 else b
         h = (31 * h + signed) & 0xFFFFFFFF
     return (h & 0x7FFFFFFF) % BUCKET_COUNT
@@ -62,37 +72,100 @@ def quote(name):
 def bucket_sql_expr(column):
     """Spark SQL expression (built-ins only, no UDF, never Spark's Murmur3 hash()) for id_bucket of `column`.
 
-    hex(encode(c, 'UTF-8')) spells the UTF-8 bytes as two upper-case hex digits each; byte i is read
-    back with conv(substr(hex, 2i+1, 2), 16, 10) and folded as acc = (acc*31 + b) % 256, which never
-    exceeds 255*31 + 255 in an INT. NULL and '' give 0 (guarded: Spark's sequence(0, -1) counts
-    down to [0, -1] instead of being empty). The CASE short-circuits, so the ELSE branch never sees
-    an empty string.
+    CAST(c AS BINARY) is the string's bytes as stored (no re-encoding); decode(..., 'ISO-8859-1') turns each
+    byte into the one character of that code point (0..255), split(..., '') yields the characters, ascii()
+    gives each one's code point back, so the fold acc = (acc*31 + b) % 256 runs over the key's bytes, one
+    pass (O(L)); the INT never exceeds 255*31 + 255. NULL gives 0 (the CASE); '' gives split = [''] and
+    ascii('') = 0, so 0.
 
-    Cost: the lambda re-evaluates hex(encode(c)) for every byte (Spark does not hoist it), so a key of
-    L bytes costs O(L^2) byte operations - negligible for ids of a few dozen bytes.
+    Why not hex(encode(c, 'UTF-8')) read back byte by byte with substr/conv (the earlier form): on Spark
+    3.5 encode() decodes the stored bytes to a Java String first, so a key with invalid UTF-8 was hashed
+    over its U+FFFD replacements, not its bytes (a different bucket from Hive/Trino bucketing's), and the
+    lambda re-evaluated hex(encode(c)) for every byte: O(L^2), 7-14 ms per 1000-byte key against ~0.1 ms now
+    (test/aws-shape/bucket-vectors-on-spark.test.ts measures both on Spark). aggregate() has no codegen
+    in Spark 3.5 (CodegenFallback) in either form: the lambda is interpreted.
 
-    NOT executed against Spark on the development machine (no Spark there): test_bucket_sql_eval.py
-    evaluates this exact text with a small Python model of these Spark functions over the shared vectors.
+    Evaluated by Spark 3.5.4 over test/fixtures/bucket-vectors.json in test/aws-shape/bucket-vectors-on-spark.test.ts
+    (npm run test:aws); test_bucket_sql_eval.py evaluates the same text with a Python model of these functions
+    (npm test, no Spark), whose pinned examples the Spark test checks on Spark too.
     """
     c = quote(column)
     return (
-        f"CAST(CASE WHEN {c} IS NULL OR octet_length({c}) = 0 THEN 0 ELSE "
-        f"aggregate(sequence(0, octet_length({c}) - 1), 0, "
-        f"(acc, i) -> CAST((acc * 31 + CAST(conv(substr(hex(encode({c}, 'UTF-8')), 2 * i + 1, 2), 16, 10) AS INT)) % 256 AS INT)) "
+        f"CAST(CASE WHEN {c} IS NULL THEN 0 ELSE "
+        f"aggregate(split(decode(CAST({c} AS BINARY), 'ISO-8859-1'), ''), 0, "
+        f"(acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) "
         f"END AS INT)"
     )
 
 
 def emulate_bucket_sql(value):
-    """The pieces of bucket_sql_expr restated in Python (hex of the UTF-8 bytes, substr, conv, the fold)."""
-    if value is None or len(value.encode("utf-8")) == 0:
+    """The pieces of bucket_sql_expr restated in Python (the bytes as Latin-1 characters, their code points, the fold).
+
+    `value` is a str (its UTF-8 bytes) or bytes (a key stored with invalid UTF-8); None -> 0.
+    """
+    if value is None:
         return 0
-    hexed = value.encode("utf-8").hex().upper()  # Spark's hex() is upper-case
+    raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # CAST(c AS BINARY)
+    chars = list(raw.decode("latin-1")) or [""]  # decode(..., 'ISO-8859-1'), split(..., ''): [''] for ''
     acc = 0
-    for i in range(len(value.encode("utf-8"))):
-        piece = hexed[2 * i: 2 * i + 2]  # substr(hex, 2*i+1, 2), 1-based
-        acc = (acc * 31 + int(piece, 16)) % 256  # conv(piece, 16, 10)
+    for ch in chars:
+        acc = (acc * 31 + (ord(ch) if ch else 0)) % 256  # ascii(ch); ascii('') = 0
     return acc
+
+
+# ---------------------------------------------------------------------------------------------
+# Output files: one contiguous id_bucket range each
+# ---------------------------------------------------------------------------------------------
+
+def _int32(x):
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _rotl32(x, r):
+    x &= 0xFFFFFFFF
+    return ((x << r) | (x >> (32 - r))) & 0xFFFFFFFF
+
+
+def spark_hash_int(value, seed=SPARK_HASH_SEED):
+    """Spark's hash() of an INT (Murmur3_x86_32.hashInt with seed 42), as a signed 32-bit int."""
+    k1 = (value & 0xFFFFFFFF) * 0xCC9E2D51 & 0xFFFFFFFF
+    k1 = _rotl32(k1, 15) * 0x1B873593 & 0xFFFFFFFF
+    h1 = (seed & 0xFFFFFFFF) ^ k1
+    h1 = (_rotl32(h1, 13) * 5 + 0xE6546B64) & 0xFFFFFFFF
+    h1 ^= 4
+    h1 ^= h1 >> 16
+    h1 = h1 * 0x85EBCA6B & 0xFFFFFFFF
+    h1 ^= h1 >> 13
+    h1 = h1 * 0xC2B2AE35 & 0xFFFFFFFF
+    h1 ^= h1 >> 16
+    return _int32(h1)
+
+
+def spark_hash_partition(value, partitions):
+    """The partition Spark's hash partitioning sends an INT value to: pmod(hash(value), partitions)."""
+    return spark_hash_int(value) % partitions  # Python's % of a positive divisor is pmod
+
+
+def file_partition_keys(file_count, bucket_count=BUCKET_COUNT):
+    """Per id_bucket b: the smallest INT k >= 0 with spark_hash_partition(k, file_count) == the file whose range holds b.
+
+    Distributing rows by this key with repartition(file_count, key) puts exactly the rows of file i's
+    id_bucket range (file_ranges) into partition i: every range in one file, no sampling pass.
+    """
+    ranges = file_ranges(file_count, bucket_count)
+    first = {}
+    k = 0
+    while len(first) < file_count:
+        first.setdefault(spark_hash_partition(k, file_count), k)
+        k += 1
+    return [first[i] for i, (lo, hi) in enumerate(ranges) for _ in range(lo, hi + 1)]
+
+
+def file_partition_sql(file_count, bucket_column="id_bucket"):
+    """INT expression over id_bucket giving file_partition_keys' key (element_at of a constant array, 1-based)."""
+    keys = file_partition_keys(file_count)
+    return f"element_at(array({', '.join(str(k) for k in keys)}), {quote(bucket_column)} + 1)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,13 +214,15 @@ def key_type_error(dtypes, key_source_column):
 def file_ranges(file_count, bucket_count=BUCKET_COUNT):
     """The id_bucket range [first, last] of each output file: file i covers [floor(i*n/k), floor((i+1)*n/k)).
 
-    In Spark, repartitionByRange(k, id_bucket) gives each file one contiguous, non-overlapping
-    id_bucket range in ascending order, but Spark picks the boundaries from a sample of the rows, so
-    they land near these (not exactly on them) and a file may come out empty (then Spark writes fewer
-    files than planned). Athena's part_ range queries then skip the files and row groups outside
-    their range. The local DuckDB twin writes the same number of files, file i from the i-th share of
-    the source rows (every bucket in each): DuckDB's partitioned write costs ~20% more per row, and
-    the local bucketed stage reads either layout at the same speed.
+    In Spark the job distributes the rows by file_partition_sql (hash partitioning on a key chosen so that
+    partition i receives exactly range i), so file i (part-0000i-…) holds exactly these buckets, in
+    ascending order; a range without rows gives no file (then Spark writes fewer files than planned).
+    Athena's part_ range queries then skip the files and row groups outside their range. (The job used
+    repartitionByRange before: Spark sampled the boundaries in a separate job that read the whole
+    source a second time, and they landed near these, not on them.) The local DuckDB twin writes the
+    same number of files, file i from the i-th share of the source rows (every bucket in each): DuckDB's
+    partitioned write costs ~20% more per row, and the local bucketed stage reads either layout at the
+    same speed.
     """
     if isinstance(file_count, bool) or not isinstance(file_count, int) or not 1 <= file_count <= bucket_count:
         raise ValueError(f"file_count must be an integer within 1..{bucket_count}, got {file_count!r}")
@@ -283,6 +358,8 @@ def validate_plan(plan, snapshot_dt, run_id):
             raise ValueError(f"{at}: duplicate target columns {', '.join(dupes)}")
         if "id_bucket" in targets:
             raise ValueError(f"{at}: a column named id_bucket clashes with the computed bucket column")
+        if FILE_COLUMN in targets:
+            raise ValueError(f"{at}: a column named {FILE_COLUMN} clashes with the job's file distribution column")
     return plan
 
 

@@ -4,13 +4,15 @@ columns, file counts, output folders) comes from TypeScript, the logic from flyw
 Arguments: --SNAPSHOT_DT D --RUN_ID R --PLAN_URI s3://…/plan.json [--TABLES_FILTER a,b]
 
 Per table: read the source parquet, project the mapped columns (renamed, cast-free) plus id_bucket
-(DESIGN.md bucket function as a Spark SQL expression), range-partition into fileCount files by
-id_bucket, sort each by (id_bucket, key), write snappy parquet into the table's empty run folder.
-After every table succeeded: result.json beside the plan, then metadata/snapshot_dt.txt. A failing
-table fails the job with its name and neither file is written.
+(DESIGN.md bucket function as a Spark SQL expression), distribute the rows into fileCount files of
+contiguous id_bucket ranges (fs.file_ranges, exactly), sort each by (id_bucket, key), write snappy
+parquet into the table's empty run folder. Each source row is read once. After every table
+succeeded: result.json beside the plan, then metadata/snapshot_dt.txt. A failing table fails the job
+with its name and neither file is written.
 
-Spark does not run on the development machine: test_split_and_bucket.py drives run_job with fake
-Spark and S3 objects (it checks the calls and their order, not Spark's behaviour).
+test_split_and_bucket.py drives run_job with fake Spark and S3 objects (the calls and their order; npm
+test). test/aws-shape/split-on-spark.test.ts runs this file unmodified on PySpark 3.5.4 against moto
+(npm run test:aws) and compares its output with the local DuckDB twin's.
 """
 import json
 import sys
@@ -54,9 +56,12 @@ def run_job(snapshot_dt, run_id, plan_uri, tables_filter_arg, s3, spark, fs=None
                 raise ValueError(problem)
             df = (
                 src.selectExpr(*fs.select_list(t["columns"], t["keySourceColumn"]))
-                # contiguous id_bucket ranges, one per output file (boundaries sampled by Spark; see fs.file_ranges)
-                .repartitionByRange(t["fileCount"], "id_bucket")
+                # file i gets exactly id_bucket range i (fs.file_ranges): hash partitioning on a key per range. Not
+                # repartitionByRange: its boundaries come from a sampling job that reads the whole source again.
+                .selectExpr("*", f"{fs.file_partition_sql(t['fileCount'])} AS {fs.quote(fs.FILE_COLUMN)}")
+                .repartition(t["fileCount"], fs.FILE_COLUMN)
                 .sortWithinPartitions("id_bucket", key_column)
+                .drop(fs.FILE_COLUMN)
             )
             # errorifexists: the run folder is new and must stay the only writer's; maxRecordsPerFile 0 keeps one file per range
             df.write.mode("errorifexists").option("compression", "snappy").option("maxRecordsPerFile", 0).parquet(t["outputUri"])

@@ -1,11 +1,16 @@
 """Evaluates the exact text of bucket_sql_expr() with a small Python model of the Spark SQL it uses.
 
-HONESTY NOTE: Spark does not run on this machine, so the SQL is NOT executed by Spark here. This file
-parses the generated expression and evaluates it with Python stand-ins for the few Spark 3.5
-built-ins it uses (modelled on Spark's documented/source behaviour, non-ANSI mode: NULL propagation,
-32-bit INT wrap-around, Java-style %, sequence() counting down, 1-based substr with negative
-positions, conv('') = NULL, upper-case hex()). Any function outside that set makes evaluation fail,
-so the test fails if the expression is changed to use something else (e.g. Spark's Murmur3 hash()).
+No Spark runs here (npm test): this file parses the generated expression and evaluates it with Python
+stand-ins for the few Spark 3.5 built-ins it uses (non-ANSI mode: NULL propagation, 32-bit INT
+wrap-around, Java-style %, CAST(string AS BINARY) = the stored bytes, decode(…, 'ISO-8859-1') = one
+character per byte, split(s, '') = the characters ([''] for ''), ascii() = the first code point (0 for
+''), and the older pieces sequence/substr/conv/hex/encode). Any function outside that set makes
+evaluation fail, so the test fails if the expression is changed to use something else (e.g. Spark's
+Murmur3 hash()).
+
+The model is pinned to Spark by SPARK_EXAMPLES: test/aws-shape/bucket-vectors-on-spark.test.ts (npm run
+test:aws) evaluates every one of them on Spark 3.5.4, and the generated expression itself over every
+vector. A STRING whose stored bytes are not valid UTF-8 is a RawString here.
 """
 import json
 import os
@@ -27,8 +32,12 @@ class SqlModelError(Exception):
     pass
 
 
-TOKEN = re.compile(r"\s*(?:(`(?:[^`]|``)*`)|('(?:[^']|'')*')|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(->|[(),+\-*/%=]))")
-KEYWORDS = {"cast", "as", "case", "when", "then", "else", "end", "is", "not", "null", "or", "and", "int", "string"}
+class RawString(bytes):
+    """A Spark STRING value whose stored bytes are not valid UTF-8 (parquet stores bytes; Spark keeps them as read)."""
+
+
+TOKEN = re.compile(r"\s*(?:(`(?:[^`]|``)*`)|[xX]'([0-9A-Fa-f]*)'|('(?:[^']|'')*')|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(->|[(),+\-*/%=]))")
+KEYWORDS = {"cast", "as", "case", "when", "then", "else", "end", "is", "not", "null", "or", "and", "int", "string", "binary"}
 
 
 def tokenize(text):
@@ -39,9 +48,11 @@ def tokenize(text):
         if not m or m.end() == pos:
             raise SqlModelError(f"cannot tokenize at {text[pos:pos + 20]!r}")
         pos = m.end()
-        ident, string, num, word, op = m.groups()
+        ident, hexlit, string, num, word, op = m.groups()
         if ident is not None:
             out.append(("ident", ident[1:-1].replace("``", "`")))
+        elif hexlit is not None:
+            out.append(("bin", bytes.fromhex(hexlit)))
         elif string is not None:
             out.append(("str", string[1:-1].replace("''", "'")))
         elif num is not None:
@@ -152,7 +163,7 @@ class Parser:
         if kind == "num":
             self.i += 1
             return ("lit", value)
-        if kind == "str":
+        if kind in ("str", "bin"):
             self.i += 1
             return ("lit", value)
         if kind == "ident":
@@ -298,8 +309,14 @@ def evaluate(node, env):
         v, target = evaluate(node[1], env), node[2]
         if v is None:
             return None
+        if target == "binary":
+            if isinstance(v, bytes):  # binary, or a RawString: its stored bytes
+                return bytes(v)
+            if isinstance(v, str):
+                return v.encode("utf-8")  # a STRING's bytes as stored, no re-encoding
+            raise SqlModelError(f"CAST({v!r} AS BINARY) not modelled")
         if target == "int":
-            if isinstance(v, int):
+            if isinstance(v, int) and not isinstance(v, bool):
                 return v
             if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d+\s*", v):
                 n = int(v)
@@ -327,8 +344,11 @@ def apply(closure, *args):
 
 def call(name, arg_nodes, env):
     args = [evaluate(a, env) for a in arg_nodes]
-    if name in ("octet_length", "length", "encode", "hex", "substr", "conv", "sequence") and any(a is None for a in args):
+    if name in ("octet_length", "length", "encode", "hex", "substr", "conv", "sequence", "split", "decode", "ascii") and any(a is None for a in args):
         return None  # NULL in, NULL out
+    if any(isinstance(a, RawString) for a in args) and name not in ("octet_length", "hex"):
+        # e.g. encode() decodes the stored bytes to a Java String first (U+FFFD for each malformed sequence)
+        raise SqlModelError(f"{name}() of a STRING that is not valid UTF-8 is not modelled")
     if name == "length":
         return len(args[0])  # characters (code points), not bytes
     if name == "octet_length":
@@ -338,6 +358,25 @@ def call(name, arg_nodes, env):
         if str(args[1]).upper() not in ("UTF-8", "UTF8"):
             raise SqlModelError(f"encode charset {args[1]!r} not modelled")
         return args[0].encode("utf-8")
+    if name == "decode":
+        data, charset = args
+        if not isinstance(data, bytes):
+            raise SqlModelError("decode() of a non-binary value not modelled")
+        if str(charset).upper() in ("ISO-8859-1", "LATIN1"):
+            return data.decode("latin-1")  # one character per byte, code point = the byte
+        if str(charset).upper() in ("UTF-8", "UTF8"):
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SqlModelError("decode() of invalid UTF-8 not modelled") from err
+        raise SqlModelError(f"decode charset {charset!r} not modelled")
+    if name == "split":
+        text, pattern = args[0], args[1]
+        if len(args) > 2 or pattern != "":
+            raise SqlModelError("split() is modelled for the empty pattern only")
+        return list(text) if text else [""]  # split('', '') = ['']
+    if name == "ascii":
+        return ord(args[0][0]) if args[0] else 0  # the first code point; ascii('') = 0
     if name == "hex":
         v = args[0]
         if isinstance(v, str):
@@ -395,28 +434,57 @@ def mismatches(expr_text, column="customer_user_id", vectors=None):
     return bad
 
 
-class ModelMatchesSparkSemantics(unittest.TestCase):
-    """Pins the model to Spark behaviour documented in the Spark SQL function reference / source."""
+# (Spark SQL, the value Spark 3.5 gives): the model must give each; bucket-vectors-on-spark.test.ts checks them on Spark.
+SPARK_EXAMPLES = [
+    ("sequence(1, 5)", [1, 2, 3, 4, 5]),
+    ("sequence(5, 1)", [5, 4, 3, 2, 1]),
+    ("sequence(0, -1)", [0, -1]),  # counts down: why the earlier expression needed an empty-string guard
+    ("substr('Spark SQL', 5, 1)", "k"),
+    ("substr('Spark SQL', -3, 2)", "SQ"),
+    ("substr('AB', 3, 2)", ""),
+    ("conv('100', 2, 10)", "4"),
+    ("conv('FF', 16, 10)", "255"),
+    ("conv('', 16, 10)", None),  # NumberConverter.convert: empty input -> null
+    ("hex('Spark SQL')", "537061726B2053514C"),
+    ("hex(encode('é', 'UTF-8'))", "C3A9"),
+    ("octet_length('é')", 2),
+    ("0 - 7 % 3", -1),
+    ("(0 - 7) % 3", -1),  # Java remainder, not Python's modulo
+    ("2147483647 + 1", -2147483648),  # INT wraps (non-ANSI)
+    ("aggregate(sequence(1, 4), 0, (acc, x) -> acc + x)", 10),
+    ("CAST('42' AS INT)", 42),
+    ("CAST(NULL AS INT)", None),
+    ("CAST('é' AS BINARY)", b"\xc3\xa9"),  # a STRING's stored bytes
+    ("decode(X'C3A9FF00', 'ISO-8859-1')", "Ã©ÿ\x00"),  # one character per byte
+    ("decode(X'C3A9', 'UTF-8')", "é"),
+    ("split('abc', '')", ["a", "b", "c"]),
+    ("split('é€😀', '')", ["é", "€", "😀"]),  # characters, not bytes
+    ("split('', '')", [""]),
+    ("ascii('')", 0),
+    ("ascii('A')", 65),
+    ("ascii('ÿ')", 255),
+    ("ascii('😀x')", 128512),  # the first code point, not the first byte
+    ("ascii(decode(X'FF', 'ISO-8859-1'))", 255),
+    ("aggregate(split('ab', ''), 0, (acc, ch) -> acc * 31 + ascii(ch))", 97 * 31 + 98),
+    ("split(CAST(NULL AS STRING), '')", None),
+]
 
-    def test_documented_examples(self):
-        self.assertEqual(eval_sql("sequence(1, 5)", {}), [1, 2, 3, 4, 5])
-        self.assertEqual(eval_sql("sequence(5, 1)", {}), [5, 4, 3, 2, 1])
-        self.assertEqual(eval_sql("sequence(0, -1)", {}), [0, -1])  # why the empty-string guard exists
-        self.assertEqual(eval_sql("substr('Spark SQL', 5, 1)", {}), "k")
-        self.assertEqual(eval_sql("substr('Spark SQL', -3, 2)", {}), "SQ")
-        self.assertEqual(eval_sql("substr('AB', 3, 2)", {}), "")
-        self.assertEqual(eval_sql("conv('100', 2, 10)", {}), "4")
-        self.assertEqual(eval_sql("conv('FF', 16, 10)", {}), "255")
-        self.assertIsNone(eval_sql("conv('', 16, 10)", {}))  # NumberConverter.convert: empty input -> null
-        self.assertEqual(eval_sql("hex('Spark SQL')", {}), "537061726B2053514C")
-        self.assertEqual(eval_sql("hex(encode('é', 'UTF-8'))", {}), "C3A9")
-        self.assertEqual(eval_sql("octet_length('é')", {}), 2)
-        self.assertEqual(eval_sql("0 - 7 % 3", {}), -1)
-        self.assertEqual(eval_sql("(0 - 7) % 3", {}), -1)  # Java remainder, not Python's modulo
-        self.assertEqual(eval_sql("2147483647 + 1", {}), -2147483648)  # INT wraps (non-ANSI)
-        self.assertEqual(eval_sql("aggregate(sequence(1, 4), 0, (acc, x) -> acc + x)", {}), 10)
-        self.assertEqual(eval_sql("CAST('42' AS INT)", {}), 42)
-        self.assertIsNone(eval_sql("CAST(NULL AS INT)", {}))
+
+class ModelMatchesSparkSemantics(unittest.TestCase):
+    """Pins the model to Spark 3.5's behaviour (SPARK_EXAMPLES, each also checked on Spark by npm run test:aws)."""
+
+    def test_spark_examples(self):
+        for sql, want in SPARK_EXAMPLES:
+            with self.subTest(sql=sql):
+                self.assertEqual(eval_sql(sql, {}), want)
+
+    def test_raw_strings(self):
+        raw = RawString(b"a\xffb")
+        self.assertEqual(eval_sql("CAST(`k` AS BINARY)", {"k": raw}), b"a\xffb")
+        self.assertEqual(eval_sql("octet_length(`k`)", {"k": raw}), 3)
+        self.assertEqual(eval_sql("hex(`k`)", {"k": raw}), "61FF62")  # Spark hexes a STRING's stored bytes
+        with self.assertRaises(SqlModelError):
+            eval_sql("encode(`k`, 'UTF-8')", {"k": raw})
 
     def test_unknown_functions_fail(self):
         for text in ("hash(`k`)", "xxhash64(`k`)", "pmod(1, 2)", "my_udf(`k`)"):
@@ -448,21 +516,33 @@ class GeneratedBucketExpression(unittest.TestCase):
         """Each plausible mistake must make the vector check fail, or the check above proves nothing."""
         good = fs.bucket_sql_expr("customer_user_id")
         mutations = {
-            "0-based substr": ("2 * i + 1, 2", "2 * i, 2"),
             "wrong multiplier": ("acc * 31", "acc * 37"),
             "wrong modulus": ("% 256", "% 255"),
-            "one byte short": ("octet_length(`customer_user_id`) - 1)", "octet_length(`customer_user_id`) - 2)"),
-            "characters instead of bytes": ("sequence(0, octet_length(`customer_user_id`) - 1)", "sequence(0, length(`customer_user_id`) - 1)"),
+            "wrong start": ("''), 0, (acc", "''), 1, (acc"),
+            "characters instead of bytes (UTF-8 decoding)": ("'ISO-8859-1'", "'UTF-8'"),
+            "characters instead of bytes (no binary)": ("decode(CAST(`customer_user_id` AS BINARY), 'ISO-8859-1')", "`customer_user_id`"),
         }
         for label, (old, new) in mutations.items():
             self.assertIn(old, good, label)
             self.assertNotEqual(mismatches(good.replace(old, new)), [], label)
 
-    def test_the_empty_string_guard_is_needed(self):
-        unguarded = fs.bucket_sql_expr("k").replace(" OR octet_length(`k`) = 0", "")
-        self.assertNotEqual(unguarded, fs.bucket_sql_expr("k"))
-        self.assertIsNone(eval_sql(unguarded, {"k": ""}))  # sequence(0,-1) -> conv('') -> NULL
-        self.assertEqual(eval_sql(fs.bucket_sql_expr("k"), {"k": ""}), 0)
+    def test_empty_string_and_the_null_guard(self):
+        expr = fs.bucket_sql_expr("k")
+        self.assertEqual(eval_sql(expr, {"k": ""}), 0)  # split('', '') = [''], ascii('') = 0: no guard needed
+        unguarded = expr.replace("CASE WHEN `k` IS NULL THEN 0 ELSE ", "CASE WHEN `other` IS NULL THEN 0 ELSE ")
+        self.assertNotEqual(unguarded, expr)
+        self.assertIsNone(eval_sql(unguarded, {"k": None, "other": 1}))  # without the guard a NULL key has no bucket
+
+    def test_invalid_utf8_keys_fold_their_bytes(self):
+        """Regression: a key whose bytes are not valid UTF-8 is bucketed by its bytes, as Hive/Trino bucketing hashes
+        them. The earlier form hashed hex(encode(c, 'UTF-8')), which Spark computes from a U+FFFD-replaced decoding
+        (on Spark 3.5.4: 0x80 -> 239 instead of 128); no encode() now, so no re-encoding."""
+        _, functions = compile_sql(fs.bucket_sql_expr("k"))
+        self.assertNotIn("encode", functions)
+        cases = [b"\x80", b"\xc0\xaf", b"\xe2\x82", b"\xf0\x9f\x98", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff", b"a\xffb", b"A\xc3", b"x" * 600 + b"\xfe"]
+        expr = fs.bucket_sql_expr("k")
+        self.assertEqual([eval_sql(expr, {"k": RawString(c)}) for c in cases], [fs.bucket_of_bytes(c) for c in cases])
+        self.assertEqual(eval_sql(expr, {"k": RawString(b"\x80")}), 128)
 
     def test_python_restatement_agrees(self):
         self.assertEqual([v["id"] for v in VECTORS["vectors"] if fs.emulate_bucket_sql(v["id"]) != v["bucket"]], [])

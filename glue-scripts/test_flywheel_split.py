@@ -56,6 +56,16 @@ class BucketFunction(unittest.TestCase):
         self.assertEqual([v["id"][:40] for v in VECTORS["vectors"] if fs.bucket_fold(v["id"]) != v["bucket"]], [])
         self.assertEqual(fs.bucket_fold(None), 0)
 
+    def test_raw_bytes(self):
+        """A STRING key need not be valid UTF-8 (parquet stores bytes; Spark keeps them): the bucket is over the bytes."""
+        self.assertEqual([v["id"][:40] for v in VECTORS["vectors"] if fs.bucket_of_bytes(v["id"].encode("utf-8")) != v["bucket"]], [])
+        # on Spark 3.5.4 (test/aws-shape/split-on-spark.test.ts): the earlier hex(encode(c, 'UTF-8')) form gave 239, 176 and 206 here
+        self.assertEqual(fs.bucket_of_bytes(b"\x80"), 128)
+        self.assertEqual(fs.bucket_of_bytes(b"\xc0\xaf"), 239)
+        self.assertEqual(fs.bucket_of_bytes(b"A\xc3"), 162)
+        self.assertEqual(fs.emulate_bucket_sql(b"\x80"), 128)
+        self.assertEqual(fs.emulate_bucket_sql(b"A\xc3"), 162)
+
 
 class SelectList(unittest.TestCase):
     def test_quoting(self):
@@ -254,6 +264,42 @@ class FileRanges(unittest.TestCase):
         for bad in (0, -1, 257, 2.5, True, "4"):
             with self.assertRaises(ValueError):
                 fs.file_ranges(bad)
+
+
+class FileDistribution(unittest.TestCase):
+    """The job hash-partitions rows by a key per file range instead of sampling range boundaries."""
+
+    # SELECT hash(v) on Spark 3.5.4 (test/aws-shape/spark/tasks.py sql_values); bucket-vectors-on-spark.test.ts checks
+    # spark_hash_int against Spark's hash() for many more values
+    SPARK_HASH = {0: 933211791, 1: -559580957, -1: -1604776387, 7: 1079293707, 42: 29417773, 2147483647: 133916647, -2147483648: 723455942}
+
+    def test_murmur3_as_spark(self):
+        for value, want in self.SPARK_HASH.items():
+            self.assertEqual(fs.spark_hash_int(value), want, value)
+        self.assertEqual(fs.spark_hash_partition(5, 3), 0)  # pmod(hash(5), 3) on Spark
+        for n in (1, 2, 3, 7, 256):
+            self.assertTrue(all(0 <= fs.spark_hash_partition(v, n) < n for v in range(-50, 50)))
+
+    def test_every_bucket_goes_to_its_file(self):
+        for n in range(1, 257):
+            keys = fs.file_partition_keys(n)
+            self.assertEqual(len(keys), 256)
+            for i, (lo, hi) in enumerate(fs.file_ranges(n)):
+                self.assertEqual({fs.spark_hash_partition(keys[b], n) for b in range(lo, hi + 1)}, {i}, f"{n} files, range {i}")
+            self.assertTrue(all(isinstance(k, int) and 0 <= k < 2**31 for k in keys))
+
+    def test_sql(self):
+        sql = fs.file_partition_sql(3)
+        self.assertTrue(sql.startswith("element_at(array(0, 0, "))
+        self.assertTrue(sql.endswith("), `id_bucket` + 1)"))
+        self.assertEqual(sql.count(","), 256)  # 255 between the keys, 1 before the index
+        self.assertEqual(fs.file_partition_sql(1), "element_at(array(" + ", ".join(["0"] * 256) + "), `id_bucket` + 1)")
+
+    def test_the_file_column_is_reserved(self):
+        cols = [{"source": "C", "target": "customer_user_id"}, {"source": "F", "target": fs.FILE_COLUMN}]
+        with self.assertRaises(ValueError) as ctx:
+            fs.validate_plan(plan(tables=[table(columns=cols, keySourceColumn="C")]), D, R)
+        self.assertIn("clashes with the job's file distribution column", str(ctx.exception))
 
 
 class Logging(unittest.TestCase):

@@ -1,9 +1,10 @@
 """split_and_bucket.run_job driven with fake Spark and S3 objects.
 
-HONESTY NOTE: no Spark runs here. The fakes only record which DataFrame/S3 calls the job makes, in
-which order and with which arguments (plan validation first, the select list, range partitioning,
-the write options, counting from the written output, result.json and the metadata file only after
-every table succeeded). Whether Spark executes those calls as intended is not tested here.
+No Spark runs here (npm test): the fakes only record which DataFrame/S3 calls the job makes, in which
+order and with which arguments (plan validation first, the select list, the distribution into file
+ranges, the write options, counting from the written output, result.json and the metadata file only
+after every table succeeded). That Spark executes those calls as intended is tested by
+test/aws-shape/split-on-spark.test.ts, which runs split_and_bucket.py on PySpark 3.5.4 (npm run test:aws).
 """
 import contextlib
 import io
@@ -112,6 +113,14 @@ class FakeDF:
         self.spark.log.append(("repartitionByRange", self.name, n, cols))
         return self
 
+    def repartition(self, n, *cols):
+        self.spark.log.append(("repartition", self.name, n, cols))
+        return self
+
+    def drop(self, *cols):
+        self.spark.log.append(("drop", self.name, cols))
+        return self
+
     def sortWithinPartitions(self, *cols):
         self.spark.log.append(("sortWithinPartitions", self.name, cols))
         return self
@@ -186,9 +195,16 @@ class Success(unittest.TestCase):
         t = make_plan()["tables"][0]
         calls = [c for c in spark.log if c[1] == "IBE_01"]
         self.assertEqual(spark.log[0], ("read.parquet", tuple(t["sourceFiles"])))
-        self.assertIn(("selectExpr", "IBE_01", tuple(fs.select_list(t["columns"], "CUSTOMER_USER_ID"))), calls)
-        self.assertIn(("repartitionByRange", "IBE_01", 3, ("id_bucket",)), calls)
-        self.assertIn(("sortWithinPartitions", "IBE_01", ("id_bucket", "customer_user_id")), calls)
+        # the projection, then the file key (from id_bucket), hash-distributed into fileCount partitions, sorted, key dropped
+        self.assertEqual(calls[:5], [
+            ("selectExpr", "IBE_01", tuple(fs.select_list(t["columns"], "CUSTOMER_USER_ID"))),
+            ("selectExpr", "IBE_01", ("*", f"{fs.file_partition_sql(3)} AS `{fs.FILE_COLUMN}`")),
+            ("repartition", "IBE_01", 3, (fs.FILE_COLUMN,)),
+            ("sortWithinPartitions", "IBE_01", ("id_bucket", "customer_user_id")),
+            ("drop", "IBE_01", (fs.FILE_COLUMN,)),
+        ])
+        # regression: never repartitionByRange, whose boundaries come from a job that reads the whole source again
+        self.assertNotIn("repartitionByRange", [c[0] for c in spark.log])
         writes = [c for c in spark.log if c[0] == "write.parquet"]
         self.assertEqual(writes[0], ("write.parquet", "IBE_01", t["outputUri"], "errorifexists", {"compression": "snappy", "maxRecordsPerFile": 0}))
         # counted from the written output, after the write

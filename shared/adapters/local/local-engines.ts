@@ -73,7 +73,7 @@ const SPLIT_ROW_GROUP_ROWS = 61_440;
  * whole source files, and row ranges of others read by file_row_number, which DuckDB prunes to the row
  * groups it needs), each in one streaming COPY: every row's id_bucket computed once, no sort, no row
  * read twice. Each file holds every id_bucket. A partitioned COPY that gives each file a contiguous
- * bucket range (as the Spark job's repartitionByRange does) costs ~20% more CPU per row, copying every
+ * bucket range (as the Spark job's hash-partitioned ranges do) costs ~20% more CPU per row, copying every
  * row into per-file buffers, and the local bucketed stage reads either layout at the same speed
  * (bench/: 20.2 s vs 19.1–20.0 s for one 16M-row table's part_ steps). Returns the rows written.
  */
