@@ -3,7 +3,11 @@ input, folder by folder, then writes the ready marker that starts the pipeline.
 
 Arguments: --SOURCE_PATH s3://…/opus/<dataset>/raw_input/snapshot_dt=D/ --OUTPUT_PATH s3://…/<split input>/snapshot_dt=D/
 --READY_MARKER _SUCCESS --TARGET_FILE_MB 256 --COMPRESSION_CODEC snappy (and --DATASET, --SNAPSHOT_DT for the logs).
-Thin on purpose: flywheel_compaction.py holds the logic (unit-tested with fakes). Never run here (no Spark).
+Thin on purpose: flywheel_compaction.py holds the logic (unit-tested with fakes in `npm test`). `npm run test:aws`
+runs this script unmodified on PySpark 3.5.4 against moto and compares it with the DuckDB twin
+(test/aws-shape/compaction-on-spark.test.ts). Each folder is staged beside the snapshot folder
+(…/_compaction_staging/snapshot_dt=D/, never inside it) without Spark's _SUCCESS, rows are checked before the
+switch, and the ready marker is the last object written.
 """
 import sys
 

@@ -1,10 +1,16 @@
 """Glue (Spark) job: consolidates one day of small chargeback files into OUTPUT_FILE_COUNT parquet files.
 
-Thin on purpose; the decisions live in flywheel_chargebacks.py (unit-tested). Never run here (no Spark).
-Write aside, then switch (flywheel_compaction.write_aside_and_switch, shared with compact_raw.py): the
-day is written under OUTPUT_PATH/_staging/<run>/, copied into OUTPUT_PATH/year=/month=/day=/ under new
-names, and only then are the previous files deleted, so the day's folder always holds a complete day
-(for the moment between copy and delete, old and new both).
+Thin on purpose; the decisions live in flywheel_chargebacks.py (unit-tested). `npm run test:aws` runs this script
+unmodified on PySpark 3.5.4 against moto (S3 and the Glue catalog) and compares it with the DuckDB twin
+(test/aws-shape/chargebacks-on-spark.test.ts).
+
+The day is read once: the deduplicated rows, each carrying its id's landing row count, are kept (memory, then
+disk) for the counts and the write (a dry run reads chargeback_id alone, once, and writes nothing). A day without landing rows (no crawled partition yet: the frame may have no
+columns at all) consolidates nothing, says so and leaves the day's output as it was. Write aside, then switch
+(flywheel_compaction.write_aside_and_switch, shared with compact_raw.py): the day is written under
+OUTPUT_PATH/_staging/<run>/, its rows checked, copied into OUTPUT_PATH/year=/month=/day=/ under new names, and only
+then are the previous files deleted, so the day's folder always holds a complete day (for the moment between copy
+and delete, old and new both).
 """
 import sys
 import time
@@ -14,6 +20,7 @@ def main():
     import boto3
     from awsglue.context import GlueContext
     from awsglue.utils import getResolvedOptions
+    from pyspark import StorageLevel
     from pyspark.context import SparkContext
 
     import flywheel_chargebacks as fc
@@ -26,26 +33,52 @@ def main():
     glue = GlueContext(SparkContext.getOrCreate())
     spark = glue.spark_session
     spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")  # OUTPUT_FILE_COUNT must hold
+    source = f"{a['database']}.{a['table']}"
+    output = f"{a['output_path']}{fc.day_partition(a['partition_date'])}"
+
+    def nothing():
+        print(fc.nothing_to_consolidate_line(a["partition_date"], source, output), flush=True)
+        print(fc.metrics_line(0, 0, 0, time.time() - started), flush=True)
+
     kwargs = {"push_down_predicate": fc.push_down_predicate(a["partition_date"])} if a["partition_filter"] else {}
     df = glue.create_dynamic_frame.from_catalog(database=a["database"], table_name=a["table"], **kwargs).toDF()
+    columns = fc.landing_columns(df.columns, source)
+    if columns is None:
+        return nothing()
     if not a["partition_filter"]:
         # no pruning at read time (a full scan), but the output is still that one day
         df = df.where(fc.push_down_predicate(a["partition_date"]))
     df.createOrReplaceTempView("landing")
-    quality = spark.sql("SELECT count(*) AS n, count(DISTINCT chargeback_id) AS ids, sum(CASE WHEN chargeback_id IS NULL THEN 1 ELSE 0 END) AS nulls FROM landing").first()
-    records, nulls = quality["n"], quality["nulls"] or 0
-    out_rows = quality["ids"] + nulls
-    columns = [c for c in df.columns if c not in ("year", "month", "day")]
-    day = fc.day_partition(a["partition_date"])
     if a["dry_run"]:
-        print(f"DRY RUN: would write {out_rows} rows in {a['file_count']} files to {a['output_path']}{day}", flush=True)
+        # one scan of chargeback_id alone; nothing is written
+        quality = spark.sql(fc.quality_sql("landing")).first()
+        records, out_rows = quality["records"], quality["output_rows"]
+        if records == 0:
+            return nothing()
+        print(f"DRY RUN: would write {out_rows} rows in {a['file_count']} files to {output}", flush=True)
         print(fc.metrics_line(records, records - out_rows, 0, time.time() - started), flush=True)
-        return
-    # the compaction capability (flywheel_compaction.py): write aside, then switch
-    new_keys = fcmp.write_aside_and_switch(
-        spark.sql(fc.dedupe_sql("landing", columns)), boto3.client("s3"), f"{a['output_path']}{day}", a["file_count"], a["codec"], f"{a['output_path']}_staging/"
-    )
-    print(fc.metrics_line(records, records - out_rows, len(new_keys), time.time() - started), flush=True)
+        return None
+    consolidated = spark.sql(fc.dedupe_counted_sql("landing", columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        consolidated.createOrReplaceTempView("consolidated")
+        counts = spark.sql(fc.counts_sql("consolidated")).first()
+        records, out_rows = counts["records"], counts["output_rows"]
+        if records == 0:
+            return nothing()
+
+        def same_rows(staged):
+            written = spark.read.parquet(*staged).count() if staged else 0
+            if written != out_rows:
+                raise ValueError(f"consolidation of {a['partition_date']} wrote {written} rows, expected {out_rows}; {output} left as it was")
+
+        # the compaction capability (flywheel_compaction.py): write aside, check, then switch
+        new_keys = fcmp.write_aside_and_switch(
+            consolidated.drop(fc.ROWS_COLUMN), boto3.client("s3"), output, a["file_count"], a["codec"], f"{a['output_path']}_staging/", before_switch=same_rows
+        )
+        print(fc.metrics_line(records, records - out_rows, len(new_keys), time.time() - started), flush=True)
+        return None
+    finally:
+        consolidated.unpersist()
 
 
 if __name__ == "__main__":

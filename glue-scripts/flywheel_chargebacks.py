@@ -70,6 +70,52 @@ def dedupe_sql(view, columns):
     )
 
 
+# what the dedupe needs of the landing, and the landing table's partition columns (not written: the output's folder says the day)
+DEDUPE_COLUMNS = ("chargeback_id", "updated_at", "event_timestamp")
+PARTITION_COLUMNS = ("year", "month", "day")
+ROWS_COLUMN = "__landing_rows"
+
+
+def landing_columns(columns, source):
+    """The columns to write of a landing frame with `columns`, or None when it has none at all: Glue's DynamicFrame
+    takes its schema from its records, so a day without a crawled partition (no records) can convert to a DataFrame
+    without columns. Raises ValueError when the frame has columns but not those the dedupe needs."""
+    if not columns:
+        return None
+    missing = [c for c in DEDUPE_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"{source} has no column {', '.join(missing)} (it has {', '.join(columns)}); the dedupe needs {', '.join(DEDUPE_COLUMNS)}")
+    return [c for c in columns if c not in PARTITION_COLUMNS]
+
+
+def dedupe_counted_sql(view, columns):
+    """dedupe_sql's rows, each with ROWS_COLUMN: the landing rows of its chargeback_id (1 for a row without an id),
+    so that one pass over the day gives the rows to write and the metrics (sum = records processed)."""
+    cols = ", ".join("`" + c.replace("`", "``") + "`" for c in columns)
+    return (
+        f"SELECT {cols}, CASE WHEN chargeback_id IS NULL THEN 1 ELSE {ROWS_COLUMN} END AS {ROWS_COLUMN} FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY chargeback_id ORDER BY coalesce(updated_at, event_timestamp) DESC NULLS LAST, event_timestamp DESC NULLS LAST) AS rn, "
+        f"count(*) OVER (PARTITION BY chargeback_id) AS {ROWS_COLUMN} FROM {view}) WHERE rn = 1 OR chargeback_id IS NULL"
+    )
+
+
+def counts_sql(view):
+    """records_processed and the output rows of a dedupe_counted_sql view."""
+    return f"SELECT coalesce(sum({ROWS_COLUMN}), 0) AS records, count(*) AS output_rows FROM {view}"
+
+
+def quality_sql(view):
+    """records_processed and the rows the dedupe would keep, from one scan of chargeback_id alone (the dry run)."""
+    return (f"SELECT count(*) AS records, count(DISTINCT chargeback_id) + coalesce(sum(CASE WHEN chargeback_id IS NULL THEN 1 ELSE 0 END), 0) "
+            f"AS output_rows FROM {view}")
+
+
+def nothing_to_consolidate_line(date, source, output):
+    """What the job says when the day has no landing rows: it writes nothing and leaves the day's output as it was."""
+    return (f"NOTHING TO CONSOLIDATE: no landing rows for {date} in {source} (no crawled partition {day_partition(date).rstrip('/')}, "
+            f"or an empty one); {output} left as it was")
+
+
 def metrics_line(records_processed, duplicates_removed, output_files, duration_seconds):
     """The exact METRICS line the job logs."""
     return f"METRICS: records_processed={records_processed}, duplicates_removed={duplicates_removed}, output_files={output_files}, duration_seconds={duration_seconds:.2f}"

@@ -81,8 +81,8 @@ def bucket_sql_expr(column):
     Why not hex(encode(c, 'UTF-8')) read back byte by byte with substr/conv (the earlier form): on Spark
     3.5 encode() decodes the stored bytes to a Java String first, so a key with invalid UTF-8 was hashed
     over its U+FFFD replacements, not its bytes (a different bucket from Hive/Trino bucketing's), and the
-    lambda re-evaluated hex(encode(c)) for every byte: O(L^2), 7-14 ms per 1000-byte key against ~0.1 ms now
-    (test/aws-shape/bucket-vectors-on-spark.test.ts measures both on Spark). aggregate() has no codegen
+    lambda re-evaluated hex(encode(c)) for every byte: O(L^2), 7-14 ms per 1000-byte key against ~0.15 ms now
+    (measured once on Spark 3.5.4, 2 cores; not a test). aggregate() has no codegen
     in Spark 3.5 (CodegenFallback) in either form: the lambda is interpreted.
 
     Evaluated by Spark 3.5.4 over test/fixtures/bucket-vectors.json in test/aws-shape/bucket-vectors-on-spark.test.ts

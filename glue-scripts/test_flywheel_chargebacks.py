@@ -1,4 +1,5 @@
 """Unit tests of the chargebacks job's pure helpers (python3 -m unittest; Spark is never run here)."""
+import sqlite3
 import unittest
 from datetime import datetime, timezone
 
@@ -41,6 +42,48 @@ class Pieces(unittest.TestCase):
         self.assertIn("ORDER BY coalesce(updated_at, event_timestamp) DESC NULLS LAST", sql)
         self.assertIn("`a``b`", sql)
         self.assertTrue(sql.endswith("WHERE rn = 1 OR chargeback_id IS NULL"))
+
+
+
+class OnePassAndEmptyDays(unittest.TestCase):
+    """Regressions found on Spark (test/aws-shape/chargebacks-on-spark.test.ts): the day was read twice (a quality
+    query, then the dedupe), and a day without a crawled partition failed to resolve chargeback_id."""
+
+    def test_a_frame_without_columns_is_a_day_without_rows(self):
+        self.assertIsNone(fc.landing_columns([], "flywheel.landing_chargebacks"))
+        self.assertEqual(fc.landing_columns(["chargeback_id", "event_timestamp", "updated_at", "amount", "year", "month", "day"], "t"), ["chargeback_id", "event_timestamp", "updated_at", "amount"])
+        with self.assertRaises(ValueError) as ctx:
+            fc.landing_columns(["id", "event_timestamp", "year"], "flywheel.landing_chargebacks")
+        self.assertIn("flywheel.landing_chargebacks has no column chargeback_id, updated_at", str(ctx.exception))
+        line = fc.nothing_to_consolidate_line("2025-11-11", "flywheel.landing_chargebacks", "s3://b/consolidated/chargebacks/year=2025/month=11/day=11/")
+        self.assertTrue(line.startswith("NOTHING TO CONSOLIDATE: no landing rows for 2025-11-11 in flywheel.landing_chargebacks (no crawled partition year=2025/month=11/day=11"))
+        self.assertTrue(line.endswith("s3://b/consolidated/chargebacks/year=2025/month=11/day=11/ left as it was"))
+
+    def test_one_pass_gives_the_dedupe_rows_and_the_metrics(self):
+        # SQLite (3.30+: NULLS LAST, window functions, backquoted names) evaluates the same SQL text
+        db = sqlite3.connect(":memory:")
+        db.execute("CREATE TABLE landing (chargeback_id TEXT, event_timestamp TEXT, updated_at TEXT, amount REAL, year TEXT)")
+        rows = [
+            ("cb-1", "2025-11-09 01:00", None, 1.0), ("cb-1", "2025-11-09 02:00", "2025-11-09 01:30", 2.0), ("cb-1", "2025-11-09 00:30", "2025-11-09 03:00", 3.0),
+            ("cb-2", "2025-11-09 05:00", None, 4.0), ("cb-2", "2025-11-09 04:00", None, 5.0),
+            ("cb-3", "2025-11-09 06:00", "2025-11-09 06:00", 6.0),
+            (None, "2025-11-09 07:00", None, 7.0), (None, "2025-11-09 07:00", None, 8.0),
+        ]
+        db.executemany("INSERT INTO landing VALUES (?, ?, ?, ?, '2025')", rows)
+        columns = fc.landing_columns(["chargeback_id", "event_timestamp", "updated_at", "amount", "year"], "t")
+        plain = sorted(db.execute(fc.dedupe_sql("landing", columns)).fetchall(), key=repr)
+        db.execute(f"CREATE VIEW consolidated AS {fc.dedupe_counted_sql('landing', columns)}")
+        counted = sorted(db.execute("SELECT * FROM consolidated").fetchall(), key=repr)
+        self.assertEqual([r[:-1] for r in counted], plain)
+        self.assertEqual(sorted(r[3] for r in plain), [3.0, 4.0, 6.0, 7.0, 8.0])  # latest updated_at, else event_timestamp; NULL ids kept
+        self.assertEqual({r[0]: r[-1] for r in counted if r[0]}, {"cb-1": 3, "cb-2": 2, "cb-3": 1})
+        records, output_rows = db.execute(fc.counts_sql("consolidated")).fetchone()
+        self.assertEqual((records, output_rows, records - output_rows), (len(rows), 5, 3))
+        # the dry run's one-column scan says the same
+        self.assertEqual(db.execute(fc.quality_sql("landing")).fetchone(), (records, output_rows))
+        db.execute("DELETE FROM landing")
+        self.assertEqual(db.execute(fc.counts_sql("consolidated")).fetchone(), (0, 0))
+        self.assertEqual(db.execute(fc.quality_sql("landing")).fetchone(), (0, 0))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ describe('snapshot_dt', () => {
     expect(found.valid).toEqual(['2025-09-30', '2025-10-31']);
     expect(found.junk).toEqual(['snapshot_dt=latest', 'snapshot_dt=2099-02-30', 'tmp']);
     expect(discoverSnapshots(['snapshot_dt=nope/']).latest).toBeUndefined();
+    // compaction's staging folder beside the snapshots (while a landing is being compacted) is neither
+    expect(discoverSnapshots(['_compaction_staging/', 'snapshot_dt=2025-10-31/'])).toEqual({ latest: '2025-10-31', valid: ['2025-10-31'], junk: [] });
   });
 
   test('snapshot from a ready marker key: exactly <prefix>snapshot_dt=D/<marker>, never a marker deeper down', () => {

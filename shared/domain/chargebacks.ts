@@ -45,6 +45,11 @@ export function dedupeSql(source: string, columns: string[]): string {
 }
 
 /** The metrics line the job logs, exactly. */
+/** What the consolidation says when the day has no landing rows (the Glue job's words, flywheel_chargebacks.py). */
+export function nothingToConsolidateLine(date: string, source: string, output: string): string {
+  return `NOTHING TO CONSOLIDATE: no landing rows for ${date} in ${source} (no crawled partition ${dayPartition(date).replace(/\/$/, '')}, or an empty one); ${output} left as it was`;
+}
+
 export function metricsLine(m: { recordsProcessed: number; duplicatesRemoved: number; outputFiles: number; durationSeconds: number }): string {
   return `METRICS: records_processed=${m.recordsProcessed}, duplicates_removed=${m.duplicatesRemoved}, output_files=${m.outputFiles}, duration_seconds=${m.durationSeconds.toFixed(2)}`;
 }

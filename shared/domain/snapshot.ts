@@ -18,12 +18,19 @@ export interface SnapshotDiscovery {
   junk: string[];
 }
 
-/** Sorts the folder names found under raw_input/ into valid snapshots and junk. */
+/**
+ * The folder compaction stages its output in, beside the snapshot folders under raw_input/ (where the
+ * ready-marker rule cannot match it; glue-scripts/flywheel_compaction.py STAGING_FOLDER): not a snapshot, not junk.
+ */
+export const COMPACTION_STAGING_FOLDER = '_compaction_staging';
+
+/** Sorts the folder names found under raw_input/ into valid snapshots and junk (compaction's staging folder is neither). */
 export function discoverSnapshots(folderNames: readonly string[]): SnapshotDiscovery {
   const valid: string[] = [];
   const junk: string[] = [];
   for (const name of folderNames) {
     const value = name.replace(/\/$/, '');
+    if (value === COMPACTION_STAGING_FOLDER) continue;
     const dt = value.startsWith('snapshot_dt=') ? value.slice('snapshot_dt='.length) : undefined;
     if (dt !== undefined && isValidSnapshotDt(dt)) valid.push(dt);
     else junk.push(value);

@@ -50,7 +50,11 @@ test('one day: deduplicated to the latest version of each chargeback, N files, w
     const again = await consolidateDay(rt.db, lake, { date: '2025-11-09', fileCount: 3, codec: 'snappy', dryRun: false });
     expect(again.outputRows).toBe(r.outputRows);
     expect(readdirSync(path.dirname(r.output.replace(/\/$/, ''))).filter((f) => f.startsWith('.tmp'))).toEqual([]);
-    await expect(consolidateDay(rt.db, lake, { date: '2025-11-08', fileCount: 3, codec: 'snappy', dryRun: false })).rejects.toThrow(/no landing files for 2025-11-08/);
+    // a day with no landing consolidates nothing and says so, as the Glue job does (the day's output is left as it was)
+    const nothing = await consolidateDay(rt.db, lake, { date: '2025-11-08', fileCount: 3, codec: 'snappy', dryRun: false });
+    expect(nothing).toMatchObject({ recordsProcessed: 0, outputFiles: 0 });
+    expect(nothing.metrics).toMatch(/^NOTHING TO CONSOLIDATE: no landing rows for 2025-11-08 .*\nMETRICS: records_processed=0, duplicates_removed=0, output_files=0,/);
+    expect(existsSync(path.join(lake, 'data/consolidated/chargebacks/year=2025/month=11/day=08'))).toBe(false);
     expect(dedupeSql('src', ['a'])).toContain('ORDER BY coalesce(updated_at, event_timestamp) DESC NULLS LAST');
   } finally {
     rt.close();

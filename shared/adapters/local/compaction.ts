@@ -108,9 +108,9 @@ export async function compactLanding(db: LocalDuckDb, store: FsObjectStore, a: C
   const done: LandingCompaction['groups'] = [];
   for (const g of groups) {
     const files = `[${g.keys.map((k) => literal(store.pathOf(source.bucket, k))).join(', ')}]`;
-    const rowsIn = Number((await db.all(`SELECT count(*) AS n FROM read_parquet(${files}, union_by_name = true)`))[0]!.n);
+    const rowsIn = Number((await db.all(`SELECT count(*) AS n FROM read_parquet(${files}, union_by_name = true, hive_partitioning = false)`))[0]!.n);
     const r = await compactInto(db, {
-      select: `SELECT * EXCLUDE (filename, file_row_number), hash(filename, file_row_number) AS __spread FROM read_parquet(${files}, union_by_name = true, filename = true, file_row_number = true)`,
+      select: `SELECT * EXCLUDE (filename, file_row_number), hash(filename, file_row_number) AS __spread FROM read_parquet(${files}, union_by_name = true, hive_partitioning = false, filename = true, file_row_number = true)`,
       outputDir: store.pathOf(output.bucket, `${output.key}${g.folder}`),
       fileCount: g.fileCount,
       codec: a.codec,

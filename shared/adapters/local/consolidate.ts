@@ -2,9 +2,9 @@
  * The DuckDB twin of the chargebacks consolidation job: one day of small landing files → N parquet
  * files under `consolidated/chargebacks/year=/month=/day=/`, deduplicated, written aside then switched.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { dayPartition, dedupeSql, LANDING_PREFIX, metricsLine } from '../../domain/chargebacks.js';
+import { dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
 import { literal } from '../../domain/sql-identifiers.js';
 import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
@@ -31,10 +31,15 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
   const day = dayPartition(o.date);
   const landing = path.join(lakeDir, 'data', LANDING_PREFIX, day);
   const output = path.join(lakeDir, 'data', CONSOLIDATED_PREFIX, day);
-  if (!existsSync(landing)) throw new Error(`no landing files for ${o.date} under ${path.join('data', LANDING_PREFIX, day)}`);
   const codec = assertCodec(o.codec);
   assertFileCount(o.fileCount);
-  const src = `read_parquet(${literal(path.join(landing, '*.parquet'))})`;
+  if (!existsSync(landing) || !readdirSync(landing).some((f) => f.endsWith('.parquet'))) {
+    // as the Glue job does: a day with no landing rows consolidates nothing and leaves the day's output as it was
+    const metrics = `${nothingToConsolidateLine(o.date, path.join('data', LANDING_PREFIX, day), path.join('data', CONSOLIDATED_PREFIX, day))}\n${metricsLine({ recordsProcessed: 0, duplicatesRemoved: 0, outputFiles: 0, durationSeconds: (Date.now() - started) / 1000 })}`;
+    return { date: o.date, recordsProcessed: 0, nullIds: 0, duplicatesRemoved: 0, outputRows: 0, outputFiles: 0, output, dryRun: o.dryRun, metrics };
+  }
+  // the day's folder names year=/month=/day=: hive partitioning off, so no partition columns are added to the rows (the Glue job reads none)
+  const src = `read_parquet(${literal(path.join(landing, '*.parquet'))}, hive_partitioning = false)`;
   const quality = (await db.all(`SELECT count(*) AS n, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls, count(DISTINCT chargeback_id) AS ids FROM ${src}`))[0]!;
   const columns = (await db.all(`DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name));
   const recordsProcessed = Number(quality.n);

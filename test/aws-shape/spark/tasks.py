@@ -6,7 +6,6 @@ same SparkSession as the Glue scripts of the run (local mode, S3A -> moto).
 import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GLUE_SCRIPTS = os.path.abspath(os.path.join(HERE, "..", "..", "..", "glue-scripts"))
@@ -114,25 +113,6 @@ def codegen_fallback(spark, params):
     return {name: fallback.isAssignableFrom(jvm.java.lang.Class.forName(f"org.apache.spark.sql.catalyst.expressions.{name}")) for name in params["classes"]}
 
 
-def expression_timing(spark, params):
-    """Seconds (best of params.repeat) to evaluate each expression over params.rows keys built by params.key (SQL over id).
-
-    params: {rows, key, expressions: {name: sql over `k`}, repeat}
-    """
-    base = spark.range(params["rows"]).selectExpr(f"{params['key']} AS k")
-    base.selectExpr("k").write.format("noop").mode("overwrite").save()  # warm-up: code paths and JIT
-    out = {}
-    for name, expr in params["expressions"].items():
-        best = None
-        for _ in range(params.get("repeat", 2)):
-            started = time.time()
-            base.selectExpr("k", f"{expr} AS b").write.format("noop").mode("overwrite").save()
-            took = time.time() - started
-            best = took if best is None else min(best, took)
-        out[name] = round(best, 3)
-    return out
-
-
 def model_examples(spark, params):
     """glue-scripts/test_bucket_sql_eval.py's SPARK_EXAMPLES on Spark: [{sql, expected, model, spark}] (binary as {hex})."""
     _fs()
@@ -177,3 +157,79 @@ def spark_hash_check(spark, params):
         repartitioned[str(n)] = sum(1 for r in placed if not ranges[r["p"]][0] <= r["id_bucket"] <= ranges[r["p"]][1])
     return {"values": len(values), "hashMismatches": hash_mismatches, "pairs": len(rows), "wrongPartitions": wrong,
             "repartitionMisplaced": repartitioned}
+
+
+# --- compaction and chargebacks on Spark (test/aws-shape/compaction-on-spark.test.ts, chargebacks-on-spark.test.ts) ---
+
+
+def s3_checkpoint(spark, params):
+    """Puts an empty object at params.sentinelKey (when given), then lists params.prefixes of params.bucket, and
+    copies the objects listed under each prefix of params.keep ({prefix: to}) to `to` + their key (to read them
+    after a later task replaced them).
+
+    The sentinel's Object Created event marks, in an S3 event log, where one task ended and the next began.
+    params: {bucket, sentinelKey?, prefixes: [...], keep?: {prefix: to}}; returns {prefix: [{key, size, etag}]} (all pages).
+    """
+    import boto3
+
+    s3 = boto3.client("s3")
+    if params.get("sentinelKey"):
+        s3.put_object(Bucket=params["bucket"], Key=params["sentinelKey"], Body=b"")
+    out = {}
+    keep = params.get("keep") or {}
+    for prefix in list(params.get("prefixes") or []) + [p for p in keep if p not in (params.get("prefixes") or [])]:
+        rows = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=params["bucket"], Prefix=prefix):
+            rows += [{"key": o["Key"], "size": o["Size"], "etag": o["ETag"].strip('"')} for o in page.get("Contents", [])]
+        out[prefix] = rows
+        if prefix in keep:
+            for o in rows:
+                s3.copy_object(Bucket=params["bucket"], Key=keep[prefix] + o["key"], CopySource={"Bucket": params["bucket"], "Key": o["key"]})
+    return out
+
+
+def s3_copy(spark, params):
+    """Server-side copies params.copies ([{bucket, from, to}]) with boto3 (e.g. a late landing file into its day)."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    for c in params["copies"]:
+        s3.copy_object(Bucket=c["bucket"], Key=c["to"], CopySource={"Bucket": c["bucket"], "Key": c["from"]})
+    return len(params["copies"])
+
+
+def compaction_copy_in_parts(spark, params):
+    """flywheel_compaction.write_aside_and_switch on this session with S3's CopyObject limit lowered, so every staged
+    file is copied into place by a multipart copy (UploadPartCopy) of params.partBytes parts, as a file over 5 GB is.
+
+    params: {sourceUri, outputUri, stagingUri, fileCount, singleCopyMaxBytes, partBytes}
+    returns {keys: [{key, size, etag}], rowsIn, rowsOut, onlyIn, onlyOut}
+    """
+    import boto3
+
+    _fs()
+    import flywheel_compaction as fcmp
+
+    s3 = boto3.client("s3")
+    df = spark.read.parquet(params["sourceUri"])
+    keys = fcmp.write_aside_and_switch(df, s3, params["outputUri"], params["fileCount"], "snappy", params["stagingUri"],
+                                       single_copy_max_bytes=params["singleCopyMaxBytes"], copy_part_bytes=params["partBytes"])
+    bucket, _ = fcmp.split_s3_uri(params["outputUri"])
+    out = []
+    for k in keys:
+        head = s3.head_object(Bucket=bucket, Key=k)
+        out.append({"key": k, "size": head["ContentLength"], "etag": head["ETag"].strip('"')})
+    back = spark.read.parquet(*[f"s3://{bucket}/{k}" for k in keys])
+    return {"keys": out, "rowsIn": df.count(), "rowsOut": back.count(), "onlyIn": df.exceptAll(back).count(), "onlyOut": back.exceptAll(df).count()}
+
+
+def glue_standin_empty_frame(spark, params):
+    """How the awsglue stand-in answers from_catalog when no partition matches: params.mode 'catalog-columns' (its default:
+    the table's columns, no rows) or 'no-columns' (a DynamicFrame without a schema, whose toDF() has no columns)."""
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import awsglue.context
+
+    before = awsglue.context.EMPTY_FRAME
+    awsglue.context.EMPTY_FRAME = params["mode"]
+    return {"before": before, "now": awsglue.context.EMPTY_FRAME}

@@ -4,8 +4,14 @@ spark_session is the default SparkSession of that context (Glue's GlueContext wr
 create_dynamic_frame_from_catalog reads a Data Catalog table (GetTable, and GetPartitions with the
 push-down predicate as its Expression, through boto3) as parquet from its S3 location(s), adding the
 partition columns as Glue does; only parquet tables (what Flywheel's jobs read) are supported.
+
+When no partition matches, the answer is the table's columns without rows (EMPTY_FRAME = "catalog-columns",
+the default). Glue's DynamicFrame computes its schema from its records, so an empty one can convert to a
+DataFrame without columns: EMPTY_FRAME = "no-columns" answers that way (tasks.py:glue_standin_empty_frame).
 """
 from awsglue.dynamicframe import DynamicFrame, DynamicFrameReader
+
+EMPTY_FRAME = "catalog-columns"
 
 
 class GlueContext:
@@ -55,6 +61,10 @@ class GlueContext:
             for k, v in zip(keys, p["Values"]):
                 df = df.withColumn(k["Name"], F.lit(v).cast(_spark_type(k.get("Type", "string"))))
             frames.append(df)
+        if not frames and EMPTY_FRAME == "no-columns":
+            from pyspark.sql.types import StructType
+
+            return DynamicFrame(spark.createDataFrame([], StructType([])), self, table_name)
         if not frames:
             columns = ", ".join(f"CAST(NULL AS {_spark_type(c.get('Type', 'string'))}) AS `{c['Name']}`" for c in sd.get("Columns", []) + keys)
             return DynamicFrame(spark.sql(f"SELECT {columns}").limit(0), self, table_name)
