@@ -14,12 +14,12 @@
  * The data bucket sends its S3 events to EventBridge; a catch-all rule puts them on an SQS queue, so every object a
  * task created or deleted is on record, in order, between the sentinel objects put by the checkpoint tasks.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { BatchCreatePartitionCommand, CreateDatabaseCommand, CreateTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { consolidateDay, generateLanding, LANDING_PREFIX, type ConsolidationResult } from '../../shared/adapters/local/consolidate.js';
@@ -30,6 +30,7 @@ import type { Deps } from '../../shared/deps.js';
 import { makeMaintenanceJobs, type ChargebacksParams, type ChargebacksRequest } from '../../shared/use-cases/maintenance-jobs.js';
 import { bodies, createQueue, receiveAll } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { downloadObjects, listObjects, readParquet } from './s3-files.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
@@ -88,30 +89,9 @@ let log: S3Event[] = [];
 const steps: Step[] = [];
 const step = (name: string): Step => steps.find((s) => s.name === name)!;
 
-async function listing(prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-    out.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
-}
-
-async function download(keys: string[], to: string): Promise<string[]> {
-  mkdirSync(to, { recursive: true });
-  const files: string[] = [];
-  for (const key of keys) {
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const file = path.join(to, path.basename(key));
-    writeFileSync(file, await got.Body!.transformToByteArray());
-    files.push(file);
-  }
-  return files.sort();
-}
-
-const parquet = (files: string[]) => `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}], hive_partitioning = false)`;
+const parquet = (files: string[]) => readParquet(files);
+const listing = async (prefix: string) => (await listObjects(s3, BUCKET, prefix)).map((o) => o.key);
+const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, keys, to);
 
 async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
   const out = (await duck.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;

@@ -16,7 +16,7 @@
  * every object Spark and the script created or deleted is on record in order, and what the ready-marker rule would have
  * started is too.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -34,6 +34,7 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
 import { bodies, createQueue, receiveAll, type Queue } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { downloadObjects, listObjects, readParquet, walk } from './s3-files.js';
 import { describeFailure, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
@@ -79,40 +80,9 @@ let sourceBefore: string[] = [];
 let sourceAfter: string[] = [];
 const runs: Run[] = [];
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
-}
-
-async function listing(prefix: string): Promise<Array<{ key: string; size: number; etag: string }>> {
-  const out: Array<{ key: string; size: number; etag: string }> = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-    out.push(...(page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size!, etag: o.ETag! })));
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
-}
-
-async function download(keys: string[], to: string): Promise<string[]> {
-  mkdirSync(to, { recursive: true });
-  const files: string[] = [];
-  for (const key of keys) {
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const file = path.join(to, path.basename(key));
-    writeFileSync(file, await got.Body!.transformToByteArray());
-    files.push(file);
-  }
-  return files.sort();
-}
-
-/**
- * What the twin writes beyond the source's columns: compactLanding reads `…/snapshot_dt=D/…` with DuckDB's hive
- * partitioning on (its default for such paths), so snapshot_dt becomes a column of every compacted file (and, through
- * the split, of the local tables). Spark writes the source's columns only. A twin defect (see the report); [] once fixed.
- */
-
-const parquet = (files: string[]) => `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}], hive_partitioning = false)`;
+const parquet = (files: string[]) => readParquet(files);
+const listing = (prefix: string) => listObjects(s3, BUCKET, prefix);
+const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, keys, to);
 
 /** Column names and types of parquet files, as DuckDB reads them. */
 const types = async (files: string[]) => (await rows(`DESCRIBE SELECT * FROM ${parquet(files)}`)).map((x) => `${x.column_name} ${x.column_type}`);

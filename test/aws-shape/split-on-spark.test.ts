@@ -8,9 +8,9 @@
  * a small target file size so that every table is split into several files. Spark's output is downloaded and
  * read with DuckDB next to the twin's.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { functionDeps, localJobName, localRuntime, type LocalRuntime } from '../../shared/composition/local.js';
@@ -20,6 +20,7 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { makeStartSnapshotRun } from '../../shared/use-cases/start-snapshot-run.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { downloadObjects, listObjects, readParquet, walk } from './s3-files.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
 const SNAPSHOT = '2025-10-31';
@@ -65,42 +66,14 @@ const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) =>
 /** The id_bucket range of each of n files (flywheel_split.file_ranges). */
 const fileRanges = (n: number) => Array.from({ length: n }, (_, i) => [Math.floor((i * 256) / n), Math.floor(((i + 1) * 256) / n) - 1] as const);
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
-}
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}
+const keysUnder = async (prefix: string) => (await listObjects(s3, BUCKET, prefix)).map((o) => o.key);
+const download = async (prefix: string, to: string) => downloadObjects(s3, BUCKET, (await keysUnder(prefix)).filter((k) => k.endsWith('.parquet')), to);
+const parquet = readParquet;
 
 async function text(key: string): Promise<string> {
   const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return got.Body!.transformToString();
 }
-
-async function download(prefix: string, to: string): Promise<string[]> {
-  mkdirSync(to, { recursive: true });
-  const files: string[] = [];
-  for (const key of await keysUnder(prefix)) {
-    if (!key.endsWith('.parquet')) continue;
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const file = path.join(to, path.basename(key));
-    writeFileSync(file, await got.Body!.transformToByteArray());
-    files.push(file);
-  }
-  return files.sort();
-}
-
-/** read_parquet over files (the folders' snapshot_dt=/run_id= are not columns: no hive partitioning). */
-const parquet = (files: string[], options = '') =>
-  `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}], hive_partitioning = false${options ? `, ${options}` : ''})`;
 
 /** Rows as JSON values, integers as numbers (DuckDB gives BIGINT as strings). */
 async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
