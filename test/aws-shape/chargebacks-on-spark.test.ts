@@ -26,10 +26,10 @@ import { consolidateDay, generateLanding, LANDING_PREFIX, type ConsolidationResu
 import { LocalDuckDb } from '../../shared/adapters/local/duckdb.js';
 import { dayPartition } from '../../shared/domain/chargebacks.js';
 import { defaultConfig } from '../../shared/domain/config.js';
-import type { Deps } from '../../shared/deps.js';
-import { makeMaintenanceJobs, type ChargebacksParams, type ChargebacksRequest } from '../../shared/use-cases/maintenance-jobs.js';
+import type { ChargebacksParams, ChargebacksRequest } from '../../shared/use-cases/maintenance-jobs.js';
 import { bodies, createQueue, receiveAll } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { maintenanceJobArgs } from './job-args.js';
 import { downloadObjects, listObjects, readParquet } from './s3-files.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
@@ -98,27 +98,8 @@ async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
   return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
 }
 
-/** The job arguments the chargebacks use case passes for `request`, its job runner captured. */
-async function chargebacksArgs(request: ChargebacksRequest): Promise<Record<string, string>> {
-  let captured: Record<string, string> | undefined;
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-  const deps = {
-    config: defaultConfig(),
-    clock: { now: () => new Date('2025-11-10T00:30:00Z') },
-    logger: quiet,
-    notifier: { publish: async () => undefined },
-    store: { put: async () => ({ etag: '"x"' }) },
-    jobs: {
-      startJob: async (_job: string, args: Record<string, string>) => {
-        captured = args;
-        return { jobName: 'flywheel-dev-chargebacks-consolidation', jobRunId: 'jr_test' };
-      },
-    },
-  } as unknown as Deps;
-  await makeMaintenanceJobs(deps).startChargebacks(PARAMS, request);
-  if (!captured) throw new Error(`the chargebacks use case started no job for ${JSON.stringify(request)}`);
-  return captured;
-}
+/** The job arguments the chargebacks use case passes for `request`. */
+const chargebacksArgs = (request: ChargebacksRequest) => maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks(PARAMS, request));
 
 /** The events between the checkpoint before a task and the one after it. */
 function eventsOf(taskName: string): S3Event[] {

@@ -29,11 +29,10 @@ import { FsObjectStore } from '../../shared/adapters/local/fs-object-store.js';
 import { assertCodec } from '../../shared/domain/compaction.js';
 import { ADDRESSABLE, defaultConfig, INFOBASE, parseS3Uri, type DatasetConfig, type PipelineConfig } from '../../shared/domain/config.js';
 import { routes } from '../../shared/events/patterns.js';
-import type { Deps } from '../../shared/deps.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
-import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
 import { bodies, createQueue, receiveAll, type Queue } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { maintenanceJobArgs } from './job-args.js';
 import { downloadObjects, listObjects, readParquet, walk } from './s3-files.js';
 import { describeFailure, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
@@ -92,27 +91,8 @@ async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
   return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
 }
 
-/** The job arguments the compaction use case passes for (dataset, snapshot), its job runner captured. */
-async function compactionArgs(config: PipelineConfig, dataset: DatasetConfig, snapshot: string): Promise<Record<string, string>> {
-  let captured: Record<string, string> | undefined;
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-  const deps = {
-    config,
-    clock: { now: () => new Date('2025-12-01T00:00:00Z') },
-    logger: quiet,
-    notifier: { publish: async () => undefined },
-    store: { put: async () => ({ etag: '"x"' }) },
-    jobs: {
-      startJob: async (_job: string, args: Record<string, string>) => {
-        captured = args;
-        return { jobName: 'flywheel-dev-compaction', jobRunId: 'jr_test' };
-      },
-    },
-  } as unknown as Deps;
-  await makeMaintenanceJobs(deps).startCompaction(dataset, snapshot);
-  if (!captured) throw new Error(`the compaction use case started no job for ${dataset.name} ${snapshot}`);
-  return captured;
-}
+/** The job arguments the compaction use case passes for (dataset, snapshot). */
+const compactionArgs = (config: PipelineConfig, dataset: DatasetConfig, snapshot: string) => maintenanceJobArgs(config, new Date('2025-12-01T00:00:00Z'), (jobs) => jobs.startCompaction(dataset, snapshot));
 
 const outPrefix = (r: Run) => parseS3Uri(r.args.OUTPUT_PATH!).key;
 /** Where the job stages a folder's files (flywheel_compaction.compaction_staging_uri). */
