@@ -1,10 +1,9 @@
 /** chargebacks handler: the 4×/day schedule (or a direct invocation) starts one consolidation; its Glue state change is followed up. */
 import { z } from 'zod';
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** A direct invocation: re-run a day, or a dry run; every field optional (defaults: from the invocation time). */
 const ManualChargebacksSchema = z

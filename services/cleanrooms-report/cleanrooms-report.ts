@@ -1,13 +1,12 @@
 /** cleanrooms-report handler: the daily schedule or a direct invocation (which may override any parameter) writes the report. */
 import { z } from 'zod';
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import {
   cleanroomsReportReach, makeCleanroomsReport, type CleanRoomsDirectory, type CleanroomsReportDefaults, type CleanroomsReportSummary,
 } from '../../shared/use-cases/cleanrooms-report.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** A direct invocation (`aws lambda invoke`, the CLI): every field optional, nothing else accepted. */
 export const ManualCleanroomsReportSchema = z

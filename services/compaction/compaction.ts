@@ -2,11 +2,10 @@
 import { z } from 'zod';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
 import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** `aws lambda invoke` / `npx flywheel compact`: compact this dataset's raw landing of this snapshot. */
 const ManualCompactionSchema = z.object({ dataset: z.string().min(1), snapshotDt: z.string().min(1) }).strict();
@@ -23,13 +22,14 @@ export function makeCompactionHandler(deps: Deps) {
     if ('source' in e && e.source === 'aws.glue') return jobs.onJobFinished((e as z.output<typeof GlueJobStateChangeSchema>).detail);
     if ('source' in e) {
       const { bucket, object } = e.detail as { bucket: { name: string }; object: { key: string } };
-      const marker = (d: (typeof deps.config.datasets)[string]) => (d.compaction ? readyMarkerSnapshot(object.key, d.compaction.sourcePrefix, d.compaction.readyMarker) : undefined);
-      const ds = Object.values(deps.config.datasets).find((d) => marker(d) !== undefined);
-      if (bucket.name !== deps.config.dataBucket || !ds) {
+      const landing = Object.values(deps.config.datasets)
+        .map((ds) => ({ ds, snapshotDt: ds.compaction && readyMarkerSnapshot(object.key, ds.compaction.sourcePrefix, ds.compaction.readyMarker) }))
+        .find((l) => l.snapshotDt !== undefined);
+      if (bucket.name !== deps.config.dataBucket || !landing?.snapshotDt) {
         deps.logger.info('object is not the ready marker of a raw landing with compaction on (<landing prefix>snapshot_dt=D/<marker>); ignored', { bucket: bucket.name, key: object.key });
         return undefined;
       }
-      return jobs.startCompaction(ds, marker(ds)!);
+      return jobs.startCompaction(landing.ds, landing.snapshotDt);
     }
     const ds = deps.config.datasets[e.dataset];
     if (!ds) {

@@ -1,10 +1,9 @@
 /** reconciler handler: on its schedule (or a direct invocation), advance runs whose events were lost. */
 import { z } from 'zod';
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { makeReconcile, reconcileReach, type ReconcileReport } from '../../shared/use-cases/reconcile.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 const ReconcilerEventSchema = z.union([ScheduledEventSchema, z.object({}).strict()]);
 

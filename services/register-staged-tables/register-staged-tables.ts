@@ -1,9 +1,8 @@
 /** register-staged-tables handler: parse the Glue Job State Change, call the use case. */
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
 import { makeRegisterStagedTables, registerStagedTablesReach } from '../../shared/use-cases/register-staged-tables.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
 export const reach = (i: ReachInputs) => registerStagedTablesReach(i.config);

@@ -1,10 +1,9 @@
 /** replay handler: a Replay Requested event (strictly validated) re-runs a snapshot from a stage. */
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ReplayRequestedSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import { makeReplay, replayReach, type ReplayOutcome } from '../../shared/use-cases/replay.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
 export const reach = (i: ReachInputs) => replayReach(i.config);

@@ -1,10 +1,9 @@
 /** snapshot-trigger handler: parse (S3 via EventBridge, S3 Records, schedule, direct invoke), call the use case. */
 import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
-import type { Deps } from '../../shared/deps.js';
+import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
 import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
-import type { ReachInputs } from '../../shared/deps.js';
 
 /** What this function may do through the ports: starting runs, alerting on a rejected event (test/iam proves its role allows it). */
 export const reach = (i: ReachInputs) => startSnapshotRunReach(i.config);

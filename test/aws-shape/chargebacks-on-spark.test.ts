@@ -22,15 +22,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { consolidateDay, generateLanding, LANDING_PREFIX, type ConsolidationResult } from '../../shared/adapters/local/consolidate.js';
+import { consolidateDay, generateLanding, type ConsolidationResult } from '../../shared/adapters/local/consolidate.js';
 import { LocalDuckDb } from '../../shared/adapters/local/duckdb.js';
-import { dayPartition } from '../../shared/domain/chargebacks.js';
+import { dayPartition, LANDING_PREFIX } from '../../shared/domain/chargebacks.js';
 import { defaultConfig } from '../../shared/domain/config.js';
 import type { ChargebacksParams, ChargebacksRequest } from '../../shared/use-cases/maintenance-jobs.js';
 import { bodies, createQueue, receiveAll } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 import { maintenanceJobArgs } from './job-args.js';
-import { downloadObjects, listObjects, readParquet } from './s3-files.js';
+import { downloadObjects, listObjects, queryRows, readParquet } from './s3-files.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
@@ -93,10 +93,7 @@ const parquet = (files: string[]) => readParquet(files);
 const listing = async (prefix: string) => (await listObjects(s3, BUCKET, prefix)).map((o) => o.key);
 const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, keys, to);
 
-async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
-  const out = (await duck.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
-  return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
-}
+const rows = (sql: string) => queryRows(duck, sql);
 
 /** The job arguments the chargebacks use case passes for `request`. */
 const chargebacksArgs = (request: ChargebacksRequest) => maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks(PARAMS, request));

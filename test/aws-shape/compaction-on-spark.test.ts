@@ -33,7 +33,7 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { bodies, createQueue, receiveAll, type Queue } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 import { maintenanceJobArgs } from './job-args.js';
-import { downloadObjects, listObjects, readParquet, walk } from './s3-files.js';
+import { downloadObjects, listObjects, queryRows, readParquet, walk } from './s3-files.js';
 import { describeFailure, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
@@ -86,10 +86,7 @@ const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, key
 /** Column names and types of parquet files, as DuckDB reads them. */
 const types = async (files: string[]) => (await rows(`DESCRIBE SELECT * FROM ${parquet(files)}`)).map((x) => `${x.column_name} ${x.column_type}`);
 
-async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
-  const out = (await duck.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
-  return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
-}
+const rows = (sql: string) => queryRows(duck, sql);
 
 /** The job arguments the compaction use case passes for (dataset, snapshot). */
 const compactionArgs = (config: PipelineConfig, dataset: DatasetConfig, snapshot: string) => maintenanceJobArgs(config, new Date('2025-12-01T00:00:00Z'), (jobs) => jobs.startCompaction(dataset, snapshot));

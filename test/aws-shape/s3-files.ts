@@ -1,5 +1,6 @@
 /** Reading back what a job wrote to the emulator's S3: listings, downloads, and DuckDB's read_parquet over the files. */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -35,4 +36,10 @@ export const readParquet = (files: string[], options = '') =>
 /** Every file below a local folder. */
 export function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
+}
+
+/** The rows of a DuckDB query as JSON values, integers as numbers (DuckDB gives BIGINT as strings). */
+export async function queryRows(duck: DuckDBConnection, sql: string): Promise<Array<Record<string, unknown>>> {
+  const out = (await duck.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
+  return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
 }

@@ -20,7 +20,7 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { makeStartSnapshotRun } from '../../shared/use-cases/start-snapshot-run.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
-import { downloadObjects, listObjects, readParquet, walk } from './s3-files.js';
+import { downloadObjects, listObjects, queryRows, readParquet, walk } from './s3-files.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
 const SNAPSHOT = '2025-10-31';
@@ -75,11 +75,7 @@ async function text(key: string): Promise<string> {
   return got.Body!.transformToString();
 }
 
-/** Rows as JSON values, integers as numbers (DuckDB gives BIGINT as strings). */
-async function rows(sql: string): Promise<Array<Record<string, unknown>>> {
-  const out = (await duck.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
-  return out.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v])));
-}
+const rows = (sql: string) => queryRows(duck, sql);
 
 beforeAll(async () => {
   moto = await startMoto();

@@ -48,6 +48,9 @@ const cap = (s: string) => `${s[0]!.toUpperCase()}${s.slice(1)}`;
 
 /** A packaged template, resolved as deployed in one made-up account. */
 export class Stack {
+  private resources_?: AwsResources;
+  private readonly policies = new Map<string, Any | undefined>();
+
   constructor(readonly template: Template, readonly stage: string) {}
 
   resolve(value: unknown): Any {
@@ -64,8 +67,13 @@ export class Stack {
     return { ...this.resolve(f.Properties.Environment.Variables), AWS_REGION: region, AWS_LAMBDA_FUNCTION_NAME: this.resolve(f.Properties.FunctionName) };
   }
 
-  /** The deployed names and encryption keys the requests refer to. */
+  /** The deployed names and encryption keys the requests refer to (resolved once). */
   awsResources(): AwsResources {
+    this.resources_ ??= this.resolveAwsResources();
+    return this.resources_;
+  }
+
+  private resolveAwsResources(): AwsResources {
     const env = this.env('snapshotTrigger');
     const s = settingsFromEnv(env);
     const keyArn = (k: string | undefined) => (k === undefined ? undefined : k.startsWith('arn:') ? k : `arn:${partition}:kms:${region}:${accountId}:key/${k}`);
@@ -108,8 +116,13 @@ export class Stack {
     return { arn: `arn:${partition}:iam::${accountId}:role/${this.resolve(r.Properties.RoleName)}`, statements };
   }
 
-  /** The resource policy a request's resource carries (bucket, topic, key, queue), if any. */
+  /** The resource policy a request's resource carries (bucket, topic, key, queue), if any (resolved once per resource). */
   resourcePolicy(resource: string): Any | undefined {
+    if (!this.policies.has(resource)) this.policies.set(resource, this.findResourcePolicy(resource));
+    return this.policies.get(resource);
+  }
+
+  private findResourcePolicy(resource: string): Any | undefined {
     const s3 = /^arn:[^:]+:s3:::([^/]+)/.exec(resource);
     if (s3) return this.policyOf('AWS::S3::BucketPolicy', (p) => this.resolve({ Ref: p.Bucket.Ref }) === s3[1], 'PolicyDocument');
     if (resource.includes(':sns:')) return this.policyOf('AWS::SNS::TopicPolicy', (p) => asList(p.Topics).some((t: Any) => this.resolve(t) === resource), 'PolicyDocument');

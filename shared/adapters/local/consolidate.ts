@@ -10,7 +10,6 @@ import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
 import type { LocalDuckDb } from './duckdb.js';
 
-export { LANDING_PREFIX };
 export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
 
 export interface ConsolidationResult {
