@@ -98,7 +98,8 @@ test('scan SQL: one statement, GROUPING SETS, Trino bucket expression; rows pars
   expect(sql).toContain('GROUP BY GROUPING SETS ((b), ())');
   expect(sql).toContain('codepoint(CAST(c AS varchar(1)))');
   expect(renderAthenaMonitorQuery({ kind: 'repair-partitions', database: 'db', table: 'part_t', partitions: [{ values: ['9'], location: 's3://data/part_t/id_bucket=9/' }] })).toBe(
-    `ALTER TABLE "db"."part_t" ADD IF NOT EXISTS PARTITION (id_bucket = 9) LOCATION 's3://data/part_t/id_bucket=9/'`,
+    // Hive DDL (Athena runs DDL through Hive): backticks, not Trino's double quotes
+    `ALTER TABLE \`db\`.\`part_t\` ADD IF NOT EXISTS PARTITION (id_bucket = 9) LOCATION 's3://data/part_t/id_bucket=9/'`,
   );
   expect(() => renderAthenaMonitorQuery({ kind: 'monitor-count', database: 'db', table: 'x"; DROP TABLE y; --' })).toThrow(/unsafe/);
   const parsed = parseScanRows([{ id_bucket: '0', row_count: '5' }, { id_bucket: null, row_count: '5', pk_nulls: '1', pk_dupes: '2', wrong_bucket: '0' }]);

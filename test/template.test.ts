@@ -12,6 +12,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';
 import { ADDRESSABLE, INFOBASE } from '../shared/domain/config.js';
+import { renderAthenaStep } from '../shared/domain/athena-sql.js';
+import { buildStepsFor } from '../shared/domain/build-steps.js';
 import { routes, SCHEDULES, type Route } from '../shared/events/patterns.js';
 import { packaged as packageOnce, PROD_EMAILS, root, runOsls, type Packaged, type Stage } from './support/packaged.js';
 
@@ -232,12 +234,16 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     });
   });
 
-  test('the Athena workgroups (builds, monitor) enforce their results location and a per-query scan limit', () => {
+  test('the Athena workgroups (builds, monitor) have a results location and a per-query scan limit; the monitor enforces its own, builds may name table folders', () => {
     const groups = ofType(t(), 'AWS::Athena::WorkGroup');
     expect(groups.map(([, g]) => g.Properties.Name)).toEqual([`flywheel-${stage}`, `flywheel-${stage}-monitor`]);
+    // Athena fails a CTAS with external_location in a workgroup that enforces its settings (workgroups-troubleshooting);
+    // every build step's CTAS names one, so the builds workgroup must not enforce (test/aws-shape runs this on Trino)
+    const ctas = renderAthenaStep(buildStepsFor({ database: 'db', table: 't', extTable: 'ext_t', partStaging: 'part_t__r1', columns: [{ name: 'customer_user_id', type: 'string' }], partLocation: 's3://data/part_t/', bucketCount: 256, partitionsPerQuery: 100 })[0]!);
+    expect(ctas).toMatch(/external_location = /);
+    expect(groups.map(([, g]) => g.Properties.WorkGroupConfiguration.EnforceWorkGroupConfiguration)).toEqual([false, true]);
     for (const [, g] of groups) {
       expect(g.Properties.WorkGroupConfiguration).toMatchObject({
-        EnforceWorkGroupConfiguration: true,
         PublishCloudWatchMetricsEnabled: true,
         BytesScannedCutoffPerQuery: stage === 'prod' ? 1024 ** 4 : 100 * 1024 ** 3,
       });

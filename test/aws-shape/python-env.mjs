@@ -8,6 +8,8 @@
  * S3A on Spark) from Maven Central into the project-local cache .cache/jars/ (gitignored), with progress. Each
  * jar must match both the .sha1 Maven Central publishes beside it and the sha1 pinned in jars.json; a jar
  * already in the cache is checked against the pinned sha1 and kept (no network), a bad one fetched anew.
+ * Trino's archives of test/aws-shape/trino/trino.json (the minimal server and the Hive plugin) are fetched the same
+ * way into .cache/trino/ and unpacked into .cache/trino/<version>/.
  *
  *   node test/aws-shape/python-env.mjs        # prints the venv's python path last
  *
@@ -65,7 +67,9 @@ if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim(
   writeFileSync(stamp, `${wanted}\n`);
   console.log(`python-env: installed requirements-aws.txt in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-await fetchJars();
+await fetchArtifacts(path.join('test', 'aws-shape', 'spark', 'jars.json'), 'jars');
+const trino = await fetchArtifacts(path.join('test', 'aws-shape', 'trino', 'trino.json'), 'artifacts');
+unpackTrino(trino);
 console.log(python);
 
 /** sha1 (hex) of a file, streamed. */
@@ -94,17 +98,21 @@ async function get(url, timeoutMs = 60_000) {
   }
 }
 
-/** The jars of jars.json into .cache/jars/, each verified (see the header). */
-async function fetchJars() {
-  const manifest = JSON.parse(readFileSync(path.join(root, 'test', 'aws-shape', 'spark', 'jars.json'), 'utf8'));
+/**
+ * The artifacts a manifest lists (jars.json's jars, trino.json's archives) into its cache folder, each verified
+ * (see the header). Returns the manifest with each artifact's file.
+ */
+async function fetchArtifacts(manifestPath, listName) {
+  const manifest = JSON.parse(readFileSync(path.join(root, manifestPath), 'utf8'));
   const repository = (process.env.MAVEN_REPOSITORY || manifest.repository).replace(/\/+$/, '');
   const cache = path.join(root, manifest.cache);
   mkdirSync(cache, { recursive: true });
   const started = Date.now();
   let fetched = 0;
-  for (const jar of manifest.jars) {
-    const name = `${jar.artifact}-${jar.version}.jar`;
+  for (const jar of manifest[listName]) {
+    const name = `${jar.artifact}-${jar.version}.${jar.ext ?? 'jar'}`;
     const file = path.join(cache, name);
+    jar.file = file;
     if (existsSync(file) && (await sha1OfFile(file)) === jar.sha1) {
       console.log(`python-env: ${path.relative(root, file)} is in the cache (sha1 ${jar.sha1.slice(0, 12)})`);
       continue;
@@ -112,7 +120,7 @@ async function fetchJars() {
     const url = `${repository}/${jar.group.replace(/\./g, '/')}/${jar.artifact}/${jar.version}/${name}`;
     // Maven Central's .sha1 is the hex digest, sometimes followed by the file name
     const published = (await (await get(`${url}.sha1`)).text()).trim().split(/\s+/)[0].toLowerCase();
-    if (published !== jar.sha1) fail(`${url}.sha1 says ${published}, jars.json pins ${jar.sha1}: refusing the jar`);
+    if (published !== jar.sha1) fail(`${url}.sha1 says ${published}, ${manifestPath} pins ${jar.sha1}: refusing it`);
     const partial = `${file}.part`;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -127,12 +135,46 @@ async function fetchJars() {
     renameSync(partial, file);
     fetched += statSync(file).size;
   }
-  if (fetched > 0) console.log(`python-env: fetched ${mb(fetched)} of jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (fetched > 0) console.log(`python-env: fetched ${mb(fetched)} for ${manifestPath} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return manifest;
+}
+
+/**
+ * Trino's archives unpacked into <cache>/<version>/: the server tarball's top folder as server/, the Hive plugin
+ * archive's as plugin/hive/. A stamp names the archives' sha1s; an unpack that was cut off is made anew.
+ */
+function unpackTrino(manifest) {
+  const target = path.join(root, manifest.cache, manifest.version);
+  const stamp = path.join(target, 'unpacked.sha1');
+  const wantedStamp = manifest.artifacts.map((a) => `${a.sha1} ${a.unpack}`).join('\n');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === wantedStamp) {
+    console.log(`python-env: ${path.relative(root, target)} holds Trino ${manifest.version}, unpacked`);
+    return;
+  }
+  const started = Date.now();
+  rmSync(target, { recursive: true, force: true });
+  const staging = path.join(root, manifest.cache, `unpacking-${manifest.version}`);
+  rmSync(staging, { recursive: true, force: true });
+  for (const a of manifest.artifacts) {
+    const into = path.join(staging, a.artifact);
+    mkdirSync(into, { recursive: true });
+    // tar for the tarball; Python's zipfile for the zip (no unzip binary needed on a bare machine)
+    if (a.ext === 'zip') run(python, ['-m', 'zipfile', '-e', a.file, into]);
+    else run('tar', ['-xzf', a.file, '-C', into]);
+    const top = path.join(into, `${a.artifact}-${a.version}`);
+    if (!existsSync(top)) fail(`${a.file} has no top folder ${a.artifact}-${a.version}/`);
+    mkdirSync(path.dirname(path.join(staging, 'out', a.unpack)), { recursive: true });
+    renameSync(top, path.join(staging, 'out', a.unpack));
+  }
+  renameSync(path.join(staging, 'out'), target);
+  rmSync(staging, { recursive: true, force: true });
+  writeFileSync(stamp, `${wantedStamp}\n`);
+  console.log(`python-env: unpacked Trino ${manifest.version} into ${path.relative(root, target)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** One jar into `partial`, with progress; rejects unless its sha1 is the pinned one (= Maven Central's .sha1). */
 async function download(url, partial, name, jar) {
-  // 20 minutes for the 268 MB SDK bundle on a slow link; a stalled transfer fails and is tried again
+  // 20 minutes for the 268 MB SDK bundle (or Trino's 258 MB Hive plugin) on a slow link; a stalled transfer fails and is tried again
   const response = await get(url, 20 * 60_000);
   const total = Number(response.headers.get('content-length')) || jar.bytes;
   console.log(`python-env: fetching ${url} (${mb(total)})`);

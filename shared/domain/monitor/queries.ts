@@ -13,6 +13,11 @@ export type MonitorQuery =
   | { kind: 'repair-partitions'; database: string; table: string; partitions: PartitionDef[] };
 
 const q = (name: string) => `"${identifier(name)}"`;
+/**
+ * Athena runs DDL through Hive, not Trino, and Hive's grammar quotes identifiers with backticks (a double-quoted
+ * name is a string literal there, a parse error in ALTER TABLE): https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html
+ */
+const hiveName = (name: string) => `\`${identifier(name)}\``;
 
 /**
  * The one-scan statement, for a dialect's bucket expression. `buckets` limits it to an id_bucket range,
@@ -63,7 +68,7 @@ export function renderAthenaMonitorQuery(query: MonitorQuery): string {
     case 'monitor-count':
       return `SELECT count(*) AS row_count FROM ${table}`;
     case 'repair-partitions':
-      return `ALTER TABLE ${table} ADD IF NOT EXISTS ${query.partitions
+      return `ALTER TABLE ${hiveName(query.database)}.${hiveName(query.table)} ADD IF NOT EXISTS ${query.partitions
         .map((p) => `PARTITION (id_bucket = ${Number.parseInt(p.values[0] ?? '', 10)}) LOCATION ${literal(location(p.location))}`)
         .join(' ')}`;
   }
