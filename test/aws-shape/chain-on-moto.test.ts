@@ -31,14 +31,11 @@
  * snapshot-trigger, the DuckDB twin of the job and register-staged-tables; register's Stage Completed is held
  * back, so the local run stops where the AWS chain stops.
  */
-import { jest } from '@jest/globals';
-import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateDatabaseCommand, CreateJobCommand, GetJobCommand, GetJobRunCommand, GetTablesCommand, GlueClient, type JobRun, type Table } from '@aws-sdk/client-glue';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetJobCommand, GetJobRunCommand, GetTablesCommand, type GlueClient, type JobRun, type Table } from '@aws-sdk/client-glue';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,42 +43,26 @@ import { tableDef } from '../../shared/adapters/aws/glue-catalog.js';
 import { localRuntime, type LocalRuntime } from '../../shared/composition/local.js';
 import { ADDRESSABLE, INFOBASE, parseS3Uri, type DatasetConfig } from '../../shared/domain/config.js';
 import type { RunLedger } from '../../shared/domain/ledger.js';
-import type { FunctionName } from '../../shared/events/patterns.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import type { TableDef } from '../../shared/ports.js';
 import type { StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
 import { sample } from '../aws/lambda-env.js';
-import { Stack } from '../iam/check.js';
-import { packaged } from '../support/packaged.js';
-import { bodies, createQueue, receiveAll, type Queue } from './moto-fixtures.js';
-import { MOTO_ACCOUNT_ID, sdkConfig, startMoto, type MotoServer } from './moto-server.js';
-import { startS3ResponseProxy, type S3ResponseProxy } from './s3-response-proxy.js';
+import type { Stack } from '../iam/check.js';
+import { bodies, receiveAll, type Queue } from './moto-fixtures.js';
+import { MOTO_ACCOUNT_ID } from './moto-server.js';
+import type { S3ResponseProxy } from './s3-response-proxy.js';
+import { startStackOnMoto, type Delivered, type StackOnMoto } from './stack-on-moto.js';
 import { describeFailure, runGlueOnSpark, type SparkRun } from './spark/glue-spark.js';
 
 // packaging can take minutes when the service changed; moto, Spark and the local run share 2 cores with other suites
 const HOOK_TIMEOUT_MS = 1_800_000;
 const SNAPSHOT = '2025-10-31';
 const ROWS = 2_000;
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const DATASETS = [INFOBASE, ADDRESSABLE] as const;
 const KEY = 'customer_user_id';
 const INFOBASE_TABLES = ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'];
 /** Long polls for what moto delivers inside the PutObject / PutEvents call, and a settling poll that proves nothing more came. */
 const RECEIVE = { timeoutMs: 180_000, settleSeconds: 2 };
-
-/** An EventBridge event as a rule's SQS target receives it. */
-interface Delivered {
-  id: string;
-  source: string;
-  'detail-type': string;
-  time: string;
-  region: string;
-  account: string;
-  resources: string[];
-  detail: Record<string, any>;
-}
-
-type Handler = (event: unknown, context: unknown) => Promise<any>;
 
 interface Side {
   table: TableDef;
@@ -108,16 +89,14 @@ interface DatasetRun {
   ledger?: RunLedger;
 }
 
-const savedEnv = { ...process.env };
+let sm: StackOnMoto | undefined;
 let stack: Stack;
-let moto: MotoServer | undefined;
 /** What the entries' AWS_ENDPOINT_URL points at: moto, through a proxy that drops one header moto adds (s3-response-proxy.ts). */
 let proxy: S3ResponseProxy | undefined;
 let s3: S3Client;
 let glue: GlueClient;
 let events: EventBridgeClient;
 let sqs: SQSClient;
-let sns: SNSClient;
 let home: string | undefined;
 let rt: LocalRuntime | undefined;
 let duck: DuckDBConnection | undefined;
@@ -127,7 +106,6 @@ let database: string;
 /** Rule name → its queue (every pattern rule of the template). */
 const ruleQueues = new Map<string, Queue>();
 let alertQueue: Queue;
-const entries = {} as Record<'snapshotTrigger' | 'registerStagedTables', Handler>;
 const runs = new Map<string, DatasetRun>();
 /** Every Glue table of moto's catalog after the chain, and the local catalog's ext_ tables. */
 const awsTables: Table[] = [];
@@ -140,45 +118,10 @@ const compared = new Map<string, { aws: Side; local: Side }>();
 /** Messages other rules' queues and the alert topic's queue received (none expected). */
 const strays: Record<string, string[]> = {};
 
-const ruleName = (route: string) => `flywheel-${stack.stage}-${route}`;
-
-/** The function's Lambda environment (the packaged dev template), pointed at moto. */
-function lambdaEnv(fn: FunctionName): NodeJS.ProcessEnv {
-  return {
-    ...stack.env(fn),
-    AWS_ENDPOINT_URL: proxy!.endpoint,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    // the template says INFO; the handlers' JSON logs would flood the test output (warnings and errors still show)
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  };
-}
-
-/** process.env as the function's container has it (the keys are the same for every function, so each call overwrites all). */
-function enterEnv(fn: FunctionName): void {
-  Object.assign(process.env, lambdaEnv(fn));
-}
-
-/** What the Lambda runtime hands the handler besides the event (injectLambdaContext reads these). */
-function lambdaContext(fn: FunctionName) {
-  const name = stack.env(fn).AWS_LAMBDA_FUNCTION_NAME!;
-  return {
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'chain-on-moto',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 900_000,
-  };
-}
+const ruleName = (route: string) => sm!.ruleName(route);
 
 async function invoke<T>(fn: 'snapshotTrigger' | 'registerStagedTables', event: unknown): Promise<T> {
-  enterEnv(fn);
-  return (await entries[fn](event, lambdaContext(fn))) as T;
+  return (await sm!.invoke(fn, event)) as T;
 }
 
 function walk(dir: string): string[] {
@@ -190,21 +133,8 @@ function emptyDirs(dir: string): string[] {
   return readdirSync(dir).length === 0 ? [dir] : subdirs.flatMap(emptyDirs);
 }
 
-async function keysUnder(bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys.sort();
-}
-
-async function getText(bucket: string, key: string): Promise<string> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return got.Body!.transformToString();
-}
+const keysUnder = (bucket: string, prefix: string) => sm!.keysUnder(bucket, prefix);
+const getText = (bucket: string, key: string) => sm!.getText(bucket, key);
 
 /** The queue of one of the template's rules. */
 function queueOf(route: string): Queue {
@@ -246,70 +176,15 @@ function step(name: string): void {
 
 beforeAll(async () => {
   stepStart = Date.now();
-  stack = new Stack(packaged('dev').template, 'dev');
+  // 1. moto with the stack's resources, every pattern rule of the template with an SQS queue as its target (stack-on-moto.ts)
+  sm = await startStackOnMoto();
+  ({ stack, proxy, s3, glue, events, sqs, dataBucket, database, alertQueue } = sm);
+  for (const [name, queue] of sm.ruleQueues) ruleQueues.set(name, queue);
   const triggerEnv = stack.env('snapshotTrigger');
-  dataBucket = triggerEnv.DATA_BUCKET!;
-  database = triggerEnv.GLUE_DATABASE!;
-  // nothing from the machine may redirect or sign the entries' clients otherwise than the function's environment says
-  for (const name of Object.keys(process.env)) {
-    if (/^AWS_(ENDPOINT_URL_.+|IGNORE_CONFIGURED_ENDPOINT_URLS|SESSION_TOKEN|PROFILE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|DEFAULT_REGION)$/.test(name)) delete process.env[name];
-  }
-
-  step('packaged template');
-  // 1. moto with the stack's resources: buckets (the data bucket sends its events to EventBridge), database, the template's
-  //    Glue jobs, the project bus, the alert topic, and every pattern rule of the template with an SQS queue as its target
-  moto = await startMoto();
-  proxy = await startS3ResponseProxy(moto.endpoint);
-  const config = sdkConfig(moto.endpoint, CREDENTIALS);
-  s3 = new S3Client({ ...config, forcePathStyle: true });
-  glue = new GlueClient(config);
-  events = new EventBridgeClient(config);
-  sqs = new SQSClient(config);
-  sns = new SNSClient(config);
-  for (const bucket of [dataBucket, triggerEnv.ANALYSIS_BUCKET!]) {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-  }
-  await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: dataBucket, NotificationConfiguration: { EventBridgeConfiguration: {} } }));
-  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
-  for (const [, job] of stack.resources('AWS::Glue::Job')) {
-    const p = stack.resolve(job.Properties);
-    await glue.send(new CreateJobCommand({
-      Name: p.Name, Role: p.Role, Command: p.Command, DefaultArguments: p.DefaultArguments, ExecutionProperty: p.ExecutionProperty,
-      GlueVersion: p.GlueVersion, WorkerType: p.WorkerType, NumberOfWorkers: p.NumberOfWorkers, Timeout: p.Timeout, MaxRetries: p.MaxRetries,
-    }));
-  }
-  await events.send(new CreateEventBusCommand({ Name: triggerEnv.EVENT_BUS_NAME! }));
-  const topic = await sns.send(new CreateTopicCommand({ Name: triggerEnv.ALERT_TOPIC_ARN!.split(':').at(-1)! }));
-  if (topic.TopicArn !== triggerEnv.ALERT_TOPIC_ARN) throw new Error(`moto made topic ${topic.TopicArn}, the functions publish to ${triggerEnv.ALERT_TOPIC_ARN}`);
-  alertQueue = await createQueue(sqs, 'alerts');
-  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: alertQueue.arn }));
-  for (const [, rule] of stack.resources('AWS::Events::Rule')) {
-    const p = rule.Properties;
-    if (!p.EventPattern) continue;
-    const name = stack.resolve(p.Name) as string;
-    const busName = p.EventBusName ? (stack.resolve(p.EventBusName) as string) : 'default';
-    const queue = await createQueue(sqs, `route-${name}`);
-    await events.send(new PutRuleCommand({ Name: name, EventBusName: busName, EventPattern: JSON.stringify(stack.resolve(p.EventPattern)), State: p.State }));
-    await events.send(new PutTargetsCommand({ Rule: name, EventBusName: busName, Targets: [{ Id: 'function', Arn: queue.arn }] }));
-    ruleQueues.set(name, queue);
-  }
 
   step('moto and its fixtures');
   // 2. the Lambda entries, each loaded in its own module registry with its function's environment (a container each)
-  const loaded: unknown[] = [];
-  enterEnv('snapshotTrigger');
-  await jest.isolateModulesAsync(async () => {
-    entries.snapshotTrigger = (await import('../../services/snapshot-trigger/handler.js')).handler as Handler;
-    loaded.push((await import('../../shared/composition/aws.js')).awsDeps);
-  });
-  enterEnv('registerStagedTables');
-  await jest.isolateModulesAsync(async () => {
-    entries.registerStagedTables = (await import('../../services/register-staged-tables/handler.js')).handler as Handler;
-    loaded.push((await import('../../shared/composition/aws.js')).awsDeps);
-  });
-  // two containers, two composition roots: the second entry did not reuse the first one's cached deps
-  if (loaded[0] === loaded[1]) throw new Error('jest.isolateModulesAsync did not give the second entry its own module registry');
+  await sm.load(['snapshotTrigger', 'registerStagedTables']);
 
   step('entries imported');
   // 3. the sample lake, in a local home and (all but the ready markers) in moto's data bucket
@@ -354,7 +229,7 @@ beforeAll(async () => {
     if (!existsSync(script)) throw new Error(`${r.jobRun.JobName}: its script ${r.scriptLocation} is not in glue-scripts/`);
     return { name: r.jobRun.Id!, script, args: { ...bare(r.defaultArguments), ...bare(r.jobRun.Arguments), JOB_NAME: r.jobRun.JobName! } };
   });
-  spark = await runGlueOnSpark({ endpoint: moto.endpoint, buckets: [dataBucket], tasks });
+  spark = await runGlueOnSpark({ endpoint: sm.moto.endpoint, buckets: [dataBucket], tasks });
 
   step('Spark');
   // 7. each run's Glue Job State Change on the default bus, as Glue sends it; the template's rule delivers it
@@ -465,12 +340,8 @@ beforeAll(async () => {
 afterAll(async () => {
   duck?.closeSync();
   rt?.close();
-  for (const client of [s3, glue, events, sqs, sns]) client?.destroy();
-  await proxy?.stop();
-  await moto?.stop();
+  await sm?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
-  for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
-  Object.assign(process.env, savedEnv);
 }, HOOK_TIMEOUT_MS);
 
 const run = (d: DatasetConfig) => runs.get(d.name)!;
