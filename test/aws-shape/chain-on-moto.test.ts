@@ -36,7 +36,7 @@ import { GetJobCommand, GetJobRunCommand, GetTablesCommand, type GlueClient, typ
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableDef } from '../../shared/adapters/aws/glue-catalog.js';
@@ -51,6 +51,8 @@ import type { Stack } from '../iam/check.js';
 import { bodies, receiveAll, type Queue } from './moto-fixtures.js';
 import { MOTO_ACCOUNT_ID } from './moto-server.js';
 import type { S3ResponseProxy } from './s3-response-proxy.js';
+import { emptyDirs, walk } from './lake-files.js';
+import { stepTimer } from './step-timer.js';
 import { startStackOnMoto, type Delivered, type StackOnMoto } from './stack-on-moto.js';
 import { describeFailure, runGlueOnSpark, type SparkRun } from './spark/glue-spark.js';
 
@@ -124,15 +126,6 @@ async function invoke<T>(fn: 'snapshotTrigger' | 'registerStagedTables', event: 
   return (await sm!.invoke(fn, event)) as T;
 }
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
-}
-
-function emptyDirs(dir: string): string[] {
-  const subdirs = readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => statSync(f).isDirectory());
-  return readdirSync(dir).length === 0 ? [dir] : subdirs.flatMap(emptyDirs);
-}
-
 const keysUnder = (bucket: string, prefix: string) => sm!.keysUnder(bucket, prefix);
 const getText = (bucket: string, key: string) => sm!.getText(bucket, key);
 
@@ -165,17 +158,10 @@ async function one(sql: string): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]));
 }
 
-/** Seconds each step of the chain took (printed with the summary). */
-const timings: Record<string, number> = {};
-let stepStart = Date.now();
-function step(name: string): void {
-  const now = Date.now();
-  timings[name] = Math.round((now - stepStart) / 100) / 10;
-  stepStart = now;
-}
+const { timings, step, restart } = stepTimer();
 
 beforeAll(async () => {
-  stepStart = Date.now();
+  restart();
   // 1. moto with the stack's resources, every pattern rule of the template with an SQS queue as its target (stack-on-moto.ts)
   sm = await startStackOnMoto();
   ({ stack, proxy, s3, glue, events, sqs, dataBucket, database, alertQueue } = sm);
