@@ -1,6 +1,6 @@
 /**
  * 5. Lambda weight: each services/<fn>/handler.ts bundled as serverless.yml's `custom.esbuild` says
- * (bundle, minify, keepNames, platform node, format esm, target node20, mainFields module/main, the
+ * (bundle, minify, keepNames, platform node, format esm, target node24, mainFields module/main, the
  * createRequire banner, `exclude: []` = no externals, @aws-sdk v3 included, the zod plugin), then the cold import
  * time of each bundle: the median of 10 fresh `node` processes importing it with dummy settings.
  */
@@ -51,7 +51,7 @@ export async function benchLambdas(): Promise<{ rows: Row[]; results: LambdaResu
       sourcemap: false,
       format: 'esm',
       platform: 'node',
-      target: 'node20',
+      target: 'node24',
       mainFields: ['module', 'main'],
       external: [],
       banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },

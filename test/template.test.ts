@@ -73,13 +73,13 @@ function variablesAwsTsRequires(): string[] {
 describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
   const t = () => packaged[stage].template;
 
-  test('four arm64 nodejs20.x functions, each with the environment aws.ts requires, bound to this stack', () => {
+  test('arm64 nodejs24.x functions, each with the environment aws.ts requires, bound to this stack', () => {
     const wanted = variablesAwsTsRequires();
     expect(wanted).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ANALYSIS_BUCKET', 'ATHENA_WORKGROUP', 'DATA_BUCKET', 'EVENT_BUS_NAME', 'GLUE_DATABASE', 'SPLIT_JOB_NAME']));
     expect(ofType(t(), 'AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const [fn, folder] of Object.entries(FUNCTIONS)) {
       const f = resources(t())[logicalId(fn)];
-      expect(f.Properties).toMatchObject({ Runtime: 'nodejs20.x', Architectures: ['arm64'], MemorySize: 512, Handler: `services/${folder}/handler.handler` });
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 512, Handler: `services/${folder}/handler.handler` });
       const vars = f.Properties.Environment.Variables;
       expect(Object.keys(vars)).toEqual(expect.arrayContaining([...wanted, 'POWERTOOLS_SERVICE_NAME']));
       expect(vars).toMatchObject({
