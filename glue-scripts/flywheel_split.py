@@ -429,6 +429,14 @@ def metadata_body(plan):
     return f"{plan['snapshotDt']}\n"
 
 
+def metadata_is_newer(current, snapshot_dt):
+    """True when metadata/snapshot_dt.txt (its text `current`, None when absent) already names a later
+    snapshot than `snapshot_dt`: then it is kept, as it never moves backwards. ISO dates compare as
+    strings; a value that is not a real date counts as absent (the job replaces it)."""
+    value = current.strip() if isinstance(current, str) else ""
+    return _is_real_date(value) and value > snapshot_dt
+
+
 # ---------------------------------------------------------------------------------------------
 # Logging
 # ---------------------------------------------------------------------------------------------

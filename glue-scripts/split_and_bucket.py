@@ -7,8 +7,9 @@ Per table: read the source parquet, project the mapped columns (renamed, cast-fr
 (DESIGN.md bucket function as a Spark SQL expression), distribute the rows into fileCount files of
 contiguous id_bucket ranges (fs.file_ranges, exactly), sort each by (id_bucket, key), write snappy
 parquet into the table's empty run folder. Each source row is read once. After every table
-succeeded: result.json beside the plan, then metadata/snapshot_dt.txt. A failing table fails the job
-with its name and neither file is written.
+succeeded: result.json beside the plan, then metadata/snapshot_dt.txt, which only moves forward (a later
+snapshot already there is kept: write_metadata). A failing table fails the job with its name and neither
+file is written.
 
 test_split_and_bucket.py drives run_job with fake Spark and S3 objects (the calls and their order; npm
 test). test/aws-shape/split-on-spark.test.ts runs this file unmodified on PySpark 3.5.4 against moto
@@ -90,10 +91,58 @@ def run_job(snapshot_dt, run_id, plan_uri, tables_filter_arg, s3, spark, fs=None
     # Only now, every selected table written: the result, then the snapshot marker last.
     rb, rk = fs.split_s3_uri(fs.result_uri(plan_uri))
     s3.put_object(Bucket=rb, Key=rk, Body=fs.result_document(results).encode("utf-8"), ContentType="application/json")
-    mb, mk = fs.split_s3_uri(plan["metadataUri"])
-    s3.put_object(Bucket=mb, Key=mk, Body=fs.metadata_body(plan).encode("utf-8"), ContentType="text/plain")
+    write_metadata(s3, plan, fs, ctx)
     fs.log("INFO", "split finished", tables=results, **ctx)
     return results
+
+
+def _error_code(err):
+    """The S3 error code of a botocore ClientError (duck-typed: nothing from botocore is imported here)."""
+    response = getattr(err, "response", None)
+    return str(((response or {}).get("Error") or {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _supports_conditional_put(s3):
+    """Whether this boto3 client knows PutObject's IfMatch/IfNoneMatch (S3 conditional writes; older botocore does not)."""
+    try:
+        return "IfMatch" in s3.meta.service_model.operation_model("PutObject").input_shape.members
+    except Exception:  # noqa: BLE001 - no service model: write unconditionally
+        return False
+
+
+def write_metadata(s3, plan, fs, ctx, attempts=5):
+    """metadata/snapshot_dt.txt, only ever moved forward. Two runs of different snapshots may finish in any
+    order (their markers can land together): the file is read first and a later snapshot there is kept.
+    The write is conditional on what was read (IfMatch its ETag, IfNoneMatch when absent) where the client
+    supports it, so a run finishing at the same moment is not overwritten unseen; a lost race reads again.
+    Returns True when this snapshot was written."""
+    bucket, key = fs.split_s3_uri(plan["metadataUri"])
+    conditional = _supports_conditional_put(s3)
+    for _ in range(attempts):
+        try:
+            got = s3.get_object(Bucket=bucket, Key=key)
+            current, etag = got["Body"].read().decode("utf-8", errors="replace"), got.get("ETag")
+        except Exception as err:  # noqa: BLE001 - only "no such object" is expected
+            if _error_code(err) not in ("NoSuchKey", "404", "NotFound"):
+                raise
+            current, etag = None, None
+        if fs.metadata_is_newer(current, plan["snapshotDt"]):
+            fs.log("WARN", "metadata/snapshot_dt.txt already names a later snapshot; kept (it never moves backwards)",
+                   metadata_uri=plan["metadataUri"], metadata_snapshot_dt=current.strip(), **ctx)
+            return False
+        condition = {}
+        if conditional and current is None:
+            condition = {"IfNoneMatch": "*"}
+        elif conditional and etag:
+            condition = {"IfMatch": etag}
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=fs.metadata_body(plan).encode("utf-8"), ContentType="text/plain", **condition)
+            return True
+        except Exception as err:  # noqa: BLE001 - only a lost race is retried
+            if _error_code(err) not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                raise
+            fs.log("INFO", "metadata/snapshot_dt.txt changed while it was written; reading it again", metadata_uri=plan["metadataUri"], **ctx)
+    raise RuntimeError(f"snapshot_dt={plan['snapshotDt']} run_id={plan['runId']}: {plan['metadataUri']} kept changing; not written after {attempts} attempts")
 
 
 def main():

@@ -44,14 +44,29 @@ class Body:
         return self.data
 
 
+class ClientError(Exception):
+    """Shaped as botocore's ClientError: the S3 error code under response["Error"]["Code"]."""
+
+    def __init__(self, code, operation):
+        super().__init__(f"An error occurred ({code}) when calling the {operation} operation")
+        self.response = {"Error": {"Code": code}}
+
+
 class FakeS3:
+    """Objects in a dict; a missing key raises NoSuchKey as S3 does (404, the job role may list the prefix)."""
+
     def __init__(self):
         self.objects = {}
         self.calls = []
 
+    def etag(self, Bucket, Key):
+        return '"%08x"' % (hash(self.objects[(Bucket, Key)]) & 0xFFFFFFFF)
+
     def get_object(self, Bucket, Key):
         self.calls.append(("get_object", Bucket, Key))
-        return {"Body": Body(self.objects[(Bucket, Key)])}
+        if (Bucket, Key) not in self.objects:
+            raise ClientError("NoSuchKey", "GetObject")
+        return {"Body": Body(self.objects[(Bucket, Key)]), "ETag": self.etag(Bucket, Key)}
 
     def put_object(self, Bucket, Key, Body, ContentType=None):
         self.calls.append(("put_object", Bucket, Key))
@@ -159,8 +174,8 @@ class FakeWriter:
         spark.s3.objects[(bucket, f"{prefix}_SUCCESS")] = b""
 
 
-def run(plan=None, tables_filter=None, plan_bytes=None, **spark_kwargs):
-    s3 = FakeS3()
+def run(plan=None, tables_filter=None, plan_bytes=None, s3=None, **spark_kwargs):
+    s3 = s3 if s3 is not None else FakeS3()
     bucket, key = fs.split_s3_uri(PLAN_URI)
     s3.objects[(bucket, key)] = plan_bytes if plan_bytes is not None else json.dumps(plan or make_plan()).encode()
     spark = FakeSpark(s3, **spark_kwargs)
@@ -173,6 +188,11 @@ def run(plan=None, tables_filter=None, plan_bytes=None, **spark_kwargs):
             result, error = None, err
     logs = [json.loads(line) for line in out.getvalue().splitlines()]
     return result, error, s3, spark, logs
+
+
+def run_on(s3, **kwargs):
+    """run() against a given S3 (objects already in it)."""
+    return run(s3=s3, **kwargs)
 
 
 def puts(s3):
@@ -292,6 +312,125 @@ class Failures(unittest.TestCase):
         self.assertIsInstance(error, ValueError)
         self.assertIn("is not JSON", str(error))
         self.assertEqual(spark.log, [])
+
+
+class ConditionalS3(FakeS3):
+    """A client whose PutObject knows IfMatch/IfNoneMatch (current botocore), enforcing them as S3 does.
+
+    `before_put` runs once before the first conditional put: another run writing meanwhile."""
+
+    class meta:  # noqa: N801 - boto3's client.meta.service_model.operation_model(...).input_shape.members
+        class service_model:  # noqa: N801
+            @staticmethod
+            def operation_model(name):
+                assert name == "PutObject"
+                return type("Op", (), {"input_shape": type("Shape", (), {"members": {"Bucket": 1, "Key": 1, "Body": 1, "IfMatch": 1, "IfNoneMatch": 1}})})
+
+    def __init__(self, before_put=None):
+        super().__init__()
+        self.before_put, self.conditions = before_put, []
+
+    def put_object(self, Bucket, Key, Body, ContentType=None, IfMatch=None, IfNoneMatch=None):
+        if IfMatch or IfNoneMatch:
+            self.conditions.append({"IfMatch": IfMatch} if IfMatch else {"IfNoneMatch": IfNoneMatch})
+            hook, self.before_put = self.before_put, None
+            if hook:
+                hook(self)
+            present = (Bucket, Key) in self.objects
+            if (IfNoneMatch == "*" and present) or (IfMatch and (not present or self.etag(Bucket, Key) != IfMatch)):
+                self.calls.append(("put_object rejected", Bucket, Key))
+                raise ClientError("PreconditionFailed", "PutObject")
+        super().put_object(Bucket, Key, Body, ContentType)
+
+
+def older_run(s3, snapshot_dt="2025-09-30", run_id="r0"):
+    """Runs the job for another snapshot against the same S3 (its own plan and run folders); returns (result, error, logs)."""
+    plan = json.loads(json.dumps(make_plan()).replace(D, snapshot_dt).replace(f"run_id={R}/", f"run_id={run_id}/"))
+    plan["runId"] = run_id
+    plan_uri = PLAN_URI.replace(D, snapshot_dt).replace(f"run_id={R}/", f"run_id={run_id}/")
+    bucket, key = fs.split_s3_uri(plan_uri)
+    s3.objects[(bucket, key)] = json.dumps(plan).encode()
+    out, error, result = io.StringIO(), None, None
+    with contextlib.redirect_stdout(out):
+        try:
+            result = job.run_job(snapshot_dt, run_id, plan_uri, None, s3, FakeSpark(s3))
+        except Exception as err:  # noqa: BLE001 - the tests inspect it
+            error = err
+    return result, error, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+META = ("data", "split/metadata/snapshot_dt.txt")
+
+
+class MetadataNeverMovesBackwards(unittest.TestCase):
+    """metadata/snapshot_dt.txt: two snapshots' runs may finish in any order; the file keeps the later one."""
+
+    def test_newer_first_then_older_keeps_the_newer(self):
+        _, error, s3, _, _ = run()
+        self.assertIsNone(error)
+        self.assertEqual(s3.objects[META], b"2025-10-31\n")
+        result, error, logs = older_run(s3)
+        self.assertIsNone(error)  # the older run's tables and result are fine: only the marker stays
+        self.assertEqual(set(result), {"ibe_01a", "ibe_02a"})
+        self.assertIn(("data", "_runs/infobase/snapshot_dt=2025-09-30/run_id=r0/result.json"), s3.objects)
+        self.assertEqual(s3.objects[META], b"2025-10-31\n")
+        kept = [l for l in logs if "never moves backwards" in l["message"]]
+        self.assertEqual([(l["level"], l["metadata_snapshot_dt"], l["snapshot_dt"]) for l in kept], [("WARN", "2025-10-31", "2025-09-30")])
+
+    def test_older_first_then_newer_moves_forward(self):
+        s3 = FakeS3()
+        s3.objects[META] = b"2025-09-30\n"
+        result, error, s3, _, _ = run_on(s3)
+        self.assertIsNone(error)
+        self.assertEqual(s3.objects[META], b"2025-10-31\n")
+
+    def test_the_same_snapshot_again_and_an_unreadable_file_are_written(self):
+        for current in (b"2025-10-31\n", b"not a date\n", b"2025-13-45\n", b"", b"\xff\xfe"):
+            s3 = FakeS3()
+            s3.objects[META] = current
+            _, error, s3, _, _ = run_on(s3)
+            self.assertIsNone(error)
+            self.assertEqual(s3.objects[META], b"2025-10-31\n", current)
+
+    def test_a_read_error_other_than_absent_fails_the_job(self):
+        class Denied(FakeS3):
+            def get_object(self, Bucket, Key):
+                if Key.endswith("snapshot_dt.txt"):
+                    raise ClientError("AccessDenied", "GetObject")
+                return super().get_object(Bucket, Key)
+
+        _, error, s3, _, _ = run_on(Denied())
+        self.assertIn("AccessDenied", str(error))
+        self.assertNotIn("split/metadata/snapshot_dt.txt", puts(s3))
+
+    def test_conditional_writes_when_the_client_supports_them(self):
+        _, error, s3, _, _ = run_on(ConditionalS3())
+        self.assertIsNone(error)
+        self.assertEqual(s3.conditions, [{"IfNoneMatch": "*"}])
+        read = s3.etag(*META)
+        older_run(s3, "2025-11-30", "r2")  # a later snapshot: replaces exactly what it read
+        self.assertEqual(s3.conditions[1:], [{"IfMatch": read}])
+        self.assertEqual(s3.objects[META], b"2025-11-30\n")
+
+    def test_a_newer_run_finishing_during_the_write_wins(self):
+        def newer_lands(s3):
+            s3.objects[META] = b"2025-11-30\n"
+
+        s3 = ConditionalS3(before_put=newer_lands)
+        s3.objects[META] = b"2025-09-30\n"
+        _, error, s3, _, logs = run_on(s3)
+        self.assertIsNone(error)
+        self.assertIn(("put_object rejected", "data", META[1]), s3.calls)
+        self.assertEqual(s3.objects[META], b"2025-11-30\n")
+        self.assertTrue(any("changed while it was written" in l["message"] for l in logs))
+
+    def test_helper(self):
+        self.assertTrue(fs.metadata_is_newer("2025-10-31\n", "2025-09-30"))
+        self.assertFalse(fs.metadata_is_newer("2025-10-31\n", "2025-10-31"))
+        self.assertFalse(fs.metadata_is_newer("2025-09-30", "2025-10-31"))
+        self.assertFalse(fs.metadata_is_newer(None, "2025-10-31"))
+        self.assertFalse(fs.metadata_is_newer("9999-99-99", "2025-10-31"))  # not a real date: replaced
+        self.assertFalse(fs.metadata_is_newer("latest", "2025-10-31"))
 
 
 class ScriptModule(unittest.TestCase):

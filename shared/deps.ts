@@ -43,6 +43,11 @@ export interface Deps {
   readFooter(bucket: string, key: string, size: number): Promise<ParquetFooter>;
   /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel replay` locally). */
   replayCommand(args: ReplayArgs): string;
+  /**
+   * An s3:// URI as an operator reaches it, for messages such as the monitor e-mail's "Report:" line: the URI itself
+   * in AWS, the file under the local home (`.flywheel/lake/<bucket>/<key>`) locally. Absent: the URI as it is.
+   */
+  describeLocation?(uri: string): string;
 }
 
 /** What a function's reach is computed from: the deployment's config and option defaults (no adapter needed). */

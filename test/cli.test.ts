@@ -59,11 +59,12 @@ describe('flywheel CLI', () => {
     expect(r.stdout).not.toMatch(/Glue job/);
   });
 
-  test('an invalid event file is rejected with an alert and exit 1', async () => {
+  test('an invalid event file is rejected at the edge, exit 2, with a one-line reason naming the event kind', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fw-')), 'bad.json');
     writeFileSync(file, JSON.stringify({ source: 'aws.glue', 'detail-type': 'Glue Job State Change', detail: {} }));
     const r = await fw('event', '--home', home, file);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/flywheel event: rejected: .*invalid Glue Job State Change event: /);
   });
 
   test('unknown commands fail', async () => {

@@ -8,6 +8,7 @@ import { LocalDuckDb } from '../shared/adapters/local/duckdb.js';
 import { evenRanges } from '../shared/domain/sizing.js';
 import { mergeScanRows, parseScanRows, renderAthenaMonitorQuery, scanBounds, scanSql } from '../shared/domain/monitor/queries.js';
 import type { TableDef } from '../shared/ports.js';
+import { bucketOf } from '../shared/domain/bucket.js';
 
 const def = (over: Partial<TableDef> = {}): TableDef => ({
   name: 'part_t', location: 's3://data/part_t/', columns: [{ name: 'customer_user_id', type: 'string' }], partitionKeys: [{ name: 'id_bucket', type: 'int' }], parameters: {}, ...over,
@@ -123,6 +124,9 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
     const whole = parseScanRows(asStrings(await scan()));
     expect(whole).toMatchObject({ rows: 3054, pkNulls: 7, pkDupes: 80, wrongBucket: 7 });
     expect(whole.perBucket.get(300)).toBe(2);
+    // 3,007 distinct keys; 40 keys share the most rows (2): the tie goes to the largest value, in every range cut as in the one scan
+    expect(whole.keys).toMatchObject({ distinct: 3007, top: { rows: 2, key: 'c9' } });
+    expect(whole.keys!.tops.get(bucketOf('c9'))).toEqual({ rows: 2, key: 'c9' });
     for (const n of [1, 3, 7, 256]) {
       const ranges: Array<Array<Record<string, string | null>>> = [];
       for (const buckets of scanBounds(evenRanges(0, 255, n))) ranges.push(asStrings(await scan(buckets)));
@@ -131,7 +135,9 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
     expect(scanSql('db', 't', 'k', (c) => c, { from: 0, to: 9 })).toContain('WHERE "id_bucket" >= 0 AND "id_bucket" <= 9 GROUP BY');
     expect(() => scanSql('db', 't', 'k', (c) => c, { from: -1 })).toThrow(/non-negative integer/);
     // a range without rows has a NULL totals row; the merge counts it as 0
-    expect(mergeScanRows([[{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null }]])).toEqual([{ id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0' }]);
+    expect(mergeScanRows([[{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null, distinct_keys: '0', top_key_rows: null, top_key: null }]])).toEqual([
+      { id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0', distinct_keys: '0', top_key_rows: null, top_key: null },
+    ]);
     db.connection.closeSync();
   } finally {
     await fs.rm(home, { recursive: true, force: true });

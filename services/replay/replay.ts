@@ -14,7 +14,7 @@ export function makeReplayHandler(deps: Deps) {
     const e = await parseEvent(deps, 'replay', ReplayRequestedSchema, event);
     if (!e) return { outcome: 'refused', reason: 'invalid Replay Requested event (see the alert)' };
     if (!(e.detail.dataset in deps.config.datasets)) {
-      const reason = `unknown dataset ${e.detail.dataset} (known: ${Object.keys(deps.config.datasets).join(', ')})`;
+      const reason = `detail.dataset: unknown dataset ${e.detail.dataset} (known: ${Object.keys(deps.config.datasets).join(', ')})`;
       await alertInvalidEvent(deps, 'replay', reason, event);
       return { outcome: 'refused', reason };
     }

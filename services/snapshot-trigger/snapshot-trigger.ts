@@ -2,6 +2,7 @@
 import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
+import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
 import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
 import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
 
@@ -23,6 +24,12 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
     const datasets = deps.config.datasets;
     const fromKey = (bucket: string, key: string, trigger: StartRunInput['trigger']): StartRunInput[] => {
       const ds = Object.values(datasets).find((d) => readyMarkerSnapshot(key, d.rawPrefix, d.readyMarker) !== undefined);
+      const landing = !ds && Object.values(datasets).find((d) => d.compaction && readyMarkerSnapshot(key, d.compaction.sourcePrefix, d.compaction.readyMarker) !== undefined);
+      if (bucket === deps.config.dataBucket && landing) {
+        // a misrouted notification: the raw landing's marker is compaction's (rule raw-landing-completed, or an S3 notification to it)
+        deps.logger.warn("a raw landing's ready marker reached snapshot-trigger; the compaction function starts its compaction, not this one: route that prefix's notifications to it; ignored", { bucket, key, dataset: landing.name });
+        return [];
+      }
       if (bucket !== deps.config.dataBucket || !ds) {
         deps.logger.info('object is not a ready marker of a Flywheel dataset (<raw prefix>snapshot_dt=D/<marker>); ignored', { bucket, key });
         return [];
@@ -30,7 +37,15 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
       return [{ dataset: ds.name, snapshotDt: readyMarkerSnapshot(key, ds.rawPrefix, ds.readyMarker), trigger }];
     };
     if ('Records' in event) {
-      return event.Records.flatMap((r) => fromKey(r.s3.bucket.name, decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), { kind: 'event', eventId: r.s3.object.sequencer }));
+      // the S3 → Lambda form: each record as the EventBridge form of the same object (key URL-decoded)
+      return event.Records.flatMap((r) => {
+        const created = s3RecordAsObjectCreated(r);
+        if (!created) {
+          deps.logger.info('S3 notification record is not an object creation with a readable key; ignored', { event_name: r.eventName, key: r.s3.object.key });
+          return [];
+        }
+        return fromKey(created.detail.bucket.name, created.detail.object.key, { kind: 'event', eventId: r.s3.object.sequencer });
+      });
     }
     if ('detail-type' in event && event['detail-type'] === 'Object Created') {
       const d = event.detail as { bucket: { name: string }; object: { key: string } };

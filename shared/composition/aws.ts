@@ -20,7 +20,7 @@ import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { defaultConfig, withCompaction, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
-import type { Deps, ReplayArgs } from '../deps.js';
+import type { Deps } from '../deps.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 
 /** Settings every function reads from its environment. */
@@ -150,5 +150,6 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
     metrics: new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel' }),
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => awsReplayCommand(s.eventBusName, a),
+    describeLocation: (uri) => uri,
   };
 }

@@ -20,7 +20,7 @@ import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
-import { routes, type FunctionName } from '../events/patterns.js';
+import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReachInputs, ReplayArgs } from '../deps.js';
 import { guardDeps } from '../adapters/access-guard.js';
@@ -81,6 +81,18 @@ export function homePaths(home: string) {
   return { lake: path.join(home, 'lake'), catalog: path.join(home, 'catalog.duckdb'), outbox: path.join(home, 'outbox'), logs: path.join(home, 'logs') };
 }
 
+/** The route parameters of the local stack: the names the local bus routes by (the CLI predicts routing with them too). */
+export function localRouteParams(config: PipelineConfig): RouteParams {
+  return {
+    dataBucket: config.dataBucket,
+    athenaWorkgroup: LOCAL_WORKGROUP,
+    monitorWorkgroup: LOCAL_MONITOR_WORKGROUP,
+    datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name), compactionPrefix: d.compaction?.sourcePrefix })),
+    compactionJobName: LOCAL_COMPACTION_JOB,
+    chargebacksJobName: LOCAL_CHARGEBACKS_JOB,
+  };
+}
+
 /** Wires every local adapter and the real handlers onto the local bus. */
 export async function localRuntime(options: LocalOptions): Promise<LocalRuntime> {
   const home = path.resolve(options.home);
@@ -91,14 +103,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);
   const catalog = new DuckDbCatalog(db);
   const bus = new LocalBus(
-    routes({
-      dataBucket: config.dataBucket,
-      athenaWorkgroup: LOCAL_WORKGROUP,
-      monitorWorkgroup: LOCAL_MONITOR_WORKGROUP,
-      datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name), compactionPrefix: d.compaction?.sourcePrefix })),
-      compactionJobName: LOCAL_COMPACTION_JOB,
-      chargebacksJobName: LOCAL_CHARGEBACKS_JOB,
-    }),
+    routes(localRouteParams(config)),
     clock,
     options.observer,
   );
@@ -125,6 +130,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     metrics,
     readFooter: (bucket, key, size) => readParquetFooter(store, bucket, key, size),
     replayCommand: (a) => localAlertReplayCommand(home, a),
+    describeLocation: (uri) => localLocation(paths.lake, uri),
   };
   const as = (fn: FunctionName) => functionDeps(deps, fn);
   bus.attach({
@@ -161,6 +167,18 @@ export function functionDeps(deps: Deps, fn: FunctionName, inputs: Partial<Reach
   const jobOf = (jobName: string) =>
     Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ?? (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
   return guardDeps(deps, FUNCTION_REACH[fn](reachInputs), { principal: `function ${fn}`, jobOf });
+}
+
+/**
+ * Where an s3:// URI of the local lake is on disk (`<lake>/<bucket>/<key>`): relative to the working directory when
+ * the home is under it (`.flywheel/lake/analysis/data-monitor/…`), else absolute. Anything else is returned as is.
+ */
+export function localLocation(lake: string, uri: string): string {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) return uri;
+  const file = path.join(lake, m[1]!, ...m[2]!.split('/'));
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** The CLI command that replays a stage locally. */

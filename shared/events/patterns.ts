@@ -182,3 +182,35 @@ function wildcardRegex(wildcard: string): RegExp {
   const body = wildcard.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
   return new RegExp(`^${body}$`, 's');
 }
+
+/**
+ * The object key of an S3 notification record (`Records[].s3.object.key`), which S3 URL-encodes as a
+ * form value: `+` is a space, `%XX` an escaped byte (`=` arrives as `%3D`, a `+` as `%2B`). Undefined
+ * for a malformed escape (such a key names no object Flywheel knows, so it routes nowhere).
+ */
+export function s3RecordKey(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of an S3 notification record (`Records[]` of the S3 → Lambda form) that routing reads. */
+export interface S3NotificationRecord {
+  eventSource?: string;
+  eventName?: string;
+  s3: { bucket: { name: string }; object: { key: string } };
+}
+
+/**
+ * An S3 notification record as the EventBridge `Object Created` event of the same object (key
+ * decoded), so that both forms are routed by the same rules; undefined for anything else (another
+ * source, a removal, an undecodable key), which no rule takes.
+ */
+export function s3RecordAsObjectCreated(record: S3NotificationRecord): { source: string; 'detail-type': string; detail: { bucket: { name: string }; object: { key: string } } } | undefined {
+  if (record?.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated:')) return undefined;
+  const key = typeof record.s3?.object?.key === 'string' ? s3RecordKey(record.s3.object.key) : undefined;
+  if (key === undefined || typeof record.s3.bucket?.name !== 'string') return undefined;
+  return { source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: record.s3.bucket.name }, object: { key } } };
+}

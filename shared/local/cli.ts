@@ -1,6 +1,6 @@
 /** `npx flywheel …`: the local-mode CLI of DESIGN.md (run, event, query, status, bucket; start = sample lake + run). */
 import { Command, Option } from 'commander';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bucketOf } from '../domain/bucket.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
@@ -10,7 +10,7 @@ import { generateSampleLake } from './sample-lake.js';
 import { consolidateDay, generateLanding } from '../adapters/local/consolidate.js';
 import { dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
-import { runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
+import { runEventFile, runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
 import { MonitorOptionsSchema } from '../domain/monitor/options.js';
 import { formatRows } from './format.js';
 import { cleanroomsReportCommand } from './cleanrooms.js';
@@ -58,13 +58,12 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('event')
-    .description('deliver one AWS-shaped event (S3, Glue, Athena, Scheduled, Replay) through the local bus')
+    .description('deliver one AWS-shaped event (S3, Glue, Athena, Scheduled, Replay, or a put-events entry) through the local bus; exit 0 only if it was handled, else 2 with the reason on one stderr line')
     .argument('<file>', 'event JSON file')
     .addOption(home())
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (file: string, o) => {
-      const event = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
-      exitCode = await runLocal({ home: o.home, event, verbose: o.verbose });
+      exitCode = await runEventFile({ home: o.home, file, verbose: o.verbose });
     });
 
   program

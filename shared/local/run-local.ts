@@ -1,14 +1,17 @@
 /** One local run: feeds events through the real handlers on the local bus, shows progress, prints the summary. */
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseS3Uri } from '../domain/config.js';
+import { defaultConfig, parseS3Uri, type PipelineConfig } from '../domain/config.js';
 import type { RunLedger, StageName } from '../domain/ledger.js';
 import { durationMs, STAGES } from '../domain/ledger.js';
-import { functionDeps, localRuntime, type LocalRuntime } from '../composition/local.js';
+import { functionDeps, localRouteParams, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
-import type { AwsEvent } from '../adapters/local/local-bus.js';
+import { LocalBus, type AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
 import { awsReplayCommand } from '../events/replay-command.js';
+import { routes, type FunctionName } from '../events/patterns.js';
+import { describeNoRoute, renameStage, show } from '../events/closest-routes.js';
+import { oneLine, parseEventText, validateEvent } from '../events/event-errors.js';
 import { makeReplayHandler } from '../../services/replay/replay.js';
 import type { ReplayOutcome } from '../use-cases/replay.js';
 
@@ -18,8 +21,6 @@ export interface RunLocalOptions {
   snapshotDt?: string;
   tables?: string[];
   fromStage?: StageName;
-  /** Deliver this AWS-shaped event instead of a CLI trigger. */
-  event?: unknown;
   /** Queue the run's first work on the runtime instead of a CLI trigger (replay). */
   kick?: (rt: LocalRuntime) => void;
   verbose?: boolean;
@@ -54,8 +55,6 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
     const { config } = rt.deps;
     if (o.kick) {
       o.kick(rt);
-    } else if (o.event !== undefined) {
-      rt.bus.deliver(o.event);
     } else {
       const datasets = o.dataset && o.dataset !== 'all' ? [o.dataset] : Object.keys(config.datasets);
       for (const name of datasets) {
@@ -85,7 +84,7 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
       }
     }
     await rt.bus.drain();
-    return await summarize(rt, started, o.event !== undefined || o.kick !== undefined ? { handlerFailures } : undefined);
+    return await summarize(rt, started, o.kick !== undefined ? { handlerFailures } : undefined);
   } finally {
     rt.close();
   }
@@ -111,40 +110,42 @@ async function pendingRawLandings(rt: LocalRuntime, dataset: string, snapshotDt?
   return [];
 }
 
-/** One progress line per stage-level event; per-query events stay quiet. */
-function describe(event: unknown, fn?: string): string | undefined {
+/** One progress line per stage-level event; per-query events stay quiet unless `input` (the event the CLI delivered). */
+function describe(event: unknown, fn?: string, input = false): string | undefined {
+  if (typeof event !== 'object' || event === null) return `${show(event)} → ${fn ?? 'no rule'}`;
   const e = event as Partial<AwsEvent> & { dataset?: string; snapshotDt?: string };
-  const d = (e.detail ?? {}) as Record<string, unknown>;
+  const d = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as Record<string, unknown>;
+  const to = fn ?? 'no rule';
   switch (e['detail-type']) {
     case 'Object Created':
-      return `S3 Object Created ${(d.object as { key?: string })?.key} → ${fn ?? 'no rule'}`;
+      return `S3 Object Created ${(d.object as { key?: string } | undefined)?.key} → ${to}`;
     case 'Glue Job State Change':
-      return `Glue job ${d.jobRunId} ${d.state} → ${fn ?? 'no rule'}`;
+      return `Glue job ${d.jobRunId} ${d.state} → ${to}`;
     case 'Stage Completed':
-      return `Stage Completed: ${d.stage} (${(d.tables as string[])?.length ?? 0} tables) → ${fn ?? 'no rule'}`;
+      return `Stage Completed: ${d.stage} (${Array.isArray(d.tables) ? d.tables.length : 0} tables) → ${to}`;
     case 'Athena Query State Change':
-      return d.currentState === 'SUCCEEDED' ? undefined : `Athena query ${d.queryExecutionId} ${d.currentState}`;
+      return d.currentState === 'SUCCEEDED' && !input ? undefined : `Athena query ${d.queryExecutionId} ${d.currentState}${input ? ` → ${to}` : ''}`;
     case 'Stage Failed':
       return `✗ Stage Failed: ${d.stage}${d.table ? ` table ${d.table}` : ''}: ${d.cause}`;
     case 'Pipeline Completed':
-      return `Pipeline Completed: ${d.dataset} snapshot_dt=${d.snapshotDt} ${d.status} → ${fn ?? 'no rule'}`;
+      return `Pipeline Completed: ${d.dataset} snapshot_dt=${d.snapshotDt} ${d.status} → ${to}`;
     case 'Monitor Completed':
       return `Data monitor: ${d.tables} table(s), ${d.alerts} issue(s), ${d.high} high — ${String(d.reportUri).replace(/\.json$/, '.{json,csv,html}')}`;
     case 'Scheduled Event':
-      return `Scheduled Event → ${fn ?? 'no rule'}`;
+      return `Scheduled Event → ${to}`;
     case undefined:
-      return 'Records' in e ? `S3 notification (${(e as { Records: unknown[] }).Records.length} record) → ${fn}` : `trigger ${e.dataset ?? ''}${e.snapshotDt ? ` snapshot_dt=${e.snapshotDt}` : ' (latest valid snapshot)'} → ${fn}`;
+      return 'Records' in e && Array.isArray(e.Records) ? `S3 notification (${e.Records.length} record) → ${to}` : `trigger ${e.dataset ?? ''}${e.snapshotDt ? ` snapshot_dt=${e.snapshotDt}` : ' (latest valid snapshot)'} → ${to}`;
     default:
-      return `${e['detail-type']} → ${fn ?? 'no rule'}`;
+      return `${e['detail-type']} → ${to}`;
   }
 }
 
-/** `event`: the run was one delivered event (or kick), which need not start a pipeline run; its handler failures. */
+/** `event`: the run was one kick (replay, compaction), which need not start a pipeline run; its handler failures. */
 async function summarize(rt: LocalRuntime, started: number, event?: { handlerFailures: number }): Promise<number> {
   const ledgers = makeLedgerStore(rt.store, rt.deps.config);
   const touched = new Map<string, RunLedger>();
   for (const e of rt.bus.published) {
-    const d = e.detail as { dataset?: string; snapshotDt?: string };
+    const d = (e.detail ?? {}) as { dataset?: string; snapshotDt?: string };
     if (e.source.startsWith('flywheel.') && d.dataset && d.snapshotDt) {
       const l = await ledgers.load(d.dataset, d.snapshotDt);
       if (l) touched.set(`${d.dataset}/${d.snapshotDt}`, l.ledger);
@@ -153,32 +154,242 @@ async function summarize(rt: LocalRuntime, started: number, event?: { handlerFai
   const outbox = rt.bus.published.filter((e) => e['detail-type'] === 'Stage Failed').length;
   out('');
   if (touched.size === 0) {
-    // an event need not start a pipeline run (a schedule of the report or the chargebacks, a job's end):
-    // it succeeded when no handler threw and no job failed
-    const failedJobs = rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change' && e.detail.state !== 'SUCCEEDED').length;
+    // a kick need not start a pipeline run (a compaction whose job fails): it succeeded when no handler threw and no job failed
+    const failedJobs = rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change' && e.detail?.state !== 'SUCCEEDED').length;
     if (event && failedJobs === 0 && outbox === 0 && event.handlerFailures === 0) {
-      out(`No pipeline run was touched; the event was handled (total ${secs(Date.now() - started)}).`);
+      // the caller says what became of its kick (runReplay prints a refused replay and exits 1)
+      out(`No pipeline run was touched (total ${secs(Date.now() - started)}).`);
       return 0;
     }
     out('No run was started (see the messages above and the alerts in the outbox).');
     return 1;
   }
-  for (const l of touched.values()) {
-    out(`${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId}: ${l.status}`);
-    if (l.junk.length) out(`  ignored under raw_input/: ${l.junk.join(', ')}`);
-    for (const [src, cols] of Object.entries(l.droppedColumns)) out(`  dropped unmapped columns of ${src}: ${cols.join(', ')}`);
-    for (const s of l.skipped) out(`  skipped ${s.target ?? s.source}: ${s.reason} (fix: ${s.fix})`);
-    const rows: string[][] = [];
-    for (const [name, t] of Object.entries(l.tables)) {
-      const part = t.status === 'SUCCEEDED' ? await count(rt, `${rt.deps.config.prefixes.part}${name}`) : '';
-      rows.push([name, t.status, fmt(t.rows), part, fmt(t.nullKeys), fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
-    }
-    out(table(['table', 'status', 'source rows', 'part_ rows', 'NULL keys', 'split files', 'build time'], rows));
-    out(`stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`);
-  }
+  for (const l of touched.values()) await printRun(rt, l);
   if (outbox > 0) out(`${outbox} alert(s) written to ${rt.home}/outbox/`);
   out(`total ${secs(Date.now() - started)}`);
   return [...touched.values()].every((l) => l.status === 'SUCCEEDED') ? 0 : 1;
+}
+
+/** A run's outcome: status, what was skipped or dropped, one row per table, the stages. */
+async function printRun(rt: LocalRuntime, l: RunLedger): Promise<void> {
+  out(`${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId}: ${l.status}`);
+  if (l.junk.length) out(`  ignored under raw_input/: ${l.junk.join(', ')}`);
+  for (const [src, cols] of Object.entries(l.droppedColumns)) out(`  dropped unmapped columns of ${src}: ${cols.join(', ')}`);
+  for (const s of l.skipped) out(`  skipped ${s.target ?? s.source}: ${s.reason} (fix: ${s.fix})`);
+  const rows: string[][] = [];
+  for (const [name, t] of Object.entries(l.tables)) {
+    const part = t.status === 'SUCCEEDED' ? await count(rt, `${rt.deps.config.prefixes.part}${name}`) : '';
+    rows.push([name, t.status, fmt(t.rows), part, fmt(t.nullKeys), fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
+  }
+  out(table(['table', 'status', 'source rows', 'part_ rows', 'NULL keys', 'split files', 'build time'], rows));
+  out(`stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`);
+}
+
+// ───────────────────────────── flywheel event <file> ─────────────────────────────
+
+/** What became of one delivered event. `handled` alone exits 0; every other kind exits 2 with its reason on ONE stderr line. */
+export type EventOutcome = { kind: 'handled'; summary: string } | { kind: 'rejected' | 'no rule' | 'ignored' | 'failed'; reason: string };
+
+/** The exit code of `flywheel event` for every outcome that is not `handled`. */
+export const EVENT_NOT_HANDLED = 2;
+
+/**
+ * The edge of `flywheel event <file>`, before any runtime is opened: the file read and parsed (a
+ * put-events entry converted), its shape validated with the handlers' schemas, another stage's
+ * resource names read as the local stack's, and its rule found. Either the event to deliver and the
+ * functions it reaches, or the outcome (rejected, no rule).
+ */
+export async function prepareEvent(file: string, config: PipelineConfig = defaultConfig(), note: (line: string) => void = out): Promise<{ event: unknown; fns: FunctionName[] } | EventOutcome> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    return { kind: 'rejected', reason: `cannot read it: ${why}` };
+  }
+  const input = parseEventText(text.replace(/^\uFEFF/, ''));
+  if (!input.ok) return { kind: 'rejected', reason: input.reason };
+  if (input.note) note(`note: ${input.note}`);
+  const invalid = validateEvent(input.event);
+  if (invalid) return { kind: 'rejected', reason: invalid };
+  const params = localRouteParams(config);
+  const rs = routes(params);
+  // the local bus's own routing (no runtime behind it: nothing is delivered here)
+  const bus = new LocalBus(rs, { now: () => new Date() });
+  let event = input.event;
+  let fns = bus.targets(event);
+  if (fns.length === 0) {
+    const renamed = renameStage(event, params);
+    const viaLocal = bus.targets(renamed.event);
+    if (renamed.renamed.length > 0 && viaLocal.length > 0) {
+      for (const r of renamed.renamed) note(`note: ${r.field} ${show(r.from)} is read as ${show(r.to)} (the local stack's name for it)`);
+      event = renamed.event;
+      fns = viaLocal;
+    }
+  }
+  if (fns.length === 0) return { kind: 'no rule', reason: describeNoRoute(rs, event) };
+  return { event, fns };
+}
+
+/** `flywheel event <file>`: exit 0 only when the event was handled; otherwise 2 and one line on stderr saying why. */
+export async function runEventFile(o: { home: string; file: string; verbose?: boolean }): Promise<number> {
+  const started = Date.now();
+  let outcome: EventOutcome;
+  try {
+    const prepared = await prepareEvent(o.file);
+    outcome = 'kind' in prepared ? prepared : await deliverEvent(o, prepared.event, started);
+  } catch (err) {
+    // never a stack trace on this edge (--verbose shows it)
+    if (o.verbose) process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    outcome = { kind: 'failed', reason: (err as Error).message ?? String(err) };
+  }
+  if (outcome.kind === 'handled') {
+    out(`Handled: ${outcome.summary} (total ${secs(Date.now() - started)}).`);
+    return 0;
+  }
+  process.stderr.write(`flywheel event: ${outcome.kind}: ${oneLine(`${o.file}: ${outcome.reason}`)}\n`);
+  return EVENT_NOT_HANDLED;
+}
+
+/** A log record a handler wrote while it handled the delivered event. */
+interface Noted {
+  fn?: FunctionName;
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+/** Delivers `event` on a local runtime, drains the bus and judges what became of it. */
+async function deliverEvent(o: { home: string; verbose?: boolean }, event: unknown, started: number): Promise<EventOutcome> {
+  const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
+  /** The handler of the delivered event is running (its logs are its own until the next event is delivered). */
+  let inputFn: FunctionName | undefined;
+  let phase: 'before' | 'input' | 'after' = 'before';
+  const threw: string[] = [];
+  const laterFailures: string[] = [];
+  // the delivered event, or (an S3 notification) the share of its records one function receives
+  const records = (x: unknown) => (typeof x === 'object' && x !== null && Array.isArray((x as { Records?: unknown }).Records) ? (x as { Records: unknown[] }).Records : undefined);
+  const isInput = (e: unknown) => {
+    if (e === event) return true;
+    const share = records(e);
+    const all = records(event);
+    return !!share && !!all && share.length > 0 && share.every((r) => all.includes(r));
+  };
+  const inputFns = new Set<FunctionName>();
+  const rt = await localRuntime({
+    home: o.home,
+    verbose: o.verbose,
+    observer: {
+      delivered: (e, fn) => {
+        if (isInput(e)) {
+          phase = 'input';
+          inputFn = fn;
+          if (fn) inputFns.add(fn);
+        } else if (phase === 'input') phase = 'after';
+        const line = describe(e, fn, isInput(e));
+        if (line) out(`${at()} ${line}`);
+      },
+      failed: (e, fn, error) => {
+        (isInput(e) ? threw : laterFailures).push(`${fn} threw: ${error.message}`);
+        out(`${at()} ✗ ${fn} threw: ${error.message}`);
+      },
+    },
+    progress: {
+      compacted: (folder, g) => out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
+      table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`),
+    },
+  });
+  try {
+    const fns = rt.bus.targets(event);
+    if (fns.length === 0) return { kind: 'no rule', reason: describeNoRoute(routes(localRouteParams(rt.deps.config)), event) };
+    // what the handlers say they did not do: a rejection (alertInvalidEvent) or a deliberate "…; ignored"
+    const noted: { rejected: Noted[]; ignored: Noted[] } = { rejected: [], ignored: [] };
+    watchLogger(rt, (level, message, extra) => {
+      if (phase !== 'input') return;
+      if (message === 'invalid event rejected') noted.rejected.push({ fn: inputFn, message: String(extra.problem ?? message), extra });
+      else if (/\bignored\b/.test(message) && level !== 'error') noted.ignored.push({ fn: inputFn, message, extra });
+    });
+    const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+    const before = await ledgerSnapshot(rt, ledgers);
+    const outboxBefore = new Set(await listOutbox(rt));
+    const publishedBefore = rt.bus.published.length;
+
+    rt.bus.deliver(event);
+    await rt.bus.drain();
+
+    const after = await ledgerSnapshot(rt, ledgers);
+    const touched = [...after.entries()].filter(([k, v]) => before.get(k)?.json !== v.json).map(([, v]) => v.ledger);
+    const mails = await Promise.all((await listOutbox(rt)).filter((f) => !outboxBefore.has(f)).map((f) => readAlert(rt, f)));
+    // Flywheel's failure alerts (a stage failed, a job failed, a request refused); the data monitor's e-mail is its report
+    const alerts = mails.filter((m) => m.subject.startsWith('[Flywheel]'));
+    const reports = mails.filter((m) => !m.subject.startsWith('[Flywheel]'));
+    const followed = rt.bus.published.slice(publishedBefore + 1).map((e) => e['detail-type']);
+    out('');
+    for (const l of touched) await printRun(rt, l);
+    for (const r of reports) out(`report e-mailed: ${r.subject}`);
+    const written = [alerts.length ? `${alerts.length} alert(s)` : '', reports.length ? `${reports.length} report(s)` : ''].filter(Boolean).join(' and ');
+    if (written) out(`${written} written to ${path.join(rt.home, 'outbox')}/`);
+
+    const by = [...inputFns].join(', ') || fns.join(', ');
+    if (threw.length > 0) return { kind: 'failed', reason: threw[0]! };
+    if (noted.rejected.length > 0) return { kind: 'rejected', reason: `${by} rejected it: ${noted.rejected[0]!.message}` };
+    const failedRun = touched.find((l) => l.status === 'FAILED');
+    if (failedRun) {
+      const stage = STAGES.find((s) => failedRun.stages[s].status === 'FAILED');
+      const table = Object.entries(failedRun.tables).find(([, t]) => t.status === 'FAILED');
+      const why = (stage && failedRun.stages[stage].error) ?? (table && `table ${table[0]}: ${table[1].error ?? 'FAILED'}`) ?? alerts[0]?.cause ?? 'see the alerts';
+      return { kind: 'failed', reason: `${failedRun.dataset} snapshot_dt=${failedRun.snapshotDt} run ${failedRun.runId} FAILED${stage ? ` at ${stage}` : ''}: ${why}${alerts.length ? ` (${alerts.length} alert(s) in outbox/)` : ''}` };
+    }
+    if (alerts.length > 0) return { kind: 'failed', reason: `${alerts[0]!.subject}${alerts[0]!.cause ? ` — ${alerts[0]!.cause}` : ''}${alerts.length > 1 ? ` (and ${alerts.length - 1} more alert(s) in outbox/)` : ' (alert in outbox/)'}` };
+    if (laterFailures.length > 0) return { kind: 'failed', reason: laterFailures[0]! };
+    const unfinished = touched.find((l) => l.status !== 'SUCCEEDED');
+    if (unfinished) return { kind: 'failed', reason: `${unfinished.dataset} snapshot_dt=${unfinished.snapshotDt} run ${unfinished.runId} is still ${unfinished.status} after every queued event and job ran` };
+    if (noted.ignored.length > 0 && touched.length === 0 && followed.length === 0) {
+      const n = noted.ignored[0]!;
+      const ids = Object.entries(n.extra)
+        .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+        .slice(0, 3)
+        .map(([k, v]) => `${k}=${show(v)}`);
+      return { kind: 'ignored', reason: `${n.fn ?? by}: ${n.message.replace(/;\s*ignored$/, '')}${ids.length ? ` (${ids.join(', ')})` : ''}; nothing was started or changed` };
+    }
+    const runs = touched.map((l) => `${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId} ${l.status}`);
+    const then = followed.length ? `; then ${[...new Set(followed)].map((t) => `${followed.filter((x) => x === t).length}× ${t}`).join(', ')}` : '';
+    return { kind: 'handled', summary: `by ${by}${then}${runs.length ? `; ${runs.join('; ')}` : '; no pipeline run was touched'}` };
+  } finally {
+    rt.close();
+  }
+}
+
+/** Calls `note` with every log record the runtime's handlers write (they share the runtime's logger). */
+function watchLogger(rt: LocalRuntime, note: (level: 'info' | 'warn' | 'error', message: string, extra: Record<string, unknown>) => void): void {
+  const logger = rt.deps.logger;
+  for (const level of ['info', 'warn', 'error'] as const) {
+    const write = logger[level].bind(logger) as (...args: unknown[]) => void;
+    (logger as unknown as Record<string, unknown>)[level] = (input: unknown, ...extra: unknown[]) => {
+      const message = typeof input === 'string' ? input : String((input as { message?: unknown })?.message ?? '');
+      const first = extra[0];
+      note(level, message, typeof first === 'object' && first !== null && !(first instanceof Error) ? (first as Record<string, unknown>) : {});
+      write(input, ...extra);
+    };
+  }
+}
+
+/** Every run ledger of every dataset, by `dataset/snapshotDt`, with its JSON to compare. */
+async function ledgerSnapshot(rt: LocalRuntime, ledgers: ReturnType<typeof makeLedgerStore>): Promise<Map<string, { ledger: RunLedger; json: string }>> {
+  const all = (await Promise.all(Object.keys(rt.deps.config.datasets).map((d) => ledgers.list(d).catch(() => [] as RunLedger[])))).flat();
+  return new Map(all.map((l) => [`${l.dataset}/${l.snapshotDt}`, { ledger: l, json: JSON.stringify(l) }]));
+}
+
+async function listOutbox(rt: LocalRuntime): Promise<string[]> {
+  return fs.readdir(path.join(rt.home, 'outbox')).catch(() => [] as string[]);
+}
+
+/** An alert e-mail's subject and its cause (or problem) line. */
+async function readAlert(rt: LocalRuntime, file: string): Promise<{ subject: string; cause?: string }> {
+  const text = await fs.readFile(path.join(rt.home, 'outbox', file), 'utf8').catch(() => '');
+  const subject = /^Subject: (.*)$/m.exec(text)?.[1]?.trim() ?? file;
+  const cause = /^(?:Cause|Problem):\s*(.*)$/m.exec(text)?.[1]?.trim();
+  return { subject, cause };
 }
 
 async function count(rt: LocalRuntime, name: string): Promise<string> {

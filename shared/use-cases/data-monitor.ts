@@ -14,13 +14,13 @@ import { catalogGrant, storeGrant, union, type DataGrant, type Grant } from '../
 import { parseS3Uri, s3Uri, type PipelineConfig } from '../domain/config.js';
 import { discoverSnapshots } from '../domain/snapshot.js';
 import {
-  alertLine, INTEGRITY_ALERTS, checkBuckets, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, projectionOf, ranges,
+  alertLine, INTEGRITY_ALERTS, checkBuckets, checkConcentration, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, missingButEmpty, projectionOf, ranges,
   type Alert, type TrendPoint,
 } from '../domain/monitor/checks.js';
 import type { MonitorOptions } from '../domain/monitor/options.js';
 import { parseScanRows, type MonitorQuery } from '../domain/monitor/queries.js';
 import { renderHtmlReport } from '../domain/monitor/html-report.js';
-import { reportCsv, reportEmail, reportHeader, reportKeys, type MonitorReport, type TableReport } from '../domain/monitor/report.js';
+import { previousSkew, reportCsv, reportEmail, reportHeader, reportKeys, type MonitorReport, type TableReport } from '../domain/monitor/report.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { PartitionDef, TableDef } from '../ports.js';
@@ -237,7 +237,8 @@ export function makeDataMonitor(deps: Deps) {
     await store.put(o.report_bucket, keys.html, renderHtmlReport(report));
     const reportUri = s3Uri(o.report_bucket, keys.json);
     if (report.alerts.length > 0 || o.notify_when_clean) {
-      const mail = reportEmail(report, reportUri);
+      // the report as the reader reaches it: the s3:// URI in AWS, the file under the home locally
+      const mail = reportEmail(report, deps.describeLocation?.(reportUri) ?? reportUri);
       await deps.notifier.publish({ subject: mail.subject, body: mail.body, attributes: { stage: 'data-monitor', database: o.database } });
     }
     // retention: older snapshots go only once the live data checked out intact
@@ -272,12 +273,20 @@ export function makeDataMonitor(deps: Deps) {
       const countSrc = countQ.status === 'SUCCEEDED' ? Number(countQ.rows?.[0]?.row_count ?? NaN) : undefined;
       const counts = scan ? checkCounts(name, scan.rows, countSrc === undefined ? undefined : { count: countSrc, name: `${o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` }, o.count_tolerance_pct) : { alerts: [] as Alert[], diffPct: undefined };
       alerts.push(...counts.alerts);
+      // buckets no key falls in (a small table's) are reported, not e-mailed; the count against another table proves nothing is lost
+      // (named without its database: the message is the same in every deployment)
+      const countedAgainst = t.sourceName !== name || (o.compare_database ?? o.database) !== o.database ? t.sourceName : undefined;
+      const emptyBuckets = missingButEmpty(parts, { diffPct: counts.diffPct, source: countedAgainst });
+      if (emptyBuckets) alerts.splice(alerts.findIndex((a) => a.code === 'PARTITION_MISSING_S3'), 1);
       if (scan) alerts.push(...checkKeys(name, scan, o.pk_column));
-      const health = scan ? checkBuckets(name, scan, o) : undefined;
+      const concentration = scan ? checkConcentration(name, scan, o) : undefined;
+      if (concentration) alerts.push(...concentration.alerts);
+      const snapshotDt = def.parameters.snapshot_dt;
+      const skewPrevious = previousSkew(history, name, snapshotDt ?? run.metadata ?? '');
+      const health = scan ? checkBuckets(name, scan, o, { previous: skewPrevious, explained: (concentration?.alerts.length ?? 0) > 0 }) : undefined;
       if (health) alerts.push(...health.alerts);
       const files = o.file_size_check ? checkFileSizes(name, t.files, o.file_size_min_mb, o.file_size_max_mb) : { issues: [], alerts: [] };
       alerts.push(...files.alerts);
-      const snapshotDt = def.parameters.snapshot_dt;
       const points: TrendPoint[] = history.map((h) => ({ generatedAt: h.generated_at, snapshotDt: h.tables.find((x) => x.table === name)?.raw_input_snapshot_dt, countPart: numberOr(h.tables.find((x) => x.table === name)?.count_part) }));
       const trend = checkTrend(name, scan?.rows, snapshotDt, points, o.volume_change_pct);
       alerts.push(...trend.alerts);
@@ -312,6 +321,13 @@ export function makeDataMonitor(deps: Deps) {
         bucket_histogram: health?.histogram ?? [],
         trend: [...points.filter((p) => p.countPart !== undefined).map((p) => ({ generated_at: p.generatedAt, snapshot_dt: p.snapshotDt, count_part: p.countPart })), ...(scan ? [{ generated_at: now.toISOString(), snapshot_dt: snapshotDt, count_part: scan.rows }] : [])],
         alerts,
+        distinct_keys: scan?.keys?.distinct ?? '',
+        top_key_rows: scan?.keys?.top?.rows ?? '',
+        bucket_keys_max_min_ratio: health?.keyMaxMinRatio?.toFixed(3) ?? '',
+        bucket_keys_cv: health?.keyCv?.toFixed(4) ?? '',
+        bucket_skew: health?.verdict ?? '',
+        ...(skewPrevious ? { skew_previous: { snapshot_dt: skewPrevious.snapshotDt, max_min_ratio: skewPrevious.maxMinRatio, cv: skewPrevious.cv } } : {}),
+        report_only: [...(emptyBuckets ? [emptyBuckets] : []), ...(health?.reportOnly ?? [])],
       });
     }
     const alertDetails = [...freshness.alerts, ...tables.flatMap((t) => t.alerts)];
@@ -323,6 +339,7 @@ export function makeDataMonitor(deps: Deps) {
       newest_raw_snapshot_dt: run.newestRaw,
       alert_details: alertDetails,
       bytes_scanned_total: tables.reduce((s, t) => s + t.bytes_scanned, 0),
+      report_only: tables.flatMap((t) => t.report_only ?? []),
     };
   }
 

@@ -2,6 +2,8 @@
  * replay: an operator's Replay Requested (or `npx flywheel replay`) re-runs one snapshot from a stage.
  * 1. Validate (done at the edge); a plain duplicate delivery of the same request starts nothing, a
  *    re-send from the bus archive (it carries replay-name) is a deliberate re-run.
+ *    Tables the request names must be tables of the snapshot (the mapping's targets, or the run's tables when
+ *    replaying a later stage): an unknown one refuses the whole request with an alert, dry run or not.
  * 2. Refuse while a run of that snapshot is in flight (the operator waits or lets the reconciler finish it).
  * 3. Plan: from the given stage, or the first failed or unfinished one; the tables asked for, or all.
  * 4. A dry run returns the plan (stages, tables, jobs and queries) and changes nothing.
@@ -13,9 +15,10 @@ import { bucketRanges } from '../domain/build-steps.js';
 import type { PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
+import { parseMapping } from '../domain/mapping.js';
 import type { Deps } from '../deps.js';
 import { PreconditionFailedError } from '../ports.js';
-import { alertFailure, alertsReach } from './alerts.js';
+import { alertFailure, alertInvalidEvent, alertsReach } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeReplayFromStage, replayFromStageReach } from './replay-from-stage.js';
 import { makeStartSnapshotRun, startSnapshotRunReach } from './start-snapshot-run.js';
@@ -90,11 +93,39 @@ export function makeReplay(deps: Deps) {
     };
   }
 
+  /**
+   * The tables a replay may name: the run's own when it replays a later stage (undefined without a run:
+   * replayFromStage refuses that), else the mapping CSV's targets (undefined when it cannot be read: the
+   * run then fails on it with its own alert).
+   */
+  async function knownTables(dataset: string, ledger: RunLedger | undefined, fromStage: StageName): Promise<string[] | undefined> {
+    if (fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables') return ledger && Object.keys(ledger.tables);
+    const ds = deps.config.datasets[dataset]!;
+    if (!ds.mappingKey) return ds.singleTable ? [ds.singleTable] : undefined;
+    const csv = await deps.store.get(deps.config.dataBucket, ds.mappingKey);
+    if (!csv) return undefined;
+    try {
+      const mapping = parseMapping(new TextDecoder().decode(csv.body), { key: ds.mappingKey });
+      return [...mapping.targets.map((t) => t.target), ...mapping.invalid.map((i) => i.target)];
+    } catch {
+      return undefined;
+    }
+  }
+
   return async function replay(r: ReplayRequest): Promise<ReplayOutcome> {
     deps.logger.appendKeys({ dataset: r.dataset, snapshot_dt: r.snapshotDt });
     const current = await ledgers.load(r.dataset, r.snapshotDt);
     const fromStage = r.fromStage ?? defaultStage(current?.ledger);
     const plan = planFor(r, current?.ledger, fromStage);
+    // 1. every table named must exist: a typo never becomes a partial run (nor a dry-run plan that cannot run)
+    const known = r.tables && (await knownTables(r.dataset, current?.ledger, fromStage));
+    const unknown = known ? (r.tables ?? []).filter((t) => !known.includes(t)) : [];
+    if (unknown.length > 0) {
+      const of = fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables' ? `run ${current?.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt}` : `the ${r.dataset} mapping`;
+      const reason = `detail.tables: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a table' : 'are not tables'} of ${of} (known: ${known!.join(', ') || 'none'})`;
+      await alertInvalidEvent(deps, 'replay', reason, r);
+      return { outcome: 'refused', reason, plan };
+    }
     if (r.dryRun) {
       deps.logger.info('replay dry run', { plan });
       return { outcome: 'planned', plan };

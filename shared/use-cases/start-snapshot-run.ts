@@ -16,7 +16,7 @@ import { discoverSnapshots, isValidSnapshotDt } from '../domain/snapshot.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import type { Deps } from '../deps.js';
 import type { ObjectInfo } from '../ports.js';
-import { alertFailure, alertsReach } from './alerts.js';
+import { alertFailure, alertInvalidEvent, alertsReach } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
@@ -60,7 +60,12 @@ export function makeStartSnapshotRun(deps: Deps) {
 
   return async function startSnapshotRun(input: StartRunInput): Promise<StartRunResult> {
     const ds = config.datasets[input.dataset];
-    if (!ds) throw new PipelineError(`unknown dataset ${input.dataset}`, { fix: `use one of ${Object.keys(config.datasets).join(', ')}` });
+    if (!ds) {
+      // an operator's mistake (direct invocation, CLI): alerted and answered, never thrown (an async invocation would retry it)
+      const error = new PipelineError(`dataset: unknown dataset ${input.dataset} (known: ${Object.keys(config.datasets).join(', ')})`, { stage: 'snapshot-trigger', fix: `use one of ${Object.keys(config.datasets).join(', ')}` });
+      await alertInvalidEvent(deps, 'snapshot-trigger', error.message, input);
+      return { outcome: 'failed', snapshotDt: input.snapshotDt, error, junk: [] };
+    }
     let junk: string[] = [];
     let snapshotDt = input.snapshotDt;
     try {

@@ -17,7 +17,7 @@ import {
   CreateDatabaseCommand, CreateJobCommand, GetJobRunCommand, GetJobRunsCommand, GetPartitionsCommand, GetTableCommand, GlueClient,
 } from '@aws-sdk/client-glue';
 import {
-  CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
+  CreateBucketCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';

@@ -35,7 +35,6 @@ import { bodies, createQueue, receiveAll, type Queue } from './moto-fixtures.js'
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 
 const HOOK_TIMEOUT_MS = 900_000;
-const TEST_TIMEOUT_MS = 300_000;
 const SNAPSHOT = '2025-10-31';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const SOURCES = ['aws.s3', 'aws.glue', 'aws.athena', 'flywheel.pipeline', 'flywheel.ops'];

@@ -85,7 +85,10 @@ describe('data monitor', () => {
     expect(t.pk_nulls).toBe(1 + 2);
     expect(t.pk_dupes).toBe(4 + 3); // cust_00000001: the original and 3 copies; cust_00000002: the original and 2
     expect(t.wrong_bucket_rows).toBe(1);
-    expect(faulty.alerts).toEqual(expect.arrayContaining(['[PK_NULL] part_ibe_04: customer_user_id NULL rows=3', '[PK_DUPES] part_ibe_04: customer_user_id duplicate rows=7']));
+    // the duplicates' evidence: where they are, and the most repeated value
+    const dupBuckets = [bucketOf('cust_00000001'), bucketOf('cust_00000002')].sort((a, b) => a - b);
+    expect(dupBuckets).toEqual([109, 110]);
+    expect(faulty.alerts).toEqual(expect.arrayContaining(['[PK_NULL] part_ibe_04: customer_user_id NULL rows=3', "[PK_DUPES] part_ibe_04: customer_user_id duplicate rows=7 in 2 buckets (109-110); most repeated 'cust_00000001' (4 rows)"]));
     expect(codes(faulty, 'part_ibe_04')).toEqual(expect.arrayContaining(['COUNT_MISMATCH', 'PK_DUPES', 'PK_NULL', 'WRONG_BUCKET']));
   });
 

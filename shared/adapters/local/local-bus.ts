@@ -4,7 +4,7 @@
  * local Athena queries) queues behind them, so one local run is one process driving the real handlers.
  */
 import { randomUUID } from 'node:crypto';
-import { matches, scheduledFunction, type FunctionName, type Route } from '../../events/patterns.js';
+import { matches, s3RecordAsObjectCreated, scheduledFunction, type FunctionName, type Route, type S3NotificationRecord } from '../../events/patterns.js';
 import type { BusEvent, Clock, EventBus } from '../../ports.js';
 
 export interface AwsEvent {
@@ -74,9 +74,9 @@ export class LocalBus implements EventBus {
   private async route(event: unknown): Promise<void> {
     if (this.observer.drop?.(event)) return;
     if (isEventBridge(event)) this.published.push(event);
-    const fns = this.targets(event);
-    if (fns.length === 0) this.observer.delivered?.(event, undefined);
-    for (const fn of fns) await this.call(fn, event);
+    const deliveries = this.deliveries(event);
+    if (deliveries.length === 0) this.observer.delivered?.(event, undefined);
+    for (const [fn, e] of deliveries) await this.call(fn, e);
   }
 
   private async call(fn: FunctionName, event: unknown): Promise<void> {
@@ -91,13 +91,38 @@ export class LocalBus implements EventBus {
     }
   }
 
-  /** Functions whose rules match the event; S3 notification `Records` go to snapshot-trigger as the bucket notification would; a Scheduled Event to its rule's function. */
+  /** Functions whose rules match the event (for an S3 notification, any of its records); a Scheduled Event to its rule's function. */
   targets(event: unknown): FunctionName[] {
-    if (typeof event === 'object' && event !== null && 'Records' in event) return ['snapshotTrigger'];
+    return this.deliveries(event).map(([fn]) => fn);
+  }
+
+  /**
+   * What each function receives. An S3 notification (`Records`, the S3 → Lambda form) is routed record by
+   * record exactly as the EventBridge `Object Created` form of the same (decoded) key is: each function
+   * gets one notification holding the records its rules match, so a raw landing's marker reaches
+   * compaction and a ready marker snapshot-trigger in either form.
+   */
+  private deliveries(event: unknown): Array<[FunctionName, unknown]> {
+    if (isS3Notification(event)) {
+      const byFn = new Map<FunctionName, unknown[]>();
+      for (const record of event.Records) {
+        const asEventBridge = s3RecordAsObjectCreated(record as S3NotificationRecord);
+        for (const fn of asEventBridge ? this.matching(asEventBridge) : []) byFn.set(fn, [...(byFn.get(fn) ?? []), record]);
+      }
+      return [...byFn].map(([fn, records]) => [fn, { ...event, Records: records }]);
+    }
     const scheduled = scheduledFunction(event);
-    if (scheduled) return [scheduled];
+    if (scheduled) return [[scheduled, event]];
+    return this.matching(event).map((fn) => [fn, event]);
+  }
+
+  private matching(event: unknown): FunctionName[] {
     return [...new Set(this.routes.filter((r) => matches(r.pattern, event)).map((r) => r.fn))];
   }
+}
+
+function isS3Notification(event: unknown): event is { Records: unknown[] } {
+  return typeof event === 'object' && event !== null && Array.isArray((event as { Records?: unknown }).Records);
 }
 
 function isEventBridge(event: unknown): event is AwsEvent {

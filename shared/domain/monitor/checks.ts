@@ -18,6 +18,8 @@ export type AlertCode =
   | 'PK_DUPES'
   | 'FILE_SIZE'
   | 'BUCKET_SKEW'
+  | 'KEY_CONCENTRATION'
+  | 'BUCKET_CONCENTRATION'
   | 'WRONG_BUCKET'
   | 'VOLUME_CHANGE'
   | 'CHECK_FAILED';
@@ -28,12 +30,14 @@ export const SEVERITY: Record<AlertCode, Severity> = {
   PK_DUPES: 'High',
   WRONG_BUCKET: 'High',
   CHECK_FAILED: 'High',
+  KEY_CONCENTRATION: 'High',
   PARTITION_MISSING_S3: 'Medium',
   PARTITION_MISSING_CATALOG: 'Medium',
   PARTITION_STALE: 'Medium',
   SCHEMA: 'Medium',
   FRESHNESS: 'Medium',
   BUCKET_SKEW: 'Medium',
+  BUCKET_CONCENTRATION: 'Medium',
   VOLUME_CHANGE: 'Medium',
   FILE_SIZE: 'Low',
 };
@@ -117,6 +121,18 @@ export function checkPartitions(table: string, facts: PartitionFacts, bucketCoun
   return { missingS3, missingCatalog, stale, alerts };
 }
 
+/**
+ * Buckets without data on S3 are empty, not lost, when the table holds every row of another table it was built
+ * from (its count equals the source's exactly) and none of them is a stale catalog partition: no key of this
+ * snapshot falls in them, as a small key population leaves buckets empty every time. Such a
+ * PARTITION_MISSING_S3 is reported, not e-mailed (the message says why).
+ */
+export function missingButEmpty(parts: PartitionCheck, count: { diffPct?: number; source?: string }): Alert | undefined {
+  const a = parts.alerts.find((x) => x.code === 'PARTITION_MISSING_S3');
+  if (!a || parts.stale.length > 0 || count.diffPct !== 0 || !count.source) return undefined;
+  return { ...a, message: `${a.message} — empty, not lost: every row of ${count.source} is in the table, so no key of this snapshot falls in these buckets` };
+}
+
 /** Names a run of missing buckets that is exactly one 100-partition write batch of the bucketed stage. */
 function batchHint(missing: number[], bucketCount: number): string {
   const set = new Set(missing);
@@ -188,13 +204,36 @@ export function checkFreshness(args: { metadata?: string; newestRaw?: string; no
 
 // ---------------------------------------------------------------- counts, keys, buckets
 
-/** What one scan of part_<t> returns: per-bucket rows plus totals. */
+/** The most frequent key of a bucket or table: its rows, and its value when it has more than one row. */
+export interface TopKey {
+  rows: number;
+  key?: string;
+}
+
+/** The scan's key figures: what the bucket function makes of this key population, and the heaviest keys. */
+export interface KeyFigures {
+  /** Distinct non-NULL keys per bucket. */
+  perBucket: Map<number, number>;
+  /** NULL-key rows per bucket (buckets with any). */
+  nulls: Map<number, number>;
+  /** Duplicate rows per bucket (buckets with any). */
+  dupes: Map<number, number>;
+  /** The most frequent key of each bucket. */
+  tops: Map<number, TopKey>;
+  /** Distinct non-NULL keys of the table. */
+  distinct: number;
+  /** The most frequent key of the table. */
+  top?: TopKey;
+}
+
+/** What one scan of part_<t> returns: per-bucket rows plus totals (and the key figures, from a current scan). */
 export interface ScanFacts {
   perBucket: Map<number, number>;
   rows: number;
   pkNulls: number;
   pkDupes: number;
   wrongBucket: number;
+  keys?: KeyFigures;
 }
 
 export interface CountCheck {
@@ -210,14 +249,134 @@ export function checkCounts(table: string, part: number, src: { count: number; n
   return { diffPct, alerts };
 }
 
-/** NULL keys, duplicate rows and rows in the wrong bucket. */
+/** NULL keys, duplicate rows (with the most repeated key and where they are) and rows in the wrong bucket. */
 export function checkKeys(table: string, scan: ScanFacts, pkColumn: string): Alert[] {
   const alerts: Alert[] = [];
   if (scan.pkNulls > 0) alerts.push(alert('PK_NULL', table, `${pkColumn} NULL rows=${scan.pkNulls}`));
-  if (scan.pkDupes > 0) alerts.push(alert('PK_DUPES', table, `${pkColumn} duplicate rows=${scan.pkDupes}`));
+  if (scan.pkDupes > 0) {
+    const k = scan.keys;
+    const where = k && k.dupes.size > 0 ? ` in ${k.dupes.size} bucket${k.dupes.size === 1 ? '' : 's'}${k.dupes.size <= 5 ? ` (${ranges([...k.dupes.keys()])})` : ''}` : '';
+    const most = k?.top?.key !== undefined && k.top.rows > 1 ? `; most repeated ${showKey(k.top.key)} (${k.top.rows} rows)` : '';
+    alerts.push(alert('PK_DUPES', table, `${pkColumn} duplicate rows=${scan.pkDupes}${where}${most}`));
+  }
   if (scan.wrongBucket > 0) alerts.push(alert('WRONG_BUCKET', table, `${scan.wrongBucket} rows have an id_bucket that differs from the bucket function of their ${pkColumn}`));
   return alerts;
 }
+
+/** A key value for a message: quoted, at most `max` characters, control and invisible characters escaped. */
+export function showKey(value: string, max = 40): string {
+  const chars = [...value];
+  const cut = chars.length > max ? `${chars.slice(0, max).join('')}…` : value;
+  const escaped = cut.replace(/[\\']/g, (c) => `\\${c}`).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return `'${escaped}'`;
+}
+
+/** A percentage with two decimals, or two significant digits below 1%. */
+const pct = (part: number, whole: number): string => {
+  const p = whole === 0 ? 0 : (part * 100) / whole;
+  return `${p === 0 || p >= 1 ? p.toFixed(2) : p.toPrecision(2)}%`;
+};
+/** Rows per key: an integer as is, else two decimals. */
+const perKey = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+const rowsPerKey = (v: number): string => `${perKey(v)} row${v === 1 ? '' : 's'} per key`;
+
+export interface HeavyKey {
+  bucket: number;
+  key: string;
+  rows: number;
+}
+
+export interface HeavyBucket {
+  bucket: number;
+  /** Rows with a key, less those of a heavy key named for the bucket. */
+  rows: number;
+  /** Its distinct keys (less a heavy key named for it). */
+  keys: number;
+  /** The rows its keys account for at the table's fair rows per key. */
+  expected: number;
+}
+
+export interface Concentration {
+  /** A key's fair rows: the median over the buckets of their rows per key. */
+  fairRowsPerKey?: number;
+  keys: HeavyKey[];
+  buckets: HeavyBucket[];
+  alerts: Alert[];
+}
+
+type ConcentrationOptions = Pick<MonitorOptions, 'pk_column' | 'concentration_ratio' | 'concentration_min_pct'>;
+
+/**
+ * Rows piled on one key value or in one bucket beyond what the key population explains: the signs of bad data
+ * (a default such as '0', 'UNKNOWN' or '-1' standing in for a missing key; a bucket's rows written again), as
+ * opposed to the skew the bucket function gives a key population by itself.
+ * - A key value is concentrated when it holds at least `concentration_ratio` × a key's fair rows (the median over
+ *   the buckets of their rows per key: 1 where keys are unique) and as many times the mean rows of the other keys
+ *   of its bucket (else it is the bucket that is concentrated, not the key), and its rows beyond its fair share
+ *   are at least `concentration_min_pct` % of the table's.
+ * - A bucket is concentrated when its rows (NULL keys and a concentrated key taken out) are at least
+ *   `concentration_ratio` × the rows its distinct keys account for, and the excess is at least `concentration_min_pct` %.
+ * The scan names each bucket's most frequent key only, so two heavy values in one bucket show as one.
+ */
+export function checkConcentration(table: string, scan: ScanFacts, o: ConcentrationOptions): Concentration {
+  const k = scan.keys;
+  const keyed = scan.rows - scan.pkNulls;
+  if (!k || k.distinct === 0 || keyed <= 0) return { keys: [], buckets: [], alerts: [] };
+  const tops = [...k.tops.entries()];
+  // a key's fair rows: the median over the buckets of their rows per key, which the few buckets a concentration touches do not move
+  const means = [...k.perBucket.entries()].filter(([, n]) => n > 0).map(([b, n]) => ((scan.perBucket.get(b) ?? 0) - (k.nulls.get(b) ?? 0)) / n).sort((a, b) => a - b);
+  const mid = Math.floor(means.length / 2);
+  const fair = means.length === 0 ? keyed / k.distinct : means.length % 2 === 1 ? means[mid]! : (means[mid - 1]! + means[mid]!) / 2;
+  const minRows = (o.concentration_min_pct * scan.rows) / 100;
+  /** Mean rows of the other keys of the bucket (0 when the key is alone in it). */
+  const neighbours = (bucket: number, top: TopKey) => {
+    const n = (k.perBucket.get(bucket) ?? 0) - 1;
+    return n > 0 ? ((scan.perBucket.get(bucket) ?? 0) - (k.nulls.get(bucket) ?? 0) - top.rows) / n : 0;
+  };
+  const keys: HeavyKey[] = tops
+    .flatMap(([bucket, t]) =>
+      t.key !== undefined && t.rows > 1 && t.rows >= o.concentration_ratio * Math.max(fair, neighbours(bucket, t)) && t.rows - fair >= minRows ? [{ bucket, key: t.key, rows: t.rows }] : [],
+    )
+    .sort((a, b) => b.rows - a.rows || a.bucket - b.bucket);
+  const heavyIn = new Map(keys.map((h) => [h.bucket, h]));
+  const buckets: HeavyBucket[] = [];
+  for (const [bucket, rowsAll] of [...scan.perBucket.entries()].sort(([a], [b]) => a - b)) {
+    const heavy = heavyIn.get(bucket);
+    const rows = rowsAll - (k.nulls.get(bucket) ?? 0) - (heavy?.rows ?? 0);
+    const n = (k.perBucket.get(bucket) ?? 0) - (heavy ? 1 : 0);
+    const expected = n * fair;
+    if (n > 0 && rows >= o.concentration_ratio * expected && rows - expected >= minRows) buckets.push({ bucket, rows, keys: n, expected });
+  }
+  const alerts: Alert[] = [];
+  const fairText = `a key's fair share is ~${perKey(fair)} row${fair === 1 ? '' : 's'} (${pct(fair, scan.rows)}) over ${k.distinct} distinct keys`;
+  if (keys.length > 0) {
+    const shown = keys.slice(0, 5).map((h) => `${showKey(h.key)} ${h.rows} rows (${pct(h.rows, scan.rows)} of ${scan.rows}, bucket ${h.bucket})`);
+    const more = keys.length > 5 ? ` and ${keys.length - 5} more` : '';
+    const head = keys.length === 1 ? `one ${o.pk_column} value holds` : `${keys.length} ${o.pk_column} values hold`;
+    alerts.push(alert('KEY_CONCENTRATION', table, `${head} far more than a key's share of the rows: ${shown.join(', ')}${more}; ${fairText} — a default or placeholder standing in for a missing key?`));
+  }
+  if (buckets.length > 0) {
+    const shown = buckets.slice(0, 5).map((b) => `bucket ${b.bucket} holds ${b.rows} rows (${pct(b.rows, scan.rows)}) where its ${b.keys} distinct keys account for ~${Math.round(b.expected)} (${pct(b.expected, scan.rows)}): ${rowsPerKey(b.rows / b.keys)}`);
+    const more = buckets.length > 5 ? ` and ${buckets.length - 5} more buckets` : '';
+    alerts.push(alert('BUCKET_CONCENTRATION', table, `${shown.join('; ')}${more} (table: ${rowsPerKey(fair)}) — rows written more than once, or keys piled into one bucket?`));
+  }
+  return { fairRowsPerKey: fair, keys, buckets, alerts };
+}
+
+/** The bucket figures of the previous snapshot a table's skew is compared with. */
+export interface SkewBaseline {
+  snapshotDt: string;
+  maxMinRatio?: number;
+  cv: number;
+}
+
+/**
+ * What became of a bucket skew beyond the thresholds: e-mailed when `worse` than the previous snapshot, `beyond-keys`
+ * (no previous snapshot, and the rows more skewed than the table's distinct keys) or `unjudged` (neither a previous
+ * snapshot nor key figures to judge it by); reported only when `inherent` (the hash's spread of these keys),
+ * `unchanged` (no worse than the previous snapshot) or `explained` (by a concentration alert of the table). `none`: no skew.
+ */
+export type SkewVerdict = 'none' | 'worse' | 'beyond-keys' | 'unjudged' | 'inherent' | 'unchanged' | 'explained';
 
 export interface BucketHealth {
   histogram: number[];
@@ -225,26 +384,79 @@ export interface BucketHealth {
   low: number[];
   maxMinRatio?: number;
   cv: number;
+  /** The same figures over the distinct keys per bucket: the spread the bucket function gives this key population. */
+  keyMaxMinRatio?: number;
+  keyCv?: number;
+  verdict: SkewVerdict;
+  /** E-mailed. */
   alerts: Alert[];
+  /** Reported, not e-mailed. */
+  reportOnly: Alert[];
 }
 
-/** Per-bucket histogram: empty and low buckets, max/min ratio and coefficient of variation. */
-export function checkBuckets(table: string, scan: ScanFacts, o: Pick<MonitorOptions, 'bucket_count' | 'skew_max_min_ratio' | 'skew_max_cv' | 'low_bucket_pct'>): BucketHealth {
-  const histogram = Array.from({ length: o.bucket_count }, (_, b) => scan.perBucket.get(b) ?? 0);
+/** Mean, coefficient of variation and max/min of the non-empty values of a histogram. */
+function spread(histogram: number[]): { mean: number; cv: number; maxMinRatio?: number } {
   const mean = histogram.reduce((a, b) => a + b, 0) / histogram.length;
   const sd = Math.sqrt(histogram.reduce((a, b) => a + (b - mean) ** 2, 0) / histogram.length);
-  const cv = mean === 0 ? 0 : sd / mean;
+  const nonEmpty = histogram.filter((c) => c > 0);
+  return { mean, cv: mean === 0 ? 0 : sd / mean, maxMinRatio: nonEmpty.length ? Math.max(...nonEmpty) / Math.min(...nonEmpty) : undefined };
+}
+
+export interface SkewContext {
+  /** The previous snapshot's figures (none on a table's first snapshot). */
+  previous?: SkewBaseline;
+  /** A concentration alert of the table accounts for the skew. */
+  explained?: boolean;
+}
+
+const grew = (now: number | undefined, before: number | undefined, tolerancePct: number) => now !== undefined && before !== undefined && now > before * (1 + tolerancePct / 100);
+
+/**
+ * Per-bucket histogram: empty and low buckets, max/min ratio and coefficient of variation against
+ * `skew_max_min_ratio` and `skew_max_cv`. A skew beyond them is e-mailed only when it needs action (see
+ * SkewVerdict); the bucket function's spread of sequential ids, the same every day, stays in the report.
+ * "Worse" and "beyond" mean the max/min ratio or the cv exceeds the other's by more than `skew_change_pct` %.
+ */
+export function checkBuckets(
+  table: string,
+  scan: ScanFacts,
+  o: Pick<MonitorOptions, 'bucket_count' | 'skew_max_min_ratio' | 'skew_max_cv' | 'low_bucket_pct'> & Partial<Pick<MonitorOptions, 'skew_change_pct'>>,
+  context: SkewContext = {},
+): BucketHealth {
+  const histogram = Array.from({ length: o.bucket_count }, (_, b) => scan.perBucket.get(b) ?? 0);
+  const { mean, cv, maxMinRatio } = spread(histogram);
   const empty = histogram.flatMap((c, b) => (c === 0 ? [b] : []));
   const low = histogram.flatMap((c, b) => (c > 0 && c < (mean * o.low_bucket_pct) / 100 ? [b] : []));
-  const nonEmpty = histogram.filter((c) => c > 0);
-  const maxMinRatio = nonEmpty.length ? Math.max(...nonEmpty) / Math.min(...nonEmpty) : undefined;
+  const keyHistogram = scan.keys ? Array.from({ length: o.bucket_count }, (_, b) => scan.keys!.perBucket.get(b) ?? 0) : undefined;
+  const keySpread = keyHistogram ? spread(keyHistogram) : undefined;
+  const figures = { histogram, empty, low, maxMinRatio, cv, keyMaxMinRatio: keySpread?.maxMinRatio, keyCv: keySpread?.cv };
   const problems: string[] = [];
   if (scan.rows > 0 && empty.length > 0) problems.push(`${empty.length} empty buckets (${ranges(empty)})`);
   if (low.length > 0) problems.push(`${low.length} buckets below ${o.low_bucket_pct}% of the mean (${ranges(low)})`);
   if (maxMinRatio !== undefined && maxMinRatio > o.skew_max_min_ratio) problems.push(`max/min ratio ${maxMinRatio.toFixed(2)} > ${o.skew_max_min_ratio}`);
   if (cv > o.skew_max_cv) problems.push(`coefficient of variation ${cv.toFixed(3)} > ${o.skew_max_cv}`);
-  const alerts = problems.length > 0 ? [alert('BUCKET_SKEW', table, problems.join('; '))] : [];
-  return { histogram, empty, low, maxMinRatio, cv, alerts };
+  if (problems.length === 0) return { ...figures, verdict: 'none', alerts: [], reportOnly: [] };
+  const tolerance = o.skew_change_pct ?? 25;
+  const what = problems.join('; ');
+  const ratioText = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(2));
+  const emailed = (verdict: SkewVerdict, why: string): BucketHealth => ({ ...figures, verdict, alerts: [alert('BUCKET_SKEW', table, `${what}${why}`)], reportOnly: [] });
+  const reported = (verdict: SkewVerdict, why: string): BucketHealth => ({ ...figures, verdict, alerts: [], reportOnly: [alert('BUCKET_SKEW', table, `${what}${why}`)] });
+  if (context.explained) return reported('explained', ' — accounted for by the concentration alert of this table');
+  const p = context.previous;
+  if (p) {
+    const since = `snapshot_dt=${p.snapshotDt} (max/min ${ratioText(p.maxMinRatio)} → ${ratioText(maxMinRatio)}, cv ${p.cv.toFixed(3)} → ${cv.toFixed(3)})`;
+    if (grew(maxMinRatio, p.maxMinRatio, tolerance) || grew(cv, p.cv, tolerance)) return emailed('worse', ` — worse than ${since} by more than ${tolerance}%`);
+    return reported('unchanged', ` — no worse than ${since}`);
+  }
+  if (!scan.keys || !keySpread) return emailed('unjudged', '');
+  const distinct = scan.keys.distinct;
+  const keysText = `${distinct} distinct keys (max/min ${ratioText(keySpread.maxMinRatio)}, cv ${keySpread.cv.toFixed(3)})`;
+  if (grew(maxMinRatio, keySpread.maxMinRatio, tolerance) || grew(cv, keySpread.cv, tolerance)) {
+    return emailed('beyond-keys', ` — the rows are more skewed than the bucket function spreads the ${keysText}, by more than ${tolerance}%; no previous snapshot to compare with`);
+  }
+  // a hash spreading n keys uniformly at random over B buckets gives counts with cv ≈ √((B − 1) / n)
+  const uniform = distinct > 0 ? `; a uniformly spreading hash would give cv ≈ ${Math.sqrt((o.bucket_count - 1) / distinct).toFixed(3)}` : '';
+  return reported('inherent', ` — the bucket function's own spread of the ${keysText}${uniform}; no previous snapshot to compare with`);
 }
 
 // ---------------------------------------------------------------- files, trends

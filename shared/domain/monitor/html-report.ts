@@ -1,7 +1,8 @@
 /**
  * The monitor report as one self-contained HTML page (inline CSS, no scripts, no external resources):
- * a header with the run and its alert counts, every alert by severity, an overview of the tables, then
- * per table its counts, its alerts, a heatmap of the buckets' row counts and the row-count trend.
+ * a header with the run and its alert counts, every alert by severity, the findings reported but not
+ * e-mailed, an overview of the tables, then per table its counts, its alerts, a heatmap of the buckets'
+ * row counts (with the spread of its distinct keys) and the row-count trend.
  * Every string that comes from the report is escaped; a Content-Security-Policy forbids scripts anyway.
  */
 import type { Alert, Severity } from './checks.js';
@@ -97,6 +98,8 @@ function facts(t: TableReport): string {
     ['Bytes scanned', bytes(t.bytes_scanned), false],
   ];
   if (t.volume_change_pct !== '') items.push(['Rows vs previous snapshot', `${fmt(t.volume_change_pct)} %`, t.alerts.some((a) => a.code === 'VOLUME_CHANGE')]);
+  if (t.distinct_keys !== undefined && t.distinct_keys !== '') items.push(['Distinct keys', fmt(t.distinct_keys), false]);
+  if (t.top_key_rows !== undefined && t.top_key_rows !== '') items.push(['Rows of the most frequent key', fmt(t.top_key_rows), t.alerts.some((a) => a.code === 'KEY_CONCENTRATION')]);
   if (t.missing_s3_partitions !== '') items.push(['Buckets missing on S3', fmt(t.missing_s3_partitions), true]);
   if (t.stale_partitions !== '') items.push(['Stale catalog partitions', fmt(t.stale_partitions), true]);
   if (t.repaired !== '') items.push(['Repair', fmt(t.repaired), /failed/.test(t.repaired)]);
@@ -133,7 +136,26 @@ function heatmap(t: TableReport): string {
 <p class="legend"><span class="swatch empty" style="background-color:${EMPTY_BUCKET_COLOUR}"></span> empty (${empties})
 <span class="ramp-label">${lo.toLocaleString('en-US')}</span><span class="ramp" style="background:${gradient}"></span><span class="ramp-label">${top.toLocaleString('en-US')} rows</span></p>
 <p class="legend">${largest}max/min ${fmt(t.bucket_max_min_ratio)} · cv ${fmt(t.bucket_cv)} · low buckets ${fmt(t.bucket_low)}</p>
+${keySpread(t)}
 </figure>`;
+}
+
+/** What the skew verdict means to the reader. */
+const SKEW_TEXT: Record<string, string> = {
+  none: 'within the thresholds',
+  inherent: 'the bucket function’s own spread of these keys: reported, not e-mailed',
+  unchanged: 'no worse than the previous snapshot: reported, not e-mailed',
+  explained: 'accounted for by a concentration alert',
+  worse: 'worse than the previous snapshot: e-mailed',
+  'beyond-keys': 'beyond the spread of the distinct keys: e-mailed',
+  unjudged: 'no key figures or previous snapshot to judge it by: e-mailed',
+};
+
+function keySpread(t: TableReport): string {
+  if (t.bucket_keys_cv === undefined || t.bucket_keys_cv === '') return '';
+  const previous = t.skew_previous ? ` · previous snapshot ${escapeHtml(t.skew_previous.snapshot_dt)}: max/min ${fmt(t.skew_previous.max_min_ratio?.toFixed(2))} · cv ${fmt(t.skew_previous.cv.toFixed(3))}` : '';
+  const verdict = t.bucket_skew ? ` · skew: ${escapeHtml(SKEW_TEXT[t.bucket_skew] ?? t.bucket_skew)}` : '';
+  return `<p class="legend">Distinct keys per bucket: max/min ${fmt(t.bucket_keys_max_min_ratio)} · cv ${fmt(t.bucket_keys_cv)}${previous}${verdict}</p>`;
 }
 
 function sparkline(points: Array<{ label: string; rows: number }>): string {
@@ -169,6 +191,7 @@ function tableSection(t: TableReport, anchor: string): string {
 ${facts(t)}
 <h3>Alerts</h3>
 ${alertsTable(t.alerts, undefined, `Alerts of ${t.table}`)}
+${(t.report_only ?? []).length > 0 ? `<h3>Reported, not e-mailed</h3>\n${alertsTable(t.report_only ?? [], undefined, `Findings of ${t.table} not e-mailed`)}` : ''}
 <div class="pair">${heatmap(t)}<div><h3>Trend</h3>${trend(t)}</div></div>
 </section>`;
 }
@@ -207,6 +230,7 @@ export function renderHtmlReport(report: MonitorReport): string {
   const anchors = new Map<string, string>();
   report.tables.forEach((t, i) => anchors.set(t.table, anchors.get(t.table) ?? `table-${i + 1}`));
   const details = report.alert_details ?? [];
+  const notes = report.report_only ?? [];
   const summary = countBy(details).map(([s, n]) => `<span${n === 0 ? ' class="none"' : ''} style="background:${SEVERITY_COLOURS[s]}">${n} ${s}</span>`);
   const meta: Array<[string, string]> = [
     ['Generated', fmt(report.generated_at)],
@@ -234,6 +258,7 @@ export function renderHtmlReport(report: MonitorReport): string {
 <main>
 <h2>Alerts</h2>
 ${alertsTable(details, anchors, 'All alerts, most severe first')}
+${notes.length > 0 ? `<h2>Reported, not e-mailed</h2>\n<p class="muted">Inherent or unchanged, no action needed: the bucket function’s spread of the keys (no worse than the previous snapshot), buckets no key falls in.</p>\n${alertsTable(notes, anchors, 'Findings not e-mailed')}` : ''}
 <h2>Tables</h2>
 ${overview(report.tables, anchors)}
 ${report.tables.map((t, i) => tableSection(t, `table-${i + 1}`)).join('\n')}

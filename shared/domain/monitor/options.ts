@@ -32,9 +32,24 @@ export const MonitorOptionsSchema = z.object({
   max_tables: num.pipe(z.number().int().min(0)).default(0),
   region: z.string().optional(),
   // beyond the current monitor
+  /** Bucket skew beyond either threshold is reported (BUCKET_SKEW); whether it is e-mailed too, see skew_change_pct. */
   skew_max_min_ratio: num.pipe(z.number().min(1)).default(3),
   skew_max_cv: num.pipe(z.number().min(0)).default(0.5),
   low_bucket_pct: num.pipe(z.number().min(0).max(100)).default(10),
+  /**
+   * A bucket skew is e-mailed only when its max/min ratio or cv exceeds the previous snapshot's by more than this
+   * many percent (or, on a table's first snapshot, the spread of its distinct keys over the buckets by as much);
+   * otherwise it is the bucket function's own spread of this key population, the same every day: report only.
+   */
+  skew_change_pct: num.pipe(z.number().min(0).max(1000)).default(25),
+  /**
+   * A key value holding at least this many times a key's fair share of the rows (or a bucket holding this many
+   * times what its distinct keys account for) is a concentration, e-mailed with the value (KEY_CONCENTRATION,
+   * BUCKET_CONCENTRATION)…
+   */
+  concentration_ratio: num.pipe(z.number().min(1)).default(10),
+  /** …when the rows beyond its fair share are at least this percent of the table's. */
+  concentration_min_pct: num.pipe(z.number().min(0).max(100)).default(0.1),
   trend_reports: num.pipe(z.number().int().min(0).max(50)).default(3),
   volume_change_pct: num.pipe(z.number().min(0)).default(20),
   notify_when_clean: bool.default(false),

@@ -1,5 +1,10 @@
-/** The monitor report: JSON (the current report's fields, then new ones), CSV in the same column order, and the e-mail. */
-import { alertLine, type Alert } from './checks.js';
+/**
+ * The monitor report: JSON (the current report's fields, then new ones), CSV in the same column order, and the e-mail.
+ * `alerts` / `alert_details` are what needs action, and what the e-mail carries; `report_only` holds findings the
+ * report shows but the e-mail leaves out (a bucket skew that is the bucket function's own spread of the keys, or no
+ * worse than the previous snapshot's).
+ */
+import { alertLine, type Alert, type SkewBaseline, type SkewVerdict } from './checks.js';
 import type { MonitorOptions } from './options.js';
 
 export interface TableReport {
@@ -34,6 +39,20 @@ export interface TableReport {
   bucket_histogram: number[];
   trend: Array<{ generated_at: string; snapshot_dt?: string; count_part?: number }>;
   alerts: Alert[];
+  // the key figures (absent in reports written before them)
+  /** Distinct non-NULL keys. */
+  distinct_keys?: number | '';
+  /** Rows of the most frequent key (its value is named only in an alert). */
+  top_key_rows?: number | '';
+  /** Max/min ratio and cv of the distinct keys per bucket: the bucket function's own spread of this key population. */
+  bucket_keys_max_min_ratio?: string;
+  bucket_keys_cv?: string;
+  /** What became of the bucket skew (checks.ts SkewVerdict); '' when the scan did not complete. */
+  bucket_skew?: SkewVerdict | '';
+  /** The previous snapshot's figures the skew was compared with, carried from report to report. */
+  skew_previous?: { snapshot_dt: string; max_min_ratio?: number; cv: number };
+  /** Findings reported, not e-mailed. */
+  report_only?: Alert[];
 }
 
 export interface MonitorReport {
@@ -55,6 +74,8 @@ export interface MonitorReport {
   dry_run: boolean;
   alert_details: Alert[];
   bytes_scanned_total: number;
+  /** Findings reported, not e-mailed (absent in reports written before them). */
+  report_only?: Alert[];
 }
 
 /** Columns of the current CSV, in its order, then the new ones. */
@@ -63,10 +84,11 @@ export const CSV_COLUMNS: Array<keyof TableReport> = [
   'count_src', 'count_part', 'count_diff_pct', 'pk_nulls', 'pk_dupes', 'file_issues_sample', 'checked_at',
   'partition_projection', 'missing_s3_partitions', 'stale_partitions', 'wrong_bucket_rows', 'bucket_empty', 'bucket_low', 'bucket_max_min_ratio',
   'bucket_cv', 'volume_change_pct', 'bytes_scanned', 'repaired',
+  'distinct_keys', 'top_key_rows', 'bucket_keys_max_min_ratio', 'bucket_keys_cv', 'bucket_skew',
 ];
 
 /** The report header from the options. */
-export function reportHeader(o: MonitorOptions, runId: string, generatedAt: Date): Omit<MonitorReport, 'alerts' | 'tables' | 'alert_details' | 'bytes_scanned_total' | 'snapshot_dt' | 'newest_raw_snapshot_dt'> {
+export function reportHeader(o: MonitorOptions, runId: string, generatedAt: Date): Omit<MonitorReport, 'alerts' | 'tables' | 'alert_details' | 'bytes_scanned_total' | 'snapshot_dt' | 'newest_raw_snapshot_dt' | 'report_only'> {
   return {
     database: o.database,
     prefix: o.table_prefix,
@@ -97,16 +119,43 @@ export function reportKeys(prefix: string, generatedAt: Date): { json: string; c
   return { json: `${base}.json`, csv: `${base}.csv`, html: `${base}.html` };
 }
 
-/** The e-mail: subject `[DATA MONITOR] {db} {prefix}* — N issue(s)` (≤100 chars), every alert line, where the report is. */
+/**
+ * The e-mail: subject `[DATA MONITOR] {db} {prefix}* — N issue(s)` (≤100 chars), every alert line, how many findings
+ * only the report holds, and where the report is (`location`: the deployment's way to name it, an s3:// URI in AWS).
+ */
 export function reportEmail(report: MonitorReport, location: string): { subject: string; body: string } {
   const n = report.alerts.length;
   const subject = `[DATA MONITOR] ${report.database} ${report.prefix}* — ${n} issue(s)`;
+  const notes = report.report_only ?? [];
+  const byCode = [...new Set(notes.map((a) => a.code))].map((c) => `${c} ×${notes.filter((a) => a.code === c).length}`);
   const body = [
     `[DATA MONITOR] ${n} issue(s) in ${report.database} (${report.prefix}*)`,
     '',
     ...report.alert_details.map((a) => `${a.severity.padEnd(6)} ${alertLine(a)}`),
+    ...(notes.length > 0 ? ['', `In the report only (inherent or unchanged, no action needed): ${byCode.join(', ')}`] : []),
     '',
     `Report: ${location}`,
   ].join('\n');
   return { subject: subject.length <= 100 ? subject : `${subject.slice(0, 97)}...`, body };
 }
+
+/**
+ * The bucket figures of the table's previous snapshot, from the latest earlier report that has them: a report of
+ * another snapshot gives its own figures, a report of this snapshot the baseline it carried (so the comparison
+ * outlives the `trend_reports` window of a month of daily runs on one snapshot).
+ */
+export function previousSkew(history: MonitorReport[], table: string, snapshotDt: string): SkewBaseline | undefined {
+  for (const report of [...history].reverse()) {
+    const t = report.tables?.find((x) => x.table === table);
+    if (!t) continue;
+    const cv = toNumber(t.bucket_cv);
+    if (t.raw_input_snapshot_dt && t.raw_input_snapshot_dt !== snapshotDt && cv !== undefined && Number.isFinite(cv)) {
+      return { snapshotDt: t.raw_input_snapshot_dt, maxMinRatio: toNumber(t.bucket_max_min_ratio), cv };
+    }
+    const carried = t.skew_previous;
+    if (carried && carried.snapshot_dt !== snapshotDt && Number.isFinite(carried.cv)) return { snapshotDt: carried.snapshot_dt, maxMinRatio: carried.max_min_ratio, cv: carried.cv };
+  }
+  return undefined;
+}
+
+const toNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined);
