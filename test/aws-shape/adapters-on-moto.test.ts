@@ -43,6 +43,7 @@ import { Stack } from '../iam/check.js';
 import { packaged } from '../support/packaged.js';
 import { bodies, createQueue, queueAthenaResults, receiveAll, setTransition, unsetTransition, type Queue } from './moto-fixtures.js';
 import { MOTO_REGION, sdkConfig, startMoto, type MotoServer } from './moto-server.js';
+import { startS3ResponseProxy } from './s3-response-proxy.js';
 
 // packaging the template can take minutes when the service changed; moto starts slowly on a loaded machine
 const HOOK_TIMEOUT_MS = 900_000;
@@ -205,7 +206,11 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
   }, TEST_TIMEOUT_MS);
 
   test('If-Match updates under contention: 20 concurrent ledger updates (updateJson) each land exactly once; a stale ETag is refused', async () => {
-    const counted = countingRefusals(deps().store);
+    // through s3-response-proxy.ts, which makes moto's conditional writes atomic as S3's are (moto checks the ETag, then
+    // stores, in two steps on a threaded server: under load two writers of one ETag both passed and an update was lost)
+    const proxy = await startS3ResponseProxy(moto!.endpoint);
+    const proxied = buildAwsDeps(stack.env('snapshotTrigger'), { endpoint: proxy.endpoint, credentials: CREDENTIALS, forcePathStyle: true });
+    const counted = countingRefusals(proxied.store);
     const ledgers = makeLedgerStore(counted.store, deps().config);
     const { ledger, etag: before } = (await ledgers.load('infobase', LEDGER_SNAPSHOT))!;
     const ref = { dataset: 'infobase', snapshotDt: LEDGER_SNAPSHOT, runId: ledger.runId };
@@ -227,6 +232,7 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
     expect(after.ledger.history.map((h) => h.runId).sort()).toEqual(names);
     // the writers did collide (each refusal was a re-read and retry), and none of them overwrote another
     expect(counted.refusals()).toBeGreaterThan(0);
+    expect(proxy.serialized.count).toBeGreaterThanOrEqual(20);
     // a change that is already there writes nothing
     const noop = await ledgers.update(ref, () => false);
     expect(noop.changed).toBe(false);
@@ -235,6 +241,7 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
     const stale = await deps().store.put(dataBucket, ledgerKey(deps().config, 'infobase', LEDGER_SNAPSHOT), '{}', { ifMatch: before }).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(PreconditionFailedError);
     expect(JSON.parse(text((await deps().store.get(dataBucket, ledgerKey(deps().config, 'infobase', LEDGER_SNAPSHOT)))!.body)!).runId).toBe(ledger.runId);
+    await proxy.stop();
   }, TEST_TIMEOUT_MS);
 
   describe('listing past 1,000 keys, then deleting them in batches', () => {
