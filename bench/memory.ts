@@ -1,5 +1,5 @@
 /**
- * 3. Memory: peak RSS of `flywheel run` (the whole process: Node, tsx, DuckDB) on the largest
+ * 3. Memory: peak RSS of `flywheel run` (the whole process: Node, the CLI, DuckDB) on the largest
  * scale's input in a scratch home, the real CLI as a user runs it. Its stage timings (the run
  * summary's `stages:` line) are kept as a cross-check of the split measurement.
  */

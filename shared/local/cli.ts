@@ -2,18 +2,14 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bucketOf } from '../domain/bucket.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
-import { functionDeps, homePaths, localRuntime, type LocalRuntime } from '../composition/local.js';
-import { makeLedgerStore } from '../use-cases/ledger-store.js';
-import { generateSampleLake } from './sample-lake.js';
-import { consolidateDay, generateLanding } from '../adapters/local/consolidate.js';
-import { dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
-import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
-import { runEventFile, runLocal, runMonitor, runReplay, printLedgers } from './run-local.js';
-import { MonitorOptionsSchema } from '../domain/monitor/options.js';
-import { formatRows } from './format.js';
-import { cleanroomsReportCommand } from './cleanrooms.js';
+import type { LocalRuntime } from '../composition/local.js';
+
+// Everything else is imported inside the command that uses it: `bucket` loads the bucket function only, and
+// DuckDB, the handlers and zod load only for the commands that need them (the built CLI splits them into
+// chunks; shared/local/build-cli.mjs).
+const runLocalModule = () => import('./run-local.js');
+const composition = () => import('../composition/local.js');
 
 const out = (line = '') => process.stdout.write(line + '\n');
 
@@ -36,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--from-stage <stage>', 'stage to start from').choices([...STAGES]))
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
+      const { runLocal } = await runLocalModule();
       exitCode = await runLocal({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, tables: splitList(o.tables), fromStage: o.fromStage as StageName | undefined, verbose: o.verbose });
     });
 
@@ -46,10 +43,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--rows <n>', 'rows per sample source table', '500000')
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
+      const [{ homePaths }, { runLocal }] = await Promise.all([composition(), runLocalModule()]);
       const lake = homePaths(o.home).lake;
       if (!existsSync(path.join(lake, 'data'))) {
         out(`Generating a sample lake in ${path.join(o.home, 'lake')} (${Number(o.rows).toLocaleString('en-US')} rows per source table)…`);
         const started = Date.now();
+        const { generateSampleLake } = await import('./sample-lake.js');
         await generateSampleLake(lake, { rows: Number(o.rows), rawLanding: true, onTable: (s, t) => out(`  snapshot_dt=${s} ${t}`) });
         out(`Sample lake ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       }
@@ -63,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(home())
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (file: string, o) => {
+      const { runEventFile } = await runLocalModule();
       exitCode = await runEventFile({ home: o.home, file, verbose: o.verbose });
     });
 
@@ -73,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(home())
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
     .action(async (sql: string, o) => {
+      const { formatRows } = await import('./format.js');
       exitCode = await withRuntime(o.home, 'query', async (rt) => {
         await rt.catalog.refreshViews(rt.deps.config.database);
         await rt.db.run(`SET search_path = '${rt.deps.config.database},main'`);
@@ -86,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('the run ledgers: dataset, snapshot, stage states, counts, timings')
     .addOption(home())
     .action(async (o) => {
+      const [{ localRuntime }, { makeLedgerStore }, { printLedgers }] = await Promise.all([composition(), import('../use-cases/ledger-store.js'), runLocalModule()]);
       const rt = await localRuntime({ home: o.home });
       try {
         const ledgers = makeLedgerStore(rt.store, rt.deps.config);
@@ -110,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bus <name>', 'event bus named in the printed aws command', 'flywheel-<stage>')
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
+      const { runReplay } = await runLocalModule();
       exitCode = await runReplay({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, fromStage: o.fromStage, tables: splitList(o.tables), dryRun: !!o.dryRun, reason: o.reason, bus: o.bus, verbose: o.verbose });
     });
 
@@ -122,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       // the direct invocation an operator sends the compaction function in AWS (`aws lambda invoke … {"dataset","snapshotDt"}`)
+      const { runLocal } = await runLocalModule();
       exitCode = await runLocal({ home: o.home, verbose: o.verbose, kick: (rt) => rt.bus.invoke('compaction', { dataset: o.dataset, snapshotDt: o.snapshot }) });
     });
 
@@ -135,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'count and report, write nothing')
     .action(async (o) => {
       const date = o.date ?? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      const [{ consolidateDay, generateLanding }, { dayPartition, LANDING_PREFIX }] = await Promise.all([import('../adapters/local/consolidate.js'), import('../domain/chargebacks.js')]);
       exitCode = await withRuntime(o.home, 'consolidation', async (rt) => {
         const landing = path.join(rt.db.lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
         if (!existsSync(landing)) {
@@ -157,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--table-prefix <prefix>', 'catalog table prefix', 'part_')
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
+      const { cleanroomsReportCommand } = await import('./cleanrooms.js');
       exitCode = await cleanroomsReportCommand({ home: o.home, description: o.description, membership: o.membership, tablePrefix: o.tablePrefix, verbose: o.verbose }, out);
     });
 
@@ -166,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(home())
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
+      const [{ functionDeps, localRuntime }, { makeReconcilerHandler }] = await Promise.all([composition(), import('../../services/reconciler/reconciler.js')]);
       const rt = await localRuntime({ home: o.home, verbose: o.verbose });
       try {
         const report = await makeReconcilerHandler(functionDeps(rt.deps, 'reconciler'))({});
@@ -181,13 +188,19 @@ export async function main(argv: string[]): Promise<number> {
     .description('the data monitor against the local catalog and lake; writes JSON, CSV and HTML reports, alerts to the outbox')
     .addOption(home())
     .option('--verbose', 'echo JSON logs to stderr');
-  for (const [name, schema] of Object.entries(MonitorOptionsSchema.shape)) {
-    if (name === 'database' || name === 'report_bucket') continue;
-    monitor.option(`--${name} <value>`, schema.description ?? name.replace(/_/g, ' '));
+  // the monitor's flags come from its options schema (zod), loaded unless another command is named
+  const named = argv[2];
+  if (named === undefined || named.startsWith('-') || named === 'help' || named === 'monitor') {
+    const { MonitorOptionsSchema } = await import('../domain/monitor/options.js');
+    for (const [name, schema] of Object.entries(MonitorOptionsSchema.shape)) {
+      if (name === 'database' || name === 'report_bucket') continue;
+      monitor.option(`--${name} <value>`, schema.description ?? name.replace(/_/g, ' '));
+    }
   }
   monitor.option('--database <name>', 'Glue database (local default: flywheel)').option('--report_bucket <name>', 'report bucket (local default: analysis)');
   monitor.action(async (o) => {
     const { home: dir, verbose, ...flags } = o as Record<string, unknown> & { home: string; verbose?: boolean };
+    const { runMonitor } = await runLocalModule();
     exitCode = await runMonitor({ home: dir, verbose, options: flags });
   });
 
@@ -195,7 +208,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('bucket')
     .description('print ID<TAB>bucket for each id (the shared bucket function)')
     .argument('<ids...>')
-    .action((ids: string[]) => ids.forEach((id) => out(`${id}\t${bucketOf(id)}`)));
+    .action(async (ids: string[]) => {
+      const { bucketOf } = await import('../domain/bucket.js');
+      ids.forEach((id) => out(`${id}\t${bucketOf(id)}`));
+    });
 
   const name = argv[2];
   if (name && !name.startsWith('-') && name !== 'help' && !program.commands.some((c) => c.name() === name)) {
@@ -215,6 +231,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Runs `fn` on a local runtime; a failure prints `<what> failed: …` and sets exit code 1; the runtime is always closed. */
 async function withRuntime(home: string, what: string, fn: (rt: LocalRuntime) => Promise<void>): Promise<number> {
+  const { localRuntime } = await composition();
   const rt = await localRuntime({ home });
   try {
     await fn(rt);
