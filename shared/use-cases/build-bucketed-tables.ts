@@ -11,14 +11,14 @@ import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
 import { BUCKETED_STEP, bucketFileName, buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
-import { isValidSnapshotDt } from '../domain/snapshot.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
-import { PreconditionFailedError, type TableSwitch } from '../ports.js';
+import type { TableSwitch } from '../ports.js';
 import { alertFailure, alertsReach } from './alerts.js';
 import { recordRun } from './run-metrics.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
+import { advanceSnapshotMarker } from './snapshot-marker.js';
 
 interface QueryRef extends RunRef {
   table: string;
@@ -281,22 +281,8 @@ export function makeBuildBucketedTables(deps: Deps) {
    * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
    */
   async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
-    const key = `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await store.get(config.dataBucket, key);
-      const value = current && new TextDecoder().decode(current.body).trim();
-      if (!deliberate && value && isValidSnapshotDt(value) && value > ref.snapshotDt) {
-        logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: value });
-        return;
-      }
-      try {
-        await store.put(config.dataBucket, key, `${ref.snapshotDt}\n`, current ? { ifMatch: current.etag } : { ifNoneMatch: true });
-        return;
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-      }
-    }
-    throw new Error(`s3://${config.dataBucket}/${key} kept changing; snapshot_dt=${ref.snapshotDt} not written`);
+    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`, ref.snapshotDt, { force: deliberate });
+    if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
   }
 
   /**

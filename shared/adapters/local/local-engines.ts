@@ -10,12 +10,12 @@ import { rangeSelectSql, type BuildStep } from '../../domain/build-steps.js';
 import { mergeScanRows, scanBounds, scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
 import { BUCKET_COUNT } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
-import { isValidSnapshotDt } from '../../domain/snapshot.js';
 import { evenRanges, rowShares } from '../../domain/sizing.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
-import { PreconditionFailedError, type EngineQuery, type JobRunner, type JobState, type MaintenanceJob, type ObjectStore, type QueryEngine, type QueryState, type SplitJobArgs } from '../../ports.js';
+import { type EngineQuery, type JobRunner, type JobState, type MaintenanceJob, type ObjectStore, type QueryEngine, type QueryState, type SplitJobArgs } from '../../ports.js';
 import { assertCodec, type CompactionGroup } from '../../domain/compaction.js';
+import { advanceSnapshotMarker } from '../../use-cases/snapshot-marker.js';
 import { compactLanding } from './compaction.js';
 import { consolidateDay } from './consolidate.js';
 import type { FsObjectStore } from './fs-object-store.js';
@@ -60,26 +60,6 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
   await store.put(bucket, key.replace(/plan\.json$/, 'result.json'), JSON.stringify({ tables: result }, null, 2));
   const meta = parseS3Uri(plan.metadataUri);
   await advanceSnapshotMarker(store, meta.bucket, meta.key, plan.snapshotDt);
-}
-
-/**
- * metadata/snapshot_dt.txt, only ever moved forward (write_metadata in split_and_bucket.py): runs of two
- * snapshots may finish in any order, so a later snapshot already there is kept; the write is conditional
- * on what was read, and a lost race reads again. Returns whether `snapshotDt` was written.
- */
-export async function advanceSnapshotMarker(store: ObjectStore, bucket: string, key: string, snapshotDt: string, attempts = 5): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    const current = await store.get(bucket, key);
-    const value = current && new TextDecoder().decode(current.body).trim();
-    if (value && isValidSnapshotDt(value) && value > snapshotDt) return false;
-    try {
-      await store.put(bucket, key, `${snapshotDt}\n`, current ? { ifMatch: current.etag } : { ifNoneMatch: true });
-      return true;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-    }
-  }
-  throw new Error(`s3://${bucket}/${key} kept changing; snapshot_dt=${snapshotDt} not written after ${attempts} attempts`);
 }
 
 /**
