@@ -57,25 +57,39 @@ function attributeColumns(): Array<[string, string]> {
   return cols;
 }
 
+/**
+ * Input shapes: `wide` (the default) has 39 attribute columns per source table; `narrow` 8 of them
+ * (2 strings, 2 integers, a bigint, a double, a date, a boolean), where the pipeline's per-row and
+ * per-file work weighs most against the cost of writing wide rows.
+ */
+export type Width = 'wide' | 'narrow';
+const NARROW = new Set([0, 5, 12, 17, 18, 22, 30, 35]);
+
+function attributesOf(width: Width): Array<[string, string]> {
+  const all = attributeColumns();
+  return width === 'wide' ? all : all.filter((_, k) => NARROW.has(k));
+}
+
 /** Column names of one source table (CUSTOMER_USER_ID first). */
-export function sourceColumns(source: string): string[] {
-  return ['CUSTOMER_USER_ID', ...attributeColumns().map(([n]) => `${source}_${n}`)];
+export function sourceColumns(source: string, width: Width = 'wide'): string[] {
+  return ['CUSTOMER_USER_ID', ...attributesOf(width).map(([n]) => `${source}_${n}`)];
 }
 
 /**
  * The bench mapping, shaped like the sample lake's: IBE_01 split into two targets (20 + 19
  * attributes), IBE_02 carried whole, MIACS_01 with 29 of its 39 attributes (10 dropped).
  */
-export function benchMapping(): string {
+export function benchMapping(width: Width = 'wide'): string {
   const rows = ['source_table,source_column,target_table,target_column'];
   const add = (source: string, target: string, cols: string[]) => {
     for (const c of ['CUSTOMER_USER_ID', ...cols]) rows.push(`${source},${c},${target},${c.toLowerCase()}`);
   };
-  const attrs = (s: string) => sourceColumns(s).slice(1);
-  add('IBE_01', 'ibe_01a', attrs('IBE_01').slice(0, 20));
-  add('IBE_01', 'ibe_01b', attrs('IBE_01').slice(20));
+  const attrs = (s: string) => sourceColumns(s, width).slice(1);
+  const half = width === 'wide' ? 20 : 4;
+  add('IBE_01', 'ibe_01a', attrs('IBE_01').slice(0, half));
+  add('IBE_01', 'ibe_01b', attrs('IBE_01').slice(half));
   add('IBE_02', 'ibe_02', attrs('IBE_02'));
-  add('MIACS_01', 'miacs_01', attrs('MIACS_01').slice(0, 29));
+  add('MIACS_01', 'miacs_01', attrs('MIACS_01').slice(0, width === 'wide' ? 29 : 6));
   return rows.join('\n') + '\n';
 }
 
@@ -87,12 +101,12 @@ export const TARGETS = [
   { target: 'miacs_01', source: 'MIACS_01', columns: 30 },
 ];
 
-export const inputLake = (scale: number) => path.join(DATA_DIR, 'input', `${scale}x`, 'lake');
+export const inputLake = (scale: number, width: Width = 'wide') => path.join(DATA_DIR, 'input', `${scale}x${width === 'wide' ? '' : `-${width}`}`, 'lake');
 export const rawSnapshotDir = (lake: string) => path.join(lake, 'data', INFOBASE.rawPrefix, `snapshot_dt=${SNAPSHOT}`);
 
 /** Generates (once) the input lake of a scale; returns its lake folder, rows per table and bytes. */
-export async function ensureInput(scale: number): Promise<{ lake: string; rowsPerTable: number; bytes: number }> {
-  const lake = inputLake(scale);
+export async function ensureInput(scale: number, width: Width = 'wide'): Promise<{ lake: string; rowsPerTable: number; bytes: number }> {
+  const lake = inputLake(scale, width);
   const rowsPerTable = Math.round(scale * ROWS_PER_SCALE);
   const snap = rawSnapshotDir(lake);
   const done = path.join(snap, INFOBASE.readyMarker);
@@ -100,19 +114,20 @@ export async function ensureInput(scale: number): Promise<{ lake: string; rowsPe
     await fs.rm(lake, { recursive: true, force: true });
     const db = await (await DuckDBInstance.create(':memory:')).connect();
     try {
-      const cols = attributeColumns();
+      const cols = attributesOf(width);
       // non-ASCII ids like the sample lake: every 97th accented or CJK, every 1009th an emoji; row 7 NULL
       const id = `CASE WHEN i = 7 THEN NULL WHEN i % 1009 = 0 THEN 'cust-😀-' || i WHEN i % 97 = 0 THEN (CASE i % 3 WHEN 0 THEN 'Zoë-' WHEN 1 THEN 'Ærøskøbing-' ELSE '客户-' END) || i ELSE 'cust_' || lpad(i::VARCHAR, 10, '0') END`;
       for (const [t, source] of SOURCES.entries()) {
         const dir = path.join(snap, source);
         await fs.mkdir(dir, { recursive: true });
-        const hashes = cols.map((_, k) => `hash(i, ${t * 100 + k}) AS h${k}`).join(', ');
+        const used = new Set(cols.map(([n]) => Number(n.slice(-2))));
+        const hashes = attributeColumns().map((_, k) => k).filter((k) => used.has(k)).map((k) => `hash(i, ${t * 100 + k}) AS h${k}`).join(', ');
         const select = `SELECT ${id} AS CUSTOMER_USER_ID, ${cols.map(([n, e]) => `${e} AS ${source}_${n}`).join(', ')} FROM (SELECT i, ${hashes} FROM range(${rowsPerTable}) r(i))`;
         const { ms } = await timed(() => db.run(`COPY (${select}) TO ${literal(dir)} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}')`));
-        progress(`input ${scale}x: ${source} ${rowsPerTable.toLocaleString('en-US')} rows generated in ${(ms / 1000).toFixed(1)} s`);
+        progress(`input ${scale}x ${width}: ${source} ${rowsPerTable.toLocaleString('en-US')} rows generated in ${(ms / 1000).toFixed(1)} s`);
       }
       await fs.mkdir(path.join(lake, 'data', 'support_files'), { recursive: true });
-      await fs.writeFile(path.join(lake, 'data', INFOBASE.mappingKey!), benchMapping());
+      await fs.writeFile(path.join(lake, 'data', INFOBASE.mappingKey!), benchMapping(width));
       await fs.writeFile(done, '');
     } finally {
       db.closeSync();
@@ -122,8 +137,8 @@ export async function ensureInput(scale: number): Promise<{ lake: string; rowsPe
 }
 
 /** A scratch local home whose lake holds the input snapshot as hard links (no copy). */
-export async function scratchHome(scale: number, name: string): Promise<string> {
-  const { lake } = await ensureInput(scale);
+export async function scratchHome(scale: number, name: string, width: Width = 'wide'): Promise<string> {
+  const { lake } = await ensureInput(scale, width);
   const home = path.join(DATA_DIR, 'scratch', name);
   await fs.rm(home, { recursive: true, force: true });
   const link = async (from: string, to: string) => {

@@ -44,6 +44,18 @@ async function linkTree(from: string, to: string): Promise<void> {
 
 const ms = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) : NaN);
 
+/** The data monitor's span in a home's logs/flywheel.jsonl ('monitor started' → 'monitor completed'). */
+export function monitorMs(home: string): number {
+  const logs = readFileSync(path.join(home, 'logs', 'flywheel.jsonl'), 'utf8').split('\n').filter(Boolean).map((x) => {
+    try {
+      return JSON.parse(x) as { message?: string; timestamp?: string };
+    } catch {
+      return {};
+    }
+  });
+  return ms(logs.find((x) => x.message === 'monitor started')?.timestamp, logs.find((x) => x.message === 'monitor completed')?.timestamp);
+}
+
 export async function benchE2e(runs: number): Promise<{ rows: Row[]; result: E2eResult }> {
   const lake = await sampleLake();
   const wall: number[] = [];
@@ -64,16 +76,7 @@ export async function benchE2e(runs: number): Promise<{ rows: Row[]; result: E2e
       (spans[dataset] ??= []).push(ms(l.stages['snapshot-trigger'].startedAt ?? l.createdAt, l.stages['bucketed-tables'].endedAt));
       for (const s of STAGES) ((stageMs[dataset] ??= {})[s] ??= []).push(ms(l.stages[s].startedAt, l.stages[s].endedAt));
     }
-    const logs = readFileSync(path.join(home, 'logs', 'flywheel.jsonl'), 'utf8').split('\n').filter(Boolean).map((x) => {
-      try {
-        return JSON.parse(x) as { message?: string; timestamp?: string };
-      } catch {
-        return {};
-      }
-    });
-    const mStart = logs.find((x) => x.message === 'monitor started')?.timestamp;
-    const mEnd = logs.find((x) => x.message === 'monitor completed')?.timestamp;
-    monitor.push(ms(mStart, mEnd));
+    monitor.push(monitorMs(home));
     progress(`e2e run ${r + 1}/${runs}: ${fmtSecs(res.ms)} wall; infobase ${fmtSecs(spans.infobase!.at(-1)!)}, addressable ${fmtSecs(spans.addressable!.at(-1)!)}, monitor ${fmtSecs(monitor.at(-1)!)}`);
     await rmrf(home);
   }

@@ -5,7 +5,8 @@
  *   BENCH_SCALES=1,4,16   input scales (1× = 3 source tables × 1M rows × 40 columns)
  *   BENCH_RUNS=3          runs per measurement (median, min, max)
  *   BENCH_MEMORY_RUNS=3   runs of the memory measurement (a whole `flywheel run` at the largest scale, ~4 min each)
- *   BENCH_ONLY=split,bucket,memory,e2e,lambda,aws,cli   a subset (writes results.partial.json)
+ *   BENCH_RUN_SCALE=2     scale of the local run against the bare DuckDB script (narrow and wide inputs)
+ *   BENCH_ONLY=split,run,bucket,memory,e2e,lambda,aws,cli   a subset (writes results.partial.json)
  *   BENCH_MERGE=1         with BENCH_ONLY: also put the subset's rows and numbers into results.json in place of that
  *                         section's previous ones (each merged section records when it ran)
  */
@@ -17,17 +18,19 @@ import { benchBucketFn } from './bucket-fn.js';
 import { benchCli } from './cli.js';
 import { benchE2e } from './e2e.js';
 import { benchLambdas } from './lambda.js';
+import { benchLocalRun } from './local-run.js';
 import { BENCH_DIR, envInt, envList, machine, progress, verdict, type Row } from './lib.js';
 import { benchMemory } from './memory.js';
 import { benchSplit } from './split.js';
 
-const SECTIONS = ['lambda', 'cli', 'aws', 'bucket', 'split', 'e2e', 'memory'] as const;
-const ORDER = ['1 split', '2 bucket fn', '3 memory', '4 end to end', '5 lambda', '6 aws cost', '7 cli'];
+const SECTIONS = ['lambda', 'cli', 'aws', 'bucket', 'split', 'run', 'e2e', 'memory'] as const;
+const ORDER = ['1 split', '8 local run', '2 bucket fn', '3 memory', '4 end to end', '5 lambda', '6 aws cost', '7 cli'];
 
 async function main(): Promise<void> {
   const scales = envList('BENCH_SCALES', [1, 4, 16]).sort((a, b) => a - b);
   const runs = envInt('BENCH_RUNS', 3);
   const memoryRuns = envInt('BENCH_MEMORY_RUNS', 3);
+  const runScale = envInt('BENCH_RUN_SCALE', 2);
   const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
   const want = (s: (typeof SECTIONS)[number]) => !only || only.has(s);
   const conn = await (await DuckDBInstance.create(':memory:')).connect();
@@ -51,6 +54,16 @@ async function main(): Promise<void> {
   await section('aws', benchAwsCost);
   await section('bucket', () => benchBucketFn(Math.max(runs, 3)));
   await section('split', () => benchSplit(scales, () => runs));
+  await section('run', async () => {
+    const results = [];
+    const rows: Row[] = [];
+    for (const width of ['narrow', 'wide'] as const) {
+      const r = await benchLocalRun(runScale, runs, width);
+      results.push(r.result);
+      rows.push(...r.rows);
+    }
+    return { rows, results };
+  });
   await section('e2e', () => benchE2e(runs));
   await section('memory', () => benchMemory(Math.max(...scales), memoryRuns));
 

@@ -1,4 +1,4 @@
-import { bucketFileName, bucketRanges, buildStepsFor } from '../shared/domain/build-steps.js';
+import { bucketFileName, bucketRanges, buildStepsFor, recordedRangeSize } from '../shared/domain/build-steps.js';
 import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
@@ -192,6 +192,12 @@ describe('bucketed build steps', () => {
     expect(bucketRanges(256, 100)).toEqual([[0, 99], [100, 199], [200, 255]]);
     const covered = bucketRanges(256, 100).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
     expect(covered).toEqual(Array.from({ length: 256 }, (_, i) => i));
+  });
+
+  test("a planned table's range size is read back from its step labels (a resumed run keeps its steps)", () => {
+    expect(recordedRangeSize(['part 0-99', 'part 100-199', 'part 200-255', 'er 0-99', 'er 100-199', 'er 200-255', 'bucketed'])).toBe(100);
+    expect(recordedRangeSize(['part 0-255', 'er 0-255', 'bucketed'])).toBe(256);
+    expect(recordedRangeSize([])).toBeUndefined();
   });
 
   const steps = buildStepsFor({

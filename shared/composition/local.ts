@@ -98,7 +98,10 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   const home = path.resolve(options.home);
   const paths = homePaths(home);
   const clock = options.clock ?? { now: () => new Date() };
-  const config = defaultConfig(options.config);
+  // one query per part_ and part_<t>_er locally: the ≤100-partition steps exist for Athena's writer limit only
+  // (the AWS composition keeps them; options.config.partitionsPerQuery brings them back, e.g. in tests of a failed range)
+  const base = defaultConfig(options.config);
+  const config = options.config?.partitionsPerQuery ? base : { ...base, partitionsPerQuery: base.bucketCount };
   const store = new FsObjectStore(paths.lake);
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);
   const catalog = new DuckDbCatalog(db);

@@ -96,6 +96,12 @@ export function stepLabel(step: BuildStep): string {
   return `${step.er ? 'er' : 'part'} ${step.fromBucket}-${step.toBucket}`;
 }
 
+/** The bucket-range size of a table's planned steps, from their labels (`part 0-99` → 100); undefined before planning. */
+export function recordedRangeSize(labels: string[]): number | undefined {
+  const m = /^part (\d+)-(\d+)$/.exec(labels[0] ?? '');
+  return m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
+}
+
 /** Label of the final per-table step that assembles bucketed_<t> from part_<t>'s partitions. */
 export const BUCKETED_STEP = 'bucketed';
 

@@ -9,7 +9,7 @@
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
-import { BUCKETED_STEP, bucketFileName, buildStepsFor, stepLabel, type BuildStep } from '../domain/build-steps.js';
+import { BUCKETED_STEP, bucketFileName, buildStepsFor, recordedRangeSize, stepLabel, type BuildStep } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
@@ -59,8 +59,12 @@ export function makeBuildBucketedTables(deps: Deps) {
     return s3Uri(config.dataBucket, `${ds(ref.dataset).bucketedPrefix}${prefix}${table}/snapshot_dt=${ref.snapshotDt}/run_id=${ref.runId}/`);
   }
 
-  /** The steps of one table of one run; deterministic, so every event handler derives the same list. */
-  async function stepsFor(ref: RunRef, table: string): Promise<BuildStep[]> {
+  /**
+   * The steps of one table of one run; deterministic, so every event handler derives the same list. Once
+   * planned, the ranges are the ledger's (`recorded` labels): a process resuming the run with another
+   * partitionsPerQuery (local mode builds in one step, AWS in ≤100-partition steps) goes on with the same steps.
+   */
+  async function stepsFor(ref: RunRef, table: string, recorded: string[] = []): Promise<BuildStep[]> {
     // the run's own staged definition: another snapshot registering ext_<t> meanwhile changes nothing here
     const extName = staging(config.prefixes.ext, table, ref.runId);
     const ext = await catalog.getTable(config.database, extName);
@@ -74,7 +78,7 @@ export function makeBuildBucketedTables(deps: Deps) {
       partLocation: folder(ref, config.prefixes.part, table),
       er: { staging: staging(config.prefixes.part, `${table}_er`, ref.runId), location: folder(ref, config.prefixes.part, `${table}_er`), snapshotDt: ref.snapshotDt, keyColumn: config.keyColumn },
       bucketCount: config.bucketCount,
-      partitionsPerQuery: config.partitionsPerQuery,
+      partitionsPerQuery: recordedRangeSize(recorded) ?? config.partitionsPerQuery,
     });
   }
 
@@ -221,7 +225,7 @@ export function makeBuildBucketedTables(deps: Deps) {
     const rec = ledger.tables[table]!;
     if (status === 'FAILED') await failTable(ref, table, `${rec.steps[step]!.label} query ${queryId ?? '(not started)'}: ${reason}`);
     else if (rec.status === 'RUNNING') {
-      const steps = await stepsFor(ref, table);
+      const steps = await stepsFor(ref, table, rec.steps.map((s) => s.label));
       await startStep(ref, table, steps, step + 1).catch((err: Error) => onStepFinished({ ...ref, step: step + 1 }, undefined, 'FAILED', err.message));
     }
     await finishIfDone(ref, ledger);

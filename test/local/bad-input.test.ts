@@ -126,6 +126,7 @@ describe('bad input', () => {
 
   test('a query fails half-way: that table fails and stays on the previous snapshot, the others switch', async () => {
     const { rt, ledger: l, mail } = await scenario(async () => undefined, {
+      config: { partitionsPerQuery: 100 }, // AWS's ≤100-partition steps (locally one step builds a table)
       faults: { step: (s) => (s.table === 'ibe_04' && s.kind === 'part-range' && s.fromBucket === 100 ? 'HIVE_BAD_DATA: injected' : undefined) },
     });
     expect(l!.tables.ibe_04).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/part 100-199.*injected/) });

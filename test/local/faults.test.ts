@@ -48,10 +48,11 @@ test('the process is killed between writing the data and switching the tables: t
   const home = await liveHome();
   // the last query events of the run never get handled: the process dies with them queued
   let athenaEvents = 0;
-  const options: Partial<LocalOptions> = { observer: { drop: (e) => (e as { 'detail-type'?: string })['detail-type'] === 'Athena Query State Change' && ++athenaEvents > 10 } };
+  const options: Partial<LocalOptions> = { config: { partitionsPerQuery: 100 }, observer: { drop: (e) => (e as { 'detail-type'?: string })['detail-type'] === 'Athena Query State Change' && ++athenaEvents > 10 } };
   const first = await open(home, options);
   await runPipeline(first, { dataset: 'infobase' });
   first.close(); // killed
+  // reopened with local mode's one-step builds: the run goes on with the ≤100-partition steps its ledger planned
   const rt = await open(home);
   try {
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('RUNNING');

@@ -8,7 +8,7 @@ const lose = (type: string) => (event: unknown) => (event as { 'detail-type'?: s
 describe.each(['Glue Job State Change', 'Athena Query State Change', 'Stage Completed'])('when every %s is lost', (type) => {
   test('the reconciler completes the run; the job ran once, each query once', async () => {
     const home = await sampleHome(300);
-    const rt = await open(home, { observer: { drop: lose(type) } });
+    const rt = await open(home, { config: { partitionsPerQuery: 100 }, observer: { drop: lose(type) } });
     try {
       await runPipeline(rt);
       expect((await ledger(rt, '2025-10-31'))!.status).toBe('RUNNING'); // stalled
@@ -35,7 +35,7 @@ describe.each(['Glue Job State Change', 'Athena Query State Change', 'Stage Comp
 test('a stage in flight past its timeout alerts once', async () => {
   const home = await sampleHome(100);
   let now = new Date('2025-11-01T00:00:00Z');
-  const rt = await open(home, { clock: { now: () => now }, observer: { drop: lose('Glue Job State Change') }, faults: {} });
+  const rt = await open(home, { config: { partitionsPerQuery: 100 }, clock: { now: () => now }, observer: { drop: lose('Glue Job State Change') }, faults: {} });
   try {
     // the job never reports and Glue still says RUNNING
     rt.deps.jobs.jobRunState = async () => ({ state: 'RUNNING' });

@@ -19,7 +19,7 @@ describe('Replay Requested', () => {
     home = await sampleHome(500);
     // ibe_04's second range fails once: the run ends FAILED for that table
     let failOnce = true;
-    rt = await open(home, { faults: { step: (s) => (s.table === 'ibe_04' && s.fromBucket === 100 && failOnce ? ((failOnce = false), 'HIVE_BAD_DATA: injected') : undefined) } });
+    rt = await open(home, { config: { partitionsPerQuery: 100 }, faults: { step: (s) => (s.table === 'ibe_04' && s.fromBucket === 100 && failOnce ? ((failOnce = false), 'HIVE_BAD_DATA: injected') : undefined) } });
     await runPipeline(rt);
   });
   afterAll(() => rt.close());
