@@ -1,7 +1,7 @@
 // Bad input: each case gets a clear error naming snapshot/table/fix, an alert, nothing lost, and the
 // independent tables proceed.
 import { promises as fs, rmSync } from 'node:fs';
-import { count, lakePath, ledger, open, outbox, RAW, runPipeline, sampleHome } from './harness.js';
+import { count, lakePath, ledger, liveHome, open, outbox, RAW, runPipeline, sampleHome } from './harness.js';
 import type { LocalOptions } from '../../shared/composition/local.js';
 
 const SNAP = `${RAW}snapshot_dt=2025-10-31/`;
@@ -9,10 +9,7 @@ const MAPPING = 'support_files/omc_flywheel_infobase_table_split_lowercase.csv';
 
 /** A home where 2025-09-30 is live, then `mutate` breaks something, then the latest snapshot runs. */
 async function scenario(mutate: (home: string) => Promise<void>, options: Partial<LocalOptions> = {}) {
-  const home = await sampleHome(400);
-  const first = await open(home);
-  await runPipeline(first, { dataset: 'infobase', snapshotDt: '2025-09-30', rerun: true });
-  first.close();
+  const home = await liveHome(400);
   await mutate(home);
   const rt = await open(home, options);
   await runPipeline(rt, { dataset: 'infobase' });

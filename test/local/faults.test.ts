@@ -3,16 +3,8 @@
 // the run with no duplicated or missing rows. (Job and query failures: bad-input.test.ts.)
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { LocalOptions, LocalRuntime } from '../../shared/composition/local.js';
-import { count, ledger, open, outbox, runPipeline, sampleHome } from './harness.js';
+import { count, ledger, liveHome, open, outbox, runPipeline } from './harness.js';
 
-/** A home where snapshot 2025-09-30 (396 rows a table) is live. */
-async function liveHome(): Promise<string> {
-  const home = await sampleHome(400);
-  const rt = await open(home);
-  await runPipeline(rt, { dataset: 'infobase', snapshotDt: '2025-09-30', rerun: true });
-  rt.close();
-  return home;
-}
 const live = async (rt: LocalRuntime, t: string) => [(await rt.catalog.getTable('flywheel', t))!.parameters.snapshot_dt, await count(rt, `select count(*) from ${t}`)];
 const noDupes = async (rt: LocalRuntime, t: string) => count(rt, `select count(*) from (select customer_user_id from ${t} where customer_user_id is not null group by 1 having count(*) > 1)`);
 

@@ -1,4 +1,5 @@
 /** Test harness: a small sample lake in a temp home and a local runtime over it. */
+import { jest } from '@jest/globals';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,14 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
 
 export const RAW = 'omc_cleanroom_data/infobase_attributes/raw_input/';
+
+/**
+ * Tests and hooks of a file using this harness run the local pipeline, a few times each on a lake of a few
+ * hundred or thousand rows: 2–20 s on an idle 2-core machine, 3–4× that with the machine loaded (load ~6).
+ * Jest's 60 s default (the unit tests') would be the first thing to fail under load, not the code.
+ */
+export const PIPELINE_TEST_TIMEOUT_MS = 240_000;
+jest.setTimeout(PIPELINE_TEST_TIMEOUT_MS);
 
 /** A fresh home with a sample lake of `rows` rows per source table (snapshots 2025-09-30 and 2025-10-31). */
 export async function sampleHome(rows = 3000, addressable = false): Promise<string> {
@@ -17,6 +26,33 @@ export async function sampleHome(rows = 3000, addressable = false): Promise<stri
 
 export async function open(home: string, options: Partial<LocalOptions> = {}): Promise<LocalRuntime> {
   return localRuntime({ home, ...options });
+}
+
+const templates = new Map<number, Promise<string>>();
+
+/**
+ * A fresh home whose sample lake (`rows` rows per source table) has snapshot 2025-09-30 live, 2025-10-31 not yet
+ * run. The first call of a test file runs the pipeline once into a template home; every call copies it (lake,
+ * catalog, ledgers) and points the copy's catalog views at its own lake.
+ */
+export async function liveHome(rows = 400): Promise<string> {
+  let template = templates.get(rows);
+  if (!template) {
+    template = (async () => {
+      const home = await sampleHome(rows);
+      const rt = await open(home);
+      await runPipeline(rt, { dataset: 'infobase', snapshotDt: '2025-09-30', rerun: true });
+      rt.close();
+      return home;
+    })();
+    templates.set(rows, template);
+  }
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flywheel-test-'));
+  await fs.cp(await template, home, { recursive: true });
+  const rt = await open(home);
+  await rt.catalog.refreshViews(rt.deps.config.database);
+  rt.close();
+  return home;
 }
 
 /** Invokes snapshot-trigger as the CLI does and drains the bus. */
