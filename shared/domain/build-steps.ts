@@ -88,7 +88,8 @@ export function rangeSelectSql(step: PartRangeStep, dialect: 'trino' | 'duckdb')
   };
   if (dialect === 'trino') return `SELECT ${rowId(`row_number() OVER (PARTITION BY ${key} ORDER BY ${key})`)} AS "row_id", ${key}, "id_bucket" FROM ${from}`;
   const counted = `SELECT ${key}, "id_bucket", count(*) AS c FROM ${from} GROUP BY ${key}, "id_bucket"`;
-  return `SELECT ${rowId('n')} AS "row_id", ${key}, "id_bucket" FROM (SELECT ${key}, "id_bucket", unnest(range(1, c + 1)) AS n FROM (${counted}))`;
+  // a key of one row (nearly every key) unnests a constant list: 15% faster than building range(1, 2) for each (bench/)
+  return `SELECT ${rowId('n')} AS "row_id", ${key}, "id_bucket" FROM (SELECT ${key}, "id_bucket", unnest(CASE WHEN c = 1 THEN [1::BIGINT] ELSE range(1, c + 1) END) AS n FROM (${counted}))`;
 }
 
 /** Short label for logs and ledgers, e.g. `part 100-199`, `er 0-99`. */
