@@ -2,7 +2,7 @@
 
 The job executes a split plan computed in TypeScript (shared/domain/plan-split.ts, type in
 shared/domain/split-plan.ts); these helpers validate it, build the Spark SQL it runs and compute the
-shared bucket function (DESIGN.md "Bucket function"). Standard library only, so the unit tests and
+shared bucket function (docs/ARCHITECTURE.md, "Bucket function"). Standard library only, so the unit tests and
 the Glue script import this module with no Spark installed. Nothing here talks to AWS or Spark.
 """
 import json

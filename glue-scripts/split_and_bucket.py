@@ -4,7 +4,7 @@ columns, file counts, output folders) comes from TypeScript, the logic from flyw
 Arguments: --SNAPSHOT_DT D --RUN_ID R --PLAN_URI s3://…/plan.json [--TABLES_FILTER a,b]
 
 Per table: read the source parquet, project the mapped columns (renamed, cast-free) plus id_bucket
-(DESIGN.md bucket function as a Spark SQL expression), distribute the rows into fileCount files of
+(the bucket function of docs/ARCHITECTURE.md as a Spark SQL expression), distribute the rows into fileCount files of
 contiguous id_bucket ranges (fs.file_ranges, exactly), sort each by (id_bucket, key), write snappy
 parquet into the table's empty run folder. Each source row is read once. After every table
 succeeded: result.json beside the plan, then metadata/snapshot_dt.txt, which only moves forward (a later

@@ -1,4 +1,4 @@
-// The shared vector file proves every engine computes the same id_bucket (DESIGN.md "Bucket function").
+// The shared vector file proves every engine computes the same id_bucket (docs/ARCHITECTURE.md, "Bucket function").
 // Python's twin is checked by glue-scripts/test_flywheel_split.py against the same file.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ describe('bucket vectors', () => {
     expect(ids.some((id) => new TextEncoder().encode(id).length > 1000)).toBe(true);
   });
 
-  test('DESIGN.md examples', () => {
+  test('the examples of docs/ARCHITECTURE.md', () => {
     expect(bucketOf('abc')).toBe(98);
     expect(bucketOf('customer_0001')).toBe(194);
     expect(bucketOf('')).toBe(0);
@@ -61,7 +61,7 @@ describe('bucket vectors', () => {
   });
 
   describe('compiled DuckDB extension (flywheel_bucket)', () => {
-    // This machine kind has a C compiler (DESIGN: Node + g++), so the extension must build here;
+    // This machine kind has a C compiler (the polyglot machine: Node + g++), so the extension must build here;
     // the reason is in the failure message when it does not.
     test('builds against the loaded libduckdb, loads, and matches every vector; NULL goes to bucket 0', async () => {
       const ext = await bucketExtension();

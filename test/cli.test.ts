@@ -1,4 +1,4 @@
-// The CLI of DESIGN.md's local-mode contract, run as a user would (a child process per command).
+// The local-mode CLI contract (README "The local CLI"), run as a user would (a child process per command).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * The bucket function of DESIGN.md: Hive bucketing v1's string hash, modulo 256.
+ * The bucket function (docs/ARCHITECTURE.md, "Bucket function"): Hive bucketing v1's string hash, modulo 256.
  * h = 31*h + b over the UTF-8 bytes taken as signed, (h & 0x7fffffff) % 256. Because 256 divides
  * 2^32 this equals fold(acc = (acc*31 + b) % 256) over the unsigned bytes, which is the form every
  * SQL engine below evaluates without overflow handling.

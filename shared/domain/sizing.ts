@@ -1,4 +1,4 @@
-/** Dynamic file sizing (DESIGN.md): files per table = clamp(ceil(bytes / target), 1, 256). */
+/** Dynamic file sizing: files per table = clamp(ceil(bytes / target), 1, 256). */
 export const TARGET_FILE_BYTES = 512 * 1024 * 1024;
 export const MAX_FILES_PER_TABLE = 256;
 

@@ -1,4 +1,4 @@
-/** `npx flywheel …`: the local-mode CLI of DESIGN.md (run, event, query, status, bucket; start = sample lake + run). */
+/** `npx flywheel …`: the local-mode CLI (run, event, query, status, bucket; start = sample lake + run); see the README's commands. */
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

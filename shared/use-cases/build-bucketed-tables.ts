@@ -50,7 +50,7 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
 
 export function makeBuildBucketedTables(deps: Deps) {
   const { config, store, catalog, engine, clock, logger } = deps;
-  const ledgers = makeLedgerStore(store, config);
+  const ledgers = makeLedgerStore(store, config, clock);
   const ds = (dataset: string) => config.datasets[dataset]!;
   const staging = stagingName;
 

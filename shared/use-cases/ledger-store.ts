@@ -2,7 +2,7 @@
 import { storeGrant, type Grant, type StoreMethod } from '../domain/access.js';
 import type { PipelineConfig } from '../domain/config.js';
 import type { RunLedger } from '../domain/ledger.js';
-import { PreconditionFailedError, type ObjectStore } from '../ports.js';
+import { PreconditionFailedError, type Clock, type ObjectStore } from '../ports.js';
 import { readJson, updateJson } from './json-document.js';
 
 export interface RunRef {
@@ -27,7 +27,10 @@ export function indexReach(config: PipelineConfig, kind: 'glue' | 'athena' | 'jo
   return storeGrant(methods, config.dataBucket, `${config.indexPrefix}${kind}/`);
 }
 
-export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
+const systemClock: Clock = { now: () => new Date() };
+
+/** The run ledgers and the query/job index; `clock` stamps each update (the deps' Clock in the use cases). */
+export function makeLedgerStore(store: ObjectStore, config: PipelineConfig, clock: Clock = systemClock) {
   const bucket = config.dataBucket;
   const indexKey = (kind: 'glue' | 'athena', id: string) => `${config.indexPrefix}${kind}/${encodeURIComponent(id)}.json`;
 
@@ -65,7 +68,7 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig) {
       const { doc, changed } = await updateJson<RunLedger>(store, bucket, ledgerKey(config, ref.dataset, ref.snapshotDt), (ledger) => {
         if (ledger.runId !== ref.runId) throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
         if (!change(ledger)) return false;
-        ledger.updatedAt = new Date().toISOString();
+        ledger.updatedAt = clock.now().toISOString();
         return true;
       });
       return { ledger: doc, changed };

@@ -40,7 +40,7 @@ export function reconcileReach(config: PipelineConfig): Grant[] {
 }
 
 export function makeReconcile(deps: Deps) {
-  const ledgers = makeLedgerStore(deps.store, deps.config);
+  const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   const register = makeRegisterStagedTables(deps);
   const bucketed = makeBuildBucketedTables(deps);
 

@@ -42,7 +42,7 @@ export function registerStagedTablesReach(config: PipelineConfig): Grant[] {
 
 export function makeRegisterStagedTables(deps: Deps) {
   const { config, store, catalog, clock, logger } = deps;
-  const ledgers = makeLedgerStore(store, config);
+  const ledgers = makeLedgerStore(store, config, clock);
 
   return async function registerStagedTables(event: JobFinished): Promise<{ outcome: 'registered' | 'failed' | 'ignored'; tables: string[] }> {
     // 1. which run

@@ -29,7 +29,7 @@ export function replayFromStageReach(config: PipelineConfig): Grant[] {
 }
 
 export function makeReplayFromStage(deps: Deps) {
-  const ledgers = makeLedgerStore(deps.store, deps.config);
+  const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   return async function replayFromStage(input: ReplayFromStageInput): Promise<RunLedger> {
     const where = { snapshotDt: input.snapshotDt, stage: input.fromStage };
     const current = await ledgers.load(input.dataset, input.snapshotDt);

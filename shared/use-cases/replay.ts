@@ -58,7 +58,7 @@ export function replayReach(config: PipelineConfig): Grant[] {
 }
 
 export function makeReplay(deps: Deps) {
-  const ledgers = makeLedgerStore(deps.store, deps.config);
+  const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   const startRun = makeStartSnapshotRun(deps);
   const replayFromStage = makeReplayFromStage(deps);
 

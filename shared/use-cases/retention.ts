@@ -29,7 +29,7 @@ export function retentionReach(config: PipelineConfig): Grant[] {
 
 export function makeRetention(deps: Deps) {
   const { config, store, catalog, logger } = deps;
-  const ledgers = makeLedgerStore(store, config);
+  const ledgers = makeLedgerStore(store, config, deps.clock);
 
   return async function applyRetention(retainSnapshots: number, options: { dryRun?: boolean } = {}): Promise<RetentionResult> {
     if (!(retainSnapshots >= 1)) throw new Error(`retain_snapshots must be at least 1, got ${retainSnapshots}`);

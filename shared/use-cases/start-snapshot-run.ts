@@ -55,7 +55,7 @@ export function startSnapshotRunReach(config: PipelineConfig): Grant[] {
 
 export function makeStartSnapshotRun(deps: Deps) {
   const { config, store, clock, logger } = deps;
-  const ledgers = makeLedgerStore(store, config);
+  const ledgers = makeLedgerStore(store, config, clock);
   const bucket = config.dataBucket;
 
   return async function startSnapshotRun(input: StartRunInput): Promise<StartRunResult> {

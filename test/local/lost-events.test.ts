@@ -50,6 +50,8 @@ test('a stage in flight past its timeout alerts once', async () => {
     const mail = (await outbox(home)).filter((m) => m.includes('has been in flight for'));
     expect(mail).toHaveLength(1);
     expect(mail[0]).toMatch(/split-and-bucket has been in flight for 780 minutes \(timeout 720\)/);
+    // the ledger's updates are stamped by the deps' Clock, as every other time in it
+    expect((await ledger(rt, (await rt.deps.store.list('data', '_runs/infobase/')).objects[0]!.key.match(/snapshot_dt=([\d-]+)/)![1]!))!.updatedAt).toBe('2025-11-01T13:00:00.000Z');
   } finally {
     rt.close();
   }
