@@ -3,8 +3,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineConfig } from './domain/config.js';
 import type { StageName } from './domain/ledger.js';
-import type { ChargebacksParams } from './use-cases/maintenance-jobs.js';
-import type { CleanroomsReportDefaults } from './use-cases/cleanrooms-report.js';
+import type { ChargebacksParams } from './domain/chargebacks.js';
+import type { CleanroomsReportDefaults } from './domain/cleanrooms-report.js';
 import type { Catalog, Clock, ColumnDef, EventBus, JobRunner, Notifier, ObjectStore, QueryEngine } from './ports.js';
 
 export interface ParquetFooter {

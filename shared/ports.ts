@@ -4,14 +4,10 @@
  * receive them and never import an adapter.
  */
 import type { BuildStep } from './domain/build-steps.js';
+import type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
 import type { MonitorQuery } from './domain/monitor/queries.js';
 
-export interface ObjectInfo {
-  key: string;
-  size: number;
-  etag?: string;
-  lastModified?: Date;
-}
+export type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
 
 export interface Listing {
   objects: ObjectInfo[];
@@ -62,30 +58,6 @@ export interface ObjectStore {
   delete(bucket: string, keys: string[]): Promise<void>;
   /** Server-side copy of one object (S3 CopyObject; a hard link locally). */
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
-}
-
-/** A column as the catalog stores it (Hive type names: string, bigint, int, double, boolean, …). */
-export interface ColumnDef {
-  name: string;
-  type: string;
-}
-
-export interface TableDef {
-  name: string;
-  /** URI of the folder holding the data files (s3://bucket/key/ or the local lake equivalent). */
-  location: string;
-  columns: ColumnDef[];
-  partitionKeys: ColumnDef[];
-  comment?: string;
-  parameters: Record<string, string>;
-  bucketing?: { columns: string[]; count: number };
-  /** How the catalog stores it (adapters fill it when reading; defaults to an external parquet table). */
-  storage?: { tableType?: string; inputFormat?: string; serde?: string };
-}
-
-export interface PartitionDef {
-  values: string[];
-  location: string;
 }
 
 export interface Catalog {

@@ -9,7 +9,7 @@
  * part_<t>_er (row_id, customer_user_id) for Entity Resolution is built from part_<t> the same way,
  * range by range, after it.
  */
-import type { ColumnDef } from '../ports.js';
+import type { ColumnDef } from './catalog-types.js';
 import { identifier, literal, nonNegativeInt } from './sql-identifiers.js';
 
 interface StepBase {

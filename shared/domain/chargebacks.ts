@@ -8,6 +8,17 @@
  * and never half-written.
  */
 
+/** Parameters of the chargebacks consolidation job (CHARGEBACKS_* in AWS, options locally). */
+export interface ChargebacksParams {
+  sourceDatabase: string;
+  sourceTable: string;
+  outputPath: string;
+  outputFileCount: number;
+  codec: string;
+  totalExecutions: number;
+  partitionFilter: boolean;
+}
+
 /** Where chargebacks land, partitioned year=/month=/day= (the landing table's location, crawled in AWS). */
 export const LANDING_PREFIX = 'landing/chargebacks/';
 

@@ -441,3 +441,18 @@ export function failedRowLines(report: CleanroomsReport): string[] {
     ...report.other_configured_tables.filter((c) => c.error).map((c) => `configured table ${c.name} (${c.id}): ${c.error}`),
   ];
 }
+
+export interface CleanroomsReportParams {
+  membershipId: string;
+  database: string;
+  /** Catalog tables of the report: names starting with this (default `part_`). */
+  tablePrefix: string;
+  reportBucket: string;
+  /** Key prefix of the report files (default `cleanrooms-reports/`). */
+  reportPrefix: string;
+  /** The command an operator runs to produce the report again (named in alerts). */
+  rerunCommand?: string;
+}
+
+/** The deployment's (or CLI's) parameters; an invocation may override each, and must name the membership when these do not. */
+export type CleanroomsReportDefaults = Omit<CleanroomsReportParams, 'membershipId'> & { membershipId?: string };

@@ -4,7 +4,7 @@
  * the prefix the split reads, then the ready marker) and the chargebacks consolidation (one day,
  * deduplicated, OUTPUT_FILE_COUNT files). glue-scripts/flywheel_compaction.py holds the same rules.
  */
-import type { ObjectInfo } from '../ports.js';
+import type { ObjectInfo } from './catalog-types.js';
 
 export const COMPRESSION_CODECS = ['snappy', 'gzip', 'zstd', 'uncompressed'] as const;
 export type CompressionCodec = (typeof COMPRESSION_CODECS)[number];

@@ -8,7 +8,7 @@
  * Keys are the job runner's job names: a dataset, `compaction`, `chargebacks`. test/iam proves each job's
  * role against this (shared/adapters/aws/iam.ts turns it into the S3, Glue and KMS requests Spark makes).
  */
-import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
+import type { ChargebacksParams } from './chargebacks.js';
 import { LANDING_PREFIX } from './chargebacks.js';
 import { parseS3Uri, type PipelineConfig } from './config.js';
 

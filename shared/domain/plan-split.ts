@@ -1,5 +1,5 @@
 /** Builds the split plan from the mapping and what the snapshot's source tables hold. Pure. */
-import type { ColumnDef } from '../ports.js';
+import type { ColumnDef } from './catalog-types.js';
 import type { Mapping } from './mapping.js';
 import { fileCountFor } from './sizing.js';
 import type { SkippedTable, SplitPlan, SplitTablePlan } from './split-plan.js';

@@ -18,6 +18,8 @@ import {
   type AssociationItem, type ConfiguredTableItem, type IdNamespaceItem, type Listed, type SchemaMappingItem,
 } from '../domain/cleanrooms-report.js';
 import type { Deps } from '../deps.js';
+import type { CleanroomsReportDefaults, CleanroomsReportParams } from '../domain/cleanrooms-report.js';
+export type { CleanroomsReportDefaults, CleanroomsReportParams } from '../domain/cleanrooms-report.js';
 
 /** What the report reads from Clean Rooms and Entity Resolution. Each item carries its data or the error of the call that failed. */
 export interface CleanRoomsDirectory {
@@ -31,20 +33,6 @@ export interface CleanRoomsDirectory {
   schemaMappings(): Promise<Listed<SchemaMappingItem>>;
 }
 
-export interface CleanroomsReportParams {
-  membershipId: string;
-  database: string;
-  /** Catalog tables of the report: names starting with this (default `part_`). */
-  tablePrefix: string;
-  reportBucket: string;
-  /** Key prefix of the report files (default `cleanrooms-reports/`). */
-  reportPrefix: string;
-  /** The command an operator runs to produce the report again (named in alerts). */
-  rerunCommand?: string;
-}
-
-/** The deployment's (or CLI's) parameters; an invocation may override each, and must name the membership when these do not. */
-export type CleanroomsReportDefaults = Omit<CleanroomsReportParams, 'membershipId'> & { membershipId?: string };
 
 export interface CleanroomsReportSummary {
   status: 'SUCCEEDED' | 'SUCCEEDED_WITH_FAILED_ROWS' | 'FAILED';

@@ -13,17 +13,10 @@ import type { Deps } from '../deps.js';
 import type { JobState, MaintenanceJob } from '../ports.js';
 import { readJson } from './json-document.js';
 import { indexReach } from './ledger-store.js';
+import type { ChargebacksParams } from '../domain/chargebacks.js';
+export type { ChargebacksParams } from '../domain/chargebacks.js';
 
 /** Chargebacks job parameters of a deployment (CHARGEBACKS_* in AWS; fixed locally). */
-export interface ChargebacksParams {
-  sourceDatabase: string;
-  sourceTable: string;
-  outputPath: string;
-  outputFileCount: number;
-  codec: string;
-  totalExecutions: number;
-  partitionFilter: boolean;
-}
 
 export interface ChargebacksRequest {
   executionTime?: string;

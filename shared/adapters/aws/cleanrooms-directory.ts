@@ -22,7 +22,7 @@ import {
 import type { DirectoryMethod } from '../../domain/access.js';
 import { AccessDeniedError } from '../../ports.js';
 import type { CleanRoomsDirectory } from '../../use-cases/cleanrooms-report.js';
-import type { AwsResources } from './iam.js';
+import type { AwsResources } from './aws-resources.js';
 
 const arn = (service: string, resource: string) => (r: AwsResources) => `arn:${r.partition}:${service}:${r.region}:${r.accountId}:${resource}`;
 /** List calls with no resource type in IAM's reference are authorised on "*". */

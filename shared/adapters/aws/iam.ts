@@ -8,12 +8,15 @@
 import type { Grant, StoreGrant } from '../../domain/access.js';
 import type { JobReach } from '../../domain/job-reach.js';
 import { ATHENA_ACTIONS } from './athena-query-engine.js';
+import type { AwsResources } from './aws-resources.js';
 import { CLEANROOMS_ACTIONS } from './cleanrooms-directory.js';
 import { EVENTBRIDGE_ACTIONS } from './eventbridge-bus.js';
 import { GLUE_CATALOG_ACTIONS } from './glue-catalog.js';
 import { GLUE_JOB_ACTIONS, GLUE_JOB_SCRIPT_ACTIONS } from './glue-job-runner.js';
 import { S3_ACTIONS } from './s3-object-store.js';
 import { SNS_ACTIONS } from './sns-notifier.js';
+
+export type { AwsResources } from './aws-resources.js';
 
 export interface IamRequest {
   action: string;
@@ -24,19 +27,6 @@ export interface IamRequest {
   why: string;
 }
 
-/** The deployed resources a deployment's grants name, resolved from its template. */
-export interface AwsResources {
-  partition: string;
-  region: string;
-  accountId: string;
-  /** The SSE-KMS key of a bucket's default encryption (absent: SSE-S3, no key needed). */
-  bucketKeys: Record<string, string | undefined>;
-  topic: { arn: string; key?: string };
-  busArn: string;
-  /** Glue job name of each port job (dataset or maintenance job). */
-  jobNames: Record<string, string | undefined>;
-  workgroups: Record<'engine' | 'monitorEngine', { name: string; results: { bucket: string; prefix: string } }>;
-}
 
 /** An object standing for every key under a prefix (a key that is not a folder stands for itself). */
 export const sampleKey = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? `${prefix}example/object` : prefix);

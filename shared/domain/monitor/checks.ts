@@ -2,7 +2,7 @@
  * The data monitor's checks, pure: facts gathered about a table (catalog, S3 listing, one scan of
  * the part table, one count of the source) in, a report row and alerts out.
  */
-import type { ColumnDef, PartitionDef, TableDef } from '../../ports.js';
+import type { ColumnDef, PartitionDef, TableDef } from '../catalog-types.js';
 import { bucketRanges } from '../build-steps.js';
 import type { MonitorOptions } from './options.js';
 

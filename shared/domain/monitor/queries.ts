@@ -3,7 +3,7 @@
  * engine. One scan of part_<t> yields the count, NULL keys, duplicate rows, rows in the wrong bucket,
  * distinct keys, the most frequent key and the per-bucket histogram (GROUPING SETS); the source needs one count.
  */
-import type { PartitionDef } from '../../ports.js';
+import type { PartitionDef } from '../catalog-types.js';
 import { athenaBucketSql } from '../bucket.js';
 import { identifier, literal, location, nonNegativeInt } from '../sql-identifiers.js';
 import type { ScanFacts } from './checks.js';

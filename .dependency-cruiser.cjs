@@ -1,0 +1,56 @@
+/**
+ * Boundaries of the code (docs/ARCHITECTURE.md, "Ports, adapters and the two composition roots"), checked in
+ * `npm test` (`npm run lint:deps`). Type-only imports count: a cycle through types is still a cycle.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles. One known cycle is left, named here so that no other can come in: the local runtime lazily imports the local Clean Rooms report runner, which builds on that runtime.',
+      from: { pathNot: '^shared/(composition/local|local/cleanrooms)[.]ts$' },
+      to: { circular: true },
+    },
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'The domain imports only the domain and pure libraries.',
+      from: { path: '^shared/domain/' },
+      to: { pathNot: ['^shared/domain/', '^node_modules/(zod|csv-parse)/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'domain-no-node',
+      severity: 'error',
+      comment: 'The domain does no I/O: no Node built-ins.',
+      from: { path: '^shared/domain/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'handlers-never-reach-local',
+      severity: 'error',
+      comment: 'No Lambda handler reaches the local adapters, the local CLI or DuckDB.',
+      from: { path: '^services/[^/]+/handler[.]ts$' },
+      to: { path: ['^shared/adapters/local/', '^shared/local/', '^shared/composition/local[.]ts$', '@duckdb'], reachable: true },
+    },
+    {
+      name: 'use-cases-no-adapters',
+      severity: 'error',
+      comment: 'Use cases talk to ports, never to an adapter or a composition root.',
+      from: { path: '^shared/use-cases/' },
+      to: { path: ['^shared/adapters/', '^shared/composition/', '^shared/local/', '^node_modules/@aws-sdk/', '^node_modules/@duckdb/'] },
+    },
+    {
+      name: 'composition-not-cli',
+      severity: 'error',
+      comment: 'No composition root imports the local CLI (shared/local/cli.ts, run-local.ts).',
+      from: { path: '^shared/composition/' },
+      to: { path: '^shared/local/(cli|run-local|bin)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
