@@ -19,12 +19,12 @@ import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.j
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 import type { BuildStep } from '../domain/build-steps.js';
+export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReachInputs, ReplayArgs } from '../deps.js';
-import { guardDeps } from '../adapters/access-guard.js';
-import { FUNCTION_REACH } from './function-reach.js';
+import { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
 import { FsObjectStore } from '../adapters/local/fs-object-store.js';
@@ -33,12 +33,6 @@ import { LocalJobRunner, LocalQueryEngine, type SplitProgress } from '../adapter
 import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
 import type { Clock } from '../ports.js';
 
-/** The local twin's job name of a dataset (infobase: `…-split-and-bucket`, addressable: `…-addressable-bucket`, as in AWS). */
-export const localJobName = (dataset: string) => (dataset === 'infobase' ? 'flywheel-local-infobase-split-and-bucket' : `flywheel-local-${dataset}-bucket`);
-export const LOCAL_WORKGROUP = 'flywheel-local';
-export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
-export const LOCAL_COMPACTION_JOB = 'flywheel-local-compaction';
-export const LOCAL_CHARGEBACKS_JOB = 'flywheel-local-chargebacks-consolidation';
 /** Locally the landing "table" is the folder `landing/chargebacks/`, the output `consolidated/chargebacks/` (adapters/local/consolidate.ts). */
 export const LOCAL_CHARGEBACKS: ChargebacksParams = {
   sourceDatabase: 'flywheel',
@@ -145,32 +139,14 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     compaction: makeCompactionHandler(as('compaction')),
     chargebacks: makeChargebacksHandler(as('chargebacks')),
     reconciler: makeReconcilerHandler(as('reconciler')),
-    // the daily schedule's event (`flywheel event events/scheduled-event.cleanrooms-report.json`); imported
-    // when used: shared/local/cleanrooms.ts builds on this runtime
-    cleanroomsReport: async (event) => (await import('../local/cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
+    // the daily schedule's event (`flywheel event events/scheduled-event.cleanrooms-report.json`); imported when used
+    cleanroomsReport: async (event) => (await import('./local-cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
   const runtime: LocalRuntime = { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
   return runtime;
 }
 
-/** The local Clean Rooms report's defaults (shared/local/cleanrooms.ts overrides the prefixes per command). */
-export const localCleanroomsDefaults = (config: PipelineConfig, o: { tablePrefix?: string; reportPrefix?: string } = {}) => ({
-  database: config.database,
-  tablePrefix: o.tablePrefix ?? config.prefixes.part,
-  reportBucket: config.analysisBucket,
-  reportPrefix: o.reportPrefix ?? 'cleanrooms-reports/',
-});
 
-/**
- * A function's deps behind the access guard: every port call is checked against the function's reach,
- * as its IAM role checks it in AWS, so an undeclared call fails here first.
- */
-export function functionDeps(deps: Deps, fn: FunctionName, inputs: Partial<ReachInputs> = {}): Deps {
-  const reachInputs: ReachInputs = { config: deps.config, monitorDefaults: deps.monitorDefaults, cleanrooms: localCleanroomsDefaults(deps.config), ...inputs };
-  const jobOf = (jobName: string) =>
-    Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ?? (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
-  return guardDeps(deps, FUNCTION_REACH[fn](reachInputs), { principal: `function ${fn}`, jobOf });
-}
 
 /**
  * Where an s3:// URI of the local lake is on disk (`<lake>/<bucket>/<key>`): relative to the working directory when

@@ -1,0 +1,36 @@
+/**
+ * What every local function is wired with: the local job names (as the Glue job names in AWS), a function's deps
+ * behind the access guard, and the Clean Rooms report's local defaults. Used by the local runtime (local.ts) and
+ * the local Clean Rooms report (local-cleanrooms.ts).
+ */
+import { guardDeps } from '../adapters/access-guard.js';
+import type { PipelineConfig } from '../domain/config.js';
+import type { Deps, ReachInputs } from '../deps.js';
+import type { FunctionName } from '../events/patterns.js';
+import { FUNCTION_REACH } from './function-reach.js';
+
+/** The local twin's job name of a dataset (infobase: `…-split-and-bucket`, addressable: `…-addressable-bucket`, as in AWS). */
+export const localJobName = (dataset: string) => (dataset === 'infobase' ? 'flywheel-local-infobase-split-and-bucket' : `flywheel-local-${dataset}-bucket`);
+export const LOCAL_WORKGROUP = 'flywheel-local';
+export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
+export const LOCAL_COMPACTION_JOB = 'flywheel-local-compaction';
+export const LOCAL_CHARGEBACKS_JOB = 'flywheel-local-chargebacks-consolidation';
+
+/** The local Clean Rooms report's defaults (shared/local/cleanrooms.ts overrides the prefixes per command). */
+export const localCleanroomsDefaults = (config: PipelineConfig, o: { tablePrefix?: string; reportPrefix?: string } = {}) => ({
+  database: config.database,
+  tablePrefix: o.tablePrefix ?? config.prefixes.part,
+  reportBucket: config.analysisBucket,
+  reportPrefix: o.reportPrefix ?? 'cleanrooms-reports/',
+});
+
+/**
+ * A function's deps behind the access guard: every port call is checked against the function's reach,
+ * as its IAM role checks it in AWS, so an undeclared call fails here first.
+ */
+export function functionDeps(deps: Deps, fn: FunctionName, inputs: Partial<ReachInputs> = {}): Deps {
+  const reachInputs: ReachInputs = { config: deps.config, monitorDefaults: deps.monitorDefaults, cleanrooms: localCleanroomsDefaults(deps.config), ...inputs };
+  const jobOf = (jobName: string) =>
+    Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ?? (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
+  return guardDeps(deps, FUNCTION_REACH[fn](reachInputs), { principal: `function ${fn}`, jobOf });
+}
