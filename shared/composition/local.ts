@@ -19,11 +19,10 @@ import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.j
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 import type { BuildStep } from '../domain/build-steps.js';
-export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
-import type { Deps, ReachInputs, ReplayArgs } from '../deps.js';
+import type { Deps, ReplayArgs } from '../deps.js';
 import { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
@@ -32,6 +31,8 @@ import { LocalBus, type BusObserver } from '../adapters/local/local-bus.js';
 import { LocalJobRunner, LocalQueryEngine, type SplitProgress } from '../adapters/local/local-engines.js';
 import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
 import type { Clock } from '../ports.js';
+
+export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 
 /** Locally the landing "table" is the folder `landing/chargebacks/`, the output `consolidated/chargebacks/` (adapters/local/consolidate.ts). */
 export const LOCAL_CHARGEBACKS: ChargebacksParams = {
@@ -145,8 +146,6 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   const runtime: LocalRuntime = { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
   return runtime;
 }
-
-
 
 /**
  * Where an s3:// URI of the local lake is on disk (`<lake>/<bucket>/<key>`): relative to the working directory when

@@ -27,7 +27,6 @@ export interface IamRequest {
   why: string;
 }
 
-
 /** An object standing for every key under a prefix (a key that is not a folder stands for itself). */
 export const sampleKey = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? `${prefix}example/object` : prefix);
 /** A table standing for every table whose name starts with the prefix. */

@@ -191,25 +191,23 @@ export class DuckDbCatalog implements Catalog {
     const all = [...table.columns, ...table.partitionKeys];
     const select = (cols: ColumnDef[]) => cols.map((c) => `CAST(${q(c.name)} AS ${duckType(c.type)}) AS ${q(c.name)}`).join(', ');
     const empty = `SELECT ${all.map((c) => `CAST(NULL AS ${duckType(c.type)}) AS ${q(c.name)}`).join(', ')} WHERE false`;
-    const globs: string[] = [];
-    const dirs = partitions ? partitions.map((p) => p.location) : [table.location];
-    for (const dir of dirs) {
-      const local = this.db.localPath(dir);
-      const files = await fs.readdir(local).catch(() => [] as string[]);
-      if (files.some((f) => f.endsWith('.parquet'))) globs.push(path.join(local, '*.parquet'));
+    // the folders holding data: a catalog partition without files is not read (read_parquet fails on an empty glob)
+    const withData = new Set<string>();
+    for (const dir of partitions ? partitions.map((p) => p.location) : [table.location]) {
+      const files = await fs.readdir(this.db.localPath(dir)).catch(() => [] as string[]);
+      if (files.some((f) => f.endsWith('.parquet'))) withData.add(dir);
     }
-    if (globs.length === 0) return empty;
+    if (withData.size === 0) return empty;
+    const glob = (dir: string) => path.join(this.db.localPath(dir), '*.parquet');
     // hive_partitioning off: DuckDB otherwise reads any column named like a `k=v` folder of the path from the path
-    if (!partitions) return `SELECT ${select(all)} FROM read_parquet([${globs.map(literal).join(', ')}], hive_partitioning = false)`;
+    if (!partitions) return `SELECT ${select(all)} FROM read_parquet([${literal(glob(table.location))}], hive_partitioning = false)`;
     // partition values come from the catalog, as in Glue, not from the file paths
-    const present = partitions.filter((p) => globs.includes(path.join(this.db.localPath(p.location), '*.parquet')));
     const hive = new Map<string, string[]>();
     const branches: string[] = [];
-    for (const p of present) {
-      const glob = path.join(this.db.localPath(p.location), '*.parquet');
+    for (const p of partitions.filter((x) => withData.has(x.location))) {
       const keys = hiveKeys(this.db.localPath(p.location), table, p.values);
-      if (keys) hive.set(keys, [...(hive.get(keys) ?? []), glob]);
-      else branches.push(`SELECT ${select(table.columns)}, ${table.partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.type)}) AS ${q(k.name)}`).join(', ')} FROM read_parquet(${literal(glob)}, hive_partitioning = false)`);
+      if (keys) hive.set(keys, [...(hive.get(keys) ?? []), glob(p.location)]);
+      else branches.push(`SELECT ${select(table.columns)}, ${table.partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.type)}) AS ${q(k.name)}`).join(', ')} FROM read_parquet(${literal(glob(p.location))}, hive_partitioning = false)`);
     }
     // one scan over every partition whose folder names its values (as every partition Flywheel writes does): bound once,
     // pruned by the partition keys; DuckDB binds a UNION branch per other partition (~0.3 ms each, 256 per table)
