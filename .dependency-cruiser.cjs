@@ -40,6 +40,25 @@ module.exports = {
       to: { path: ['^shared/adapters/', '^shared/composition/', '^shared/local/', '^node_modules/@aws-sdk/', '^node_modules/@duckdb/'] },
     },
     {
+      name: 'services-thin',
+      severity: 'error',
+      comment: 'A service (services/<stage>/) imports only its own folder, the AWS composition root, use cases, events and the deps type.',
+      from: { path: '^services/' },
+      to: {
+        pathNot: ['^services/', '^shared/composition/aws(-cleanrooms)?[.]ts$', '^shared/use-cases/', '^shared/events/', '^shared/deps[.]ts$', '^node_modules/'],
+        dependencyTypesNot: ['core'],
+      },
+    },
+    {
+      name: 'cli-through-ports',
+      severity: 'error',
+      comment:
+        'The local CLI reaches the engine only through the local composition root (its ports, the functions on the local bus, its SQL console) and use cases: ' +
+        'no adapter but the local bus (routing predictions), no DuckDB except the sample-lake generator, which writes input files only.',
+      from: { path: '^shared/local/', pathNot: '^shared/local/sample-lake[.]ts$' },
+      to: { path: ['^shared/adapters/(?!local/local-bus[.]ts$)', '@duckdb'] },
+    },
+    {
       name: 'composition-not-cli',
       severity: 'error',
       comment: 'No composition root imports the local CLI (shared/local/cli.ts, run-local.ts).',

@@ -5,6 +5,7 @@
  */
 import type { BuildStep } from './domain/build-steps.js';
 import type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
+import type { StageName } from './domain/ledger.js';
 import type { MonitorQuery } from './domain/monitor/queries.js';
 
 export type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
@@ -137,4 +138,48 @@ export interface Notifier {
 
 export interface Clock {
   now(): Date;
+}
+
+/** What a parquet file's footer says (read with ranged GETs, never the whole file). */
+export interface ParquetFooter {
+  columns: ColumnDef[];
+  rowCount: number;
+  /** Compressed bytes of each top-level column (name as in the file), summed over the row groups. */
+  columnBytes: Record<string, number>;
+}
+
+/** Reads a parquet file's schema and row count from its footer only. */
+export type FooterReader = (bucket: string, key: string, size: number) => Promise<ParquetFooter>;
+
+/** What an operator replays: a dataset's snapshot from a stage on, optionally some tables only. */
+export interface ReplayArgs {
+  dataset: string;
+  snapshotDt: string;
+  fromStage: StageName;
+  tables?: string[];
+}
+
+/** How an operator reaches things named in alerts and reports; each mode says it its own way. */
+export interface OperatorHints {
+  /** The command an operator runs to replay a stage (an `aws events put-events` in AWS, `npx flywheel replay` locally). */
+  replayCommand(args: ReplayArgs): string;
+  /**
+   * An s3:// URI as an operator reaches it, for messages such as the monitor e-mail's "Report:" line: the URI itself
+   * in AWS, the file under the local home (`.flywheel/lake/<bucket>/<key>`) locally. Absent: the URI as it is.
+   */
+  describeLocation?(uri: string): string;
+}
+
+/** Every port a composition root wires (AWS: composition/aws.ts; local: composition/local.ts). */
+export interface Ports extends OperatorHints {
+  store: ObjectStore;
+  catalog: Catalog;
+  engine: QueryEngine;
+  /** The query engine of the data monitor (its own Athena workgroup, so its events route to it alone). */
+  monitorEngine: QueryEngine;
+  jobs: JobRunner;
+  bus: EventBus;
+  notifier: Notifier;
+  clock: Clock;
+  readFooter: FooterReader;
 }

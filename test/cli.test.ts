@@ -1,6 +1,6 @@
 // The local-mode CLI contract (README "The local CLI"), run as a user would (a child process per command).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,22 @@ describe('flywheel CLI', () => {
     const r = await fw('event', '--home', home, file);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/flywheel event: rejected: .*invalid Glue Job State Change event: /);
+  });
+
+  test('consolidate: the chargebacks function on the day the sample landed; a day with nothing landed is exit 1, and nothing is made up', async () => {
+    const landing = path.join(home, 'lake/data/landing/chargebacks');
+    const [y] = readdirSync(landing);
+    const [m] = readdirSync(path.join(landing, y!));
+    const [d] = readdirSync(path.join(landing, y!, m!));
+    const day = `${y!.slice(5)}-${m!.slice(6)}-${d!.slice(4)}`;
+    const ok = await fw('consolidate', '--home', home, '--date', day, '--dry-run');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^METRICS: records_processed=20000, duplicates_removed=\d+, output_files=0,/m);
+    expect(ok.stdout).toMatch(/^would write .*consolidated\/chargebacks\/year=\d{4}\/month=\d\d\/day=\d\d\/?$/m);
+    const none = await fw('consolidate', '--home', home, '--date', '2020-01-01');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/consolidation failed: no chargebacks landed for 2020-01-01; land the day's files under .*year=2020\/month=01\/day=01/);
+    expect(existsSync(path.join(landing, 'year=2020'))).toBe(false);
   });
 
   test('unknown commands fail', async () => {

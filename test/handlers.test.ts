@@ -6,7 +6,7 @@ import { makeBucketedTablesHandler } from '../services/bucketed-tables/bucketed-
 import { makeCompactionHandler } from '../services/compaction/compaction.js';
 import { makeRegisterStagedTablesHandler } from '../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../services/snapshot-trigger/snapshot-trigger.js';
-import type { LocalRuntime } from '../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../shared/composition/local.js';
 import { ledger, open, outbox, sampleHome } from './local/harness.js';
 
 const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { runSplitPlan } from '../shared/adapters/local/local-engines.js';
 import { INFOBASE } from '../shared/domain/config.js';
-import type { LocalRuntime } from '../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../shared/composition/local.js';
 import { makeSnapshotTriggerHandler } from '../services/snapshot-trigger/snapshot-trigger.js';
 import { ledger, markerEvent, open, outbox, RAW, sampleHome } from './local/harness.js';
 

@@ -1,10 +1,10 @@
 /** compaction handler: a raw landing's ready marker (S3 via EventBridge, or an S3 notification's Records) or a direct invocation starts the job; its Glue state change is followed up. */
 import { z } from 'zod';
 import { S3EventNotificationEventBridgeSchema, S3Schema } from '@aws-lambda-powertools/parser/schemas';
-import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
+import { landingMarkerOf } from '../../shared/events/ready-markers.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
 import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
 
@@ -20,10 +20,8 @@ export function makeCompactionHandler(deps: Deps) {
 
   /** The compaction a created object starts: the raw landing's ready marker of a dataset with compaction on, or nothing. */
   async function fromObject(bucket: string, key: string) {
-    const landing = Object.values(deps.config.datasets)
-      .map((ds) => ({ ds, snapshotDt: ds.compaction && readyMarkerSnapshot(key, ds.compaction.sourcePrefix, ds.compaction.readyMarker) }))
-      .find((l) => l.snapshotDt !== undefined);
-    if (bucket !== deps.config.dataBucket || !landing?.snapshotDt) {
+    const landing = landingMarkerOf(deps.config, key);
+    if (bucket !== deps.config.dataBucket || !landing) {
       deps.logger.info('object is not the ready marker of a raw landing with compaction on (<landing prefix>snapshot_dt=D/<marker>); ignored', { bucket, key });
       return undefined;
     }

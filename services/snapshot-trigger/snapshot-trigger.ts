@@ -1,8 +1,8 @@
 /** snapshot-trigger handler: parse (S3 via EventBridge, S3 Records, schedule, direct invoke), call the use case. */
-import { readyMarkerSnapshot } from '../../shared/domain/snapshot.js';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
+import { landingMarkerOf, snapshotMarkerOf } from '../../shared/events/ready-markers.js';
 import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
 import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
 
@@ -23,18 +23,18 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
   function toRequests(event: SnapshotTriggerEvent): StartRunInput[] {
     const datasets = deps.config.datasets;
     const fromKey = (bucket: string, key: string, trigger: StartRunInput['trigger']): StartRunInput[] => {
-      const ds = Object.values(datasets).find((d) => readyMarkerSnapshot(key, d.rawPrefix, d.readyMarker) !== undefined);
-      const landing = !ds && Object.values(datasets).find((d) => d.compaction && readyMarkerSnapshot(key, d.compaction.sourcePrefix, d.compaction.readyMarker) !== undefined);
+      const marked = snapshotMarkerOf(deps.config, key);
+      const landing = !marked && landingMarkerOf(deps.config, key)?.ds;
       if (bucket === deps.config.dataBucket && landing) {
         // a misrouted notification: the raw landing's marker is compaction's (rule raw-landing-completed, or an S3 notification to it)
         deps.logger.warn("a raw landing's ready marker reached snapshot-trigger; the compaction function starts its compaction, not this one: route that prefix's notifications to it; ignored", { bucket, key, dataset: landing.name });
         return [];
       }
-      if (bucket !== deps.config.dataBucket || !ds) {
+      if (bucket !== deps.config.dataBucket || !marked) {
         deps.logger.info('object is not a ready marker of a Flywheel dataset (<raw prefix>snapshot_dt=D/<marker>); ignored', { bucket, key });
         return [];
       }
-      return [{ dataset: ds.name, snapshotDt: readyMarkerSnapshot(key, ds.rawPrefix, ds.readyMarker), trigger }];
+      return [{ dataset: marked.ds.name, snapshotDt: marked.snapshotDt, trigger }];
     };
     if ('Records' in event) {
       // the S3 → Lambda form: each record as the EventBridge form of the same object (key URL-decoded)

@@ -5,7 +5,7 @@
  * footer, not a crawler.
  */
 import { parquetMetadata, parquetSchema, type SchemaElement } from 'hyparquet';
-import type { ParquetFooter } from '../deps.js';
+import type { ParquetFooter } from '../ports.js';
 import type { ColumnDef, ObjectStore } from '../ports.js';
 
 /** A parquet file ends with the footer, its 4-byte little-endian length and the magic `PAR1`. */

@@ -21,7 +21,8 @@ import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { defaultConfig, withCompaction, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
-import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
+import type { ChargebacksParams } from '../domain/chargebacks.js';
+import type { MonitorDefaults } from '../domain/monitor/options.js';
 
 /** Settings every function reads from its environment. */
 export interface AwsSettings {
@@ -83,7 +84,7 @@ export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings)
  * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue); the database,
  * report bucket and topic default to the deployment's own.
  */
-export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): Record<string, unknown> {
+export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDefaults {
   const options: Record<string, unknown> = { database: s.database, report_bucket: s.analysisBucket, athena_workgroup: s.monitorWorkgroup, sns_topic_arn: s.alertTopicArn };
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith('MONITOR_') && name !== 'MONITOR_WORKGROUP' && value !== undefined) options[name.slice('MONITOR_'.length).toLowerCase()] = value;

@@ -36,7 +36,6 @@ export interface CleanroomsLocalOptions {
 /** What the report needs of a local runtime (composition/local.ts's LocalRuntime). */
 export interface CleanroomsRuntime {
   deps: Deps;
-  catalog: Catalog;
   home: string;
 }
 
@@ -50,7 +49,7 @@ export async function runCleanroomsReportLocal(runtime: CleanroomsRuntime, opts:
   const description = path.resolve(opts.description ?? descriptionPath(runtime.home));
   let sampleWritten = false;
   if (opts.createSample && !existsSync(description)) {
-    const tables = (await runtime.catalog.listTables(config.database, prefix)).map((t) => t.name).filter((n) => !n.includes('__'));
+    const tables = (await runtime.deps.catalog.listTables(config.database, prefix)).map((t) => t.name).filter((n) => !n.includes('__'));
     await fs.mkdir(path.dirname(description), { recursive: true });
     await fs.writeFile(description, JSON.stringify(sampleCleanroomsDescription(tables, { database: config.database }), null, 2) + '\n');
     sampleWritten = true;

@@ -3,7 +3,7 @@
  * query engine, the DuckDB twin of the Glue job, an in-process bus routing with the deployed
  * patterns, and an outbox folder for e-mail. Never imported by a Lambda bundle.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -17,12 +17,12 @@ import { makeReplayHandler } from '../../services/replay/replay.js';
 import { makeCompactionHandler } from '../../services/compaction/compaction.js';
 import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
-import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
-import type { BuildStep } from '../domain/build-steps.js';
+import type { ChargebacksParams } from '../domain/chargebacks.js';
 import { defaultConfig, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
-import type { Deps, ReplayArgs } from '../deps.js';
+import type { Deps } from '../deps.js';
+import type { ReplayArgs } from '../ports.js';
 import { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
@@ -31,6 +31,7 @@ import { LocalBus, type BusObserver } from '../adapters/local/local-bus.js';
 import { LocalJobRunner, LocalQueryEngine, type SplitProgress } from '../adapters/local/local-engines.js';
 import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
 import type { Clock } from '../ports.js';
+import { withJobFaults, withStepFaults, type LocalFaults } from './local-faults.js';
 
 export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 
@@ -52,23 +53,35 @@ export interface LocalOptions {
   clock?: Clock;
   /** Echo the JSON logs to stderr as well as to `<home>/logs/flywheel.jsonl`. */
   verbose?: boolean;
-  /** Fault injection (tests): fail the split job or a build step with the returned message. */
-  faults?: { job?: () => string | undefined; step?: (step: BuildStep) => string | undefined };
+  /** Fault injection (tests): fail the jobs or a build step with the returned message (composition/local-faults.ts). */
+  faults?: LocalFaults;
   config?: Partial<PipelineConfig>;
   /** Monitor option overrides (CLI flags). */
   monitor?: Record<string, unknown>;
   /** Rows per DuckDB query that groups by the key (monitor scan, part_<t>_er ranges); tests set it low. */
   keyedRowsPerQuery?: number;
+  /** Chargebacks job parameters over LOCAL_CHARGEBACKS (`flywheel consolidate --files/--codec`). */
+  chargebacks?: Partial<ChargebacksParams>;
 }
 
+/**
+ * What the CLI is given of a local runtime: the ports and config (`deps`), the local bus the functions are
+ * attached to, and a SQL console over the catalog's tables. It reaches DuckDB only through these.
+ */
 export interface LocalRuntime {
   deps: Deps;
   bus: LocalBus;
+  home: string;
+  /** `flywheel query` and the run summary: SQL over the local catalog's tables (the database is on the search path). */
+  query(sql: string, options?: { refreshViews?: boolean }): Promise<{ columns: string[]; rows: Record<string, unknown>[] }>;
+  close(): void;
+}
+
+/** The runtime with its local adapters, for tests and benches that look at the engine itself. */
+export interface LocalEngineRuntime extends LocalRuntime {
   db: LocalDuckDb;
   store: FsObjectStore;
   catalog: DuckDbCatalog;
-  home: string;
-  close(): void;
 }
 
 /** Paths of a local home. */
@@ -89,7 +102,7 @@ export function localRouteParams(config: PipelineConfig): RouteParams {
 }
 
 /** Wires every local adapter and the real handlers onto the local bus. */
-export async function localRuntime(options: LocalOptions): Promise<LocalRuntime> {
+export async function localRuntime(options: LocalOptions): Promise<LocalEngineRuntime> {
   const home = path.resolve(options.home);
   const paths = homePaths(home);
   const clock = options.clock ?? { now: () => new Date() };
@@ -107,20 +120,21 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
   );
   const { logger, metrics } = localObservability(paths.logs, options.verbose ?? false);
   if (db.bucketForm.form === 'sql') logger.warn('id_bucket uses the SQL form of the bucket function (same buckets, 20–30× slower)', { reason: db.bucketForm.reason });
-  const engine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.faults?.step, options.keyedRowsPerQuery);
-  await engine.recoverInterrupted();
+  const localEngine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.keyedRowsPerQuery);
+  await localEngine.recoverInterrupted();
+  const engine = options.faults?.step ? withStepFaults(localEngine, bus, LOCAL_WORKGROUP, options.faults.step) : localEngine;
+  const maintenanceJobNames = { compaction: LOCAL_COMPACTION_JOB, chargebacks: LOCAL_CHARGEBACKS_JOB };
+  const localJobs = new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, maintenanceJobNames);
+  const jobs = options.faults?.job ? withJobFaults(localJobs, bus, options.faults.job, { split: localJobName, maintenance: maintenanceJobNames }) : localJobs;
   const deps: Deps = {
     config,
     store,
     catalog,
     engine,
-    monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP, undefined, options.keyedRowsPerQuery),
+    monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP, options.keyedRowsPerQuery),
     monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
-    chargebacks: LOCAL_CHARGEBACKS,
-    jobs: new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, options.faults?.job, {
-      compaction: LOCAL_COMPACTION_JOB,
-      chargebacks: LOCAL_CHARGEBACKS_JOB,
-    }),
+    chargebacks: { ...LOCAL_CHARGEBACKS, ...options.chargebacks },
+    jobs,
     bus,
     notifier: new OutboxNotifier(paths.outbox, clock),
     clock,
@@ -143,7 +157,13 @@ export async function localRuntime(options: LocalOptions): Promise<LocalRuntime>
     // the daily schedule's event (`flywheel event events/scheduled-event.cleanrooms-report.json`); imported when used
     cleanroomsReport: async (event) => (await import('./local-cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
-  const runtime: LocalRuntime = { deps, bus, db, store, catalog, home, close: () => db.connection.closeSync() };
+  const query: LocalRuntime['query'] = async (sql, o = {}) => {
+    if (o.refreshViews !== false) await catalog.refreshViews(config.database);
+    await db.run(`SET search_path = '${config.database},main'`);
+    const reader = await db.connection.runAndReadAll(sql);
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Record<string, unknown>[] };
+  };
+  const runtime: LocalEngineRuntime = { deps, bus, db, store, catalog, home, query, close: () => db.connection.closeSync() };
   return runtime;
 }
 
@@ -186,11 +206,51 @@ function localObservability(dir: string, verbose: boolean): { logger: Logger; me
   const sink = verbose
     ? new Writable({ write: (chunk, _enc, done) => (process.stderr.write(chunk), file.write(chunk, done)) })
     : file;
-  const console = new Console({ stdout: sink, stderr: sink });
-  const logger = new Logger({ serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
-  const metrics = new Metrics({ namespace: 'Flywheel', serviceName: 'flywheel', logger: console as never });
-  // Powertools prints through its own Console; point both at the log file instead of stdout
-  Object.assign(logger, { console });
-  Object.assign(metrics, { console });
+  const logger = new SinkLogger(sink, { serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
+  // the metrics' own warnings go to the same file, through their public `logger` option
+  const metrics = new SinkMetrics(sink, { namespace: 'Flywheel', serviceName: 'flywheel', logger: new Console({ stdout: sink, stderr: sink }) });
   return { logger, metrics };
+}
+
+type LoggerOptions = NonNullable<ConstructorParameters<typeof Logger>[0]>;
+type MetricsOptions = NonNullable<ConstructorParameters<typeof Metrics>[0]>;
+
+/** A Powertools Logger printing its JSON lines to a stream instead of stdout (printLog and createLogger are its extension points). */
+class SinkLogger extends Logger {
+  constructor(
+    private readonly sink: NodeJS.WritableStream,
+    options?: LoggerOptions,
+  ) {
+    super(options);
+  }
+
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    this.sink.write(`${JSON.stringify(log.getAttributes(), this.getJsonReplacer())}\n`);
+  }
+
+  protected override createLogger(options?: LoggerOptions): Logger {
+    return new SinkLogger(this.sink, options);
+  }
+}
+
+/** Powertools Metrics writing each EMF document to a stream instead of stdout (through its public API only). */
+class SinkMetrics extends Metrics {
+  constructor(
+    private readonly sink: NodeJS.WritableStream,
+    options?: MetricsOptions,
+  ) {
+    super(options);
+  }
+
+  override publishStoredMetrics(): this {
+    try {
+      if (this.hasStoredMetrics() && !this.isDisabled()) this.sink.write(`${JSON.stringify(this.serializeMetrics())}\n`);
+    } finally {
+      this.clearMetrics();
+      this.clearDimensions();
+      this.clearMetadata();
+    }
+    return this;
+  }
 }

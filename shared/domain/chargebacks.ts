@@ -22,6 +22,9 @@ export interface ChargebacksParams {
 /** Where chargebacks land, partitioned year=/month=/day= (the landing table's location, crawled in AWS). */
 export const LANDING_PREFIX = 'landing/chargebacks/';
 
+/** Where the consolidation writes, partitioned year=/month=/day= as the landing (the job's OUTPUT_PATH under the data bucket). */
+export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
+
 export interface ConsolidationWindow {
   executionSequence: number;
   /** YYYY-MM-DD of the day this execution consolidates. */

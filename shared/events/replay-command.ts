@@ -1,5 +1,5 @@
 /** The operator's replay command in AWS: a Replay Requested event put on the project bus. */
-import type { ReplayArgs } from '../deps.js';
+import type { ReplayArgs } from '../ports.js';
 import { OPS_SOURCE } from './patterns.js';
 
 /** The `aws events put-events` command that replays a stage. */

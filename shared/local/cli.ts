@@ -75,10 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (sql: string, o) => {
       const { formatRows } = await import('./format.js');
       exitCode = await withRuntime(o.home, 'query', async (rt) => {
-        await rt.catalog.refreshViews(rt.deps.config.database);
-        await rt.db.run(`SET search_path = '${rt.deps.config.database},main'`);
-        const reader = await rt.db.connection.runAndReadAll(sql);
-        out(formatRows(reader.columnNames(), reader.getRowObjectsJS() as Record<string, unknown>[], o.format));
+        const { columns, rows } = await rt.query(sql);
+        out(formatRows(columns, rows, o.format));
       });
     });
 
@@ -90,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       const [{ localRuntime }, { makeLedgerStore }, { printLedgers }] = await Promise.all([composition(), import('../use-cases/ledger-store.js'), runLocalModule()]);
       const rt = await localRuntime({ home: o.home });
       try {
-        const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+        const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
         const all = (await Promise.all(Object.keys(rt.deps.config.datasets).map((d) => ledgers.list(d)))).flat();
         if (all.length === 0) out(`no runs yet under ${o.home}`);
         printLedgers(all, out);
@@ -131,26 +129,17 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('consolidate')
-    .description('chargebacks consolidation of one day, locally (generates a landing area of small files when none exists)')
+    .description('chargebacks consolidation of one day, locally: the chargebacks function invoked directly, its job on DuckDB (a day with no landing data is an error)')
     .addOption(home())
     .option('--date <date>', 'PARTITION_DATE (default: yesterday, UTC)')
     .option('--files <n>', 'OUTPUT_FILE_COUNT', '4')
     .option('--codec <codec>', 'COMPRESSION_CODEC', 'snappy')
     .option('--dry-run', 'count and report, write nothing')
+    .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       const date = o.date ?? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      const [{ consolidateDay, generateLanding }, { dayPartition, LANDING_PREFIX }] = await Promise.all([import('../adapters/local/consolidate.js'), import('../domain/chargebacks.js')]);
-      exitCode = await withRuntime(o.home, 'consolidation', async (rt) => {
-        const landing = path.join(rt.db.lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
-        if (!existsSync(landing)) {
-          out(`Generating a landing area of small files for ${date}…`);
-          await generateLanding(rt.db, rt.db.lakeDir, date);
-        }
-        const r = await consolidateDay(rt.db, rt.db.lakeDir, { date, fileCount: Number(o.files), codec: o.codec, dryRun: !!o.dryRun });
-        out(`${date}: ${r.recordsProcessed} records (${r.nullIds} without chargeback_id), ${r.duplicatesRemoved} duplicates removed → ${r.outputRows} rows in ${r.outputFiles} file(s)${r.dryRun ? ' (dry run: nothing written)' : ''}`);
-        out(`${r.dryRun ? 'would write' : 'wrote'} ${r.output}`);
-        out(r.metrics);
-      });
+      const { runConsolidate } = await runLocalModule();
+      exitCode = await runConsolidate({ home: o.home, date, files: Number(o.files), codec: o.codec, dryRun: !!o.dryRun, verbose: o.verbose });
     });
 
   program

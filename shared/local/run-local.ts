@@ -5,6 +5,8 @@ import { defaultConfig, parseS3Uri, type PipelineConfig } from '../domain/config
 import type { RunLedger, StageName } from '../domain/ledger.js';
 import { durationMs, STAGES } from '../domain/ledger.js';
 import { functionDeps, localRouteParams, localRuntime, type LocalRuntime } from '../composition/local.js';
+import { LOCAL_CHARGEBACKS_JOB } from '../composition/local-functions.js';
+import { CONSOLIDATED_PREFIX, dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { LocalBus, type AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
@@ -69,7 +71,7 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
           for (const key of landings) rt.bus.deliver(rt.bus.envelope('aws.s3', 'Object Created', { version: '0', bucket: { name: config.dataBucket }, object: { key, size: 0 }, 'request-id': 'local', requester: 'local', 'source-ip-address': '127.0.0.1', reason: 'PutObject' }));
           continue;
         }
-        const listing = await rt.store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
+        const listing = await rt.deps.store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
         if (listing.prefixes.length === 0 && listing.objects.length === 0) {
           out(`dataset ${name}: no raw prefix s3://${config.dataBucket}/${ds.rawPrefix}; skipped`);
           continue;
@@ -99,12 +101,12 @@ async function pendingRawLandings(rt: LocalRuntime, dataset: string, snapshotDt?
   const c = ds?.compaction;
   if (!ds || !c) return [];
   const bucket = rt.deps.config.dataBucket;
-  const { prefixes } = await rt.store.list(bucket, c.sourcePrefix, { delimiter: '/' });
+  const { prefixes } = await rt.deps.store.list(bucket, c.sourcePrefix, { delimiter: '/' });
   const dates = prefixes.map((p) => /snapshot_dt=(\d{4}-\d{2}-\d{2})\/$/.exec(p)?.[1]).filter((d): d is string => !!d && (!snapshotDt || d === snapshotDt)).sort();
   for (const d of dates.reverse()) {
     const marker = `${c.sourcePrefix}snapshot_dt=${d}/${c.readyMarker}`;
-    if (!(await rt.store.head(bucket, marker))) continue;
-    const compacted = await rt.store.head(bucket, `${ds.rawPrefix}snapshot_dt=${d}/${ds.readyMarker}`);
+    if (!(await rt.deps.store.head(bucket, marker))) continue;
+    const compacted = await rt.deps.store.head(bucket, `${ds.rawPrefix}snapshot_dt=${d}/${ds.readyMarker}`);
     return compacted ? [] : [marker];
   }
   return [];
@@ -142,7 +144,7 @@ function describe(event: unknown, fn?: string, input = false): string | undefine
 
 /** `event`: the run was one kick (replay, compaction), which need not start a pipeline run; its handler failures. */
 async function summarize(rt: LocalRuntime, started: number, event?: { handlerFailures: number }): Promise<number> {
-  const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+  const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
   const touched = new Map<string, RunLedger>();
   for (const e of rt.bus.published) {
     const d = (e.detail ?? {}) as { dataset?: string; snapshotDt?: string };
@@ -309,7 +311,7 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
       if (message === 'invalid event rejected') noted.rejected.push({ fn: inputFn, message: String(extra.problem ?? message), extra });
       else if (/\bignored\b/.test(message) && level !== 'error') noted.ignored.push({ fn: inputFn, message, extra });
     });
-    const ledgers = makeLedgerStore(rt.store, rt.deps.config);
+    const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
     const before = await ledgerSnapshot(rt, ledgers);
     const outboxBefore = new Set(await listOutbox(rt));
     const publishedBefore = rt.bus.published.length;
@@ -394,7 +396,7 @@ async function readAlert(rt: LocalRuntime, file: string): Promise<{ subject: str
 
 async function count(rt: LocalRuntime, name: string): Promise<string> {
   try {
-    const rows = await rt.db.all(`SELECT count(*) AS n FROM "${rt.deps.config.database}"."${name}"`);
+    const { rows } = await rt.query(`SELECT count(*) AS n FROM "${rt.deps.config.database}"."${name}"`, { refreshViews: false });
     return fmt(Number(rows[0]?.n));
   } catch {
     return '?';
@@ -439,6 +441,41 @@ export async function runMonitor(o: { home: string; verbose?: boolean; options: 
     for (const line of report.alerts) out(`  ${line}`);
     const local = path.join(rt.home, 'lake', bucket, key);
     out(`Reports: ${local} (.csv, .html beside it)`);
+    return 0;
+  } finally {
+    rt.close();
+  }
+}
+
+/**
+ * `flywheel consolidate`: the chargebacks function invoked directly, as an operator does in AWS (`aws lambda invoke`
+ * with `{"partitionDate","dryRun"}`); its job runs on DuckDB. Prints the job's report; a day with no landing data,
+ * a refused request or a failed job is exit 1.
+ */
+export async function runConsolidate(o: { home: string; date: string; files: number; codec: string; dryRun: boolean; verbose?: boolean }): Promise<number> {
+  const rt = await localRuntime({ home: o.home, verbose: o.verbose, chargebacks: { outputFileCount: o.files, codec: o.codec } });
+  try {
+    rt.bus.invoke('chargebacks', { partitionDate: o.date, dryRun: o.dryRun });
+    await rt.bus.drain();
+    const end = rt.bus.published.find((e) => e['detail-type'] === 'Glue Job State Change' && e.detail?.jobName === LOCAL_CHARGEBACKS_JOB);
+    if (!end) {
+      const alerts = await listOutbox(rt);
+      const cause = alerts.length ? (await readAlert(rt, alerts[alerts.length - 1]!)).cause : undefined;
+      process.stderr.write(`consolidation failed: the request was refused${cause ? `: ${cause}` : ''} (see ${path.join(rt.home, 'outbox')})\n`);
+      return 1;
+    }
+    const { state, message = '' } = end.detail as { state: string; message?: string };
+    if (state !== 'SUCCEEDED') {
+      process.stderr.write(`consolidation failed: ${message}\n`);
+      return 1;
+    }
+    for (const line of message.split('\n')) out(line);
+    const day = path.join(rt.home, 'lake', rt.deps.config.dataBucket, CONSOLIDATED_PREFIX, dayPartition(o.date));
+    if (/^METRICS: records_processed=[1-9]/m.test(message)) out(`${o.dryRun ? 'would write' : 'wrote'} ${day}`);
+    if (/^NOTHING TO CONSOLIDATE/m.test(message)) {
+      process.stderr.write(`consolidation failed: no chargebacks landed for ${o.date}; land the day's files under ${path.join(rt.home, 'lake', rt.deps.config.dataBucket, LANDING_PREFIX, dayPartition(o.date))} first\n`);
+      return 1;
+    }
     return 0;
   } finally {
     rt.close();

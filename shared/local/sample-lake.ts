@@ -7,6 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ADDRESSABLE, INFOBASE } from '../domain/config.js';
+import { dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
 import { literal } from '../domain/sql-identifiers.js';
 
 export interface SampleOptions {
@@ -20,6 +21,8 @@ export interface SampleOptions {
    * (`opus/addressable/raw_input/`), so the run starts with the compaction stage. Default false.
    */
   rawLanding?: boolean;
+  /** Days of chargebacks landing to write (`flywheel consolidate` reads them). Default: yesterday (UTC), the command's default day. */
+  chargebackDays?: string[];
 }
 
 /** Source tables: name → extra columns (SQL over `i`); every table also has CUSTOMER_USER_ID. */
@@ -109,8 +112,30 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
     await fs.writeFile(path.join(raw, 'README.txt'), 'stray object under raw_input/\n');
     await fs.mkdir(path.join(data, 'support_files'), { recursive: true });
     await fs.writeFile(path.join(data, INFOBASE.mappingKey!), SAMPLE_MAPPING + '\n');
+    for (const day of options.chargebackDays ?? [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)]) {
+      options.onTable?.(day, 'chargebacks landing (flywheel consolidate)');
+      await generateLanding(db, lakeDir, day);
+    }
   } finally {
     db.closeSync();
   }
   return { snapshots, rows };
+}
+
+/**
+ * A day of chargebacks landing as upstream delivers it (`landing/chargebacks/year=/month=/day=/`), for the sample home only:
+ * small files: `files` files of ~`rowsPerFile` rows, with re-delivered (duplicate) chargebacks and a few NULL ids. */
+export async function generateLanding(db: { run(sql: string): Promise<unknown> }, lakeDir: string, date: string, files = 40, rowsPerFile = 500): Promise<void> {
+  const dir = path.join(lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
+  await fs.mkdir(dir, { recursive: true });
+  for (let f = 0; f < files; f++) {
+    // ids repeat across files (updates of one chargeback); one row in 200 has no id
+    await db.run(
+      `COPY (SELECT CASE WHEN (i + ${f}) % 200 = 0 THEN NULL ELSE 'cb-' || ((i * 7 + ${f} * 13) % ${Math.floor((files * rowsPerFile) / 3)}) END AS chargeback_id,
+         TIMESTAMP '${date} 00:00:00' + INTERVAL (i + ${f} * ${rowsPerFile}) SECOND AS event_timestamp,
+         CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '${date} 00:00:00' + INTERVAL (${f} * 60 + i) SECOND END AS updated_at,
+         round((i * 37 + ${f}) % 10000 / 100.0, 2) AS amount, CASE i % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'won' ELSE 'lost' END AS status
+       FROM range(${rowsPerFile}) t(i)) TO ${literal(path.join(dir, `part-${String(f).padStart(4, '0')}.parquet`))} (FORMAT parquet)`,
+    );
+  }
 }

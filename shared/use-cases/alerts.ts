@@ -2,7 +2,7 @@
 import type { Grant } from '../domain/access.js';
 import type { StageName } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import { recordFailure } from './run-metrics.js';
 
 export interface FailureAlert {
@@ -20,8 +20,11 @@ export interface FailureAlert {
 /** alertFailure's reach: the e-mail and the Stage Failed event (alertInvalidEvent needs the notifier alone). */
 export const alertsReach = (): Grant[] => [{ port: 'notifier' }, { port: 'bus' }];
 
+/** What alertFailure uses: the e-mail, the Stage Failed event, the replay command, the log and the failure metric. */
+export type AlertDeps = DepsOf<'notifier' | 'bus' | 'logger' | 'replayCommand' | 'metrics'>;
+
 /** Publishes the alert and the Stage Failed event; never throws on its own account. */
-export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger' | 'replayCommand' | 'metrics'>, a: FailureAlert): Promise<void> {
+export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<void> {
   recordFailure(deps, a.dataset, a.stage);
   const replay = deps.replayCommand({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.replayFrom ?? a.stage, tables: a.table ? [a.table] : undefined });
   const subject = `[Flywheel] ${a.stage} FAILED ${a.dataset} snapshot_dt=${a.snapshotDt}${a.table ? ` table=${a.table}` : ''}`;
@@ -50,7 +53,7 @@ export async function alertFailure(deps: Pick<Deps, 'notifier' | 'bus' | 'logger
 }
 
 /** An event that failed validation: logged and alerted, nothing started. */
-export async function alertInvalidEvent(deps: Pick<Deps, 'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<void> {
+export async function alertInvalidEvent(deps: DepsOf<'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<void> {
   deps.logger.error('invalid event rejected', { function: fn, problem });
   const excerpt = JSON.stringify(event)?.slice(0, 2000) ?? String(event);
   await deps.notifier

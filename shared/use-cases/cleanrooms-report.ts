@@ -17,7 +17,7 @@ import {
   buildReport, failedRowLines, identityCsv, reportFiles, tablesCsv,
   type AssociationItem, type ConfiguredTableItem, type IdNamespaceItem, type Listed, type SchemaMappingItem,
 } from '../domain/cleanrooms-report.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import type { CleanroomsReportDefaults, CleanroomsReportParams } from '../domain/cleanrooms-report.js';
 export type { CleanroomsReportDefaults, CleanroomsReportParams } from '../domain/cleanrooms-report.js';
 
@@ -57,9 +57,9 @@ export function cleanroomsReportReach(p: CleanroomsReportDefaults): Grant[] {
   ];
 }
 
-type ReportDeps = Pick<Deps, 'store' | 'catalog' | 'clock' | 'logger' | 'notifier' | 'metrics'>;
+export type CleanroomsReportDeps = DepsOf<'store' | 'catalog' | 'clock' | 'logger' | 'notifier' | 'metrics'>;
 
-export function makeCleanroomsReport(deps: ReportDeps, directory: CleanRoomsDirectory) {
+export function makeCleanroomsReport(deps: CleanroomsReportDeps, directory: CleanRoomsDirectory) {
   const { store, catalog, clock, logger, notifier } = deps;
 
   return async function cleanroomsReport(p: CleanroomsReportParams, trigger: string): Promise<CleanroomsReportSummary> {

@@ -9,7 +9,7 @@ import { consolidationWindow } from '../domain/chargebacks.js';
 import { assertCodec, assertFileCount } from '../domain/compaction.js';
 import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { isValidSnapshotDt } from '../domain/snapshot.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import type { JobState, MaintenanceJob } from '../ports.js';
 import { readJson } from './json-document.js';
 import { indexReach } from './ledger-store.js';
@@ -41,7 +41,9 @@ export function maintenanceJobReach(config: PipelineConfig, job: MaintenanceJob)
   return [{ port: 'jobs', methods: ['startJob'], jobs: [job] }, indexReach(config, 'jobs'), { port: 'notifier' }];
 }
 
-export function makeMaintenanceJobs(deps: Deps) {
+export type MaintenanceJobsDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'notifier'>;
+
+export function makeMaintenanceJobs(deps: MaintenanceJobsDeps) {
   const { config, logger } = deps;
   const recordKey = (jobRunId: string) => `${config.indexPrefix}jobs/${encodeURIComponent(jobRunId)}.json`;
 

@@ -10,11 +10,11 @@
 import { union, type Grant } from '../domain/access.js';
 import type { PipelineConfig } from '../domain/config.js';
 import { durationMs, type RunLedger, type StageName } from '../domain/ledger.js';
-import type { Deps } from '../deps.js';
-import { alertFailure, alertsReach } from './alerts.js';
+import type { DepsOf } from '../deps.js';
+import { alertFailure, alertsReach, type AlertDeps } from './alerts.js';
 import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
 import { ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
-import { makeRegisterStagedTables, registerStagedTablesReach } from './register-staged-tables.js';
+import { makeRegisterStagedTables, registerStagedTablesReach, type RegisterStagedTablesDeps } from './register-staged-tables.js';
 
 const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR']);
 const TERMINAL_QUERY = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -39,7 +39,9 @@ export function reconcileReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export function makeReconcile(deps: Deps) {
+export type ReconcileDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'engine'> & RegisterStagedTablesDeps & Parameters<typeof makeBuildBucketedTables>[0] & AlertDeps;
+
+export function makeReconcile(deps: ReconcileDeps) {
   const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   const register = makeRegisterStagedTables(deps);
   const bucketed = makeBuildBucketedTables(deps);

@@ -11,9 +11,9 @@ import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/c
 import { setStage, type RunLedger } from '../domain/ledger.js';
 import type { SplitPlan } from '../domain/split-plan.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import type { ColumnDef } from '../ports.js';
-import { alertFailure, alertsReach } from './alerts.js';
+import { alertFailure, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 
 export interface JobFinished {
@@ -40,7 +40,9 @@ export function registerStagedTablesReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export function makeRegisterStagedTables(deps: Deps) {
+export type RegisterStagedTablesDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger' | 'readFooter'> & AlertDeps;
+
+export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
   const { config, store, catalog, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
 

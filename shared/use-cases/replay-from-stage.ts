@@ -11,10 +11,10 @@ import { catalogGrant, union, type Grant } from '../domain/access.js';
 import { stagingName, type PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import type { TableDef } from '../ports.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
-import { makeRegisterStagedTables, registerStagedTablesReach } from './register-staged-tables.js';
+import { makeRegisterStagedTables, registerStagedTablesReach, type RegisterStagedTablesDeps } from './register-staged-tables.js';
 
 export interface ReplayFromStageInput {
   dataset: string;
@@ -28,7 +28,9 @@ export function replayFromStageReach(config: PipelineConfig): Grant[] {
   return union(ledgerReach(config), [indexReach(config, 'glue', ['put']), catalogGrant(['getTable', 'upsertTable'], config.database, config.prefixes.ext)], registerStagedTablesReach(config), buildBucketedTablesReach(config));
 }
 
-export function makeReplayFromStage(deps: Deps) {
+export type ReplayFromStageDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger'> & RegisterStagedTablesDeps & Parameters<typeof makeBuildBucketedTables>[0];
+
+export function makeReplayFromStage(deps: ReplayFromStageDeps) {
   const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   return async function replayFromStage(input: ReplayFromStageInput): Promise<RunLedger> {
     const where = { snapshotDt: input.snapshotDt, stage: input.fromStage };

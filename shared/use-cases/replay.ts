@@ -16,12 +16,12 @@ import type { PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
 import { parseMapping } from '../domain/mapping.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import { PreconditionFailedError } from '../ports.js';
-import { alertFailure, alertInvalidEvent, alertsReach } from './alerts.js';
+import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
-import { makeReplayFromStage, replayFromStageReach } from './replay-from-stage.js';
-import { makeStartSnapshotRun, startSnapshotRunReach } from './start-snapshot-run.js';
+import { makeReplayFromStage, replayFromStageReach, type ReplayFromStageDeps } from './replay-from-stage.js';
+import { makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './start-snapshot-run.js';
 
 export interface ReplayRequest {
   dataset: string;
@@ -57,7 +57,9 @@ export function replayReach(config: PipelineConfig): Grant[] {
   return union(ledgerReach(config), [indexReach(config, 'replays', ['put'])], startSnapshotRunReach(config), replayFromStageReach(config), alertsReach());
 }
 
-export function makeReplay(deps: Deps) {
+export type ReplayDeps = DepsOf<'config' | 'store' | 'clock' | 'logger'> & StartSnapshotRunDeps & ReplayFromStageDeps & AlertDeps;
+
+export function makeReplay(deps: ReplayDeps) {
   const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
   const startRun = makeStartSnapshotRun(deps);
   const replayFromStage = makeReplayFromStage(deps);

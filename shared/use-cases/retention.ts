@@ -8,7 +8,7 @@
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, type PipelineConfig } from '../domain/config.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import { ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
@@ -27,7 +27,9 @@ export function retentionReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export function makeRetention(deps: Deps) {
+export type RetentionDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger'>;
+
+export function makeRetention(deps: RetentionDeps) {
   const { config, store, catalog, logger } = deps;
   const ledgers = makeLedgerStore(store, config, deps.clock);
 

@@ -1,7 +1,7 @@
 /** CloudWatch metrics (EMF through Powertools) of each run: per stage duration and failures, per run rows, files and tables. */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { durationMs, STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 
 /** One EMF line: these metrics under these dimensions. */
 function emit(metrics: Metrics, dimensions: Record<string, string>, values: Array<[string, (typeof MetricUnit)[keyof typeof MetricUnit], number]>): void {
@@ -11,7 +11,7 @@ function emit(metrics: Metrics, dimensions: Record<string, string>, values: Arra
 }
 
 /** A finished run: StageDuration per stage; RowsPublished, FilesWritten, TablesSucceeded, TablesFailed per dataset. */
-export function recordRun(deps: Pick<Deps, 'metrics'>, l: RunLedger): void {
+export function recordRun(deps: DepsOf<'metrics'>, l: RunLedger): void {
   for (const stage of STAGES) {
     const ms = durationMs(l.stages[stage].startedAt, l.stages[stage].endedAt);
     if (ms !== undefined) emit(deps.metrics, { dataset: l.dataset, stage }, [['StageDuration', MetricUnit.Seconds, ms / 1000]]);
@@ -27,6 +27,6 @@ export function recordRun(deps: Pick<Deps, 'metrics'>, l: RunLedger): void {
 }
 
 /** One StageFailures count for a failed stage (or a table of it). */
-export function recordFailure(deps: Pick<Deps, 'metrics'>, dataset: string, stage: StageName): void {
+export function recordFailure(deps: DepsOf<'metrics'>, dataset: string, stage: StageName): void {
   emit(deps.metrics, { dataset, stage }, [['StageFailures', MetricUnit.Count, 1]]);
 }

@@ -14,9 +14,9 @@ import { parseMapping, type Mapping } from '../domain/mapping.js';
 import { planSplit, totalColumnBytes, type SourceTable } from '../domain/plan-split.js';
 import { discoverSnapshots, isValidSnapshotDt } from '../domain/snapshot.js';
 import type { SplitPlan } from '../domain/split-plan.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import type { ObjectInfo } from '../ports.js';
-import { alertFailure, alertInvalidEvent, alertsReach } from './alerts.js';
+import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 
@@ -53,7 +53,9 @@ export function startSnapshotRunReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export function makeStartSnapshotRun(deps: Deps) {
+export type StartSnapshotRunDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'readFooter'> & AlertDeps;
+
+export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
   const { config, store, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
   const bucket = config.dataBucket;

@@ -40,7 +40,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { tableDef } from '../../shared/adapters/aws/glue-catalog.js';
-import { localRuntime, type LocalRuntime } from '../../shared/composition/local.js';
+import { localRuntime, type LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { ADDRESSABLE, INFOBASE, parseS3Uri, type DatasetConfig } from '../../shared/domain/config.js';
 import type { RunLedger } from '../../shared/domain/ledger.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';

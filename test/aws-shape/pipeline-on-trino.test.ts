@@ -32,7 +32,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { tableDef } from '../../shared/adapters/aws/glue-catalog.js';
-import { localRuntime, type LocalRuntime } from '../../shared/composition/local.js';
+import { localRuntime, type LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { ADDRESSABLE, INFOBASE, parseS3Uri, type DatasetConfig } from '../../shared/domain/config.js';
 import type { MonitorReport } from '../../shared/domain/monitor/report.js';
 import type { FunctionName } from '../../shared/events/patterns.js';

@@ -13,7 +13,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { functionDeps, localJobName, localRuntime, type LocalRuntime } from '../../shared/composition/local.js';
+import { functionDeps, localJobName, localRuntime, type LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { parseS3Uri } from '../../shared/domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../shared/domain/split-plan.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { consolidationWindow, dayPartition, dedupeSql, metricsLine } from '../../shared/domain/chargebacks.js';
-import { consolidateDay, generateLanding } from '../../shared/adapters/local/consolidate.js';
+import { consolidateDay } from '../../shared/adapters/local/consolidate.js';
+import { generateLanding } from '../../shared/local/sample-lake.js';
 import { open } from './harness.js';
 
 test.each([

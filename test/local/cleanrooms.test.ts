@@ -4,7 +4,7 @@
 import { parse } from 'csv-parse/sync';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import type { CleanroomsReport } from '../../shared/domain/cleanrooms-report.js';
 import type { CleanroomsDescription } from '../../shared/adapters/local/cleanrooms-directory.js';
 import { cleanroomsReportCommand, LOCAL_MEMBERSHIP_ID, runCleanroomsReportLocal, sampleCleanroomsDescription } from '../../shared/local/cleanrooms.js';

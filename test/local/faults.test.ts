@@ -2,7 +2,7 @@
 // snapshot, the ledger says what failed, an alert went out, and a replay or the reconciler completes
 // the run with no duplicated or missing rows. (Job and query failures: bad-input.test.ts.)
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
-import type { LocalOptions, LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalOptions, LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { count, ledger, liveHome, open, outbox, runPipeline } from './harness.js';
 
 const live = async (rt: LocalRuntime, t: string) => [(await rt.catalog.getTable('flywheel', t))!.parameters.snapshot_dt, await count(rt, `select count(*) from ${t}`)];

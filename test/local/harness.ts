@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { localRuntime, type LocalOptions, type LocalRuntime } from '../../shared/composition/local.js';
+import { localRuntime, type LocalOptions, type LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
 

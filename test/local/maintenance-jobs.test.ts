@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ADDRESSABLE, INFOBASE } from '../../shared/domain/config.js';
 import { compactedFileCount, compactionGroups } from '../../shared/domain/compaction.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
-import { generateLanding } from '../../shared/adapters/local/consolidate.js';
+import { generateLanding } from '../../shared/local/sample-lake.js';
 import { makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
 import { count, deliver, open, outbox } from './harness.js';
 

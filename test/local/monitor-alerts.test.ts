@@ -3,7 +3,7 @@
 // value ('UNKNOWN') planted on 5% of one source table's rows.
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { bucketOf } from '../../shared/domain/bucket.js';
 import type { MonitorReport, TableReport } from '../../shared/domain/monitor/report.js';
 import { count, lakePath, open, outbox, RAW, runPipeline, sampleHome } from './harness.js';

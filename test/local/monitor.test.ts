@@ -1,7 +1,7 @@
 // The data monitor on the local engine, against a lake with injected faults: each reported exactly.
 import { promises as fs, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import type { MonitorReport, TableReport } from '../../shared/domain/monitor/report.js';
 import { bucketOf } from '../../shared/domain/bucket.js';
 import { lakePath, open, outbox, runPipeline, sampleHome } from './harness.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PartRangeStep } from '../../shared/domain/build-steps.js';
 import { duckdbBucketSql } from '../../shared/domain/bucket.js';
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { count, deliver, lakePath, ledger, markerEvent, open, outbox, runPipeline, sampleHome } from './harness.js';
 
 const TABLES = ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'];

@@ -1,6 +1,6 @@
 // Replay Requested: strict validation, dry run, duplicate and archive deliveries, in-flight refusal,
 // and a failed table replayed to completion with no rows lost or doubled.
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { count, ledger, open, outbox, runPipeline, sampleHome } from './harness.js';
 
 const request = (rt: LocalRuntime, detail: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({

@@ -1,7 +1,7 @@
 // Retention: older snapshots' data goes only after the newest is live and the monitor found it intact;
 // nothing a live table points at is ever deleted.
 import { promises as fs, existsSync } from 'node:fs';
-import type { LocalRuntime } from '../../shared/composition/local.js';
+import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { makeRetention } from '../../shared/use-cases/retention.js';
 import { count, lakePath, open, RAW, runPipeline, sampleHome } from './harness.js';
 

@@ -2,15 +2,15 @@
  * The DuckDB twin of the chargebacks consolidation job: one day of small landing files → N parquet
  * files under `consolidated/chargebacks/year=/month=/day=/`, deduplicated, written aside then switched.
  */
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
+import { CONSOLIDATED_PREFIX, dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
 import { literal } from '../../domain/sql-identifiers.js';
 import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
 import type { LocalDuckDb } from './duckdb.js';
 
-export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
+export { CONSOLIDATED_PREFIX } from '../../domain/chargebacks.js';
 
 export interface ConsolidationResult {
   date: string;
@@ -55,20 +55,4 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
   const metrics = metricsLine({ recordsProcessed, duplicatesRemoved, outputFiles, durationSeconds: (Date.now() - started) / 1000 });
   // a dry run reports the files it would write
   return { date: o.date, recordsProcessed, nullIds, duplicatesRemoved, outputRows, outputFiles: o.dryRun ? o.fileCount : outputFiles, output, dryRun: o.dryRun, metrics };
-}
-
-/** A day of small landing files: `files` files of ~`rowsPerFile` rows, with re-delivered (duplicate) chargebacks and a few NULL ids. */
-export async function generateLanding(db: LocalDuckDb, lakeDir: string, date: string, files = 40, rowsPerFile = 500): Promise<void> {
-  const dir = path.join(lakeDir, 'data', LANDING_PREFIX, dayPartition(date));
-  await fs.mkdir(dir, { recursive: true });
-  for (let f = 0; f < files; f++) {
-    // ids repeat across files (updates of one chargeback); one row in 200 has no id
-    await db.run(
-      `COPY (SELECT CASE WHEN (i + ${f}) % 200 = 0 THEN NULL ELSE 'cb-' || ((i * 7 + ${f} * 13) % ${Math.floor((files * rowsPerFile) / 3)}) END AS chargeback_id,
-         TIMESTAMP '${date} 00:00:00' + INTERVAL (i + ${f} * ${rowsPerFile}) SECOND AS event_timestamp,
-         CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '${date} 00:00:00' + INTERVAL (${f} * 60 + i) SECOND END AS updated_at,
-         round((i * 37 + ${f}) % 10000 / 100.0, 2) AS amount, CASE i % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'won' ELSE 'lost' END AS status
-       FROM range(${rowsPerFile}) t(i)) TO ${literal(path.join(dir, `part-${String(f).padStart(4, '0')}.parquet`))} (FORMAT parquet)`,
-    );
-  }
 }

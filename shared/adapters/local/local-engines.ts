@@ -114,8 +114,6 @@ export class LocalJobRunner implements JobRunner {
     /** Job name per dataset, as the Glue job names in AWS. */
     private readonly jobNames: Record<string, string>,
     private readonly progress: SplitProgress = {},
-    /** Fault injection for tests: makes the job fail with this message. */
-    private readonly failWith?: () => string | undefined,
     /** Job names of the maintenance jobs (compaction, chargebacks), as in AWS. */
     private readonly maintenanceJobNames: Partial<Record<MaintenanceJob, string>> = {},
   ) {}
@@ -134,8 +132,6 @@ export class LocalJobRunner implements JobRunner {
       let state: JobState = 'SUCCEEDED';
       let message = 'Job run succeeded';
       try {
-        const injected = this.failWith?.();
-        if (injected) throw new Error(injected);
         if (job === 'compaction') {
           const r = await compactLanding(this.db, this.store, {
             sourceUri: need(args, 'SOURCE_PATH'),
@@ -170,8 +166,6 @@ export class LocalJobRunner implements JobRunner {
       let state: JobState = 'SUCCEEDED';
       let message: string | undefined;
       try {
-        const injected = this.failWith?.();
-        if (injected) throw new Error(injected);
         await runSplitPlan(this.db, this.store, args.planUri, args.tablesFilter, this.progress);
       } catch (err) {
         state = 'FAILED';
@@ -217,8 +211,6 @@ export class LocalQueryEngine implements QueryEngine {
     private readonly catalog: DuckDbCatalog,
     private readonly bus: LocalBus,
     private readonly workgroup: string,
-    /** Fault injection for tests: makes a step fail with this message. */
-    private readonly failWith?: (step: BuildStep) => string | undefined,
     /** Rows per query that groups by the key (tests set it low to exercise the sub-ranges). */
     private readonly keyedRowsPerQuery = KEYED_ROWS_PER_QUERY,
   ) {}
@@ -243,8 +235,6 @@ export class LocalQueryEngine implements QueryEngine {
       let result: string | null = null;
       try {
         if (step.kind === 'part-range') {
-          const injected = this.failWith?.(step);
-          if (injected) throw new Error(injected);
           await this.execute(step);
         } else {
           result = JSON.stringify(await this.monitorQuery(step));

@@ -61,6 +61,8 @@ export const MonitorOptionsSchema = z.object({
 
 export type MonitorOptions = z.output<typeof MonitorOptionsSchema>;
 export type MonitorOptionsInput = z.input<typeof MonitorOptionsSchema>;
+/** A deployment's option values before parsing (environment strings in AWS, flags locally), by option name. */
+export type MonitorDefaults = { [K in keyof MonitorOptionsInput]?: unknown };
 
 /** Validates options; a bad value is an error naming the option. */
 export function parseMonitorOptions(input: Record<string, unknown>): MonitorOptions {
