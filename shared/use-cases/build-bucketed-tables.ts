@@ -16,6 +16,7 @@ import type { Deps } from '../deps.js';
 import type { TableSwitch } from '../ports.js';
 import { alertFailure, alertsReach } from './alerts.js';
 import { recordRun } from './run-metrics.js';
+import { claimOnce } from './json-document.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { mapLimit } from './map-limit.js';
 import { advanceSnapshotMarker } from './snapshot-marker.js';
@@ -233,14 +234,16 @@ export function makeBuildBucketedTables(deps: Deps) {
 
   /** 4. Metadata, live switch and Pipeline Completed, once, when no table is still building. */
   async function finishIfDone(ref: RunRef, seen: RunLedger): Promise<void> {
-    if (Object.values(seen.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return;
-    const { changed, ledger } = await ledgers.update(ref, (l) => {
-      const stage = l.stages['bucketed-tables'];
-      if (stage.status !== 'RUNNING' || Object.values(l.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return false;
-      stage.status = 'SUCCEEDED'; // claimed: only this handler switches; corrected below if the switch fails
-      return true;
+    const building = (l: RunLedger) => Object.values(l.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING');
+    if (building(seen)) return;
+    const { claimed, doc: ledger } = await claimOnce<RunLedger>((change) => ledgers.update(ref, change).then((r) => ({ doc: r.ledger, changed: r.changed })), {
+      busy: building,
+      claimed: (l) => l.stages['bucketed-tables'].status !== 'RUNNING',
+      claim: (l) => {
+        l.stages['bucketed-tables'].status = 'SUCCEEDED'; // claimed: only this handler switches; corrected below if the switch fails
+      },
     });
-    if (!changed) return;
+    if (!claimed) return;
     const done = Object.entries(ledger.tables).filter(([, t]) => t.status === 'SUCCEEDED').map(([name]) => name);
     const failed = Object.entries(ledger.tables).filter(([, t]) => t.status === 'FAILED').map(([name]) => name);
     try {

@@ -24,7 +24,7 @@ import { previousSkew, reportCsv, reportEmail, reportHeader, reportKeys, type Mo
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
 import type { PartitionDef, TableDef } from '../ports.js';
-import { updateJson } from './json-document.js';
+import { claimOnce, updateJson } from './json-document.js';
 import { mapLimit } from './map-limit.js';
 import { indexReach } from './ledger-store.js';
 import { makeRetention, retentionReach } from './retention.js';
@@ -222,13 +222,14 @@ export function makeDataMonitor(deps: Deps) {
   /** 4., once: the run that flips `finished` writes the reports. */
   async function finishIfDone(runId: string, o: MonitorOptions): Promise<MonitorRun> {
     const key = runKey(o, runId);
-    const { run, changed } = await updateRun(o.report_bucket, key, (r) => {
-      const busy = Object.values(r.tables).some((t) => Object.values(t.queries).some((q) => q.status === 'PENDING' || q.status === 'RUNNING'));
-      if (busy || r.finished) return false;
-      r.finished = true;
-      return true;
+    const { claimed, doc: run } = await claimOnce<MonitorRun>((change) => updateJson(store, o.report_bucket, key, change), {
+      busy: (r) => Object.values(r.tables).some((t) => Object.values(t.queries).some((q) => q.status === 'PENDING' || q.status === 'RUNNING')),
+      claimed: (r) => r.finished,
+      claim: (r) => {
+        r.finished = true;
+      },
     });
-    if (!changed) return run;
+    if (!claimed) return run;
     const report = await buildReport(run);
     const now = clock.now();
     const keys = reportKeys(o.report_prefix, now);
