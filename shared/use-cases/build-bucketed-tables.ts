@@ -9,7 +9,7 @@
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
-import { BUCKETED_STEP, bucketFileName, buildStepsFor, recordedRangeSize, stepLabel, type BuildStep } from '../domain/build-steps.js';
+import { BUCKETED_STEP, bucketedCopies, buildStepsFor, filesByFolder, recordedRangeSize, stepLabel, type BuildStep, type PartitionFiles } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
@@ -121,23 +121,15 @@ export function makeBuildBucketedTables(deps: Deps) {
     const partitions = await catalog.getPartitions(config.database, partStaging);
     // one recursive LIST of the table's folder (1 request per 1,000 files), not one per partition
     const root = parseS3Uri(def.location.endsWith('/') ? def.location : `${def.location}/`);
-    const byFolder = new Map<string, string[]>();
-    for (const o of (await store.list(root.bucket, root.key)).objects) {
-      const folder = o.key.slice(0, o.key.lastIndexOf('/') + 1);
-      if (/^[_.]/.test(o.key.slice(folder.length))) continue;
-      const keys = byFolder.get(folder);
-      if (keys) keys.push(o.key);
-      else byFolder.set(folder, [o.key]);
-    }
-    const copies = (
-      await mapLimit(partitions, 16, async (p) => {
-        const { bucket, key } = parseS3Uri(p.location.endsWith('/') ? p.location : `${p.location}/`);
-        // a partition outside the table's folder (not written by Flywheel, but legal in Glue) is listed on its own
-        const keys = bucket === root.bucket && key.startsWith(root.key) ? (byFolder.get(key) ?? []) : (await store.list(bucket, key)).objects.map((o) => o.key).filter((k) => !k.slice(key.length).includes('/') && !/^[_.]/.test(k.slice(key.length)));
-        return keys.sort().map((k, i) => ({ bucket, key: k, to: `${target.key}${bucketFileName(Number(p.values[0]), i, k.slice(key.length))}` }));
-      })
-    ).flat();
-    await mapLimit(copies, 16, (c) => store.copy(c.bucket, c.key, target.bucket, c.to));
+    const inRoot = filesByFolder((await store.list(root.bucket, root.key)).objects.map((o) => o.key));
+    const located = await mapLimit(partitions, 16, async (p): Promise<PartitionFiles> => {
+      const { bucket, key } = parseS3Uri(p.location.endsWith('/') ? p.location : `${p.location}/`);
+      // a partition outside the table's folder (not written by Flywheel, but legal in Glue) is listed on its own
+      const files = bucket === root.bucket && key.startsWith(root.key) ? inRoot : filesByFolder((await store.list(bucket, key)).objects.map((o) => o.key));
+      return { idBucket: Number(p.values[0]), bucket, folder: key, keys: files.get(key) ?? [] };
+    });
+    const copies = bucketedCopies(located, target);
+    await store.copyMany(copies);
     await catalog.upsertTable(config.database, {
       name: staging(config.prefixes.bucketed, table, ref.runId),
       location: s3Uri(target.bucket, target.key),
