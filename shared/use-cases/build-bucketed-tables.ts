@@ -2,10 +2,11 @@
  * bucketed-tables: staged tables registered → part_<t> and bucketed_<t>, then the live switch.
  * 1. On Stage Completed (register): plan each table's steps (part_ ranges of ≤100 buckets, then the bucketed_ copy) and start the first.
  * 2. On each Athena Query State Change: record the step (a duplicate event changes nothing), start the table's next step;
- *    after the last range, assemble bucketed_<t> from part_<t>'s partitions (server-side copies, see build-steps.ts).
+ *    after the last range, assemble bucketed_<t> from part_<t>'s partitions (server-side copies planned in build-steps.ts,
+ *    made by ObjectStore.copyMany).
  * 3. A failed step fails its table only; the others go on. Alert with the replay command.
  * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
- *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
+ *    to the new snapshot in one catalog step, drop the staging tables (live-switch.ts), emit Pipeline Completed.
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
@@ -13,13 +14,12 @@ import { BUCKETED_STEP, bucketedCopies, buildStepsFor, filesByFolder, recordedRa
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
-import type { TableSwitch } from '../ports.js';
 import { alertFailure, alertsReach } from './alerts.js';
 import { recordRun } from './run-metrics.js';
 import { claimOnce } from './json-document.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
+import { makeLiveSwitch } from './live-switch.js';
 import { mapLimit } from './map-limit.js';
-import { advanceSnapshotMarker } from './snapshot-marker.js';
 
 interface QueryRef extends RunRef {
   table: string;
@@ -52,6 +52,7 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
 export function makeBuildBucketedTables(deps: Deps) {
   const { config, store, catalog, engine, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
+  const { switchLiveTables, writeLiveSnapshot } = makeLiveSwitch(deps);
   const ds = (dataset: string) => config.datasets[dataset]!;
   const staging = stagingName;
 
@@ -272,50 +273,6 @@ export function makeBuildBucketedTables(deps: Deps) {
       },
     ]);
     logger.info('pipeline completed', { status: l.status, tables: done, failed });
-  }
-
-  /**
-   * metadata/snapshot_dt.txt under the bucketed base: never moved back to an older snapshot (runs of two
-   * snapshots may finish in any order) unless a deliberate replay switched the live tables back to it.
-   * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
-   */
-  async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
-    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`, ref.snapshotDt, { force: deliberate });
-    if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
-  }
-
-  /**
-   * Points part_<t> and bucketed_<t> at this run's data in one catalog step (see Catalog.switchTables
-   * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
-   * the previous snapshot's files stay for rollback.
-   */
-  /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */
-  const liveNames = (t: string): Array<readonly [string, string]> => [[config.prefixes.part, t], [config.prefixes.part, `${t}_er`], [config.prefixes.bucketed, t]];
-
-  async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
-    const switches: TableSwitch[] = [];
-    const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
-    const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
-    const skipped: string[] = [];
-    for (const t of tables) {
-      // runs of two snapshots may finish in any order: an older one never replaces a newer live table unless replayed on purpose
-      const live = await catalog.getTable(config.database, `${config.prefixes.part}${t}`);
-      if (!deliberate && live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt) {
-        logger.warn('live table holds a newer snapshot; not switched', { table: t, live_snapshot_dt: live.parameters.snapshot_dt });
-        skipped.push(t);
-        continue;
-      }
-      for (const [prefix, name] of liveNames(t)) {
-        const stagingName = staging(prefix, name, ref.runId);
-        const def = await catalog.getTable(config.database, stagingName);
-        if (!def) throw new Error(`staging table ${stagingName} is missing`);
-        const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
-        switches.push({ table: { ...def, name: `${prefix}${name}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
-      }
-    }
-    if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    for (const t of tables) for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const]) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
-    return skipped;
   }
 
   return { onStagedTablesRegistered, onQueryStateChange };
