@@ -4,11 +4,11 @@
  * receive them and never import an adapter.
  */
 import type { BuildStep } from './domain/build-steps.js';
-import type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
+import type { ColumnDef, ObjectCopy, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
 import type { StageName } from './domain/ledger.js';
 import type { MonitorQuery } from './domain/monitor/queries.js';
 
-export type { ColumnDef, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
+export type { ColumnDef, ObjectCopy, ObjectInfo, PartitionDef, TableDef } from './domain/catalog-types.js';
 
 export interface Listing {
   objects: ObjectInfo[];
@@ -59,6 +59,8 @@ export interface ObjectStore {
   delete(bucket: string, keys: string[]): Promise<void>;
   /** Server-side copy of one object (S3 CopyObject; a hard link locally). */
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
+  /** Server-side copies of many objects, a bounded number at a time; each is a `copy` (and needs the same permissions). */
+  copyMany(copies: readonly ObjectCopy[]): Promise<void>;
 }
 
 export interface Catalog {

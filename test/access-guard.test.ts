@@ -20,7 +20,7 @@ function recordingDeps(): { deps: Deps; calls: string[] } {
   const port = (names: string[]) => Object.fromEntries(names.map((n) => [n, rec(n)]));
   const deps = {
     config,
-    store: port(['list', 'get', 'getRange', 'head', 'put', 'delete', 'copy']),
+    store: port(['list', 'get', 'getRange', 'head', 'put', 'delete', 'copy', 'copyMany']),
     catalog: port(['getTable', 'listTables', 'upsertTable', 'deleteTable', 'getPartitions', 'addPartitions', 'switchTables']),
     engine: port(['start', 'status', 'results']),
     monitorEngine: port(['start', 'status', 'results']),
@@ -44,6 +44,21 @@ test('a call inside the reach goes through; one outside fails as AccessDeniedErr
   await expect(guarded.jobs.startJob('chargebacks', {})).rejects.toBeInstanceOf(AccessDeniedError);
   await expect(guarded.jobs.startJob('compaction', {})).resolves.toBeUndefined();
   expect(calls).toHaveLength(2); // nothing refused reached the adapter
+});
+
+test('copyMany is checked copy by copy as copy is (get of the source, copy to the destination); nothing is copied if one is refused', async () => {
+  const { deps, calls } = recordingDeps();
+  const guarded = guardDeps(deps, reach('bucketedTables'), { principal: 'function bucketedTables' });
+  const base = 'omc_cleanroom_data/cleanroom_tables/bucketed/';
+  const copy = (toKey: string) => ({ fromBucket: 'data', fromKey: `${base}part_t/snapshot_dt=D/run_id=R/id_bucket=3/x.parquet`, toBucket: 'data', toKey });
+  await guarded.store.copyMany([copy(`${base}bucketed_t/snapshot_dt=D/run_id=R/000003_0_x.parquet`)]);
+  expect(calls).toHaveLength(1);
+  const outside = copy('omc_cleanroom_data/split_cluster/infobase_attributes/t/000003_0_x.parquet');
+  const err = await guarded.store.copyMany([copy(`${base}bucketed_t/snapshot_dt=D/run_id=R/000003_0_x.parquet`), outside]).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(AccessDeniedError);
+  expect((err as Error).message).toMatch(/may not store\.copy of s3:\/\/data\/omc_cleanroom_data\/split_cluster\//);
+  await expect(guarded.store.copy(outside.fromBucket, outside.fromKey, outside.toBucket, outside.toKey)).rejects.toBeInstanceOf(AccessDeniedError);
+  expect(calls).toHaveLength(1);
 });
 
 test('a refusal is a rejected promise, so callers chaining .catch() or .then(ok, failed) see it', async () => {

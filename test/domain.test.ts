@@ -1,4 +1,4 @@
-import { bucketFileName, bucketRanges, buildStepsFor, recordedRangeSize } from '../shared/domain/build-steps.js';
+import { bucketedCopies, bucketFileName, bucketRanges, buildStepsFor, filesByFolder, recordedRangeSize } from '../shared/domain/build-steps.js';
 import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { newLedger, newRunId, setStage } from '../shared/domain/ledger.js';
 import { parseMapping } from '../shared/domain/mapping.js';
@@ -218,6 +218,29 @@ describe('bucketed build steps', () => {
     expect(sql[1]).toMatch(/^INSERT INTO "flywheel_dev"\."part_ibe_01a__r1" SELECT .* BETWEEN 100 AND 199$/);
     expect(sql[2]).toMatch(/BETWEEN 200 AND 255$/);
     expect(bucketFileName(12, 0, '20251031_x.parquet')).toBe('000012_0_20251031_x.parquet');
+  });
+
+  test("bucketed_<t> is planned as copies of each partition's data files, in key order, named 0000NN_k_<name> in one folder", () => {
+    const root = 'bucketed/part_t/snapshot_dt=D/run_id=r1/';
+    const listed = filesByFolder([
+      `${root}id_bucket=3/b.parquet`,
+      `${root}id_bucket=3/a.parquet`,
+      `${root}id_bucket=3/_SUCCESS`,
+      `${root}id_bucket=3/.a.parquet.crc`,
+      `${root}id_bucket=3/deeper/c.parquet`,
+      `${root}id_bucket=12/x.parquet`,
+    ]);
+    // markers and checksums are no data files; a deeper folder is a folder of its own
+    expect(listed.get(`${root}id_bucket=3/`)).toEqual([`${root}id_bucket=3/b.parquet`, `${root}id_bucket=3/a.parquet`]);
+    expect(listed.get(`${root}id_bucket=3/deeper/`)).toEqual([`${root}id_bucket=3/deeper/c.parquet`]);
+    const partition = (n: number, bucket = 'data', folder = `${root}id_bucket=${n}/`) => ({ idBucket: n, bucket, folder, keys: listed.get(folder) ?? [] });
+    const target = { bucket: 'data', key: 'bucketed/bucketed_t/snapshot_dt=D/run_id=r1/' };
+    expect(bucketedCopies([partition(3), partition(12), partition(40), { idBucket: 7, bucket: 'other', folder: 'elsewhere/', keys: ['elsewhere/z.parquet'] }], target)).toEqual([
+      { fromBucket: 'data', fromKey: `${root}id_bucket=3/a.parquet`, toBucket: 'data', toKey: `${target.key}000003_0_a.parquet` },
+      { fromBucket: 'data', fromKey: `${root}id_bucket=3/b.parquet`, toBucket: 'data', toKey: `${target.key}000003_1_b.parquet` },
+      { fromBucket: 'data', fromKey: `${root}id_bucket=12/x.parquet`, toBucket: 'data', toKey: `${target.key}000012_0_x.parquet` },
+      { fromBucket: 'other', fromKey: 'elsewhere/z.parquet', toBucket: 'data', toKey: `${target.key}000007_0_z.parquet` },
+    ]);
   });
 
   test('identifiers and locations are validated before they reach SQL', () => {

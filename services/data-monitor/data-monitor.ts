@@ -6,7 +6,7 @@ import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
-import { dataMonitorReach, makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor.js';
+import { dataMonitorReach, makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor/data-monitor.js';
 
 const PipelineCompletedSchema = EventBridgeSchema.extend({ source: z.literal('flywheel.pipeline'), 'detail-type': z.literal('Pipeline Completed') });
 /** A direct invocation may override any option (same names as the CLI flags). */

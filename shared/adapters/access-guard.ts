@@ -42,6 +42,14 @@ export function guardDeps<D extends Deps>(deps: D, grants: readonly Grant[], opt
       check({ port: 'store', method: 'copy', bucket: toBucket, key: toKey });
       return deps.store.copy(fromBucket, fromKey, toBucket, toKey);
     },
+    // every copy checked as `copy` is, before any is made
+    copyMany: async (copies) => {
+      for (const c of copies) {
+        check({ port: 'store', method: 'get', bucket: c.fromBucket, key: c.fromKey });
+        check({ port: 'store', method: 'copy', bucket: c.toBucket, key: c.toKey });
+      }
+      return deps.store.copyMany(copies);
+    },
   };
   const c = deps.catalog;
   const catalog: Catalog = {

@@ -9,7 +9,7 @@
  * part_<t>_er (row_id, customer_user_id) for Entity Resolution is built from part_<t> the same way,
  * range by range, after it.
  */
-import type { ColumnDef } from './catalog-types.js';
+import type { ColumnDef, ObjectCopy } from './catalog-types.js';
 import { identifier, literal, nonNegativeInt } from './sql-identifiers.js';
 
 interface StepBase {
@@ -109,4 +109,35 @@ export const BUCKETED_STEP = 'bucketed';
 /** File name of the k-th file of Hive bucket `bucket` (Hive/Trino read the bucket from the leading `0…N_k`). */
 export function bucketFileName(bucket: number, k: number, original: string): string {
   return `${String(bucket).padStart(6, '0')}_${k}_${original}`;
+}
+
+/** The data files of a listing by folder (the key up to its last '/'), without `_…` and `.…` names (markers, checksums). */
+export function filesByFolder(keys: readonly string[]): Map<string, string[]> {
+  const byFolder = new Map<string, string[]>();
+  for (const key of keys) {
+    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    if (/^[_.]/.test(key.slice(folder.length))) continue;
+    const files = byFolder.get(folder);
+    if (files) files.push(key);
+    else byFolder.set(folder, [key]);
+  }
+  return byFolder;
+}
+
+/** One partition of part_<t>: its id_bucket, where its folder is, and the data files in it. */
+export interface PartitionFiles {
+  idBucket: number;
+  bucket: string;
+  folder: string;
+  keys: readonly string[];
+}
+
+/**
+ * The copies that assemble bucketed_<t> from part_<t>'s partitions: partition id_bucket=N holds exactly Hive
+ * bucket N, so its files, in key order, become `0000NN_k_<name>` in the one folder `target`.
+ */
+export function bucketedCopies(partitions: readonly PartitionFiles[], target: { bucket: string; key: string }): ObjectCopy[] {
+  return partitions.flatMap((p) =>
+    [...p.keys].sort().map((key, k) => ({ fromBucket: p.bucket, fromKey: key, toBucket: target.bucket, toKey: `${target.key}${bucketFileName(p.idBucket, k, key.slice(p.folder.length))}` })),
+  );
 }

@@ -10,6 +10,14 @@ export interface ObjectInfo {
   lastModified?: Date;
 }
 
+/** A server-side copy of one object (ObjectStore.copyMany). */
+export interface ObjectCopy {
+  fromBucket: string;
+  fromKey: string;
+  toBucket: string;
+  toKey: string;
+}
+
 /** A column as the catalog stores it (Hive type names: string, bigint, int, double, boolean, …). */
 export interface ColumnDef {
   name: string;

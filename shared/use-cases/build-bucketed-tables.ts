@@ -2,23 +2,24 @@
  * bucketed-tables: staged tables registered → part_<t> and bucketed_<t>, then the live switch.
  * 1. On Stage Completed (register): plan each table's steps (part_ ranges of ≤100 buckets, then the bucketed_ copy) and start the first.
  * 2. On each Athena Query State Change: record the step (a duplicate event changes nothing), start the table's next step;
- *    after the last range, assemble bucketed_<t> from part_<t>'s partitions (server-side copies, see build-steps.ts).
+ *    after the last range, assemble bucketed_<t> from part_<t>'s partitions (server-side copies planned in build-steps.ts,
+ *    made by ObjectStore.copyMany).
  * 3. A failed step fails its table only; the others go on. Alert with the replay command.
  * 4. When every table is done: write metadata/snapshot_dt.txt under the bucketed base, switch the live tables
- *    to the new snapshot in one catalog step, drop the staging tables, emit Pipeline Completed.
+ *    to the new snapshot in one catalog step, drop the staging tables (live-switch.ts), emit Pipeline Completed.
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
-import { BUCKETED_STEP, bucketFileName, buildStepsFor, recordedRangeSize, stepLabel, type BuildStep } from '../domain/build-steps.js';
+import { BUCKETED_STEP, bucketedCopies, buildStepsFor, filesByFolder, recordedRangeSize, stepLabel, type BuildStep, type PartitionFiles } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { Deps } from '../deps.js';
-import type { TableSwitch } from '../ports.js';
 import { alertFailure, alertsReach } from './alerts.js';
 import { recordRun } from './run-metrics.js';
+import { claimOnce } from './json-document.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
+import { makeLiveSwitch } from './live-switch.js';
 import { mapLimit } from './map-limit.js';
-import { advanceSnapshotMarker } from './snapshot-marker.js';
 
 interface QueryRef extends RunRef {
   table: string;
@@ -51,6 +52,7 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
 export function makeBuildBucketedTables(deps: Deps) {
   const { config, store, catalog, engine, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
+  const { switchLiveTables, writeLiveSnapshot } = makeLiveSwitch(deps);
   const ds = (dataset: string) => config.datasets[dataset]!;
   const staging = stagingName;
 
@@ -120,23 +122,15 @@ export function makeBuildBucketedTables(deps: Deps) {
     const partitions = await catalog.getPartitions(config.database, partStaging);
     // one recursive LIST of the table's folder (1 request per 1,000 files), not one per partition
     const root = parseS3Uri(def.location.endsWith('/') ? def.location : `${def.location}/`);
-    const byFolder = new Map<string, string[]>();
-    for (const o of (await store.list(root.bucket, root.key)).objects) {
-      const folder = o.key.slice(0, o.key.lastIndexOf('/') + 1);
-      if (/^[_.]/.test(o.key.slice(folder.length))) continue;
-      const keys = byFolder.get(folder);
-      if (keys) keys.push(o.key);
-      else byFolder.set(folder, [o.key]);
-    }
-    const copies = (
-      await mapLimit(partitions, 16, async (p) => {
-        const { bucket, key } = parseS3Uri(p.location.endsWith('/') ? p.location : `${p.location}/`);
-        // a partition outside the table's folder (not written by Flywheel, but legal in Glue) is listed on its own
-        const keys = bucket === root.bucket && key.startsWith(root.key) ? (byFolder.get(key) ?? []) : (await store.list(bucket, key)).objects.map((o) => o.key).filter((k) => !k.slice(key.length).includes('/') && !/^[_.]/.test(k.slice(key.length)));
-        return keys.sort().map((k, i) => ({ bucket, key: k, to: `${target.key}${bucketFileName(Number(p.values[0]), i, k.slice(key.length))}` }));
-      })
-    ).flat();
-    await mapLimit(copies, 16, (c) => store.copy(c.bucket, c.key, target.bucket, c.to));
+    const inRoot = filesByFolder((await store.list(root.bucket, root.key)).objects.map((o) => o.key));
+    const located = await mapLimit(partitions, 16, async (p): Promise<PartitionFiles> => {
+      const { bucket, key } = parseS3Uri(p.location.endsWith('/') ? p.location : `${p.location}/`);
+      // a partition outside the table's folder (not written by Flywheel, but legal in Glue) is listed on its own
+      const files = bucket === root.bucket && key.startsWith(root.key) ? inRoot : filesByFolder((await store.list(bucket, key)).objects.map((o) => o.key));
+      return { idBucket: Number(p.values[0]), bucket, folder: key, keys: files.get(key) ?? [] };
+    });
+    const copies = bucketedCopies(located, target);
+    await store.copyMany(copies);
     await catalog.upsertTable(config.database, {
       name: staging(config.prefixes.bucketed, table, ref.runId),
       location: s3Uri(target.bucket, target.key),
@@ -233,14 +227,16 @@ export function makeBuildBucketedTables(deps: Deps) {
 
   /** 4. Metadata, live switch and Pipeline Completed, once, when no table is still building. */
   async function finishIfDone(ref: RunRef, seen: RunLedger): Promise<void> {
-    if (Object.values(seen.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return;
-    const { changed, ledger } = await ledgers.update(ref, (l) => {
-      const stage = l.stages['bucketed-tables'];
-      if (stage.status !== 'RUNNING' || Object.values(l.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING')) return false;
-      stage.status = 'SUCCEEDED'; // claimed: only this handler switches; corrected below if the switch fails
-      return true;
+    const building = (l: RunLedger) => Object.values(l.tables).some((t) => t.status === 'RUNNING' || t.status === 'PENDING');
+    if (building(seen)) return;
+    const { claimed, doc: ledger } = await claimOnce<RunLedger>((change) => ledgers.update(ref, change).then((r) => ({ doc: r.ledger, changed: r.changed })), {
+      busy: building,
+      claimed: (l) => l.stages['bucketed-tables'].status !== 'RUNNING',
+      claim: (l) => {
+        l.stages['bucketed-tables'].status = 'SUCCEEDED'; // claimed: only this handler switches; corrected below if the switch fails
+      },
     });
-    if (!changed) return;
+    if (!claimed) return;
     const done = Object.entries(ledger.tables).filter(([, t]) => t.status === 'SUCCEEDED').map(([name]) => name);
     const failed = Object.entries(ledger.tables).filter(([, t]) => t.status === 'FAILED').map(([name]) => name);
     try {
@@ -277,50 +273,6 @@ export function makeBuildBucketedTables(deps: Deps) {
       },
     ]);
     logger.info('pipeline completed', { status: l.status, tables: done, failed });
-  }
-
-  /**
-   * metadata/snapshot_dt.txt under the bucketed base: never moved back to an older snapshot (runs of two
-   * snapshots may finish in any order) unless a deliberate replay switched the live tables back to it.
-   * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
-   */
-  async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
-    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${ds(ref.dataset).bucketedPrefix}metadata/snapshot_dt.txt`, ref.snapshotDt, { force: deliberate });
-    if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
-  }
-
-  /**
-   * Points part_<t> and bucketed_<t> at this run's data in one catalog step (see Catalog.switchTables
-   * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
-   * the previous snapshot's files stay for rollback.
-   */
-  /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */
-  const liveNames = (t: string): Array<readonly [string, string]> => [[config.prefixes.part, t], [config.prefixes.part, `${t}_er`], [config.prefixes.bucketed, t]];
-
-  async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
-    const switches: TableSwitch[] = [];
-    const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
-    const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
-    const skipped: string[] = [];
-    for (const t of tables) {
-      // runs of two snapshots may finish in any order: an older one never replaces a newer live table unless replayed on purpose
-      const live = await catalog.getTable(config.database, `${config.prefixes.part}${t}`);
-      if (!deliberate && live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt) {
-        logger.warn('live table holds a newer snapshot; not switched', { table: t, live_snapshot_dt: live.parameters.snapshot_dt });
-        skipped.push(t);
-        continue;
-      }
-      for (const [prefix, name] of liveNames(t)) {
-        const stagingName = staging(prefix, name, ref.runId);
-        const def = await catalog.getTable(config.database, stagingName);
-        if (!def) throw new Error(`staging table ${stagingName} is missing`);
-        const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
-        switches.push({ table: { ...def, name: `${prefix}${name}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
-      }
-    }
-    if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    for (const t of tables) for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const]) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
-    return skipped;
   }
 
   return { onStagedTablesRegistered, onQueryStateChange };

@@ -27,3 +27,27 @@ export async function updateJson<T>(store: ObjectStore, bucket: string, key: str
   }
   throw new Error(`s3://${bucket}/${key} kept changing; gave up after 20 attempts`);
 }
+
+/** A document's read-modify-write: `change` returns false to leave it as it is; `changed` says whether this caller's change was written. */
+export type DocumentUpdate<T> = (change: (doc: T) => boolean) => Promise<{ doc: T; changed: boolean }>;
+
+/** The finish of some work recorded in a document: whether work is still in flight, whether the finish is claimed, and the claim. */
+export interface FinishClaim<T> {
+  busy(doc: T): boolean;
+  claimed(doc: T): boolean;
+  claim(doc: T): void;
+}
+
+/**
+ * Claims a finish once: the claim is written (If-Match, retried on conflict by `update`) only when no work is
+ * in flight and no one claimed it yet, so of every caller racing to finish exactly one gets `claimed`.
+ * `doc` is the document as written, or as read when this caller did not claim.
+ */
+export async function claimOnce<T>(update: DocumentUpdate<T>, finish: FinishClaim<T>): Promise<{ claimed: boolean; doc: T }> {
+  const { doc, changed } = await update((d) => {
+    if (finish.claimed(d) || finish.busy(d)) return false;
+    finish.claim(d);
+    return true;
+  });
+  return { claimed: changed, doc };
+}

@@ -123,6 +123,22 @@ describe('delete', () => {
   });
 });
 
+test('copyMany is one CopyObject per copy, at most 16 in flight', async () => {
+  let inFlight = 0;
+  let most = 0;
+  s3.on(CopyObjectCommand).callsFake(async () => {
+    most = Math.max(most, ++inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return { CopyObjectResult: { ETag: '"c"' } };
+  });
+  const copies = Array.from({ length: 40 }, (_, i) => ({ fromBucket: 'data', fromKey: `part_t/id_bucket=${i}/x.parquet`, toBucket: 'data', toKey: `bucketed_t/${String(i).padStart(6, '0')}_0_x.parquet` }));
+  await store.copyMany(copies);
+  expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 40);
+  expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, { Bucket: 'data', Key: 'bucketed_t/000039_0_x.parquet', CopySource: 'data/part_t/id_bucket%3D39/x.parquet' });
+  expect(most).toBe(16);
+});
+
 test('copy is a server-side CopyObject with a URL-encoded source', async () => {
   s3.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"c"' } });
   await store.copy('data', 'part_t/id_bucket=3/20251031 x.parquet', 'data', 'bucketed_t/000003_0_x.parquet');

@@ -4,7 +4,8 @@ import {
   S3ServiceException, type S3Client,
 } from '@aws-sdk/client-s3';
 import type { StoreMethod } from '../../domain/access.js';
-import { PreconditionFailedError, type Listing, type ObjectInfo, type ObjectStore } from '../../ports.js';
+import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
+import { mapLimit } from '../../use-cases/map-limit.js';
 
 /**
  * The IAM actions behind each method: on the object (`copy`: the destination; its source needs `get`),
@@ -23,6 +24,8 @@ export const S3_ACTIONS: Record<StoreMethod, { object: string[]; bucket: string[
 
 /** DeleteObjects takes at most 1000 keys a request. */
 const DELETE_BATCH = 1000;
+/** CopyObject requests in flight at once in copyMany. */
+const COPY_CONCURRENCY = 16;
 
 const nameOf = (err: unknown) => (err as { name?: string } | undefined)?.name;
 const statusOf = (err: unknown) => (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
@@ -111,5 +114,10 @@ export class S3ObjectStore implements ObjectStore {
   /** Server-side CopyObject (objects up to 5 GB; split output files are sized far below that). */
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
     await this.client.send(new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }));
+  }
+
+  /** One CopyObject per copy, at most 16 in flight (S3 has no batch copy). */
+  async copyMany(copies: readonly ObjectCopy[]): Promise<void> {
+    await mapLimit(copies, COPY_CONCURRENCY, (c) => this.copy(c.fromBucket, c.fromKey, c.toBucket, c.toKey));
   }
 }

@@ -6,7 +6,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PreconditionFailedError, type Listing, type ObjectInfo, type ObjectStore } from '../../ports.js';
+import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
+import { mapLimit } from '../../use-cases/map-limit.js';
 
 const md5 = (body: Uint8Array) => createHash('md5').update(body).digest('hex');
 const TMP = '.flywheel-tmp-';
@@ -122,6 +123,11 @@ export class FsObjectStore implements ObjectStore {
     await fs.mkdir(path.dirname(target), { recursive: true });
     // objects are immutable here, so a hard link is a copy that costs no space
     await fs.link(this.pathOf(fromBucket, fromKey), target).catch(() => fs.copyFile(this.pathOf(fromBucket, fromKey), target));
+  }
+
+  /** Each a `copy`, at most 16 at a time. */
+  async copyMany(copies: readonly ObjectCopy[]): Promise<void> {
+    await mapLimit(copies, 16, (c) => this.copy(c.fromBucket, c.fromKey, c.toBucket, c.toKey));
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,61 @@
+/**
+ * The live switch at the end of the bucketed-tables stage (claimed once by build-bucketed-tables.ts): a run's
+ * part_<t>, part_<t>_er and bucketed_<t> pointed at its data in one catalog step, its staging definitions
+ * dropped, then metadata/snapshot_dt.txt under the bucketed base advanced to its snapshot.
+ */
+import { stagingName as staging } from '../domain/config.js';
+import type { Deps } from '../deps.js';
+import type { TableSwitch } from '../ports.js';
+import type { RunRef } from './ledger-store.js';
+import { advanceSnapshotMarker } from './snapshot-marker.js';
+
+export function makeLiveSwitch(deps: Deps) {
+  const { config, store, catalog, logger } = deps;
+
+  /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */
+  const liveNames = (t: string): Array<readonly [string, string]> => [[config.prefixes.part, t], [config.prefixes.part, `${t}_er`], [config.prefixes.bucketed, t]];
+
+  /**
+   * Points part_<t> and bucketed_<t> at this run's data in one catalog step (see Catalog.switchTables
+   * for what readers see meanwhile), then drops the staging definitions. Data is never deleted here:
+   * the previous snapshot's files stay for rollback. Returns the tables left alone because their live
+   * table holds a newer snapshot.
+   */
+  async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
+    const switches: TableSwitch[] = [];
+    const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
+    const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
+    const skipped: string[] = [];
+    for (const t of tables) {
+      // runs of two snapshots may finish in any order: an older one never replaces a newer live table unless replayed on purpose
+      const live = await catalog.getTable(config.database, `${config.prefixes.part}${t}`);
+      if (!deliberate && live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt) {
+        logger.warn('live table holds a newer snapshot; not switched', { table: t, live_snapshot_dt: live.parameters.snapshot_dt });
+        skipped.push(t);
+        continue;
+      }
+      for (const [prefix, name] of liveNames(t)) {
+        const stagingName = staging(prefix, name, ref.runId);
+        const def = await catalog.getTable(config.database, stagingName);
+        if (!def) throw new Error(`staging table ${stagingName} is missing`);
+        const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
+        switches.push({ table: { ...def, name: `${prefix}${name}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
+      }
+    }
+    if (switches.length > 0) await catalog.switchTables(config.database, switches);
+    for (const t of tables) for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const]) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
+    return skipped;
+  }
+
+  /**
+   * metadata/snapshot_dt.txt under the bucketed base: never moved back to an older snapshot (runs of two
+   * snapshots may finish in any order) unless a deliberate replay switched the live tables back to it.
+   * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
+   */
+  async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
+    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${config.datasets[ref.dataset]!.bucketedPrefix}metadata/snapshot_dt.txt`, ref.snapshotDt, { force: deliberate });
+    if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
+  }
+
+  return { switchLiveTables, writeLiveSnapshot };
+}
