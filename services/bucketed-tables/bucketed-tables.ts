@@ -2,7 +2,7 @@
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { BucketedTablesEventSchema } from '../../shared/events/schemas.js';
-import { buildBucketedTablesReach, makeBuildBucketedTables } from '../../shared/use-cases/build-bucketed-tables.js';
+import { buildBucketedTablesReach, makeBuildBucketedTables } from '../../shared/use-cases/bucketed-tables.js';
 
 /** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
 export const reach = (i: ReachInputs) => buildBucketedTablesReach(i.config);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { GlueJobStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
-import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import { maintenanceJobReach, makeChargebacks } from '../../shared/use-cases/chargebacks.js';
 
 /** A direct invocation: re-run a day, or a dry run; every field optional (defaults: from the invocation time). */
 const ManualChargebacksSchema = z
@@ -20,7 +20,7 @@ const ChargebacksEventSchema = z.union([ScheduledEventSchema, GlueJobStateChange
 export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'chargebacks');
 
 export function makeChargebacksHandler(deps: Deps) {
-  const jobs = makeMaintenanceJobs(deps);
+  const jobs = makeChargebacks(deps);
   return async function chargebacks(event: unknown): Promise<unknown> {
     const e = await parseEvent(deps, 'chargebacks', ChargebacksEventSchema, event);
     if (!e) return undefined;

@@ -6,7 +6,7 @@ import { parseEvent } from '../../shared/events/parse-event.js';
 import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
 import { landingMarkerOf } from '../../shared/events/ready-markers.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
-import { maintenanceJobReach, makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import { maintenanceJobReach, makeCompaction } from '../../shared/use-cases/compaction.js';
 
 /** `aws lambda invoke` / `npx flywheel compact`: compact this dataset's raw landing of this snapshot. */
 const ManualCompactionSchema = z.object({ dataset: z.string().min(1), snapshotDt: z.string().min(1) }).strict();
@@ -16,7 +16,7 @@ const CompactionEventSchema = z.union([S3EventNotificationEventBridgeSchema, S3S
 export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'compaction');
 
 export function makeCompactionHandler(deps: Deps) {
-  const jobs = makeMaintenanceJobs(deps);
+  const jobs = makeCompaction(deps);
 
   /** The compaction a created object starts: the raw landing's ready marker of a dataset with compaction on, or nothing. */
   async function fromObject(bucket: string, key: string) {

@@ -1,12 +1,11 @@
 /** data-monitor handler: a schedule, Pipeline Completed or a direct invocation starts a check; Athena events advance it. */
 import { z } from 'zod';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import { parseMonitorOptions } from '../../shared/domain/monitor/options.js';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
-import { dataMonitorReach, makeDataMonitor, type MonitorRun } from '../../shared/use-cases/data-monitor/data-monitor.js';
+import { dataMonitorReach, makeDataMonitor, monitorOptionsOf, type MonitorRun } from '../../shared/use-cases/data-monitor/data-monitor.js';
 
 const PipelineCompletedSchema = EventBridgeSchema.extend({ source: z.literal('flywheel.pipeline'), 'detail-type': z.literal('Pipeline Completed') });
 /** A direct invocation may override any option (same names as the CLI flags). */
@@ -14,7 +13,7 @@ const ManualMonitorSchema = z.object({ options: z.record(z.string(), z.unknown()
 const DataMonitorEventSchema = z.union([AthenaQueryStateChangeSchema, ScheduledEventSchema, PipelineCompletedSchema, ManualMonitorSchema]);
 
 /** For the deployment's monitor options (MONITOR_* / the CLI's flags). */
-export const reach = (i: ReachInputs) => dataMonitorReach(i.config, parseMonitorOptions(i.monitorDefaults));
+export const reach = (i: ReachInputs) => dataMonitorReach(i.config, monitorOptionsOf(i.monitorDefaults));
 
 export function makeDataMonitorHandler(deps: Deps) {
   const monitor = makeDataMonitor(deps);
@@ -25,7 +24,7 @@ export function makeDataMonitorHandler(deps: Deps) {
     const overrides = 'options' in e ? (e.options ?? {}) : {};
     let options;
     try {
-      options = parseMonitorOptions({ ...deps.monitorDefaults, ...overrides });
+      options = monitorOptionsOf(deps.monitorDefaults, overrides);
     } catch (err) {
       await alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
       return undefined;

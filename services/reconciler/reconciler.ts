@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
-import { makeReconcile, reconcileReach, type ReconcileReport } from '../../shared/use-cases/reconcile.js';
+import { makeReconcile, reconcileReach, type ReconcileReport } from '../../shared/use-cases/reconciler.js';
 
 const ReconcilerEventSchema = z.union([ScheduledEventSchema, z.object({}).strict()]);
 

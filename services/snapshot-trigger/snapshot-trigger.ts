@@ -4,7 +4,7 @@ import { parseEvent } from '../../shared/events/parse-event.js';
 import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
 import { landingMarkerOf, snapshotMarkerOf } from '../../shared/events/ready-markers.js';
 import { SnapshotTriggerEventSchema, type SnapshotTriggerEvent } from '../../shared/events/schemas.js';
-import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import { makeStartSnapshotRun, startSnapshotRunReach, type StartRunInput, type StartRunResult } from '../../shared/use-cases/snapshot-trigger.js';
 
 /** What this function may do through the ports: starting runs, alerting on a rejected event (test/iam proves its role allows it). */
 export const reach = (i: ReachInputs) => startSnapshotRunReach(i.config);

@@ -1,15 +1,17 @@
 /**
- * The live switch at the end of the bucketed-tables stage (claimed once by build-bucketed-tables.ts): a run's
+ * The live switch at the end of the bucketed-tables stage (claimed once by bucketed-tables.ts): a run's
  * part_<t>, part_<t>_er and bucketed_<t> pointed at its data in one catalog step, its staging definitions
  * dropped, then metadata/snapshot_dt.txt under the bucketed base advanced to its snapshot.
  */
 import { stagingName as staging } from '../domain/config.js';
-import type { Deps } from '../deps.js';
+import type { DepsOf } from '../deps.js';
 import type { TableSwitch } from '../ports.js';
 import type { RunRef } from './ledger-store.js';
 import { advanceSnapshotMarker } from './snapshot-marker.js';
 
-export function makeLiveSwitch(deps: Deps) {
+export type LiveSwitchDeps = DepsOf<'config' | 'store' | 'catalog' | 'logger'>;
+
+export function makeLiveSwitch(deps: LiveSwitchDeps) {
   const { config, store, catalog, logger } = deps;
 
   /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */

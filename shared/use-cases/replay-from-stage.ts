@@ -12,7 +12,7 @@ import { stagingName, type PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import type { TableDef } from '../ports.js';
 import type { DepsOf } from '../deps.js';
-import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
+import { buildBucketedTablesReach, makeBuildBucketedTables, type BucketedTablesDeps } from './bucketed-tables.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeRegisterStagedTables, registerStagedTablesReach, type RegisterStagedTablesDeps } from './register-staged-tables.js';
 
@@ -28,7 +28,7 @@ export function replayFromStageReach(config: PipelineConfig): Grant[] {
   return union(ledgerReach(config), [indexReach(config, 'glue', ['put']), catalogGrant(['getTable', 'upsertTable'], config.database, config.prefixes.ext)], registerStagedTablesReach(config), buildBucketedTablesReach(config));
 }
 
-export type ReplayFromStageDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger'> & RegisterStagedTablesDeps & Parameters<typeof makeBuildBucketedTables>[0];
+export type ReplayFromStageDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger'> & RegisterStagedTablesDeps & BucketedTablesDeps;
 
 export function makeReplayFromStage(deps: ReplayFromStageDeps) {
   const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);

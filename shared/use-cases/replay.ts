@@ -21,7 +21,7 @@ import { PreconditionFailedError } from '../ports.js';
 import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeReplayFromStage, replayFromStageReach, type ReplayFromStageDeps } from './replay-from-stage.js';
-import { makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './start-snapshot-run.js';
+import { makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './snapshot-trigger.js';
 
 export interface ReplayRequest {
   dataset: string;

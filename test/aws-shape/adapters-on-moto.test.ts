@@ -36,7 +36,7 @@ import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { PreconditionFailedError, type ObjectStore, type PartitionDef, type TableDef } from '../../shared/ports.js';
 import { alertFailure } from '../../shared/use-cases/alerts.js';
 import { ledgerKey, makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
-import type { StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import type { StartRunResult } from '../../shared/use-cases/snapshot-trigger.js';
 import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
 import { sample } from '../aws/lambda-env.js';
 import { Stack } from '../iam/check.js';

@@ -45,7 +45,7 @@ import { ADDRESSABLE, INFOBASE, parseS3Uri, type DatasetConfig } from '../../sha
 import type { RunLedger } from '../../shared/domain/ledger.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import type { TableDef } from '../../shared/ports.js';
-import type { StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import type { StartRunResult } from '../../shared/use-cases/snapshot-trigger.js';
 import { sample } from '../aws/lambda-env.js';
 import type { Stack } from '../iam/check.js';
 import { bodies, receiveAll, type Queue } from './moto-fixtures.js';

@@ -27,7 +27,7 @@ import { generateLanding } from '../../shared/local/sample-lake.js';
 import { LocalDuckDb } from '../../shared/adapters/local/duckdb.js';
 import { dayPartition, LANDING_PREFIX } from '../../shared/domain/chargebacks.js';
 import { defaultConfig } from '../../shared/domain/config.js';
-import type { ChargebacksParams, ChargebacksRequest } from '../../shared/use-cases/maintenance-jobs.js';
+import type { ChargebacksParams, ChargebacksRequest } from '../../shared/use-cases/chargebacks.js';
 import { bodies, createQueue, receiveAll } from './moto-fixtures.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 import { maintenanceJobArgs } from './job-args.js';

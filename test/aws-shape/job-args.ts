@@ -1,9 +1,10 @@
 /** The Glue job arguments a maintenance use case passes, captured from its job runner: what the AWS-shape runs give the scripts. */
 import type { PipelineConfig } from '../../shared/domain/config.js';
 import type { Deps } from '../../shared/deps.js';
-import { makeMaintenanceJobs } from '../../shared/use-cases/maintenance-jobs.js';
+import { makeChargebacks } from '../../shared/use-cases/chargebacks.js';
+import { makeCompaction } from '../../shared/use-cases/compaction.js';
 
-type Jobs = ReturnType<typeof makeMaintenanceJobs>;
+type Jobs = ReturnType<typeof makeCompaction> & ReturnType<typeof makeChargebacks>;
 
 /** Runs `start` on the use case at `now` with a runner that records the arguments of the job it starts (and nothing else). */
 export async function maintenanceJobArgs(config: PipelineConfig, now: Date, start: (jobs: Jobs) => Promise<unknown>): Promise<Record<string, string>> {
@@ -22,7 +23,7 @@ export async function maintenanceJobArgs(config: PipelineConfig, now: Date, star
       },
     },
   } as unknown as Deps;
-  await start(makeMaintenanceJobs(deps));
+  await start({ ...makeCompaction(deps), ...makeChargebacks(deps) });
   if (!captured) throw new Error('the use case started no job');
   return captured;
 }

@@ -36,7 +36,7 @@ import type { SplitPlan } from '../../shared/domain/split-plan.js';
 import type { FunctionName } from '../../shared/events/patterns.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { AccessDeniedError } from '../../shared/ports.js';
-import type { StartRunResult } from '../../shared/use-cases/start-snapshot-run.js';
+import type { StartRunResult } from '../../shared/use-cases/snapshot-trigger.js';
 import { makeBucketedTablesHandler } from '../../services/bucketed-tables/bucketed-tables.js';
 import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.js';
 import { makeCompactionHandler } from '../../services/compaction/compaction.js';

@@ -17,7 +17,7 @@ import { functionDeps, localJobName, localRuntime, type LocalEngineRuntime as Lo
 import { parseS3Uri } from '../../shared/domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../shared/domain/split-plan.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
-import { makeStartSnapshotRun } from '../../shared/use-cases/start-snapshot-run.js';
+import { makeStartSnapshotRun } from '../../shared/use-cases/snapshot-trigger.js';
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 import { downloadObjects, listObjects, queryRows, readParquet, walk } from './s3-files.js';

@@ -14,17 +14,17 @@
 import { randomUUID } from 'node:crypto';
 import { catalogGrant, storeGrant, union, type DataGrant, type Grant } from '../../domain/access.js';
 import type { PipelineConfig } from '../../domain/config.js';
-import type { MonitorOptions } from '../../domain/monitor/options.js';
+import { parseMonitorOptions, type MonitorDefaults, type MonitorOptions } from '../../domain/monitor/options.js';
 import type { MonitorQuery } from '../../domain/monitor/queries.js';
 import { PIPELINE_SOURCE } from '../../events/patterns.js';
-import type { Deps } from '../../deps.js';
+import type { DepsOf } from '../../deps.js';
 import { claimOnce, updateJson } from '../json-document.js';
 import { mapLimit } from '../map-limit.js';
 import { indexReach } from '../ledger-store.js';
-import { makeRetention, retentionReach } from '../retention.js';
-import { makeInspection } from './inspect.js';
+import { makeRetention, retentionReach, type RetentionDeps } from '../retention.js';
+import { makeInspection, type InspectionDeps } from './inspect.js';
 import { firstQueries, recordRepair, repairQuery } from './repair.js';
-import { buildReport, publishReport, reportIntact } from './report.js';
+import { buildReport, publishReport, reportIntact, type ReportDeps } from './report.js';
 import { runKey, type MonitorRun, type QueryName, type QueryRecord } from './run.js';
 
 export type { MonitorRun } from './run.js';
@@ -56,7 +56,14 @@ export function dataMonitorReach(config: PipelineConfig, o: MonitorOptions): Gra
   );
 }
 
-export function makeDataMonitor(deps: Deps) {
+/** The options of one run: the deployment's defaults (MONITOR_* / the CLI's flags), an invocation's overrides on top; a bad value throws, naming the option. */
+export function monitorOptionsOf(defaults: MonitorDefaults, overrides: Record<string, unknown> = {}): MonitorOptions {
+  return parseMonitorOptions({ ...defaults, ...overrides });
+}
+
+export type DataMonitorDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger' | 'bus' | 'monitorEngine'> & InspectionDeps & ReportDeps & RetentionDeps;
+
+export function makeDataMonitor(deps: DataMonitorDeps) {
   const { store, catalog, clock, logger, config } = deps;
   const engine = deps.monitorEngine;
   const indexKey = (queryId: string) => `${config.indexPrefix}monitor/${encodeURIComponent(queryId)}.json`;

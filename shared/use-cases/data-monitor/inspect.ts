@@ -7,14 +7,16 @@ import { parseS3Uri } from '../../domain/config.js';
 import { projectionOf } from '../../domain/monitor/checks.js';
 import type { MonitorOptions } from '../../domain/monitor/options.js';
 import { discoverSnapshots } from '../../domain/snapshot.js';
-import type { Deps } from '../../deps.js';
+import type { DepsOf } from '../../deps.js';
 import type { TableDef } from '../../ports.js';
 import { planRepair, repairMode } from './repair.js';
 import type { TableState } from './run.js';
 
 const decoder = new TextDecoder();
 
-export function makeInspection(deps: Deps) {
+export type InspectionDeps = DepsOf<'config' | 'store' | 'catalog'>;
+
+export function makeInspection(deps: InspectionDeps) {
   const { store, catalog, config } = deps;
 
   /** Catalog, S3 and file facts of one table; glue-mode repairs happen here, athena-mode ones are queued. */

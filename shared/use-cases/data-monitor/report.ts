@@ -11,13 +11,16 @@ import type { MonitorOptions } from '../../domain/monitor/options.js';
 import { parseScanRows } from '../../domain/monitor/queries.js';
 import { renderHtmlReport } from '../../domain/monitor/html-report.js';
 import { previousSkew, reportCsv, reportEmail, reportHeader, reportKeys, type MonitorReport, type TableReport } from '../../domain/monitor/report.js';
-import type { Deps } from '../../deps.js';
+import type { DepsOf } from '../../deps.js';
 import type { MonitorRun, TableState } from './run.js';
 
 const decoder = new TextDecoder();
 
 /** The report of a finished run: every table's checks, the freshness of the live snapshot, trends against the earlier reports. */
-export async function buildReport(deps: Deps, run: MonitorRun): Promise<MonitorReport> {
+/** What building and publishing the report use: the reports' store, the clock, the e-mail and how an operator reaches the report. */
+export type ReportDeps = DepsOf<'store' | 'clock' | 'logger' | 'notifier' | 'describeLocation'>;
+
+export async function buildReport(deps: ReportDeps, run: MonitorRun): Promise<MonitorReport> {
   const o = run.options;
   const now = deps.clock.now();
   const history = await readHistory(deps, o);
@@ -115,7 +118,7 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
 }
 
 /** The last `trend_reports` JSON reports before today's. */
-async function readHistory(deps: Deps, o: MonitorOptions): Promise<MonitorReport[]> {
+async function readHistory(deps: ReportDeps, o: MonitorOptions): Promise<MonitorReport[]> {
   const { store, clock, logger } = deps;
   if (o.trend_reports === 0) return [];
   const today = reportKeys(o.report_prefix, clock.now()).json;
@@ -134,7 +137,7 @@ async function readHistory(deps: Deps, o: MonitorOptions): Promise<MonitorReport
 }
 
 /** Writes the report as JSON, CSV and HTML and e-mails it when it needs a person; returns the JSON report's URI. */
-export async function publishReport(deps: Deps, o: MonitorOptions, report: MonitorReport): Promise<string> {
+export async function publishReport(deps: ReportDeps, o: MonitorOptions, report: MonitorReport): Promise<string> {
   const { store, clock } = deps;
   const keys = reportKeys(o.report_prefix, clock.now());
   await store.put(o.report_bucket, keys.json, JSON.stringify(report, null, 2));

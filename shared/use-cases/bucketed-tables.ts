@@ -13,12 +13,12 @@ import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/c
 import { BUCKETED_STEP, bucketedCopies, buildStepsFor, filesByFolder, recordedRangeSize, stepLabel, type BuildStep, type PartitionFiles } from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
-import type { Deps } from '../deps.js';
-import { alertFailure, alertsReach } from './alerts.js';
+import type { DepsOf } from '../deps.js';
+import { alertFailure, alertsReach, type AlertDeps } from './alerts.js';
 import { recordRun } from './run-metrics.js';
 import { claimOnce } from './json-document.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
-import { makeLiveSwitch } from './live-switch.js';
+import { makeLiveSwitch, type LiveSwitchDeps } from './live-switch.js';
 import { mapLimit } from './map-limit.js';
 
 interface QueryRef extends RunRef {
@@ -49,7 +49,9 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export function makeBuildBucketedTables(deps: Deps) {
+export type BucketedTablesDeps = DepsOf<'config' | 'store' | 'catalog' | 'engine' | 'clock' | 'logger' | 'bus'> & LiveSwitchDeps & AlertDeps;
+
+export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
   const { config, store, catalog, engine, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
   const { switchLiveTables, writeLiveSnapshot } = makeLiveSwitch(deps);

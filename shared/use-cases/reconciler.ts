@@ -12,7 +12,7 @@ import type { PipelineConfig } from '../domain/config.js';
 import { durationMs, type RunLedger, type StageName } from '../domain/ledger.js';
 import type { DepsOf } from '../deps.js';
 import { alertFailure, alertsReach, type AlertDeps } from './alerts.js';
-import { buildBucketedTablesReach, makeBuildBucketedTables } from './build-bucketed-tables.js';
+import { buildBucketedTablesReach, makeBuildBucketedTables, type BucketedTablesDeps } from './bucketed-tables.js';
 import { ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { makeRegisterStagedTables, registerStagedTablesReach, type RegisterStagedTablesDeps } from './register-staged-tables.js';
 
@@ -39,7 +39,7 @@ export function reconcileReach(config: PipelineConfig): Grant[] {
   );
 }
 
-export type ReconcileDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'engine'> & RegisterStagedTablesDeps & Parameters<typeof makeBuildBucketedTables>[0] & AlertDeps;
+export type ReconcileDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'engine'> & RegisterStagedTablesDeps & BucketedTablesDeps & AlertDeps;
 
 export function makeReconcile(deps: ReconcileDeps) {
   const ledgers = makeLedgerStore(deps.store, deps.config, deps.clock);
