@@ -19,7 +19,8 @@ import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.j
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { ChargebacksParams } from '../use-cases/maintenance-jobs.js';
 import type { BuildStep } from '../domain/build-steps.js';
-import { defaultConfig, type PipelineConfig } from '../domain/config.js';
+import { CONSOLIDATED_PREFIX } from '../domain/chargebacks.js';
+import { defaultConfig, s3Uri, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps, ReplayArgs } from '../deps.js';
@@ -34,11 +35,11 @@ import type { Clock } from '../ports.js';
 
 export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 
-/** Locally the landing "table" is the folder `landing/chargebacks/`, the output `consolidated/chargebacks/` (adapters/local/consolidate.ts). */
+/** Locally the landing "table" is the folder LANDING_PREFIX of the data bucket, the output CONSOLIDATED_PREFIX (adapters/local/consolidate.ts). */
 export const LOCAL_CHARGEBACKS: ChargebacksParams = {
   sourceDatabase: 'flywheel',
   sourceTable: 'chargebacks_landing',
-  outputPath: 's3://data/consolidated/chargebacks/',
+  outputPath: s3Uri(defaultConfig().dataBucket, CONSOLIDATED_PREFIX),
   outputFileCount: 4,
   codec: 'snappy',
   totalExecutions: 4,

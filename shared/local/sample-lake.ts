@@ -107,7 +107,7 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
     await fs.mkdir(path.join(raw, 'snapshot_dt=latest'), { recursive: true });
     await fs.mkdir(path.join(raw, 'snapshot_dt=2099-02-30'), { recursive: true });
     await fs.writeFile(path.join(raw, 'README.txt'), 'stray object under raw_input/\n');
-    await fs.mkdir(path.join(data, 'support_files'), { recursive: true });
+    await fs.mkdir(path.dirname(path.join(data, INFOBASE.mappingKey!)), { recursive: true });
     await fs.writeFile(path.join(data, INFOBASE.mappingKey!), SAMPLE_MAPPING + '\n');
   } finally {
     db.closeSync();

@@ -1,16 +1,15 @@
 /**
  * The DuckDB twin of the chargebacks consolidation job: one day of small landing files → N parquet
- * files under `consolidated/chargebacks/year=/month=/day=/`, deduplicated, written aside then switched.
+ * files under `<CONSOLIDATED_PREFIX>year=/month=/day=/` (the layout's chargebacks output), deduplicated,
+ * written aside then switched.
  */
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
+import { CONSOLIDATED_PREFIX, dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
 import { literal } from '../../domain/sql-identifiers.js';
 import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
 import type { LocalDuckDb } from './duckdb.js';
-
-export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
 
 export interface ConsolidationResult {
   date: string;
