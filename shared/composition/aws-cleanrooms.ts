@@ -7,15 +7,16 @@ import { CleanRoomsClient } from '@aws-sdk/client-cleanrooms';
 import { EntityResolutionClient } from '@aws-sdk/client-entityresolution';
 import { nameAccessDenials } from '../adapters/aws/access-denied.js';
 import { AwsCleanRoomsDirectory } from '../adapters/aws/cleanrooms-directory.js';
+import { LAYOUT } from '../domain/layout.js';
 import type { CleanRoomsDirectory, CleanroomsReportDefaults } from '../use-cases/cleanrooms-report.js';
 
 export const DEFAULT_TABLE_PREFIX = 'part_';
-export const DEFAULT_REPORT_PREFIX = 'cleanrooms-reports/';
+export const DEFAULT_REPORT_PREFIX = LAYOUT.cleanroomsReportPrefix;
 
 /**
  * CLEANROOMS_MEMBERSHIP_ID (may be left unset when every invocation names `membershipId`),
  * CLEANROOMS_TABLE_PREFIX (default part_), CLEANROOMS_REPORT_BUCKET (default ANALYSIS_BUCKET),
- * CLEANROOMS_REPORT_PREFIX (default cleanrooms-reports/), GLUE_DATABASE.
+ * CLEANROOMS_REPORT_PREFIX (default: the layout's cleanroomsReportPrefix), GLUE_DATABASE.
  */
 export function cleanroomsDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): CleanroomsReportDefaults {
   const need = (name: string): string => {

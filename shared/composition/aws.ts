@@ -18,7 +18,8 @@ import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
-import { defaultConfig, withCompaction, type PipelineConfig } from '../domain/config.js';
+import { CONSOLIDATED_PREFIX } from '../domain/chargebacks.js';
+import { defaultConfig, s3Uri, withCompaction, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
@@ -72,7 +73,7 @@ export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings)
   return {
     sourceDatabase: env.CHARGEBACKS_SOURCE_DATABASE || s.database,
     sourceTable: env.CHARGEBACKS_SOURCE_TABLE || 'chargebacks_landing',
-    outputPath: env.CHARGEBACKS_OUTPUT_PATH || `s3://${s.dataBucket}/consolidated/chargebacks/`,
+    outputPath: env.CHARGEBACKS_OUTPUT_PATH || s3Uri(s.dataBucket, CONSOLIDATED_PREFIX),
     outputFileCount: Number(env.CHARGEBACKS_OUTPUT_FILE_COUNT || 8),
     codec: env.CHARGEBACKS_COMPRESSION_CODEC || 'snappy',
     totalExecutions: Number(env.CHARGEBACKS_TOTAL_EXECUTIONS || 4),

@@ -5,6 +5,7 @@
  */
 import { guardDeps } from '../adapters/access-guard.js';
 import type { PipelineConfig } from '../domain/config.js';
+import { LAYOUT } from '../domain/layout.js';
 import type { Deps, ReachInputs } from '../deps.js';
 import type { FunctionName } from '../events/patterns.js';
 import { FUNCTION_REACH } from './function-reach.js';
@@ -21,7 +22,7 @@ export const localCleanroomsDefaults = (config: PipelineConfig, o: { tablePrefix
   database: config.database,
   tablePrefix: o.tablePrefix ?? config.prefixes.part,
   reportBucket: config.analysisBucket,
-  reportPrefix: o.reportPrefix ?? 'cleanrooms-reports/',
+  reportPrefix: o.reportPrefix ?? LAYOUT.cleanroomsReportPrefix,
 });
 
 /**

@@ -17,8 +17,8 @@ import { makeReplayHandler } from '../../services/replay/replay.js';
 import { makeCompactionHandler } from '../../services/compaction/compaction.js';
 import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
-import type { ChargebacksParams } from '../domain/chargebacks.js';
-import { defaultConfig, type PipelineConfig } from '../domain/config.js';
+import { CONSOLIDATED_PREFIX, type ChargebacksParams } from '../domain/chargebacks.js';
+import { defaultConfig, s3Uri, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
@@ -35,11 +35,11 @@ import { withJobFaults, withStepFaults, type LocalFaults } from './local-faults.
 
 export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
 
-/** Locally the landing "table" is the folder `landing/chargebacks/`, the output `consolidated/chargebacks/` (adapters/local/consolidate.ts). */
+/** Locally the landing "table" is the folder LANDING_PREFIX of the data bucket, the output CONSOLIDATED_PREFIX (adapters/local/consolidate.ts). */
 export const LOCAL_CHARGEBACKS: ChargebacksParams = {
   sourceDatabase: 'flywheel',
   sourceTable: 'chargebacks_landing',
-  outputPath: 's3://data/consolidated/chargebacks/',
+  outputPath: s3Uri(defaultConfig().dataBucket, CONSOLIDATED_PREFIX),
   outputFileCount: 4,
   codec: 'snappy',
   totalExecutions: 4,

@@ -8,6 +8,8 @@
  * and never half-written.
  */
 
+import { LAYOUT } from './layout.js';
+
 /** Parameters of the chargebacks consolidation job (CHARGEBACKS_* in AWS, options locally). */
 export interface ChargebacksParams {
   sourceDatabase: string;
@@ -19,11 +21,10 @@ export interface ChargebacksParams {
   partitionFilter: boolean;
 }
 
-/** Where chargebacks land, partitioned year=/month=/day= (the landing table's location, crawled in AWS). */
-export const LANDING_PREFIX = 'landing/chargebacks/';
-
-/** Where the consolidation writes, partitioned year=/month=/day= as the landing (the job's OUTPUT_PATH under the data bucket). */
-export const CONSOLIDATED_PREFIX = 'consolidated/chargebacks/';
+/** Where chargebacks land, partitioned year=/month=/day= (the landing table's location, crawled in AWS; layout.ts). */
+export const LANDING_PREFIX = LAYOUT.chargebacks.landingPrefix;
+/** Where the consolidation writes its days in the data bucket (CHARGEBACKS_OUTPUT_PATH's default; layout.ts). */
+export const CONSOLIDATED_PREFIX = LAYOUT.chargebacks.outputPrefix;
 
 export interface ConsolidationWindow {
   executionSequence: number;

@@ -1,4 +1,5 @@
 import type { CompactionConfig } from './compaction.js';
+import { LAYOUT, type DatasetLayout } from './layout.js';
 
 /** Where each dataset's data lives and how its tables are named; one value per deployment or local home. */
 export interface DatasetConfig {
@@ -39,26 +40,32 @@ export interface PipelineConfig {
   indexPrefix: string;
 }
 
+/** Compaction of a dataset's raw landings: where (the layout) and how (file size, codec). */
+const compaction = (l: DatasetLayout): CompactionConfig | undefined =>
+  l.compaction && { sourcePrefix: l.compaction.sourcePrefix, readyMarker: l.compaction.readyMarker, targetFileBytes: 256 * 1024 * 1024, codec: 'snappy' };
+
+const { infobase, addressable } = LAYOUT.datasets;
+
 export const INFOBASE: DatasetConfig = {
   name: 'infobase',
-  rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/',
-  readyMarker: '_SUCCESS',
-  mappingKey: 'support_files/omc_flywheel_infobase_table_split_lowercase.csv',
-  splitPrefix: 'omc_cleanroom_data/split_cluster/infobase_attributes/',
-  bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/',
-  runsPrefix: '_runs/infobase/',
-  compaction: { sourcePrefix: 'opus/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', targetFileBytes: 256 * 1024 * 1024, codec: 'snappy' },
+  rawPrefix: infobase.rawPrefix,
+  readyMarker: infobase.readyMarker,
+  mappingKey: infobase.mappingKey,
+  splitPrefix: infobase.splitPrefix,
+  bucketedPrefix: infobase.bucketedPrefix,
+  runsPrefix: infobase.runsPrefix,
+  compaction: compaction(infobase),
 };
 
 export const ADDRESSABLE: DatasetConfig = {
   name: 'addressable',
-  rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/',
-  readyMarker: '_SUCCESS',
+  rawPrefix: addressable.rawPrefix,
+  readyMarker: addressable.readyMarker,
   singleTable: 'addressable_ids',
-  splitPrefix: 'omc_cleanroom_data/split_cluster/addressable/',
-  bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/addressable/',
-  runsPrefix: '_runs/addressable/',
-  compaction: { sourcePrefix: 'opus/addressable/raw_input/', readyMarker: '_SUCCESS', targetFileBytes: 256 * 1024 * 1024, codec: 'snappy' },
+  splitPrefix: addressable.splitPrefix,
+  bucketedPrefix: addressable.bucketedPrefix,
+  runsPrefix: addressable.runsPrefix,
+  compaction: compaction(addressable),
 };
 
 /** The datasets with compaction on; `enabled` lists them (as COMPACTION_DATASETS does in AWS), the others lose their compaction stage. */
@@ -80,7 +87,7 @@ export function defaultConfig(overrides: Partial<PipelineConfig> = {}): Pipeline
     targetFileBytes: 512 * 1024 * 1024,
     partitionsPerQuery: 100,
     datasets: { infobase: INFOBASE, addressable: ADDRESSABLE },
-    indexPrefix: '_runs/index/',
+    indexPrefix: LAYOUT.indexPrefix,
     ...overrides,
   };
 }

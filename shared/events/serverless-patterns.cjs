@@ -10,22 +10,26 @@
 const { require: requireTs } = require('tsx/cjs/api');
 
 const { routes } = requireTs('./patterns.ts', __filename);
+// The datasets and their layout (shared/domain/layout.ts) as the code sees them: the same list the local bus routes by.
+const { defaultConfig } = requireTs('../domain/config.ts', __filename);
 
-/** The serverless.yml values that fill RouteParams (names of resources defined in that file). */
+/** The serverless.yml variable naming each dataset's split job (a Glue job defined in that file). */
+const SPLIT_JOB_VARIABLES = { infobase: 'self:custom.splitJobName', addressable: 'self:custom.addressableJobName' };
+
+/** The serverless.yml values that fill RouteParams (names of resources defined in that file) and the datasets of the layout. */
 async function routeParams(resolveVariable) {
-  const [dataBucket, athenaWorkgroup, monitorWorkgroup, splitJobName, rawPrefix, readyMarker, addressableJobName, addressableRawPrefix, compactionJobName, chargebacksJobName, infobaseCompactionPrefix, addressableCompactionPrefix] = await Promise.all([
+  const datasets = Object.values(defaultConfig().datasets);
+  const [dataBucket, athenaWorkgroup, monitorWorkgroup, compactionJobName, chargebacksJobName, ...splitJobNames] = await Promise.all([
     resolveVariable('self:custom.dataBucketName'),
     resolveVariable('self:custom.athenaWorkgroup'),
     resolveVariable('self:custom.monitorWorkgroup'),
-    resolveVariable('self:custom.splitJobName'),
-    resolveVariable('self:custom.rawPrefix'),
-    resolveVariable('self:custom.readyMarker'),
-    resolveVariable('self:custom.addressableJobName'),
-    resolveVariable('self:custom.addressableRawPrefix'),
     resolveVariable('self:custom.compactionJobName'),
     resolveVariable('self:custom.chargebacksJobName'),
-    resolveVariable('self:custom.infobaseCompactionPrefix'),
-    resolveVariable('self:custom.addressableCompactionPrefix'),
+    ...datasets.map((d) => {
+      const variable = SPLIT_JOB_VARIABLES[d.name];
+      if (!variable) throw new Error(`dataset ${d.name} has no split job in serverless.yml (serverless-patterns.cjs SPLIT_JOB_VARIABLES)`);
+      return resolveVariable(variable);
+    }),
   ]);
   return {
     dataBucket,
@@ -33,10 +37,8 @@ async function routeParams(resolveVariable) {
     monitorWorkgroup,
     compactionJobName,
     chargebacksJobName,
-    datasets: [
-      { rawPrefix, readyMarker, splitJobName, compactionPrefix: infobaseCompactionPrefix },
-      { rawPrefix: addressableRawPrefix, readyMarker, splitJobName: addressableJobName, compactionPrefix: addressableCompactionPrefix },
-    ],
+    // as the local composition's localRouteParams: each dataset's raw prefix, ready marker and raw landing
+    datasets: datasets.map((d, i) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: splitJobNames[i], compactionPrefix: d.compaction?.sourcePrefix })),
   };
 }
 

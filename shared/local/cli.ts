@@ -2,6 +2,8 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { defaultConfig } from '../domain/config.js';
+import { LAYOUT } from '../domain/layout.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
 import type { LocalRuntime } from '../composition/local.js';
 
@@ -12,6 +14,11 @@ const runLocalModule = () => import('./run-local.js');
 const composition = () => import('../composition/local.js');
 
 const out = (line = '') => process.stdout.write(line + '\n');
+
+/** The datasets (shared/domain/layout.ts), and those whose raw landings are compacted first. */
+const DATASETS = Object.values(defaultConfig().datasets);
+const DATASET_NAMES = DATASETS.map((d) => d.name);
+const COMPACTED = DATASETS.filter((d) => d.compaction).map((d) => d.name);
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -26,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('run')
     .description('run the pipeline locally to completion (exit 0 only if every stage succeeded)')
     .addOption(home())
-    .addOption(new Option('--dataset <name>', 'dataset to run').choices(['infobase', 'addressable', 'all']).default('all'))
+    .addOption(new Option('--dataset <name>', 'dataset to run').choices([...DATASET_NAMES, 'all']).default('all'))
     .option('--snapshot <date>', 'snapshot_dt to run (default: the latest valid one)')
     .option('--tables <list>', 'comma-separated target tables (default: all)')
     .addOption(new Option('--from-stage <stage>', 'stage to start from').choices([...STAGES]))
@@ -116,9 +123,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('compact')
-    .description("compact a dataset's raw landing (opus/<dataset>/raw_input/snapshot_dt=D/) into the split's input, then run the pipeline on it")
+    .description(`compact a dataset's raw landing (${LAYOUT.rawLandingRoot}<dataset>/raw_input/snapshot_dt=D/) into the split's input, then run the pipeline on it`)
     .addOption(home())
-    .addOption(new Option('--dataset <name>', 'dataset').choices(['infobase', 'addressable']).default('addressable'))
+    .addOption(new Option('--dataset <name>', 'dataset').choices(COMPACTED).default('addressable'))
     .requiredOption('--snapshot <date>', 'snapshot_dt of the raw landing')
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {

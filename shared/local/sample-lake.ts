@@ -110,7 +110,7 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
     await fs.mkdir(path.join(raw, 'snapshot_dt=latest'), { recursive: true });
     await fs.mkdir(path.join(raw, 'snapshot_dt=2099-02-30'), { recursive: true });
     await fs.writeFile(path.join(raw, 'README.txt'), 'stray object under raw_input/\n');
-    await fs.mkdir(path.join(data, 'support_files'), { recursive: true });
+    await fs.mkdir(path.dirname(path.join(data, INFOBASE.mappingKey!)), { recursive: true });
     await fs.writeFile(path.join(data, INFOBASE.mappingKey!), SAMPLE_MAPPING + '\n');
     for (const day of options.chargebackDays ?? [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)]) {
       options.onTable?.(day, 'chargebacks landing (flywheel consolidate)');
@@ -123,7 +123,7 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
 }
 
 /**
- * A day of chargebacks landing as upstream delivers it (`landing/chargebacks/year=/month=/day=/`), for the sample home only:
+ * A day of chargebacks landing as upstream delivers it (`<LANDING_PREFIX>year=/month=/day=/`), for the sample home only:
  * small files: `files` files of ~`rowsPerFile` rows, with re-delivered (duplicate) chargebacks and a few NULL ids. */
 export async function generateLanding(db: { run(sql: string): Promise<unknown> }, lakeDir: string, date: string, files = 40, rowsPerFile = 500): Promise<void> {
   const dir = path.join(lakeDir, 'data', LANDING_PREFIX, dayPartition(date));

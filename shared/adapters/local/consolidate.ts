@@ -1,6 +1,7 @@
 /**
  * The DuckDB twin of the chargebacks consolidation job: one day of small landing files → N parquet
- * files under `consolidated/chargebacks/year=/month=/day=/`, deduplicated, written aside then switched.
+ * files under `<CONSOLIDATED_PREFIX>year=/month=/day=/` (the layout's chargebacks output), deduplicated,
+ * written aside then switched.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';

@@ -4,6 +4,7 @@
  * invocation; locally from CLI flags with the same names.
  */
 import { z } from 'zod';
+import { LAYOUT } from '../layout.js';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const num = z.coerce.number();
@@ -13,7 +14,7 @@ export const MonitorOptionsSchema = z.object({
   table_prefix: z.string().regex(/^[a-z0-9_]*$/).default('part_'),
   bucket_count: num.pipe(z.number().int().min(1).max(100000)).default(256),
   report_bucket: z.string().min(1),
-  report_prefix: z.string().default('data-monitor/'),
+  report_prefix: z.string().default(LAYOUT.monitorReportPrefix),
   athena_results: z.string().optional(),
   athena_workgroup: z.string().optional(),
   sns_topic_arn: z.string().optional(),
