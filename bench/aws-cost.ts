@@ -29,7 +29,17 @@ import { fmtBytes, fmtNum, progress, REPO_DIR, rmrf, type Row } from './lib.js';
 
 type Handler = (event: unknown, ctx: unknown) => Promise<any>;
 const context = { functionName: 'bench', awsRequestId: 'req', getRemainingTimeInMillis: () => 900000 } as never;
-const envelope = (source: string, detailType: string, detail: unknown) => ({ version: '0', id: `e-${Math.random()}`, 'detail-type': detailType, source, account: '000000000000', time: '2025-10-31T23:00:00Z', region: 'us-east-1', resources: [], detail });
+const envelope = (source: string, detailType: string, detail: unknown) => ({
+  version: '0',
+  id: `e-${Math.random()}`,
+  'detail-type': detailType,
+  source,
+  account: '000000000000',
+  time: '2025-10-31T23:00:00Z',
+  region: 'us-east-1',
+  resources: [],
+  detail,
+});
 const sample = (name: string) => JSON.parse(readFileSync(path.join(REPO_DIR, 'events', name), 'utf8')) as Record<string, any>;
 
 /** Walks a folder: [relative key, absolute path]. */
@@ -48,10 +58,28 @@ const footerBytes = (body: Uint8Array) => new DataView(body.buffer, body.byteOff
 
 export interface AwsCostResult {
   tables: string[];
-  register: { glueCallsPerTable: Record<string, string[]>; parquetGets: Record<string, Array<{ bytes: number; range: string }>>; footerBytes: Record<string, number>; fileBytes: Record<string, number>; listsPerTable: Record<string, number> };
+  register: {
+    glueCallsPerTable: Record<string, string[]>;
+    parquetGets: Record<string, Array<{ bytes: number; range: string }>>;
+    footerBytes: Record<string, number>;
+    fileBytes: Record<string, number>;
+    listsPerTable: Record<string, number>;
+  };
   trigger: { parquetGets: number; parquetBytes: number; sourceFiles: number; sourceBytes: number };
-  bucketed: { athenaPerTable: Record<string, number>; listsPerTable: Record<string, number>; gluePerTable: Record<string, number>; glueKinds: Record<string, number>; listShapes: Record<string, number> };
-  monitor: { queriesPerTable: Record<string, number>; partScans: Record<string, number>; sourceCounts: Record<string, number>; listsPerTable: Record<string, number>; partitions: Record<string, number> };
+  bucketed: {
+    athenaPerTable: Record<string, number>;
+    listsPerTable: Record<string, number>;
+    gluePerTable: Record<string, number>;
+    glueKinds: Record<string, number>;
+    listShapes: Record<string, number>;
+  };
+  monitor: {
+    queriesPerTable: Record<string, number>;
+    partScans: Record<string, number>;
+    sourceCounts: Record<string, number>;
+    listsPerTable: Record<string, number>;
+    partitions: Record<string, number>;
+  };
 }
 
 export async function benchAwsCost(): Promise<{ rows: Row[]; result: AwsCostResult }> {
@@ -83,9 +111,15 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
     const sql = queries.find((q) => q.id === input.QueryExecutionId)!.sql;
     const header = (...names: string[]) => ({ Data: names.map((n) => ({ VarCharValue: n })) });
     const row = (...values: Array<string | undefined>) => ({ Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })) });
-    if (sql.startsWith('SELECT count(*)')) return { ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: 'row_count' }] }, Rows: [header('row_count'), row('2560')] } };
+    if (sql.startsWith('SELECT count(*)'))
+      return { ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: 'row_count' }] }, Rows: [header('row_count'), row('2560')] } };
     const cols = ['id_bucket', 'row_count', 'pk_nulls', 'pk_dupes', 'wrong_bucket'];
-    return { ResultSet: { ResultSetMetadata: { ColumnInfo: cols.map((Name) => ({ Name })) }, Rows: [header(...cols), ...Array.from({ length: 256 }, (_, b) => row(String(b), '10', '0', '0', '0')), row(undefined, '2560', '0', '0', '0')] } };
+    return {
+      ResultSet: {
+        ResultSetMetadata: { ColumnInfo: cols.map((Name) => ({ Name })) },
+        Rows: [header(...cols), ...Array.from({ length: 256 }, (_, b) => row(String(b), '10', '0', '0', '0')), row(undefined, '2560', '0', '0', '0')],
+      },
+    };
   });
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -106,7 +140,9 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
   let g0 = gets().length;
   const [started] = (await trigger(sample('s3-object-created.eventbridge.json'), context)) as Array<{ outcome: string; jobRunId: string }>;
   if (started?.outcome !== 'started') throw new Error(`snapshot-trigger did not start a run: ${JSON.stringify(started)}`);
-  const triggerGets = gets().slice(g0).filter((g) => g.key.endsWith('.parquet'));
+  const triggerGets = gets()
+    .slice(g0)
+    .filter((g) => g.key.endsWith('.parquet'));
   const sourceFiles = [...s3.objects.keys()].filter((k) => k.includes('raw_input') && k.endsWith('.parquet'));
   const triggerBytes = triggerGets.reduce((s, g) => s + (Number(/-(\d+)$/.exec(g.range)?.[1]) - Number(/=(\d+)-/.exec(g.range)?.[1]) + 1), 0);
 
@@ -150,12 +186,19 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
   const regCalls = glue.mock.calls().slice(-(glue.calls.length - c0));
   for (const t of plan.tables) {
     const prefix = t.outputUri.replace('s3://data/', '');
-    glueCallsPerTable[t.target] = regCalls.filter((c) => JSON.stringify(c.args[0].input).includes(t.target)).map((c) => c.args[0].constructor.name.replace(/Command$/, ''));
-    parquetGets[t.target] = gets().slice(g0).filter((g) => g.key.startsWith(prefix) && g.key.endsWith('.parquet')).map((g) => ({ range: g.range, bytes: Number(/-(\d+)$/.exec(g.range)?.[1]) - Number(/=(\d+)-/.exec(g.range)?.[1]) + 1 }));
+    glueCallsPerTable[t.target] = regCalls
+      .filter((c) => JSON.stringify(c.args[0].input).includes(t.target))
+      .map((c) => c.args[0].constructor.name.replace(/Command$/, ''));
+    parquetGets[t.target] = gets()
+      .slice(g0)
+      .filter((g) => g.key.startsWith(prefix) && g.key.endsWith('.parquet'))
+      .map((g) => ({ range: g.range, bytes: Number(/-(\d+)$/.exec(g.range)?.[1]) - Number(/=(\d+)-/.exec(g.range)?.[1]) + 1 }));
     const first = [...s3.objects.entries()].find(([k]) => k.startsWith(`data/${prefix}`) && k.endsWith('.parquet'))!;
     footer[t.target] = footerBytes(first[1]);
     fileBytes[t.target] = first[1].byteLength;
-    registerLists[t.target] = lists().slice(l0).filter((p) => p.startsWith(prefix)).length;
+    registerLists[t.target] = lists()
+      .slice(l0)
+      .filter((p) => p.startsWith(prefix)).length;
   }
 
   // bucketed-tables: every Athena query simulated as Athena does it (files + partitions), events delivered
@@ -169,41 +212,77 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
     const q = queries.find((x) => !x.done)!;
     simulatePartRangeQuery(q.sql, s3, glue);
     q.done = true;
-    await bucketed(envelope('aws.athena', 'Athena Query State Change', { currentState: 'SUCCEEDED', previousState: 'RUNNING', queryExecutionId: q.id, workgroupName: DUMMY_ENV.ATHENA_WORKGROUP, sequenceNumber: '3', statementType: 'DML', versionId: '0' }), context);
+    await bucketed(
+      envelope('aws.athena', 'Athena Query State Change', {
+        currentState: 'SUCCEEDED',
+        previousState: 'RUNNING',
+        queryExecutionId: q.id,
+        workgroupName: DUMMY_ENV.ATHENA_WORKGROUP,
+        sequenceNumber: '3',
+        statementType: 'DML',
+        versionId: '0',
+      }),
+      context,
+    );
   }
   if (!published().some((e) => e.DetailType === 'Pipeline Completed')) throw new Error('the bucketed stage did not complete');
   const bq = queries.slice(q0);
   const bucketedLists = lists().slice(l0);
   const bucketedGlue = glue.mock.calls().slice(-(glue.calls.length - c0));
   const athenaPerTable = Object.fromEntries(tables.map((t) => [t, bq.filter((q) => new RegExp(`"(part|ext)_${t}(_er)?(__[a-z0-9_]+)?"`).test(q.sql)).length]));
-  const bucketedListsPerTable = Object.fromEntries(tables.map((t) => [t, bucketedLists.filter((p) => new RegExp(`/(part|bucketed|ext)_${t}(_er)?/`).test(p) || p.includes(`/${t}/`)).length]));
+  const bucketedListsPerTable = Object.fromEntries(
+    tables.map((t) => [t, bucketedLists.filter((p) => new RegExp(`/(part|bucketed|ext)_${t}(_er)?/`).test(p) || p.includes(`/${t}/`)).length]),
+  );
   const glueOf = (t: string) => bucketedGlue.filter((c) => new RegExp(`_${t}(_er)?(__|")`).test(JSON.stringify(c.args[0].input)));
   const gluePerTable = Object.fromEntries(tables.map((t) => [t, glueOf(t).length]));
   const glueKinds: Record<string, number> = {};
-  for (const c of glueOf(tables[0]!)) glueKinds[c.args[0].constructor.name.replace(/Command$/, '')] = (glueKinds[c.args[0].constructor.name.replace(/Command$/, '')] ?? 0) + 1;
-  const listKinds = bucketedLists.filter((p) => p.includes(`_${tables[0]}/`)).map((p) => p.replace(/id_bucket=\d+\//, 'id_bucket=N/').replace(/run_id=[^/]+/, 'run_id=R'));
+  for (const c of glueOf(tables[0]!))
+    glueKinds[c.args[0].constructor.name.replace(/Command$/, '')] = (glueKinds[c.args[0].constructor.name.replace(/Command$/, '')] ?? 0) + 1;
+  const listKinds = bucketedLists
+    .filter((p) => p.includes(`_${tables[0]}/`))
+    .map((p) => p.replace(/id_bucket=\d+\//, 'id_bucket=N/').replace(/run_id=[^/]+/, 'run_id=R'));
   const listShapes: Record<string, number> = {};
   for (const k of listKinds) listShapes[k] = (listShapes[k] ?? 0) + 1;
 
   // data-monitor over the tables just built (256 partitions each)
   progress('aws cost: data-monitor');
-  const partTables = [...glue.tables.keys()].filter((k) => /^flywheel_dev\.part_[a-z0-9_]+$/.test(k)).map((k) => k.slice('flywheel_dev.'.length)).filter((t) => !t.endsWith('_er'));
-  const locations = Object.fromEntries(partTables.map((t) => [t, glue.tables.get(`flywheel_dev.${t}`)!.StorageDescriptor!.Location!.replace('s3://data/', '')]));
+  const partTables = [...glue.tables.keys()]
+    .filter((k) => /^flywheel_dev\.part_[a-z0-9_]+$/.test(k))
+    .map((k) => k.slice('flywheel_dev.'.length))
+    .filter((t) => !t.endsWith('_er'));
+  const locations = Object.fromEntries(
+    partTables.map((t) => [t, glue.tables.get(`flywheel_dev.${t}`)!.StorageDescriptor!.Location!.replace('s3://data/', '')]),
+  );
   l0 = lists().length;
   const mq0 = queries.length;
   await monitor({ options: { auto_repair: 'off' } }, context);
   for (const q of queries.slice(mq0)) {
     q.done = true;
-    await monitor(envelope('aws.athena', 'Athena Query State Change', { currentState: 'SUCCEEDED', previousState: 'RUNNING', queryExecutionId: q.id, workgroupName: DUMMY_ENV.MONITOR_WORKGROUP, sequenceNumber: '3', statementType: 'DML', versionId: '0' }), context);
+    await monitor(
+      envelope('aws.athena', 'Athena Query State Change', {
+        currentState: 'SUCCEEDED',
+        previousState: 'RUNNING',
+        queryExecutionId: q.id,
+        workgroupName: DUMMY_ENV.MONITOR_WORKGROUP,
+        sequenceNumber: '3',
+        statementType: 'DML',
+        versionId: '0',
+      }),
+      context,
+    );
   }
   if (!published().some((e) => e.DetailType === 'Monitor Completed')) throw new Error('the monitor did not complete');
   const mq = queries.slice(mq0);
   const monitorLists = lists().slice(l0);
   const base = (t: string) => t.slice('part_'.length);
   const monitor_ = {
-    queriesPerTable: Object.fromEntries(partTables.map((t) => [base(t), mq.filter((q) => q.sql.includes(`"${t}"`) || q.sql.includes(`"ext_${base(t)}"`)).length])),
+    queriesPerTable: Object.fromEntries(
+      partTables.map((t) => [base(t), mq.filter((q) => q.sql.includes(`"${t}"`) || q.sql.includes(`"ext_${base(t)}"`)).length]),
+    ),
     partScans: Object.fromEntries(partTables.map((t) => [base(t), mq.filter((q) => q.sql.includes(`"${t}"`)).length])),
-    sourceCounts: Object.fromEntries(partTables.map((t) => [base(t), mq.filter((q) => q.sql.startsWith('SELECT count(*)') && q.sql.includes(`"ext_${base(t)}"`)).length])),
+    sourceCounts: Object.fromEntries(
+      partTables.map((t) => [base(t), mq.filter((q) => q.sql.startsWith('SELECT count(*)') && q.sql.includes(`"ext_${base(t)}"`)).length]),
+    ),
     listsPerTable: Object.fromEntries(partTables.map((t) => [base(t), monitorLists.filter((p) => p.startsWith(locations[t]!)).length])),
     partitions: Object.fromEntries(partTables.map((t) => [base(t), glue.partitions('flywheel_dev', t).length])),
   };
@@ -216,7 +295,12 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
   const result: AwsCostResult = {
     tables,
     register: { glueCallsPerTable, parquetGets, footerBytes: footer, fileBytes, listsPerTable: registerLists },
-    trigger: { parquetGets: triggerGets.length, parquetBytes: triggerBytes, sourceFiles: sourceFiles.length, sourceBytes: sourceFiles.reduce((s, k) => s + s3.objects.get(k)!.byteLength, 0) },
+    trigger: {
+      parquetGets: triggerGets.length,
+      parquetBytes: triggerBytes,
+      sourceFiles: sourceFiles.length,
+      sourceBytes: sourceFiles.reduce((s, k) => s + s3.objects.get(k)!.byteLength, 0),
+    },
     bucketed: { athenaPerTable, listsPerTable: bucketedListsPerTable, gluePerTable, glueKinds, listShapes },
     monitor: monitor_,
   };
@@ -224,17 +308,42 @@ async function measure(): Promise<{ rows: Row[]; result: AwsCostResult }> {
 }
 
 const maxOf = (o: Record<string, number>) => Math.max(...Object.values(o));
-const same = (o: Record<string, number>) => (new Set(Object.values(o)).size === 1 ? String(Object.values(o)[0]) : Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', '));
+const same = (o: Record<string, number>) =>
+  new Set(Object.values(o)).size === 1
+    ? String(Object.values(o)[0])
+    : Object.entries(o)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
 
 function costRows(r: AwsCostResult): Row[] {
   const rows: Row[] = [];
   const m = r.monitor;
   const scansOk = Object.keys(m.partScans).every((t) => m.partScans[t] === 1 && m.sourceCounts[t] === 1 && m.queriesPerTable[t] === 2);
-  rows.push({ section: '6 aws cost', metric: 'monitor: Athena queries per table', value: same(m.queriesPerTable), note: `part_ scans ${same(m.partScans)}, source counts ${same(m.sourceCounts)}`, target: '1 part_ scan + 1 source count', pass: scansOk });
-  rows.push({ section: '6 aws cost', metric: `monitor: S3 LISTs per table (${same(m.partitions)} partitions)`, value: same(m.listsPerTable), target: '≤ 2', pass: maxOf(m.listsPerTable) <= 2 });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'monitor: Athena queries per table',
+    value: same(m.queriesPerTable),
+    note: `part_ scans ${same(m.partScans)}, source counts ${same(m.sourceCounts)}`,
+    target: '1 part_ scan + 1 source count',
+    pass: scansOk,
+  });
+  rows.push({
+    section: '6 aws cost',
+    metric: `monitor: S3 LISTs per table (${same(m.partitions)} partitions)`,
+    value: same(m.listsPerTable),
+    target: '≤ 2',
+    pass: maxOf(m.listsPerTable) <= 2,
+  });
   const glueCounts = Object.fromEntries(Object.entries(r.register.glueCallsPerTable).map(([t, c]) => [t, c.length]));
   const first = Object.values(r.register.glueCallsPerTable)[0] ?? [];
-  rows.push({ section: '6 aws cost', metric: 'register: Glue API calls per table', value: same(glueCounts), note: first.join(' → '), target: '≤ 3', pass: maxOf(glueCounts) <= 3 });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'register: Glue API calls per table',
+    value: same(glueCounts),
+    note: first.join(' → '),
+    target: '≤ 3',
+    pass: maxOf(glueCounts) <= 3,
+  });
   const reads = Object.fromEntries(Object.entries(r.register.parquetGets).map(([t, g]) => [t, g.reduce((s, x) => s + x.bytes, 0)]));
   const t0 = r.tables[0]!;
   const footerOnly = r.tables.every((t) => reads[t]! <= r.register.footerBytes[t]!);
@@ -249,9 +358,35 @@ function costRows(r: AwsCostResult): Row[] {
   });
   if (!footerOnly && tailOnly) rows[rows.length - 1]!.note += ' — one tail GET, no column data scanned beyond the probe';
   rows.push({ section: '6 aws cost', metric: 'register: S3 LISTs per table', value: same(r.register.listsPerTable) });
-  rows.push({ section: '6 aws cost', metric: 'trigger: source footer reads', value: `${r.trigger.parquetGets} GETs, ${fmtBytes(r.trigger.parquetBytes)}`, note: `${r.trigger.sourceFiles} source files, ${fmtBytes(r.trigger.sourceBytes)}` });
-  rows.push({ section: '6 aws cost', metric: 'bucketed: Athena queries per table', value: same(r.bucketed.athenaPerTable), note: 'part_ ranges + part_*_er ranges' });
-  rows.push({ section: '6 aws cost', metric: 'bucketed: S3 LISTs per table (256 partitions)', value: same(r.bucketed.listsPerTable), target: '≤ 2', pass: maxOf(r.bucketed.listsPerTable) <= 2, note: Object.entries(r.bucketed.listShapes).map(([k, v]) => `${v}× ${k.split('/').slice(-4).join('/')}`).join('; ') });
-  rows.push({ section: '6 aws cost', metric: 'bucketed: Glue calls per table', value: same(r.bucketed.gluePerTable), note: Object.entries(r.bucketed.glueKinds).map(([k, v]) => `${k} ${v}`).join(', ') });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'trigger: source footer reads',
+    value: `${r.trigger.parquetGets} GETs, ${fmtBytes(r.trigger.parquetBytes)}`,
+    note: `${r.trigger.sourceFiles} source files, ${fmtBytes(r.trigger.sourceBytes)}`,
+  });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'bucketed: Athena queries per table',
+    value: same(r.bucketed.athenaPerTable),
+    note: 'part_ ranges + part_*_er ranges',
+  });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'bucketed: S3 LISTs per table (256 partitions)',
+    value: same(r.bucketed.listsPerTable),
+    target: '≤ 2',
+    pass: maxOf(r.bucketed.listsPerTable) <= 2,
+    note: Object.entries(r.bucketed.listShapes)
+      .map(([k, v]) => `${v}× ${k.split('/').slice(-4).join('/')}`)
+      .join('; '),
+  });
+  rows.push({
+    section: '6 aws cost',
+    metric: 'bucketed: Glue calls per table',
+    value: same(r.bucketed.gluePerTable),
+    note: Object.entries(r.bucketed.glueKinds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  });
   return rows;
 }

@@ -77,11 +77,33 @@ export async function benchBucketFn(runs: number): Promise<{ rows: Row[]; result
     result,
     rows: [
       ext.available
-        ? { section: '2 bucket fn', metric: `${BUCKET_EXTENSION}() extension, ${fmtInt(n)} keys`, value: rate(shared), spread: spread(shared), note: 'compiled C, what the local split and monitor use' }
-        : { section: '2 bucket fn', metric: `duckdbBucketSql, ${fmtInt(n)} keys`, value: rate(shared), spread: spread(shared), note: `extension not built: ${ext.reason}` },
+        ? {
+            section: '2 bucket fn',
+            metric: `${BUCKET_EXTENSION}() extension, ${fmtInt(n)} keys`,
+            value: rate(shared),
+            spread: spread(shared),
+            note: 'compiled C, what the local split and monitor use',
+          }
+        : {
+            section: '2 bucket fn',
+            metric: `duckdbBucketSql, ${fmtInt(n)} keys`,
+            value: rate(shared),
+            spread: spread(shared),
+            note: `extension not built: ${ext.reason}`,
+          },
       { section: '2 bucket fn', metric: 'native hash(k) % 256', value: rate(native), spread: spread(native) },
       { section: '2 bucket fn', metric: 'shared / native time', value: `${fmtNum(result.ratio, 2)}×`, target: '≤ 3×', pass: result.ratio <= 3 },
-      ...(ext.available ? [{ section: '2 bucket fn', metric: 'SQL form duckdbBucketSql (fallback) / native', value: `${fmtNum(result.sqlRatio, 1)}×`, spread: spread(sql), note: 'used only where the extension cannot be built' }] : []),
+      ...(ext.available
+        ? [
+            {
+              section: '2 bucket fn',
+              metric: 'SQL form duckdbBucketSql (fallback) / native',
+              value: `${fmtNum(result.sqlRatio, 1)}×`,
+              spread: spread(sql),
+              note: 'used only where the extension cannot be built',
+            },
+          ]
+        : []),
     ],
   };
 }

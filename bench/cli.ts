@@ -25,7 +25,8 @@ function timeProcess(file: string, args: string[], expect?: string, env: NodeJS.
   const t0 = process.hrtime.bigint();
   const r = spawnSync(file, args, { cwd: REPO_DIR, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 || (expect !== undefined && r.stdout !== expect)) throw new Error(`${[file, ...args].join(' ')} exited ${r.status}: ${r.stdout}${r.stderr}`);
+  if (r.status !== 0 || (expect !== undefined && r.stdout !== expect))
+    throw new Error(`${[file, ...args].join(' ')} exited ${r.status}: ${r.stdout}${r.stderr}`);
   return ms;
 }
 
@@ -56,7 +57,11 @@ export async function benchCli(): Promise<{ rows: Row[]; result: CliResult }> {
     { key: 'node -e 0 (Node alone)', argv: [], run: () => timeProcess(process.execPath, ['-e', '0']) },
     { key: 'npx flywheel bucket abc', argv: ['bucket', 'abc'], run: () => timeProcess('npx', ['flywheel', 'bucket', 'abc'], 'abc\t98\n') },
     { key: 'bucket abc through tsx', argv: ['bucket', 'abc'], run: node(['bucket', 'abc'], 'abc\t98\n', { FLYWHEEL_CLI: 'tsx' }) },
-    { key: 'status, home after one run, through tsx', argv: ['status', '--home', populated], run: node(['status', '--home', populated], undefined, { FLYWHEEL_CLI: 'tsx' }) },
+    {
+      key: 'status, home after one run, through tsx',
+      argv: ['status', '--home', populated],
+      run: node(['status', '--home', populated], undefined, { FLYWHEEL_CLI: 'tsx' }),
+    },
   ];
   const result: CliResult = { build: { ms: built.ms, inputs: built.inputs }, staleCheckMs: stats(checks), commands: {} };
   for (const c of commands) {
@@ -76,11 +81,28 @@ export async function benchCli(): Promise<{ rows: Row[]; result: CliResult }> {
         metric: c.target ? `flywheel ${c.key} (fresh process)` : c.key,
         ...msRow(s),
         ...(c.target ? { target: '≤ 0.5 s', pass: s.median <= TARGET_MS } : {}),
-        note: c.target ? `node shared/local/bin.mjs; median of ${runs}` : c.key.startsWith('npx') ? 'npx resolving the bin, then the same' : c.key.includes('tsx') ? 'FLYWHEEL_CLI=tsx: the same lazy CLI with its sources transpiled at start (tsx cache warm), no bundle' : undefined,
+        note: c.target
+          ? `node shared/local/bin.mjs; median of ${runs}`
+          : c.key.startsWith('npx')
+            ? 'npx resolving the bin, then the same'
+            : c.key.includes('tsx')
+              ? 'FLYWHEEL_CLI=tsx: the same lazy CLI with its sources transpiled at start (tsx cache warm), no bundle'
+              : undefined,
       };
     }),
-    { section: '7 cli', metric: 'stale check at every start', value: `${fmtNum(result.staleCheckMs.median, 1)} ms`, spread: `${fmtNum(result.staleCheckMs.min, 1)}–${fmtNum(result.staleCheckMs.max, 1)} ms`, note: `stat of the ${built.inputs} files the build read` },
-    { section: '7 cli', metric: 'CLI build (first run, or after a source changed)', value: `${fmtNum(built.ms / 1000)} s`, note: `esbuild, ${built.inputs} files → .cache/cli/` },
+    {
+      section: '7 cli',
+      metric: 'stale check at every start',
+      value: `${fmtNum(result.staleCheckMs.median, 1)} ms`,
+      spread: `${fmtNum(result.staleCheckMs.min, 1)}–${fmtNum(result.staleCheckMs.max, 1)} ms`,
+      note: `stat of the ${built.inputs} files the build read`,
+    },
+    {
+      section: '7 cli',
+      metric: 'CLI build (first run, or after a source changed)',
+      value: `${fmtNum(built.ms / 1000)} s`,
+      note: `esbuild, ${built.inputs} files → .cache/cli/`,
+    },
   ];
   return { rows, result };
 }

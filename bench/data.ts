@@ -32,7 +32,11 @@ function attributeColumns(): Array<[string, string]> {
   add('STATE', (h) => `chr(65 + (${h} % 26)::INTEGER) || chr(65 + ((${h} // 26) % 26)::INTEGER)`);
   add('ZIP', (h) => `lpad((${h} % 99999)::VARCHAR, 5, '0')`);
   add('CITY', (h) => `'city_' || (${h} % 5000)`);
-  add('STREET', (h) => `(${h} % 9999)::VARCHAR || ' ' || CASE ${h} % 5 WHEN 0 THEN 'Main St' WHEN 1 THEN 'Oak Ave' WHEN 2 THEN 'Elm Rd' WHEN 3 THEN 'Park Blvd' ELSE 'Lake Dr' END`);
+  add(
+    'STREET',
+    (h) =>
+      `(${h} % 9999)::VARCHAR || ' ' || CASE ${h} % 5 WHEN 0 THEN 'Main St' WHEN 1 THEN 'Oak Ave' WHEN 2 THEN 'Elm Rd' WHEN 3 THEN 'Park Blvd' ELSE 'Lake Dr' END`,
+  );
   add('BAND', (h) => `chr(65 + (${h} % 6)::INTEGER)`);
   add('OCCUP', (h) => `'occ_' || lpad((${h} % 300)::VARCHAR, 3, '0')`);
   add('EMAILDOM', (h) => `CASE ${h} % 4 WHEN 0 THEN 'gmail.com' WHEN 1 THEN 'yahoo.com' WHEN 2 THEN 'outlook.com' ELSE 'example.org' END`);
@@ -49,7 +53,8 @@ function attributeColumns(): Array<[string, string]> {
   add('HOME_VALUE', (h) => `(${h} % 2000000)::BIGINT`);
   add('SPEND', (h) => `(${h} % 100000000)::BIGINT`);
   // 8 doubles
-  for (const name of ['SCORE', 'PROPENSITY', 'AFFINITY', 'RISK', 'LTV', 'CHURN', 'RESPONSE', 'LIFT']) add(name, (h) => `round((${h} % 1000000) / 10000.0, 4)::DOUBLE`);
+  for (const name of ['SCORE', 'PROPENSITY', 'AFFINITY', 'RISK', 'LTV', 'CHURN', 'RESPONSE', 'LIFT'])
+    add(name, (h) => `round((${h} % 1000000) / 10000.0, 4)::DOUBLE`);
   // 5 dates
   for (const name of ['BIRTH', 'MOVE_IN', 'LAST_PURCH', 'FIRST_SEEN', 'UPDATED']) add(name, (h) => `DATE '1950-01-01' + (${h} % 27000)::INTEGER`);
   // 4 booleans
@@ -90,7 +95,7 @@ export function benchMapping(width: Width = 'wide'): string {
   add('IBE_01', 'ibe_01b', attrs('IBE_01').slice(half));
   add('IBE_02', 'ibe_02', attrs('IBE_02'));
   add('MIACS_01', 'miacs_01', attrs('MIACS_01').slice(0, width === 'wide' ? 29 : 6));
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 /** Target tables of the bench mapping with their source and column count (incl. the key). */
@@ -121,9 +126,17 @@ export async function ensureInput(scale: number, width: Width = 'wide'): Promise
         const dir = path.join(snap, source);
         await fs.mkdir(dir, { recursive: true });
         const used = new Set(cols.map(([n]) => Number(n.slice(-2))));
-        const hashes = attributeColumns().map((_, k) => k).filter((k) => used.has(k)).map((k) => `hash(i, ${t * 100 + k}) AS h${k}`).join(', ');
+        const hashes = attributeColumns()
+          .map((_, k) => k)
+          .filter((k) => used.has(k))
+          .map((k) => `hash(i, ${t * 100 + k}) AS h${k}`)
+          .join(', ');
         const select = `SELECT ${id} AS CUSTOMER_USER_ID, ${cols.map(([n, e]) => `${e} AS ${source}_${n}`).join(', ')} FROM (SELECT i, ${hashes} FROM range(${rowsPerTable}) r(i))`;
-        const { ms } = await timed(() => db.run(`COPY (${select}) TO ${literal(dir)} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}')`));
+        const { ms } = await timed(() =>
+          db.run(
+            `COPY (${select}) TO ${literal(dir)} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}')`,
+          ),
+        );
         progress(`input ${scale}x ${width}: ${source} ${rowsPerTable.toLocaleString('en-US')} rows generated in ${(ms / 1000).toFixed(1)} s`);
       }
       await fs.mkdir(path.join(lake, 'data', 'support_files'), { recursive: true });

@@ -46,13 +46,16 @@ const ms = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) :
 
 /** The data monitor's span in a home's logs/flywheel.jsonl ('monitor started' → 'monitor completed'). */
 export function monitorMs(home: string): number {
-  const logs = readFileSync(path.join(home, 'logs', 'flywheel.jsonl'), 'utf8').split('\n').filter(Boolean).map((x) => {
-    try {
-      return JSON.parse(x) as { message?: string; timestamp?: string };
-    } catch {
-      return {};
-    }
-  });
+  const logs = readFileSync(path.join(home, 'logs', 'flywheel.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((x) => {
+      try {
+        return JSON.parse(x) as { message?: string; timestamp?: string };
+      } catch {
+        return {};
+      }
+    });
   return ms(logs.find((x) => x.message === 'monitor started')?.timestamp, logs.find((x) => x.message === 'monitor completed')?.timestamp);
 }
 
@@ -73,24 +76,58 @@ export async function benchE2e(runs: number): Promise<{ rows: Row[]; result: E2e
     for (const dataset of ['infobase', 'addressable']) {
       const file = path.join(home, 'lake', 'data', '_runs', dataset, `snapshot_dt=${SAMPLE_SNAPSHOTS[1]}`, 'run.json');
       const l = JSON.parse(readFileSync(file, 'utf8')) as RunLedger;
-      (spans[dataset] ??= []).push(ms(l.stages['snapshot-trigger'].startedAt ?? l.createdAt, l.stages['bucketed-tables'].endedAt));
-      for (const s of STAGES) ((stageMs[dataset] ??= {})[s] ??= []).push(ms(l.stages[s].startedAt, l.stages[s].endedAt));
+      spans[dataset] ??= [];
+      spans[dataset].push(ms(l.stages['snapshot-trigger'].startedAt ?? l.createdAt, l.stages['bucketed-tables'].endedAt));
+      stageMs[dataset] ??= {};
+      const byStage = stageMs[dataset];
+      for (const s of STAGES) {
+        byStage[s] ??= [];
+        byStage[s].push(ms(l.stages[s].startedAt, l.stages[s].endedAt));
+      }
     }
     monitor.push(monitorMs(home));
-    progress(`e2e run ${r + 1}/${runs}: ${fmtSecs(res.ms)} wall; infobase ${fmtSecs(spans.infobase!.at(-1)!)}, addressable ${fmtSecs(spans.addressable!.at(-1)!)}, monitor ${fmtSecs(monitor.at(-1)!)}`);
+    progress(
+      `e2e run ${r + 1}/${runs}: ${fmtSecs(res.ms)} wall; infobase ${fmtSecs(spans.infobase!.at(-1)!)}, addressable ${fmtSecs(spans.addressable!.at(-1)!)}, monitor ${fmtSecs(monitor.at(-1)!)}`,
+    );
     await rmrf(home);
   }
   const result: E2eResult = {
     rowsPerTable: 500_000,
     wallMs: stats(wall),
-    perDataset: Object.fromEntries(Object.keys(spans).map((d) => [d, { spanMs: stats(spans[d]!), stages: Object.fromEntries(STAGES.map((s) => [s, stats(stageMs[d]![s]!)])) }])),
+    perDataset: Object.fromEntries(
+      Object.keys(spans).map((d) => [d, { spanMs: stats(spans[d]!), stages: Object.fromEntries(STAGES.map((s) => [s, stats(stageMs[d]![s]!)])) }]),
+    ),
     monitorMs: stats(monitor),
   };
-  const rows: Row[] = [{ section: '4 end to end', metric: 'flywheel run on the npm start lake (process wall)', value: fmtSecs(result.wallMs.median), spread: `${fmtSecs(result.wallMs.min)}–${fmtSecs(result.wallMs.max)}`, note: 'incl. the CLI start-up, both datasets and the data monitor' }];
+  const rows: Row[] = [
+    {
+      section: '4 end to end',
+      metric: 'flywheel run on the npm start lake (process wall)',
+      value: fmtSecs(result.wallMs.median),
+      spread: `${fmtSecs(result.wallMs.min)}–${fmtSecs(result.wallMs.max)}`,
+      note: 'incl. the CLI start-up, both datasets and the data monitor',
+    },
+  ];
   for (const [d, v] of Object.entries(result.perDataset)) {
-    rows.push({ section: '4 end to end', metric: `${d}: ready marker → Pipeline Completed`, value: fmtSecs(v.spanMs.median), spread: `${fmtSecs(v.spanMs.min)}–${fmtSecs(v.spanMs.max)}` });
-    for (const s of STAGES) rows.push({ section: '4 end to end', metric: `${d}:   ${s}`, value: fmtSecs(v.stages[s]!.median), spread: `${fmtSecs(v.stages[s]!.min)}–${fmtSecs(v.stages[s]!.max)}` });
+    rows.push({
+      section: '4 end to end',
+      metric: `${d}: ready marker → Pipeline Completed`,
+      value: fmtSecs(v.spanMs.median),
+      spread: `${fmtSecs(v.spanMs.min)}–${fmtSecs(v.spanMs.max)}`,
+    });
+    for (const s of STAGES)
+      rows.push({
+        section: '4 end to end',
+        metric: `${d}:   ${s}`,
+        value: fmtSecs(v.stages[s]!.median),
+        spread: `${fmtSecs(v.stages[s]!.min)}–${fmtSecs(v.stages[s]!.max)}`,
+      });
   }
-  rows.push({ section: '4 end to end', metric: 'data monitor after Pipeline Completed', value: fmtSecs(result.monitorMs.median), spread: `${fmtSecs(result.monitorMs.min)}–${fmtSecs(result.monitorMs.max)}` });
+  rows.push({
+    section: '4 end to end',
+    metric: 'data monitor after Pipeline Completed',
+    value: fmtSecs(result.monitorMs.median),
+    spread: `${fmtSecs(result.monitorMs.min)}–${fmtSecs(result.monitorMs.max)}`,
+  });
   return { rows, result };
 }

@@ -43,7 +43,14 @@ export const verdict = (pass?: boolean) => (pass === undefined ? '' : pass ? 'ok
 export const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n));
 export const fmtNum = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 export const fmtSecs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-export const fmtBytes = (b: number) => (b >= 1024 * 1024 * 1024 ? `${(b / 1024 ** 3).toFixed(2)} GB` : b >= 1024 * 1024 ? `${(b / 1024 ** 2).toFixed(1)} MB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KB` : `${b} B`);
+export const fmtBytes = (b: number) =>
+  b >= 1024 * 1024 * 1024
+    ? `${(b / 1024 ** 3).toFixed(2)} GB`
+    : b >= 1024 * 1024
+      ? `${(b / 1024 ** 2).toFixed(1)} MB`
+      : b >= 1024
+        ? `${(b / 1024).toFixed(1)} KB`
+        : `${b} B`;
 
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = process.hrtime.bigint();
@@ -95,7 +102,10 @@ export function machine(duckdbVersion: string) {
 export function envList(name: string, fallback: number[]): number[] {
   const v = process.env[name];
   if (!v) return fallback;
-  return v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x) && x > 0);
+  return v
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((x) => Number.isFinite(x) && x > 0);
 }
 
 export function envInt(name: string, fallback: number): number {

@@ -51,10 +51,14 @@ async function baselineOnce(scale: number, width: Width): Promise<number> {
       for (const t of plan.tables) {
         const files = `[${t.sourceFiles.map((f) => literal(local(f))).join(', ')}]`;
         const cols = t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ');
-        await db.run(`CREATE OR REPLACE TEMP TABLE mapped AS SELECT ${cols}, (hash(${q(t.keySourceColumn)}) % 256)::INTEGER AS id_bucket FROM read_parquet(${files}) ORDER BY id_bucket`);
+        await db.run(
+          `CREATE OR REPLACE TEMP TABLE mapped AS SELECT ${cols}, (hash(${q(t.keySourceColumn)}) % 256)::INTEGER AS id_bucket FROM read_parquet(${files}) ORDER BY id_bucket`,
+        );
         for (const layout of ['part', 'bucketed']) {
           await fs.mkdir(path.join(dir, layout), { recursive: true });
-          await db.run(`COPY mapped TO ${literal(path.join(dir, layout, t.target))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 20480, PARTITION_BY (id_bucket))`);
+          await db.run(
+            `COPY mapped TO ${literal(path.join(dir, layout, t.target))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 20480, PARTITION_BY (id_bucket))`,
+          );
         }
       }
       await db.run('DROP TABLE mapped');
@@ -91,27 +95,57 @@ export async function benchLocalRun(scale: number, runs: number, width: Width): 
     const b = await baselineOnce(scale, width);
     progress(`local run ${scale}x ${width} run ${r + 1}/${runs}: bare ${fmtSecs(b)}; flywheel run`);
     const f = await runOnce(scale, width, r);
-    progress(`local run ${scale}x ${width} run ${r + 1}/${runs}: flywheel run ${fmtSecs(f.ms)} (${fmtNum(f.ms / b)}×), peak RSS ${fmtBytes(f.peakRss)}; ${Object.entries(f.stages).map(([k, v]) => `${k} ${fmtSecs(v)}`).join(', ')}`);
+    progress(
+      `local run ${scale}x ${width} run ${r + 1}/${runs}: flywheel run ${fmtSecs(f.ms)} (${fmtNum(f.ms / b)}×), peak RSS ${fmtBytes(f.peakRss)}; ${Object.entries(
+        f.stages,
+      )
+        .map(([k, v]) => `${k} ${fmtSecs(v)}`)
+        .join(', ')}`,
+    );
     base.push(b);
     run.push(f.ms);
     ratios.push(f.ms / b);
     rss.push(f.peakRss);
     stages.push(f.stages);
   }
-  const result: LocalRunResult = { scale, width, rowsPerSourceTable: rowsPerTable, run: stats(run), baseline: stats(base), ratio: stats(ratios), peakRss: stats(rss), stages };
+  const result: LocalRunResult = {
+    scale,
+    width,
+    rowsPerSourceTable: rowsPerTable,
+    run: stats(run),
+    baseline: stats(base),
+    ratio: stats(ratios),
+    peakRss: stats(rss),
+    stages,
+  };
   const s = `${scale}× ${width}`;
   const median = (k: string) => stats(stages.map((x) => x[k] ?? NaN)).median;
   const ratio = result.run.median / result.baseline.median;
   const rows: Row[] = [
-    { section: '8 local run', metric: `${s}: bare DuckDB script (map, hash() once, part_ + bucketed layouts)`, value: fmtSecs(result.baseline.median), spread: `${fmtSecs(result.baseline.min)}–${fmtSecs(result.baseline.max)}`, note: `3 source tables × ${(rowsPerTable / 1e6).toFixed(0)}M rows, 4 target tables` },
+    {
+      section: '8 local run',
+      metric: `${s}: bare DuckDB script (map, hash() once, part_ + bucketed layouts)`,
+      value: fmtSecs(result.baseline.median),
+      spread: `${fmtSecs(result.baseline.min)}–${fmtSecs(result.baseline.max)}`,
+      note: `3 source tables × ${(rowsPerTable / 1e6).toFixed(0)}M rows, 4 target tables`,
+    },
     {
       section: '8 local run',
       metric: `${s}: flywheel run (whole process, ER tables and monitor included)`,
       value: fmtSecs(result.run.median),
       spread: `${fmtSecs(result.run.min)}–${fmtSecs(result.run.max)}`,
-      note: `stages (s): ${Object.keys(stages[0] ?? {}).map((k) => `${k} ${(median(k) / 1000).toFixed(1)}`).join(', ')}; peak RSS ${fmtBytes(result.peakRss.median)}`,
+      note: `stages (s): ${Object.keys(stages[0] ?? {})
+        .map((k) => `${k} ${(median(k) / 1000).toFixed(1)}`)
+        .join(', ')}; peak RSS ${fmtBytes(result.peakRss.median)}`,
     },
-    { section: '8 local run', metric: `${s}: flywheel run / bare script`, value: `${fmtNum(ratio)}×`, spread: `${fmtNum(result.ratio.min)}–${fmtNum(result.ratio.max)}× per run`, target: '≤ 2×', pass: ratio <= 2 },
+    {
+      section: '8 local run',
+      metric: `${s}: flywheel run / bare script`,
+      value: `${fmtNum(ratio)}×`,
+      spread: `${fmtNum(result.ratio.min)}–${fmtNum(result.ratio.max)}× per run`,
+      target: '≤ 2×',
+      pass: ratio <= 2,
+    },
   ];
   return { rows, result };
 }

@@ -53,8 +53,24 @@ export async function benchMemory(scale: number, runs: number): Promise<{ rows: 
   return {
     result: { scale, peakRss: peak, wallMs: w, method, stages },
     rows: [
-      { section: '3 memory', metric: `flywheel run ${scale}× peak RSS`, value: fmtBytes(peak.median), spread: runs > 1 ? `${fmtBytes(peak.min)}–${fmtBytes(peak.max)}` : undefined, target: '≤ 2 GB', pass: peak.median <= LIMIT, note: method },
-      { section: '3 memory', metric: `flywheel run ${scale}× wall`, value: fmtSecs(w.median), spread: runs > 1 ? `${fmtSecs(w.min)}–${fmtSecs(w.max)}` : undefined, note: `stages (s): ${Object.entries(stages[0] ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')}; split median ${fmtSecs(split.median)}` },
+      {
+        section: '3 memory',
+        metric: `flywheel run ${scale}× peak RSS`,
+        value: fmtBytes(peak.median),
+        spread: runs > 1 ? `${fmtBytes(peak.min)}–${fmtBytes(peak.max)}` : undefined,
+        target: '≤ 2 GB',
+        pass: peak.median <= LIMIT,
+        note: method,
+      },
+      {
+        section: '3 memory',
+        metric: `flywheel run ${scale}× wall`,
+        value: fmtSecs(w.median),
+        spread: runs > 1 ? `${fmtSecs(w.min)}–${fmtSecs(w.max)}` : undefined,
+        note: `stages (s): ${Object.entries(stages[0] ?? {})
+          .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`)
+          .join(', ')}; split median ${fmtSecs(split.median)}`,
+      },
     ],
   };
 }

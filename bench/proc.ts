@@ -44,7 +44,11 @@ const rssOf = (pid: number) => {
   }
 };
 
-export function runMeasured(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; onStdout?: (line: string) => void }): Promise<ProcResult> {
+export function runMeasured(
+  cmd: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; onStdout?: (line: string) => void },
+): Promise<ProcResult> {
   const useTime = existsSync(TIME) && process.env.BENCH_RSS !== 'proc';
   const [file, argv] = useTime ? [TIME, ['-v', cmd, ...args]] : [cmd, args];
   const t0 = process.hrtime.bigint();

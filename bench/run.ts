@@ -78,7 +78,10 @@ async function main(): Promise<void> {
   const misses = rows.filter((r) => r.pass === false);
   process.stdout.write(misses.length ? `MISSED: ${misses.map((r) => `${r.metric} (${r.value}, target ${r.target})`).join('; ')}\n` : 'Every target met.\n');
   const file = path.join(BENCH_DIR, only ? 'results.partial.json' : 'results.json');
-  await fs.writeFile(file, JSON.stringify({ generatedAt: new Date().toISOString(), machine: m, config: { scales, runs, memoryRuns, only: only ? [...only] : undefined }, seconds: Math.round((Date.now() - started) / 1000), table: rows, raw }, null, 2) + '\n');
+  await fs.writeFile(
+    file,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: m, config: { scales, runs, memoryRuns, only: only ? [...only] : undefined }, seconds: Math.round((Date.now() - started) / 1000), table: rows, raw }, null, 2)}\n`,
+  );
   progress(`wrote ${path.relative(process.cwd(), file)} in ${Math.round((Date.now() - started) / 1000)} s`);
   if (only && process.env.BENCH_MERGE === '1') await merge(rows, raw, m);
 }
@@ -91,7 +94,7 @@ async function merge(rows: Row[], raw: Record<string, unknown>, m: ReturnType<ty
   full.table = [...full.table.filter((r) => !sections.has(r.section)), ...rows].sort((a, b) => ORDER.indexOf(a.section) - ORDER.indexOf(b.section));
   const generatedAt = new Date().toISOString();
   for (const [name, value] of Object.entries(raw)) full.raw[name] = { generatedAt, loadAvgAtStart: m.loadAvgAtStart, ...(value as object) };
-  await fs.writeFile(file, JSON.stringify(full, null, 2) + '\n');
+  await fs.writeFile(file, `${JSON.stringify(full, null, 2)}\n`);
   progress(`merged ${[...sections].join(', ')} into ${path.relative(process.cwd(), file)}`);
 }
 

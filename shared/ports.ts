@@ -18,7 +18,10 @@ export interface Listing {
 
 /** Thrown by ObjectStore.put when an If-None-Match / If-Match condition fails. */
 export class PreconditionFailedError extends Error {
-  constructor(readonly bucket: string, readonly key: string) {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
     super(`precondition failed for ${bucket}/${key}`);
     this.name = 'PreconditionFailedError';
   }
@@ -50,12 +53,7 @@ export interface ObjectStore {
   getRange(bucket: string, key: string, start: number, end: number): Promise<Uint8Array>;
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /** Writes an object; `ifNoneMatch` creates only, `ifMatch` updates only that ETag (else PreconditionFailedError). */
-  put(
-    bucket: string,
-    key: string,
-    body: string | Uint8Array,
-    condition?: { ifNoneMatch?: true; ifMatch?: string },
-  ): Promise<{ etag: string }>;
+  put(bucket: string, key: string, body: string | Uint8Array, condition?: { ifNoneMatch?: true; ifMatch?: string }): Promise<{ etag: string }>;
   delete(bucket: string, keys: string[]): Promise<void>;
   /** Server-side copy of one object (S3 CopyObject; a hard link locally). */
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;

@@ -11,12 +11,19 @@ import type { Deps } from '../shared/deps.js';
 import { AccessDeniedError } from '../shared/ports.js';
 
 const config = defaultConfig();
-const reach = (fn: keyof typeof FUNCTION_REACH) => FUNCTION_REACH[fn]({ config, monitorDefaults: { database: config.database, report_bucket: config.analysisBucket }, cleanrooms: localCleanroomsDefaults(config) });
+const reach = (fn: keyof typeof FUNCTION_REACH) =>
+  FUNCTION_REACH[fn]({
+    config,
+    monitorDefaults: { database: config.database, report_bucket: config.analysisBucket },
+    cleanrooms: localCleanroomsDefaults(config),
+  });
 
 /** Ports that only record what reached them. */
 function recordingDeps(): { deps: Deps; calls: string[] } {
   const calls: string[] = [];
-  const rec = (name: string) => async (...args: unknown[]) => (calls.push(`${name} ${JSON.stringify(args[1] ?? args[0])}`), undefined);
+  const rec =
+    (name: string) =>
+    async (...args: unknown[]) => (calls.push(`${name} ${JSON.stringify(args[1] ?? args[0])}`), undefined);
   const port = (names: string[]) => Object.fromEntries(names.map((n) => [n, rec(n)]));
   const deps = {
     config,
@@ -71,20 +78,44 @@ test('a refusal is a rejected promise, so callers chaining .catch() or .then(ok,
 
 test('queries are checked by the tables they read and write and where they write', () => {
   const grants = reach('bucketedTables');
-  const step = { kind: 'part-range' as const, database: 'flywheel', table: 't', first: true, stagingTable: 'part_t__r1', sourceTable: 'ext_t__r1', columns: [], fromBucket: 0, toBucket: 99 };
-  expect(denial(grants, { port: 'engine', method: 'start', query: { ...step, location: 's3://data/omc_cleanroom_data/cleanroom_tables/bucketed/part_t/snapshot_dt=D/run_id=R/' } })).toBeUndefined();
+  const step = {
+    kind: 'part-range' as const,
+    database: 'flywheel',
+    table: 't',
+    first: true,
+    stagingTable: 'part_t__r1',
+    sourceTable: 'ext_t__r1',
+    columns: [],
+    fromBucket: 0,
+    toBucket: 99,
+  };
+  expect(
+    denial(grants, {
+      port: 'engine',
+      method: 'start',
+      query: { ...step, location: 's3://data/omc_cleanroom_data/cleanroom_tables/bucketed/part_t/snapshot_dt=D/run_id=R/' },
+    }),
+  ).toBeUndefined();
   // the same query writing into the split output (a live table's data) is not in the reach
-  expect(denial(grants, { port: 'engine', method: 'start', query: { ...step, location: 's3://data/omc_cleanroom_data/split_cluster/infobase_attributes/t/' } })).toMatch(/engine\.start of a part-range query/);
-  expect(denial(grants, { port: 'monitorEngine', method: 'start', query: { kind: 'monitor-count', database: 'flywheel', table: 'part_t' } })).toMatch(/monitorEngine\.start/);
+  expect(
+    denial(grants, { port: 'engine', method: 'start', query: { ...step, location: 's3://data/omc_cleanroom_data/split_cluster/infobase_attributes/t/' } }),
+  ).toMatch(/engine\.start of a part-range query/);
+  expect(denial(grants, { port: 'monitorEngine', method: 'start', query: { kind: 'monitor-count', database: 'flywheel', table: 'part_t' } })).toMatch(
+    /monitorEngine\.start/,
+  );
 });
 
-test('every function\'s reach names only the ports and resources of its stage', () => {
+test("every function's reach names only the ports and resources of its stage", () => {
   const ports = (g: Grant[]) => [...new Set(g.map((x) => x.port))].sort();
   expect(ports(reach('compaction'))).toEqual(['jobs', 'notifier', 'store']);
   expect(ports(reach('cleanroomsReport'))).toEqual(['catalog', 'directory', 'notifier', 'store']);
   expect(ports(reach('snapshotTrigger'))).not.toContain('engine');
   expect(ports(reach('registerStagedTables'))).not.toContain('engine');
   // the monitor never writes data: its partition repairs are catalog-only DDL
-  expect(reach('dataMonitor').filter((g) => g.port === 'monitorEngine').every((g) => g.port === 'monitorEngine' && g.writes.length === 0)).toBe(true);
+  expect(
+    reach('dataMonitor')
+      .filter((g) => g.port === 'monitorEngine')
+      .every((g) => g.port === 'monitorEngine' && g.writes.length === 0),
+  ).toBe(true);
   expect(denial([storeGrant(['get'], 'data', 'a/')], { port: 'store', method: 'put', bucket: 'data', key: 'a/x' })).toBe('store.put of s3://data/a/x');
 });

@@ -70,7 +70,11 @@ describe('bucket vectors', () => {
       await db.run(`LOAD '${ext.file}'`);
       expect(await mismatches('flywheel_bucket(id)')).toEqual([]);
       // a NULL constant (no NULL propagation: special handling) and NULL rows in a vector
-      const nul = (await db.runAndReadAll(`SELECT flywheel_bucket(NULL) AS c, (SELECT list(flywheel_bucket(k)) FROM (VALUES ('abc'), (NULL), ('customer_0001')) t(k)) AS v`)).getRowObjectsJson();
+      const nul = (
+        await db.runAndReadAll(
+          `SELECT flywheel_bucket(NULL) AS c, (SELECT list(flywheel_bucket(k)) FROM (VALUES ('abc'), (NULL), ('customer_0001')) t(k)) AS v`,
+        )
+      ).getRowObjectsJson();
       expect(nul[0]).toEqual({ c: nullBucket, v: [98, nullBucket, 194] });
       // the check can fail: the fold modulo 255 disagrees with the extension
       expect((await mismatches("list_reduce(list_transform(string_split(id, ''), c -> ascii(c)), (a, b) -> (a * 31 + b) % 255, 0)")).length).toBeGreaterThan(0);
@@ -94,10 +98,15 @@ describe('bucket vectors', () => {
       }
     });
 
-    test('the footer is DuckDB\'s 512 bytes: 8 fields of 32 bytes, last first, then an empty signature', () => {
+    test("the footer is DuckDB's 512 bytes: 8 fields of 32 bytes, last first, then an empty signature", () => {
       const footer = extensionFooter({ platform: 'linux_amd64', capiVersion: BUCKET_EXTENSION_CAPI, extensionVersion: 'x' });
       expect(footer.length).toBe(512);
-      const fields = Array.from({ length: 8 }, (_, i) => footer.subarray(i * 32, i * 32 + 32).toString('ascii').replace(/\0+$/, '')).reverse();
+      const fields = Array.from({ length: 8 }, (_, i) =>
+        footer
+          .subarray(i * 32, i * 32 + 32)
+          .toString('ascii')
+          .replace(/\0+$/, ''),
+      ).reverse();
       expect(fields).toEqual(['4', 'linux_amd64', 'v1.2.0', 'x', 'C_STRUCT', '', '', '']);
       expect(footer.subarray(256).every((b) => b === 0)).toBe(true);
       expect(() => extensionFooter({ platform: 'p'.repeat(33), capiVersion: 'v', extensionVersion: 'x' })).toThrow(/longer than 32 bytes/);

@@ -1,8 +1,24 @@
 // The Clean Rooms report's pure rules: readiness per table, identity rows, RFC 4180 CSV, file names.
 import { parse } from 'csv-parse/sync';
 import {
-  buildIdentityRows, buildReport, buildTableRows, csvField, failed, failedRowLines, fetched, identityCsv, parseInputSource, renderCsv, reportFiles, tablesCsv,
-  type AssociationItem, type ConfiguredTableItem, type IdNamespaceItem, type Listed, type SchemaMappingItem, type TableRow,
+  buildIdentityRows,
+  buildReport,
+  buildTableRows,
+  csvField,
+  failed,
+  failedRowLines,
+  fetched,
+  identityCsv,
+  parseInputSource,
+  renderCsv,
+  reportFiles,
+  tablesCsv,
+  type AssociationItem,
+  type ConfiguredTableItem,
+  type IdNamespaceItem,
+  type Listed,
+  type SchemaMappingItem,
+  type TableRow,
 } from '../shared/domain/cleanrooms-report.js';
 
 const DB = 'flywheel_dev';
@@ -68,8 +84,16 @@ describe('readiness', () => {
       ['part_noprov', 'No'],
       ['part_norule', 'No'],
     ]);
-    expect(row(r, 'part_none')).toMatchObject({ configured_table_status: 'NOT_CONFIGURED', association_status: 'NOT_ASSOCIATED', reason: `not configured in Clean Rooms (no configured table references ${DB}.part_none)`, errors: [] });
-    expect(row(r, 'part_norule')).toMatchObject({ analysis_rule: 'NONE', reason: 'the configured table has no analysis rule (it can be associated but not queried)' });
+    expect(row(r, 'part_none')).toMatchObject({
+      configured_table_status: 'NOT_CONFIGURED',
+      association_status: 'NOT_ASSOCIATED',
+      reason: `not configured in Clean Rooms (no configured table references ${DB}.part_none)`,
+      errors: [],
+    });
+    expect(row(r, 'part_norule')).toMatchObject({
+      analysis_rule: 'NONE',
+      reason: 'the configured table has no analysis rule (it can be associated but not queried)',
+    });
     expect(row(r, 'part_noassoc').reason).toBe(`not associated with membership ${MEMBERSHIP}`);
     expect(row(r, 'part_noprov').reason).toMatch(/^no analysis provider: the CUSTOM rule names no allowedAnalysisProviders/);
     expect(row(r, 'part_agg').reason).toMatch(/^no analysis provider: the AGGREGATION rule/);
@@ -84,7 +108,12 @@ describe('readiness', () => {
       list([assoc('part_a'), assoc('part_b')]),
     );
     expect(row(r, 'part_a')).toMatchObject({ ready_for_analysis: 'Yes', errors: [] });
-    expect(row(r, 'part_b')).toMatchObject({ ready_for_analysis: 'Unknown', analysis_rule: 'ERROR', association_status: 'ASSOCIATED', errors: [throttled.error] });
+    expect(row(r, 'part_b')).toMatchObject({
+      ready_for_analysis: 'Unknown',
+      analysis_rule: 'ERROR',
+      association_status: 'ASSOCIATED',
+      errors: [throttled.error],
+    });
     expect(row(r, 'part_b').reason).toBe(`its analysis rule could not be read; failed: ${throttled.error}`);
     expect(row(r, 'part_c')).toMatchObject({ ready_for_analysis: 'No', errors: [throttled.error] });
     expect(row(r, 'part_c').reason).toMatch(/^not associated with membership m-1; its analysis rule could not be read; failed: /);
@@ -93,7 +122,8 @@ describe('readiness', () => {
   test('a failed ListConfiguredTables marks every row as failed, not as not configured', () => {
     const denied = 'ListConfiguredTables: AccessDeniedException: not authorized';
     const r = rows(['part_a', 'part_b'], list([], denied), list([assoc('part_a')]));
-    for (const t of r.rows) expect(t).toMatchObject({ configured_table_status: 'ERROR', association_status: 'ERROR', ready_for_analysis: 'Unknown', errors: [denied] });
+    for (const t of r.rows)
+      expect(t).toMatchObject({ configured_table_status: 'ERROR', association_status: 'ERROR', ready_for_analysis: 'Unknown', errors: [denied] });
   });
 
   test('a failed association listing leaves association unknown for configured tables; a not configured table stays No', () => {
@@ -124,24 +154,50 @@ describe('readiness', () => {
   });
 
   test('two configured tables over one Glue table: the one associated with the membership counts', () => {
-    const r = rows(['part_a'], list([{ ...ct('part_a', { providers: ['111122223333'] }), id: 'ct-old' }, ct('part_a', { providers: ['111122223333'] })]), list([assoc('part_a')]));
+    const r = rows(
+      ['part_a'],
+      list([{ ...ct('part_a', { providers: ['111122223333'] }), id: 'ct-old' }, ct('part_a', { providers: ['111122223333'] })]),
+      list([assoc('part_a')]),
+    );
     expect(row(r, 'part_a')).toMatchObject({ configured_table_id: 'ct-part_a', ready_for_analysis: 'Yes' });
   });
 });
 
 describe('identity resolution rows', () => {
-  const ns = (name: string, sources: Array<{ inputSourceARN: string; schemaName?: string }>): IdNamespaceItem => ({ name, detail: fetched({ type: 'SOURCE', methods: ['RULE_BASED'], inputSources: sources }) });
+  const ns = (name: string, sources: Array<{ inputSourceARN: string; schemaName?: string }>): IdNamespaceItem => ({
+    name,
+    detail: fetched({ type: 'SOURCE', methods: ['RULE_BASED'], inputSources: sources }),
+  });
   const mapping: SchemaMappingItem = {
     name: 's1',
-    detail: fetched({ fields: [{ fieldName: 'row_id', type: 'UNIQUE_ID' }, { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL' }, { fieldName: 'cuid', type: 'STRING', matchKey: 'CUID' }] }),
+    detail: fetched({
+      fields: [
+        { fieldName: 'row_id', type: 'UNIQUE_ID' },
+        { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL' },
+        { fieldName: 'cuid', type: 'STRING', matchKey: 'CUID' },
+      ],
+    }),
   };
 
   test('one row per mapped field, with the source table from the Glue ARN and the unique id named', () => {
-    const { rows: r, mappings } = buildIdentityRows({ idNamespaces: list([ns('ns-a', [{ inputSourceARN: 'arn:aws:glue:us-east-1:111122223333:table/flywheel_dev/part_a_er', schemaName: 's1' }])]), schemaMappings: list([mapping]) });
+    const { rows: r, mappings } = buildIdentityRows({
+      idNamespaces: list([ns('ns-a', [{ inputSourceARN: 'arn:aws:glue:us-east-1:111122223333:table/flywheel_dev/part_a_er', schemaName: 's1' }])]),
+      schemaMappings: list([mapping]),
+    });
     expect(r).toHaveLength(3);
     expect(r[1]).toEqual({
-      id_namespace: 'ns-a', namespace_type: 'SOURCE', method: 'RULE_BASED', source_database: 'flywheel_dev', region: 'us-east-1', table: 'part_a_er',
-      schema_mapping: 's1', unique_id: 'row_id', input_field: 'email', field_type: 'EMAIL_ADDRESS', matchkey: 'EMAIL', error: '',
+      id_namespace: 'ns-a',
+      namespace_type: 'SOURCE',
+      method: 'RULE_BASED',
+      source_database: 'flywheel_dev',
+      region: 'us-east-1',
+      table: 'part_a_er',
+      schema_mapping: 's1',
+      unique_id: 'row_id',
+      input_field: 'email',
+      field_type: 'EMAIL_ADDRESS',
+      matchkey: 'EMAIL',
+      error: '',
     });
     expect(mappings).toEqual([{ name: 's1', fields: 3, used_by: ['ns-a'] }]);
   });
@@ -152,7 +208,10 @@ describe('identity resolution rows', () => {
       idNamespaces: list(
         [
           { name: 'ns-denied', detail: failed('GetIdNamespace ns-denied: AccessDeniedException: no') },
-          ns('ns-b', [{ inputSourceARN: glue, schemaName: 's-throttled' }, { inputSourceARN: glue, schemaName: 's-gone' }]),
+          ns('ns-b', [
+            { inputSourceARN: glue, schemaName: 's-throttled' },
+            { inputSourceARN: glue, schemaName: 's-gone' },
+          ]),
         ],
         'ListIdNamespaces: ThrottlingException: page 2',
       ),
@@ -165,7 +224,10 @@ describe('identity resolution rows', () => {
       ['ns-denied', '', 'GetIdNamespace ns-denied: AccessDeniedException: no'],
     ]);
     // when the mappings could not be listed, a mapping not found is that listing's failure
-    const { rows: r2 } = buildIdentityRows({ idNamespaces: list([ns('ns-c', [{ inputSourceARN: glue, schemaName: 's1' }])]), schemaMappings: list([], 'ListSchemaMappings: AccessDeniedException: no') });
+    const { rows: r2 } = buildIdentityRows({
+      idNamespaces: list([ns('ns-c', [{ inputSourceARN: glue, schemaName: 's1' }])]),
+      schemaMappings: list([], 'ListSchemaMappings: AccessDeniedException: no'),
+    });
     expect(r2[0]!.error).toBe('ListSchemaMappings: AccessDeniedException: no');
   });
 
@@ -198,8 +260,19 @@ describe('CSV (RFC 4180)', () => {
   test('the two report CSVs have their headers and one record per row', () => {
     const r = rows(['part_a', 'part_b'], list([ct('part_a', { providers: ['111122223333', '444455556666'] })]), list([assoc('part_a')]));
     const t = parse(tablesCsv(r.rows)) as string[][];
-    expect(t[0]).toEqual(['Table Name', 'Configured Table Status', 'Association Status', 'Analysis Rule', 'Analysis Providers', 'Ready for Analysis', 'Reason']);
-    expect(t.slice(1).map((x) => [x[0], x[4], x[5]])).toEqual([['part_a', '111122223333; 444455556666', 'Yes'], ['part_b', '', 'No']]);
+    expect(t[0]).toEqual([
+      'Table Name',
+      'Configured Table Status',
+      'Association Status',
+      'Analysis Rule',
+      'Analysis Providers',
+      'Ready for Analysis',
+      'Reason',
+    ]);
+    expect(t.slice(1).map((x) => [x[0], x[4], x[5]])).toEqual([
+      ['part_a', '111122223333; 444455556666', 'Yes'],
+      ['part_b', '', 'No'],
+    ]);
     const i = parse(identityCsv([])) as string[][];
     expect(i).toEqual([['ID Namespace', 'Method', 'Source Database', 'Region', 'Table', 'Schema Mapping', 'Unique ID', 'Input Field', 'Matchkey', 'Error']]);
   });
@@ -224,14 +297,36 @@ describe('report files and summary', () => {
   test('counts add up and every failed row is named once for the notification', () => {
     const at = new Date('2025-11-09T08:00:00Z');
     const report = buildReport({
-      database: DB, membershipId: MEMBERSHIP, tablePrefix: 'part_', generatedAt: at, trigger: 'test', files: reportFiles('p/', at),
+      database: DB,
+      membershipId: MEMBERSHIP,
+      tablePrefix: 'part_',
+      generatedAt: at,
+      trigger: 'test',
+      files: reportFiles('p/', at),
       tables: ['part_a', 'part_b', 'part_c'],
-      configuredTables: list([ct('part_a', { providers: ['111122223333'] }), ct('part_b', {}, { analysisRule: failed('GetConfiguredTableAnalysisRule ct-part_b CUSTOM: ThrottlingException: Rate exceeded') })]),
+      configuredTables: list([
+        ct('part_a', { providers: ['111122223333'] }),
+        ct('part_b', {}, { analysisRule: failed('GetConfiguredTableAnalysisRule ct-part_b CUSTOM: ThrottlingException: Rate exceeded') }),
+      ]),
       associations: list([assoc('part_a'), assoc('part_b')]),
       idNamespaces: list([{ name: 'ns', detail: failed('GetIdNamespace ns: ThrottlingException: x') }]),
       schemaMappings: list([]),
     });
-    expect(report.summary).toMatchObject({ tables: 3, ready: 1, not_ready: 1, unknown: 1, failed_table_rows: 1, configured_tables: 2, associations: 2, id_namespaces: 1, identity_rows: 1, failed_identity_rows: 1 });
-    expect(failedRowLines(report)).toEqual(['table part_b: GetConfiguredTableAnalysisRule ct-part_b CUSTOM: ThrottlingException: Rate exceeded', 'id namespace ns: GetIdNamespace ns: ThrottlingException: x']);
+    expect(report.summary).toMatchObject({
+      tables: 3,
+      ready: 1,
+      not_ready: 1,
+      unknown: 1,
+      failed_table_rows: 1,
+      configured_tables: 2,
+      associations: 2,
+      id_namespaces: 1,
+      identity_rows: 1,
+      failed_identity_rows: 1,
+    });
+    expect(failedRowLines(report)).toEqual([
+      'table part_b: GetConfiguredTableAnalysisRule ct-part_b CUSTOM: ThrottlingException: Rate exceeded',
+      'id namespace ns: GetIdNamespace ns: ThrottlingException: x',
+    ]);
   });
 });

@@ -18,7 +18,11 @@ const writeStamp = (outDir: string, stamp: Stamp) => writeFileSync(path.join(out
 /** `node shared/local/bin.mjs …` in `cwd` (a checkout). */
 async function flywheel(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
-    const { stdout, stderr } = await run('node', [path.join(cwd, 'shared/local/bin.mjs'), ...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await run('node', [path.join(cwd, 'shared/local/bin.mjs'), ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 24,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -46,7 +50,9 @@ describe('the built CLI', () => {
     const found = checkCli(outDir);
     expect(found).toEqual({ entry: expect.stringMatching(/[0-9a-f]{16}\/cli\.mjs$/) });
     const files = readStamp(outDir).inputs.map(([file]) => path.relative(ROOT, file));
-    expect(files).toEqual(expect.arrayContaining(['shared/local/cli.ts', 'shared/domain/bucket.ts', 'shared/composition/local.ts', 'shared/local/build-cli.mjs', 'tsconfig.json']));
+    expect(files).toEqual(
+      expect.arrayContaining(['shared/local/cli.ts', 'shared/domain/bucket.ts', 'shared/composition/local.ts', 'shared/local/build-cli.mjs', 'tsconfig.json']),
+    );
     expect(files.some((f) => f.startsWith('node_modules/zod/'))).toBe(true); // bundled packages count too
     expect(files.some((f) => f.includes('@duckdb'))).toBe(false); // DuckDB is loaded from node_modules
   });
@@ -77,7 +83,10 @@ describe('the built CLI', () => {
     const again = await buildCli({ outDir });
     expect(again.build).toBe(before);
     const dir = path.join(outDir, before);
-    const code = readdirSync(dir).filter((f) => f.endsWith('.mjs')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    const code = readdirSync(dir)
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
     // bucket-extension.ts finds its C source next to itself, not next to the bundle
     const own = pathToFileURL(path.join(ROOT, 'shared/adapters/local/bucket-extension.ts')).href;
     expect(code).toContain(`new URL("./native/flywheel_bucket.c", ${JSON.stringify(own)})`);

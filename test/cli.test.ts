@@ -36,8 +36,15 @@ describe('flywheel CLI', () => {
   test('query --format json|csv prints rows by catalog table name', async () => {
     const json = await fw('query', '--home', home, '--format', 'json', 'select count(*) as n, count(distinct id_bucket) as buckets from part_ibe_04');
     expect(JSON.parse(json.stdout)).toEqual([{ n: 2000, buckets: expect.any(Number) }]);
-    const csv = await fw('query', '--home', home, '--format', 'csv', "select customer_user_id, id_bucket from part_ibe_04 where customer_user_id = 'cust_00000001'");
-    expect(csv.stdout.trim()).toBe('customer_user_id,id_bucket\ncust_00000001,' + (await fw('bucket', 'cust_00000001')).stdout.split('\t')[1]!.trim());
+    const csv = await fw(
+      'query',
+      '--home',
+      home,
+      '--format',
+      'csv',
+      "select customer_user_id, id_bucket from part_ibe_04 where customer_user_id = 'cust_00000001'",
+    );
+    expect(csv.stdout.trim()).toBe(`customer_user_id,id_bucket\ncust_00000001,${(await fw('bucket', 'cust_00000001')).stdout.split('\t')[1]!.trim()}`);
     const bad = await fw('query', '--home', home, 'select * from no_such_table');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/query failed/);

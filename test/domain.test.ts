@@ -57,7 +57,10 @@ describe('dynamic file sizing', () => {
     expect(rowShares([10], 1)).toEqual([[{ file: 0, from: 0, to: 10 }]]);
     expect(rowShares([1100, 1900], 5)).toEqual([
       [{ file: 0, from: 0, to: 600 }],
-      [{ file: 0, from: 600, to: 1100 }, { file: 1, from: 0, to: 100 }],
+      [
+        { file: 0, from: 600, to: 1100 },
+        { file: 1, from: 0, to: 100 },
+      ],
       [{ file: 1, from: 100, to: 700 }],
       [{ file: 1, from: 700, to: 1300 }],
       [{ file: 1, from: 1300, to: 1900 }],
@@ -108,7 +111,7 @@ describe('mapping CSV', () => {
   });
 
   test('duplicate target columns make only that target invalid', () => {
-    const m = parseMapping(CSV + '\nIBE_02,FLAG_X,ibe_02b,color_x', { key: 'm.csv' });
+    const m = parseMapping(`${CSV}\nIBE_02,FLAG_X,ibe_02b,color_x`, { key: 'm.csv' });
     expect(m.targets.map((t) => t.target)).toEqual(['ibe_02a', 'miacs_02']);
     expect(m.invalid).toEqual([expect.objectContaining({ target: 'ibe_02b', reason: 'duplicate target columns color_x' })]);
   });
@@ -153,14 +156,24 @@ describe('split plan', () => {
     const gb = 1024 ** 3;
     // IBE_02 is 2 GB; ibe_02a carries the key and AGE_X (a quarter of the column bytes), ibe_02b the key and COLOR_X (three quarters)
     const columnBytes = { CUSTOMER_USER_ID: 100, AGE_X: 100, COLOR_X: 500, FLAG_X: 100 };
-    const sized = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X', 'FLAG_X'], { files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }], columnBytes })]);
+    const sized = plan([
+      src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X', 'FLAG_X'], { files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }], columnBytes }),
+    ]);
     expect(sized.tables.map((t) => [t.target, t.sourceBytes, t.estimatedBytes, t.fileCount])).toEqual([
       ['ibe_02a', 2 * gb, 0.5 * gb, 1],
       ['ibe_02b', 2 * gb, 1.5 * gb, 3],
     ]);
     // without column sizes (or all zero) the whole source counts, as before
-    const unsized = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], { files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }], columnBytes: { CUSTOMER_USER_ID: 0 } })]);
-    expect(unsized.tables.map((t) => [t.estimatedBytes, t.fileCount])).toEqual([[2 * gb, 4], [2 * gb, 4]]);
+    const unsized = plan([
+      src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], {
+        files: [{ uri: 's3://data/raw/IBE_02/part-0.parquet', size: 2 * gb }],
+        columnBytes: { CUSTOMER_USER_ID: 0 },
+      }),
+    ]);
+    expect(unsized.tables.map((t) => [t.estimatedBytes, t.fileCount])).toEqual([
+      [2 * gb, 4],
+      [2 * gb, 4],
+    ]);
     expect(bytesOfColumns(1000, { A: 1, B: 3 }, ['A', 'A'])).toBe(250);
     expect(bytesOfColumns(1000, undefined, ['A'])).toBe(1000);
   });
@@ -172,7 +185,10 @@ describe('split plan', () => {
   });
 
   test('empty, missing and problematic sources are skipped with a fix', () => {
-    const p = plan([src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], { rowCount: 0 }), src('MIACS_02', ['CUSTOMER_USER_ID', 'SCORE_X'], { problems: [{ reason: 'non-parquet files x.csv', fix: 'remove them' }] })]);
+    const p = plan([
+      src('IBE_02', ['CUSTOMER_USER_ID', 'AGE_X', 'COLOR_X'], { rowCount: 0 }),
+      src('MIACS_02', ['CUSTOMER_USER_ID', 'SCORE_X'], { problems: [{ reason: 'non-parquet files x.csv', fix: 'remove them' }] }),
+    ]);
     expect(p.tables).toEqual([]);
     expect(p.skipped.map((s) => s.target)).toEqual(['ibe_02a', 'ibe_02b', 'miacs_02']);
     expect(p.skipped[0]!.reason).toMatch(/empty/);
@@ -189,7 +205,11 @@ describe('split plan', () => {
 
 describe('bucketed build steps', () => {
   test('part ranges never exceed 100 buckets and cover 0..255 once', () => {
-    expect(bucketRanges(256, 100)).toEqual([[0, 99], [100, 199], [200, 255]]);
+    expect(bucketRanges(256, 100)).toEqual([
+      [0, 99],
+      [100, 199],
+      [200, 255],
+    ]);
     const covered = bucketRanges(256, 100).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
     expect(covered).toEqual(Array.from({ length: 256 }, (_, i) => i));
   });
@@ -205,7 +225,10 @@ describe('bucketed build steps', () => {
     table: 'ibe_01a',
     extTable: 'ext_ibe_01a',
     partStaging: 'part_ibe_01a__r1',
-    columns: [{ name: 'customer_user_id', type: 'string' }, { name: 'age', type: 'int' }],
+    columns: [
+      { name: 'customer_user_id', type: 'string' },
+      { name: 'age', type: 'int' },
+    ],
     partLocation: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
     bucketCount: 256,
     partitionsPerQuery: 100,
@@ -214,7 +237,9 @@ describe('bucketed build steps', () => {
   test('CTAS then INSERT INTO per range: no query writes more than 100 partitions', () => {
     const sql = steps.map(renderAthenaStep);
     expect(sql).toHaveLength(3);
-    expect(sql[0]).toMatch(/^CREATE TABLE "flywheel_dev"\."part_ibe_01a__r1" WITH \(.*partitioned_by = ARRAY\['id_bucket'\]\) AS SELECT "customer_user_id", "age", "id_bucket" FROM "flywheel_dev"\."ext_ibe_01a" WHERE "id_bucket" BETWEEN 0 AND 99$/);
+    expect(sql[0]).toMatch(
+      /^CREATE TABLE "flywheel_dev"\."part_ibe_01a__r1" WITH \(.*partitioned_by = ARRAY\['id_bucket'\]\) AS SELECT "customer_user_id", "age", "id_bucket" FROM "flywheel_dev"\."ext_ibe_01a" WHERE "id_bucket" BETWEEN 0 AND 99$/,
+    );
     expect(sql[1]).toMatch(/^INSERT INTO "flywheel_dev"\."part_ibe_01a__r1" SELECT .* BETWEEN 100 AND 199$/);
     expect(sql[2]).toMatch(/BETWEEN 200 AND 255$/);
     expect(bucketFileName(12, 0, '20251031_x.parquet')).toBe('000012_0_20251031_x.parquet');
@@ -235,7 +260,12 @@ describe('bucketed build steps', () => {
     expect(listed.get(`${root}id_bucket=3/deeper/`)).toEqual([`${root}id_bucket=3/deeper/c.parquet`]);
     const partition = (n: number, bucket = 'data', folder = `${root}id_bucket=${n}/`) => ({ idBucket: n, bucket, folder, keys: listed.get(folder) ?? [] });
     const target = { bucket: 'data', key: 'bucketed/bucketed_t/snapshot_dt=D/run_id=r1/' };
-    expect(bucketedCopies([partition(3), partition(12), partition(40), { idBucket: 7, bucket: 'other', folder: 'elsewhere/', keys: ['elsewhere/z.parquet'] }], target)).toEqual([
+    expect(
+      bucketedCopies(
+        [partition(3), partition(12), partition(40), { idBucket: 7, bucket: 'other', folder: 'elsewhere/', keys: ['elsewhere/z.parquet'] }],
+        target,
+      ),
+    ).toEqual([
       { fromBucket: 'data', fromKey: `${root}id_bucket=3/a.parquet`, toBucket: 'data', toKey: `${target.key}000003_0_a.parquet` },
       { fromBucket: 'data', fromKey: `${root}id_bucket=3/b.parquet`, toBucket: 'data', toKey: `${target.key}000003_1_b.parquet` },
       { fromBucket: 'data', fromKey: `${root}id_bucket=12/x.parquet`, toBucket: 'data', toKey: `${target.key}000012_0_x.parquet` },
@@ -262,7 +292,12 @@ describe('run ledger', () => {
     const l = newLedger({ dataset: 'infobase', snapshotDt: '2025-10-31', runId: 'r', trigger: { kind: 'cli' }, junk: [], now: new Date(0) });
     setStage(l, 'split-and-bucket', 'FAILED', new Date(1000), { error: 'boom' });
     expect(l.status).toBe('FAILED');
-    expect(l.stages['split-and-bucket']).toEqual({ status: 'FAILED', startedAt: new Date(1000).toISOString(), endedAt: new Date(1000).toISOString(), error: 'boom' });
+    expect(l.stages['split-and-bucket']).toEqual({
+      status: 'FAILED',
+      startedAt: new Date(1000).toISOString(),
+      endedAt: new Date(1000).toISOString(),
+      error: 'boom',
+    });
   });
 });
 

@@ -65,13 +65,19 @@ function expectOutcome(r: Result, file: string, kind: Kind | Kind[], reason?: Re
   const lines = r.stderr.split('\n').filter(Boolean);
   expect([label, lines.length]).toEqual([label, 1]);
   const kinds = Array.isArray(kind) ? kind : [kind];
-  expect([label, lines[0]]).toEqual([label, expect.stringMatching(new RegExp(`^flywheel event: (${kinds.join('|')}): ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `))]);
+  expect([label, lines[0]]).toEqual([
+    label,
+    expect.stringMatching(new RegExp(`^flywheel event: (${kinds.join('|')}): ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `)),
+  ]);
   if (reason) expect([label, lines[0]]).toEqual([label, expect.stringMatching(reason)]);
 }
 
 /** What each shipped sample does on a fresh home (README: "Events on a fresh home"). */
 const SAMPLES: Record<string, [Kind, RegExp]> = {
-  'athena-query-state-change.failed.json': ['ignored', /bucketedTables: query belongs to no Flywheel run \(query_execution_id="56e0b3c2-7e5b-4c1a-9d3e-0f2a1b3c4d5e"\); nothing was started or changed$/],
+  'athena-query-state-change.failed.json': [
+    'ignored',
+    /bucketedTables: query belongs to no Flywheel run \(query_execution_id="56e0b3c2-7e5b-4c1a-9d3e-0f2a1b3c4d5e"\); nothing was started or changed$/,
+  ],
   'athena-query-state-change.succeeded.json': ['ignored', /bucketedTables: query belongs to no Flywheel run/],
   'glue-job-state-change.chargebacks-failed.json': ['ignored', /chargebacks: job run not started by Flywheel/],
   'glue-job-state-change.compaction-failed.json': ['ignored', /compaction: job run not started by Flywheel/],
@@ -90,10 +96,16 @@ const SAMPLES: Record<string, [Kind, RegExp]> = {
 /** What each published fixture (and its malformed and put-events variants) does on a fresh home (README in the fixtures folder). */
 const PUBLISHED: Record<string, [Kind, RegExp]> = {
   'athena-query-state-change.failed.athena-user-guide.json': ['ignored', /bucketedTables: query belongs to no Flywheel run/],
-  'athena-query-state-change.succeeded.athena-user-guide.json': ['no rule', /closest \(same source and detail-type\): bucketed-query-finished .* wants detail\.workgroupName "flywheel-local".* but detail\.workgroupName is "primary"$/],
+  'athena-query-state-change.succeeded.athena-user-guide.json': [
+    'no rule',
+    /closest \(same source and detail-type\): bucketed-query-finished .* wants detail\.workgroupName "flywheel-local".* but detail\.workgroupName is "primary"$/,
+  ],
   'ec2-state-change.powertools-python.json': ['no rule', /no rule listens to source "aws\.ec2"/],
   'eventbridge-scheduler.powertools-python.json': ['no rule', /no rule listens to source "aws\.scheduler" with detail-type "Scheduled Event"/],
-  'glue-job-run-status.running.eventbridge-user-guide.json': ['no rule', /closest \(same source only\): split-job-finished .* wants detail-type "Glue Job State Change" and detail\.state .* but detail-type is "Glue Job Run Status", detail\.state is "RUNNING"$/],
+  'glue-job-run-status.running.eventbridge-user-guide.json': [
+    'no rule',
+    /closest \(same source only\): split-job-finished .* wants detail-type "Glue Job State Change" and detail\.state .* but detail-type is "Glue Job Run Status", detail\.state is "RUNNING"$/,
+  ],
   'glue-job-state-change.failed.eventbridge-user-guide.json': ['ignored', /compaction: job run not started by Flywheel/],
   'glue-job-state-change.succeeded.eventbridge-user-guide.json': ['ignored', /registerStagedTables: job run belongs to no Flywheel run/],
   'glue-job-state-change.timeout.eventbridge-user-guide.json': ['no rule', /same source and detail-type.* but detail\.jobName is "MyJob"$/],
@@ -102,15 +114,27 @@ const PUBLISHED: Record<string, [Kind, RegExp]> = {
   's3-object-deleted.powertools-ts.json': ['no rule', /closest \(same source only\): ready-marker-landed .* but detail-type is "Object Deleted"$/],
   'scheduled-event.sam-cli.json': ['rejected', /invalid Scheduled Event: version: expected a string, got missing$/],
   'malformed/array.json': ['rejected', /expected one JSON object, got an array of 2/],
-  'malformed/athena-query-state-change.time-offset.json': ['rejected', /time: expected an ISO-8601 UTC time like 2026-01-31T00:00:00Z, got "2019-10-06T11:30:10\+02:00"$/],
-  'malformed/athena-query-state-change.wrong-types.json': ['rejected', /detail\.currentState: expected one of "QUEUED", .*, got null; detail\.queryExecutionId: expected a non-empty string, got ""$/],
+  'malformed/athena-query-state-change.time-offset.json': [
+    'rejected',
+    /time: expected an ISO-8601 UTC time like 2026-01-31T00:00:00Z, got "2019-10-06T11:30:10\+02:00"$/,
+  ],
+  'malformed/athena-query-state-change.wrong-types.json': [
+    'rejected',
+    /detail\.currentState: expected one of "QUEUED", .*, got null; detail\.queryExecutionId: expected a non-empty string, got ""$/,
+  ],
   'malformed/empty.json': ['rejected', /the file is empty/],
   'malformed/glue-job-state-change.hostile-job-name.json': ['no rule', /but detail\.jobName is "flywheel-local-compaction\\u001b\[31m\\nFAILED: rm -rf \/"$/],
   'malformed/glue-job-state-change.no-detail.json': ['rejected', /invalid Glue Job State Change event: detail: expected an object, got missing$/],
-  'malformed/glue-job-state-change.wrong-types.json': ['rejected', /resources: expected an array, got "none"; detail\.jobRunId: expected a string, got 123; detail\.state: expected one of .*, got "DONE"$/],
+  'malformed/glue-job-state-change.wrong-types.json': [
+    'rejected',
+    /resources: expected an array, got "none"; detail\.jobRunId: expected a string, got 123; detail\.state: expected one of .*, got "DONE"$/,
+  ],
   'malformed/not-json.json': ['rejected', /not valid JSON: /],
   'malformed/null.json': ['rejected', /expected a JSON object .*got null$/],
-  'malformed/replay-requested.hostile-table.json': ['rejected', /detail\.tables\[0\]: table names are lower-case letters, digits and _, got "x; DROP TABLE y"$/],
+  'malformed/replay-requested.hostile-table.json': [
+    'rejected',
+    /detail\.tables\[0\]: table names are lower-case letters, digits and _, got "x; DROP TABLE y"$/,
+  ],
   'malformed/s3-notification.object-removed.json': ['no rule', /Records\[0\] is not an S3 object creation/],
   'malformed/s3-notification.wrong-types.json': ['rejected', /Records\[0\]\.s3\.object\.key: expected a string, got 42/],
   'malformed/s3-object-created.detail-type-typo.json': ['no rule', /same source only.* but detail-type is "Object Create"$/],
@@ -120,33 +144,54 @@ const PUBLISHED: Record<string, [Kind, RegExp]> = {
   'malformed/scheduled-event.unknown-rule.json': ['no rule', /no schedule matched: resources name ".*rule\/MyScheduledRule"/],
   'malformed/whitespace.json': ['rejected', /the file is empty/],
   'put-events/detail-not-a-string.json': ['rejected', /put-events entry: Detail: expected a non-empty string of JSON/],
-  'put-events/replay-dry-run.entries.json': ['handled', /note: read a put-events entry \(flywheel\.ops \/ Replay Requested on flywheel-dev\)[\s\S]*Handled: by replay; no pipeline run was touched/],
-  'put-events/replay-unknown-dataset.entry.json': ['rejected', /replay rejected it: (detail\.dataset: )?unknown dataset nosuch \(known: infobase, addressable\)$/],
-  'put-events/replay-unknown-table.entries-list.json': ['failed', /bucketed-tables FAILED infobase snapshot_dt=2025-10-31 — replay refused: no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/],
+  'put-events/replay-dry-run.entries.json': [
+    'handled',
+    /note: read a put-events entry \(flywheel\.ops \/ Replay Requested on flywheel-dev\)[\s\S]*Handled: by replay; no pipeline run was touched/,
+  ],
+  'put-events/replay-unknown-dataset.entry.json': [
+    'rejected',
+    /replay rejected it: (detail\.dataset: )?unknown dataset nosuch \(known: infobase, addressable\)$/,
+  ],
+  'put-events/replay-unknown-table.entries-list.json': [
+    'failed',
+    /bucketed-tables FAILED infobase snapshot_dt=2025-10-31 — replay refused: no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/,
+  ],
   'put-events/two-entries.json': ['rejected', /holds 2 put-events entries/],
 };
 
 describe('flywheel event: every shipped sample in events/, spawned on a fresh home', () => {
-  const samples = readdirSync(path.join(ROOT, 'events')).filter((n) => n.endsWith('.json')).sort();
+  const samples = readdirSync(path.join(ROOT, 'events'))
+    .filter((n) => n.endsWith('.json'))
+    .sort();
 
   test('every sample has an expected outcome here (a new sample needs one)', () => {
     expect(samples).toEqual(Object.keys(SAMPLES).sort());
   });
 
-  test.each(samples)('events/%s', async (name) => {
-    const home = tmp('fw-sample-');
-    try {
-      const file = path.join('events', name);
-      const [kind, reason] = SAMPLES[name]!;
-      expectOutcome(await spawnEvent(home, file), file, kind, reason);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  }, 180_000);
+  test.each(samples)(
+    'events/%s',
+    async (name) => {
+      const home = tmp('fw-sample-');
+      try {
+        const file = path.join('events', name);
+        const [kind, reason] = SAMPLES[name]!;
+        expectOutcome(await spawnEvent(home, file), file, kind, reason);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
 });
 
 describe('flywheel event: published sample events and their malformed variants, on a fresh home', () => {
-  const files = ['', 'malformed/', 'put-events/'].flatMap((dir) => readdirSync(path.join(FIXTURES, dir)).filter((n) => n.endsWith('.json')).map((n) => `${dir}${n}`)).sort();
+  const files = ['', 'malformed/', 'put-events/']
+    .flatMap((dir) =>
+      readdirSync(path.join(FIXTURES, dir))
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => `${dir}${n}`),
+    )
+    .sort();
 
   test('every fixture has an expected outcome here and a row in the fixtures README', () => {
     expect(files).toEqual(Object.keys(PUBLISHED).sort());
@@ -154,18 +199,28 @@ describe('flywheel event: published sample events and their malformed variants, 
     for (const f of files) expect([f, readme.includes(`\`${f}\``)]).toEqual([f, true]);
   });
 
-  test.each(Object.keys(PUBLISHED).sort())('%s (main(argv) in this process)', async (name) => {
-    const home = tmp('fw-published-');
-    try {
-      const file = path.join(FIXTURES, name);
-      const [kind, reason] = PUBLISHED[name]!;
-      expectOutcome(await mainEvent(home, file), file, kind, reason);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  }, 180_000);
+  test.each(Object.keys(PUBLISHED).sort())(
+    '%s (main(argv) in this process)',
+    async (name) => {
+      const home = tmp('fw-published-');
+      try {
+        const file = path.join(FIXTURES, name);
+        const [kind, reason] = PUBLISHED[name]!;
+        expectOutcome(await mainEvent(home, file), file, kind, reason);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
 
-  test.each(['malformed/empty.json', 'malformed/null.json', 'malformed/s3-object-created.truncated.json', 'malformed/glue-job-state-change.no-detail.json', 'malformed/glue-job-state-change.hostile-job-name.json'])(
+  test.each([
+    'malformed/empty.json',
+    'malformed/null.json',
+    'malformed/s3-object-created.truncated.json',
+    'malformed/glue-job-state-change.no-detail.json',
+    'malformed/glue-job-state-change.hostile-job-name.json',
+  ])(
     '%s spawned: exit 2, one stderr line, no stack trace',
     async (name) => {
       const home = tmp('fw-spawned-');
@@ -203,7 +258,7 @@ describe('flywheel event on a home with a run: handled, duplicate, refused, host
     expectOutcome(await spawnEvent(home, file), file, 'ignored', /snapshotTrigger: duplicate trigger ignored .*; nothing was started or changed$/);
   }, 300_000);
 
-  test('the split job\'s end delivered again (dev names, the real job run) is a duplicate: ignored, as an Athena end of no run is', async () => {
+  test("the split job's end delivered again (dev names, the real job run) is a duplicate: ignored, as an Athena end of no run is", async () => {
     const status = (await run('node', [BIN, 'status', '--home', home], { cwd: ROOT })).stdout;
     const jobRunId = /jr_[0-9a-f]+/.exec(status)![0];
     const glue = path.join(dir, 'glue-succeeded.json');

@@ -38,7 +38,11 @@ describe('handlers against events/*.json', () => {
 
   test('snapshot-trigger: a schedule discovers the latest valid snapshot and lists the junk', async () => {
     const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('scheduled-event.json'));
-    expect(result).toMatchObject({ outcome: 'started', snapshotDt: '2025-10-31', junk: expect.arrayContaining(['snapshot_dt=latest', 'snapshot_dt=2099-02-30']) });
+    expect(result).toMatchObject({
+      outcome: 'started',
+      snapshotDt: '2025-10-31',
+      junk: expect.arrayContaining(['snapshot_dt=latest', 'snapshot_dt=2099-02-30']),
+    });
   });
 
   test('snapshot-trigger: a direct invocation with a table filter plans only those tables', async () => {
@@ -53,7 +57,7 @@ describe('handlers against events/*.json', () => {
     expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
   });
 
-  test('the _SUCCESS Spark writes in compaction\'s staging folder under snapshot_dt=D/ starts nothing, in either S3 event form', async () => {
+  test("the _SUCCESS Spark writes in compaction's staging folder under snapshot_dt=D/ starts nothing, in either S3 event form", async () => {
     const staging = 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/_compaction_staging/IBE_01/run-1/_SUCCESS';
     // the deployed rule's wildcard (snapshot_dt=*/_SUCCESS) does match it: the handler is where it stops
     const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
@@ -118,9 +122,14 @@ describe('register-staged-tables: table discovery', () => {
       const out = rt.db.localPath(started.plan.tables[0]!.outputUri);
       for (const half of ['0', '1']) {
         await fs.mkdir(path.join(out, `half=${half}`), { recursive: true });
-        await rt.db.run(`COPY (SELECT 'id${half}' AS customer_user_id, 'tier' AS miacs_12_001, true AS miacs_12_002, 1 AS id_bucket) TO '${path.join(out, `half=${half}`, 'part-0.parquet')}' (FORMAT parquet)`);
+        await rt.db.run(
+          `COPY (SELECT 'id${half}' AS customer_user_id, 'tier' AS miacs_12_001, true AS miacs_12_002, 1 AS id_bucket) TO '${path.join(out, `half=${half}`, 'part-0.parquet')}' (FORMAT parquet)`,
+        );
       }
-      const result = await makeRegisterStagedTablesHandler(rt.deps)({ ...event('glue-job-state-change.succeeded.json'), detail: { jobName: 'flywheel-local-infobase-split-and-bucket', state: 'SUCCEEDED', jobRunId: started.jobRunId } });
+      const result = await makeRegisterStagedTablesHandler(rt.deps)({
+        ...event('glue-job-state-change.succeeded.json'),
+        detail: { jobName: 'flywheel-local-infobase-split-and-bucket', state: 'SUCCEEDED', jobRunId: started.jobRunId },
+      });
       expect(result).toEqual({ outcome: 'registered', tables: ['miacs_02'] });
       const ext = (await rt.catalog.getTable('flywheel', 'ext_miacs_02'))!;
       expect(ext.partitionKeys).toEqual([{ name: 'half', type: 'string' }]);

@@ -35,9 +35,21 @@ describe.each(['dev', 'prod'] as const)('%s', (stage) => {
     for (const j of jobs) expectClean(await checkRole(stacks[stage], j.roleId, j.requests));
   });
 
-  test('the roles are the functions\', the jobs\' and the crawlers\': no unused default role', () => {
-    const roles = stacks[stage].resources('AWS::IAM::Role').map(([id]) => id).sort();
-    expect(roles).toEqual([...FUNCTIONS.map((fn) => `${cap(fn)}IamRoleLambdaExecution`), 'AddressableJobRole', 'ChargebacksJobRole', 'CompactionJobRole', 'CrawlerRole', 'SplitJobRole'].sort());
+  test("the roles are the functions', the jobs' and the crawlers': no unused default role", () => {
+    const roles = stacks[stage]
+      .resources('AWS::IAM::Role')
+      .map(([id]) => id)
+      .sort();
+    expect(roles).toEqual(
+      [
+        ...FUNCTIONS.map((fn) => `${cap(fn)}IamRoleLambdaExecution`),
+        'AddressableJobRole',
+        'ChargebacksJobRole',
+        'CompactionJobRole',
+        'CrawlerRole',
+        'SplitJobRole',
+      ].sort(),
+    );
   });
 });
 
@@ -54,14 +66,16 @@ describe('the defects the review found stay fixed (dev)', () => {
     for (const fn of FUNCTIONS) expect((await check(fn, (a) => a.startsWith('xray:'))).denied).toEqual([]);
   });
 
-  test('2. the trigger reads the addressable dataset\'s live snapshot', async () => {
+  test("2. the trigger reads the addressable dataset's live snapshot", async () => {
     const r = await check('snapshotTrigger', (a, res) => a === 's3:GetObject' && res.endsWith('/bucketed/addressable/metadata/snapshot_dt.txt'));
     expect(r.denied).toEqual([]);
   });
 
-  test('3. the monitor\'s retention may delete old snapshots under the split and bucketed bases', async () => {
+  test("3. the monitor's retention may delete old snapshots under the split and bucketed bases", async () => {
     const r = await check('dataMonitor', (a) => a === 's3:DeleteObject');
-    expect(r.requests.map((q) => q.resource)).toEqual(expect.arrayContaining([expect.stringContaining('/split_cluster/'), expect.stringContaining('/cleanroom_tables/bucketed/')]));
+    expect(r.requests.map((q) => q.resource)).toEqual(
+      expect.arrayContaining([expect.stringContaining('/split_cluster/'), expect.stringContaining('/cleanroom_tables/bucketed/')]),
+    );
     expect(r.denied).toEqual([]);
   });
 
@@ -70,8 +84,16 @@ describe('the defects the review found stay fixed (dev)', () => {
     expect(r.denied).toEqual([]);
   });
 
-  test.each(['replay', 'reconciler'] as const)('5. %s runs the bucketed stage\'s queries: results location, multipart, delete, partitions', async (fn) => {
-    const wanted = ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload', 's3:DeleteObject', 'glue:GetPartition', 'glue:CreatePartition'];
+  test.each(['replay', 'reconciler'] as const)("5. %s runs the bucketed stage's queries: results location, multipart, delete, partitions", async (fn) => {
+    const wanted = [
+      's3:GetBucketLocation',
+      's3:ListBucketMultipartUploads',
+      's3:ListMultipartUploadParts',
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      'glue:GetPartition',
+      'glue:CreatePartition',
+    ];
     const r = await check(fn, (a) => wanted.includes(a));
     expect(new Set(r.requests.map((q) => q.action))).toEqual(new Set(wanted));
     expect(r.requests.some((q) => q.resource.includes('/athena-results/builds/'))).toBe(true);
@@ -118,11 +140,14 @@ describe('the check fails when a statement is removed', () => {
     const stack = new Stack(template, 'dev');
     const r = await checkRole(stack, roleId, functionRequests(stack, 'snapshotTrigger'));
     expect(r.denied).toEqual([]);
-    expect(r.unused).toEqual([expect.stringMatching(/^RunLedgers: s3:DeleteObject on .*\/_runs\/infobase\/\*$/), expect.stringMatching(/^RunLedgers: s3:DeleteObject on .*\/_runs\/addressable\/\*$/)]);
+    expect(r.unused).toEqual([
+      expect.stringMatching(/^RunLedgers: s3:DeleteObject on .*\/_runs\/infobase\/\*$/),
+      expect.stringMatching(/^RunLedgers: s3:DeleteObject on .*\/_runs\/addressable\/\*$/),
+    ]);
     expect(r.redundant.sort()).toEqual(['JobIndex', 'JobIndexAgain']);
   });
 
-  test('a Glue job role without its write statement denies the script\'s writes', async () => {
+  test("a Glue job role without its write statement denies the script's writes", async () => {
     const stack = without('CompactionJobRole', 'WriteSplitInput');
     const job = jobRequests(stack).find((j) => j.jobId === 'CompactionJob')!;
     const r = await checkRole(stack, job.roleId, job.requests);

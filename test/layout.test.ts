@@ -32,7 +32,12 @@ function layoutValues(): Array<{ at: string; value: string }> {
 const DATASETS = Object.entries(LAYOUT.datasets) as Array<[string, DatasetLayout]>;
 const VALUES = layoutValues();
 /** Distinct values (the datasets share a ready marker), each with the addresses that hold it. */
-const DISTINCT = [...new Set(VALUES.map((v) => v.value))].map((value) => ({ value, at: VALUES.filter((v) => v.value === value).map((v) => v.at).join(', ') }));
+const DISTINCT = [...new Set(VALUES.map((v) => v.value))].map((value) => ({
+  value,
+  at: VALUES.filter((v) => v.value === value)
+    .map((v) => v.at)
+    .join(', '),
+}));
 
 /** `value` in `text`, not glued to a preceding letter or digit (`opus/` is not in `corpus/`). */
 const contains = (text: string, value: string) => new RegExp(`(^|[^A-Za-z0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(text);
@@ -56,13 +61,23 @@ function sourceLiterals(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, /\.[cm]?js$/.test(file) ? ts.ScriptKind.JS : ts.ScriptKind.TS);
   const findings: string[] = [];
   const isSpecifier = (node: ts.Node) =>
-    (ts.isImportDeclaration(node.parent) || ts.isExportDeclaration(node.parent)) ||
+    ts.isImportDeclaration(node.parent) ||
+    ts.isExportDeclaration(node.parent) ||
     ts.isExternalModuleReference(node.parent) ||
-    (ts.isCallExpression(node.parent) && (node.parent.expression.kind === ts.SyntaxKind.ImportKeyword || /^require(Ts)?$/.test(node.parent.expression.getText(source))));
+    (ts.isCallExpression(node.parent) &&
+      (node.parent.expression.kind === ts.SyntaxKind.ImportKeyword || /^require(Ts)?$/.test(node.parent.expression.getText(source))));
   const visit = (node: ts.Node) => {
-    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && !isSpecifier(node)) {
+    if (
+      (ts.isStringLiteral(node) ||
+        ts.isNoSubstitutionTemplateLiteral(node) ||
+        ts.isTemplateHead(node) ||
+        ts.isTemplateMiddle(node) ||
+        ts.isTemplateTail(node)) &&
+      !isSpecifier(node)
+    ) {
       for (const { value, at } of DISTINCT) {
-        if (contains(node.text, value)) findings.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${value} (${at}) in ${node.getText(source)}`);
+        if (contains(node.text, value))
+          findings.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${value} (${at}) in ${node.getText(source)}`);
       }
     }
     ts.forEachChild(node, visit);
@@ -84,7 +99,11 @@ describe('the layout (shared/domain/layout.ts)', () => {
     expect(VALUES.length).toBeGreaterThan(15);
     for (const { at, value } of VALUES) expect({ at, slash: value.endsWith('/') }).toEqual({ at, slash: /Prefix$|Root$/.test(at) });
     // what osls gets from the bridge (loaded as osls loads it: require, tsx)
-    const bridged = execFileSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(BRIDGE)})))`], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const bridged = execFileSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(BRIDGE)})))`], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     expect(JSON.parse(bridged)).toEqual(LAYOUT);
     const d = defaultConfig();
     expect(Object.keys(d.datasets)).toEqual(Object.keys(LAYOUT.datasets));
@@ -99,7 +118,7 @@ describe('the layout (shared/domain/layout.ts)', () => {
     expect(d.indexPrefix).toBe(LAYOUT.indexPrefix);
   });
 
-  test('every raw landing is under rawLandingRoot (the crawlers\' role reads that folder for all of them)', () => {
+  test("every raw landing is under rawLandingRoot (the crawlers' role reads that folder for all of them)", () => {
     for (const [, l] of DATASETS) expect(l.compaction?.sourcePrefix.startsWith(LAYOUT.rawLandingRoot)).toBe(true);
   });
 });
@@ -110,12 +129,21 @@ describe('no other file writes a layout value', () => {
     expect(yamlLiterals(yaml)).toEqual([]);
     // and reads every prefix and key of the file (the datasets' ready markers reach the template through the
     // event patterns, serverless-patterns.cjs over config.ts: checked below)
-    for (const { at } of VALUES.filter((v) => !/\.readyMarker$/.test(v.at))) expect({ at, read: yaml.includes(`\${file(${BRIDGE}):${at}}`) }).toEqual({ at, read: true });
+    for (const { at } of VALUES.filter((v) => !/\.readyMarker$/.test(v.at)))
+      expect({ at, read: yaml.includes(`\${file(${BRIDGE}):${at}}`) }).toEqual({ at, read: true });
   });
 
   test('no source under shared/ or services/ but the layout writes one in a string', () => {
     const files = [...sources('shared'), ...sources('services')].filter((f) => f !== LAYOUT_FILE);
-    expect(files).toEqual(expect.arrayContaining(['shared/domain/config.ts', 'shared/local/cli.ts', 'shared/composition/aws.ts', 'shared/events/serverless-patterns.cjs', 'shared/composition/serverless-layout.cjs']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'shared/domain/config.ts',
+        'shared/local/cli.ts',
+        'shared/composition/aws.ts',
+        'shared/events/serverless-patterns.cjs',
+        'shared/composition/serverless-layout.cjs',
+      ]),
+    );
     expect(files.flatMap((f) => sourceLiterals(f, readFileSync(path.join(root, f), 'utf8')))).toEqual([]);
   });
 
@@ -123,12 +151,19 @@ describe('no other file writes a layout value', () => {
     const yaml = readFileSync(path.join(root, 'serverless.yml'), 'utf8');
     const literal = yaml.replace("'${self:custom.chargebacksLandingPrefix}*'", "'landing/chargebacks/*'");
     expect(literal).not.toBe(yaml);
-    expect(yamlLiterals(literal)).toEqual([expect.stringMatching(/^serverless\.yml:\d+: landing\/chargebacks\/ \(chargebacks\.landingPrefix\) in .*'landing\/chargebacks\/\*'/)]);
-    expect(yamlLiterals("  rawPrefix: omc_cleanroom_data/infobase_attributes/raw_input/\n")).toHaveLength(1);
+    expect(yamlLiterals(literal)).toEqual([
+      expect.stringMatching(/^serverless\.yml:\d+: landing\/chargebacks\/ \(chargebacks\.landingPrefix\) in .*'landing\/chargebacks\/\*'/),
+    ]);
+    expect(yamlLiterals('  rawPrefix: omc_cleanroom_data/infobase_attributes/raw_input/\n')).toHaveLength(1);
     expect(yamlLiterals('    # raw landings (opus/<dataset>/raw_input/)\n    handler: services/data-monitor/handler.handler\n')).toEqual([]);
     expect(sourceLiterals('x.ts', "const out = `s3://${bucket}/consolidated/chargebacks/`;\nconst m = { marker: '_SUCCESS' };")).toHaveLength(2);
     expect(sourceLiterals('x.cjs', "const p = require('../services/data-monitor/x.js'); // opus/\n")).toEqual([]);
-    expect(sourceLiterals('x.ts', "import { a } from '../services/data-monitor/a.js';\nconst b = () => import('../services/data-monitor/b.js');\n/** under opus/ */\n")).toEqual([]);
+    expect(
+      sourceLiterals(
+        'x.ts',
+        "import { a } from '../services/data-monitor/a.js';\nconst b = () => import('../services/data-monitor/b.js');\n/** under opus/ */\n",
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -151,7 +186,9 @@ describe('the packaged stack scopes its data to the layout', () => {
             const m = typeof r?.['Fn::Sub'] === 'string' ? /^\$\{(DataBucket|AnalysisBucket)\.Arn\}\/(.*)$/.exec(r['Fn::Sub']) : null;
             if (m) keys.push({ where, bucket: m[1]!, key: m[2]! });
           }
-          const bucket = list<Json>(s.Resource).map((r) => r?.['Fn::GetAtt']?.[0]).find((b) => b === 'DataBucket' || b === 'AnalysisBucket');
+          const bucket = list<Json>(s.Resource)
+            .map((r) => r?.['Fn::GetAtt']?.[0])
+            .find((b) => b === 'DataBucket' || b === 'AnalysisBucket');
           for (const key of list<string>(s.Condition?.StringLikeIfExists?.['s3:prefix'])) keys.push({ where: `${where} s3:prefix`, bucket, key });
         }
       }
@@ -159,7 +196,7 @@ describe('the packaged stack scopes its data to the layout', () => {
     return keys;
   }
 
-  test('every key an IAM role grants in the data or analysis bucket is under a layout prefix (or the template\'s own glue-scripts/, athena-results/)', () => {
+  test("every key an IAM role grants in the data or analysis bucket is under a layout prefix (or the template's own glue-scripts/, athena-results/)", () => {
     const keys = grantedKeys();
     expect(keys.length).toBeGreaterThan(100);
     const outside = keys.filter(({ bucket, key }) => ![...prefixes, ...OWN[bucket as keyof typeof OWN]].some((p) => key.startsWith(p)));
@@ -168,19 +205,25 @@ describe('the packaged stack scopes its data to the layout', () => {
     for (const p of prefixes) expect({ p, granted: keys.some(({ key }) => key.startsWith(p)) }).toEqual({ p, granted: true });
   });
 
-  test('crawlers, environment and routes carry the layout\'s values', () => {
+  test("crawlers, environment and routes carry the layout's values", () => {
     const r = template().Resources as Record<string, Json>;
     const { infobase, addressable } = LAYOUT.datasets;
     const target = (id: string) => r[id].Properties.Targets.S3Targets[0];
     expect([target('InfobaseRawCrawler'), target('AddressableRawCrawler'), target('ChargebacksLandingCrawler')].map((t) => t.Path['Fn::Sub'])).toEqual(
       [infobase.compaction!.sourcePrefix, addressable.compaction!.sourcePrefix, LAYOUT.chargebacks.landingPrefix].map((p) => `s3://\${DataBucket}/${p}`),
     );
-    expect([target('InfobaseRawCrawler').Exclusions[0], target('AddressableRawCrawler').Exclusions[0]]).toEqual([`**/${infobase.compaction!.readyMarker}`, `**/${addressable.compaction!.readyMarker}`]);
+    expect([target('InfobaseRawCrawler').Exclusions[0], target('AddressableRawCrawler').Exclusions[0]]).toEqual([
+      `**/${infobase.compaction!.readyMarker}`,
+      `**/${addressable.compaction!.readyMarker}`,
+    ]);
     const env = (fn: string) => r[`${fn}LambdaFunction`].Properties.Environment.Variables;
     expect(env('Chargebacks').CHARGEBACKS_OUTPUT_PATH).toEqual({ 'Fn::Sub': `s3://\${DataBucket}/${LAYOUT.chargebacks.outputPrefix}` });
     expect(env('DataMonitor').MONITOR_REPORT_PREFIX).toBe(LAYOUT.monitorReportPrefix);
     expect(env('CleanroomsReport').CLEANROOMS_REPORT_PREFIX).toBe(LAYOUT.cleanroomsReportPrefix);
-    const wildcards = (name: string) => Object.values(r).find((x: Json) => x.Type === 'AWS::Events::Rule' && x.Properties.Name === `flywheel-dev-${name}`).Properties.EventPattern.detail.object.key.map((k: Json) => k.wildcard);
+    const wildcards = (name: string) =>
+      Object.values(r)
+        .find((x: Json) => x.Type === 'AWS::Events::Rule' && x.Properties.Name === `flywheel-dev-${name}`)
+        .Properties.EventPattern.detail.object.key.map((k: Json) => k.wildcard);
     expect(wildcards('ready-marker-landed')).toEqual(DATASETS.map(([, d]) => `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}`));
     expect(wildcards('raw-landing-completed')).toEqual(DATASETS.map(([, d]) => `${d.compaction!.sourcePrefix}snapshot_dt=*/${d.readyMarker}`));
   });

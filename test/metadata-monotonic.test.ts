@@ -13,7 +13,9 @@ const sample = (name: string) => JSON.parse(readFileSync(new URL(`../events/${na
 
 function records(...snapshots: string[]) {
   const r = sample('s3-notification.records.json').Records[0];
-  return { Records: snapshots.map((d, i) => ({ ...r, s3: { ...r.s3, object: { ...r.s3.object, key: `${RAW}snapshot_dt%3D${d}/_SUCCESS`, sequencer: `SEQ${i}` } } })) };
+  return {
+    Records: snapshots.map((d, i) => ({ ...r, s3: { ...r.s3, object: { ...r.s3.object, key: `${RAW}snapshot_dt%3D${d}/_SUCCESS`, sequencer: `SEQ${i}` } } })),
+  };
 }
 
 async function text(rt: LocalRuntime, key: string): Promise<string | undefined> {
@@ -96,7 +98,14 @@ describe('metadata/snapshot_dt.txt never moves backwards', () => {
     await rt.bus.drain();
     expect(await text(rt, LIVE_META)).toBe('2025-10-31\n');
     rt.bus.deliver({
-      version: '0', id: 'rollback-1', 'detail-type': 'Replay Requested', source: 'flywheel.ops', account: '000000000000', time: '2025-11-01T00:00:00Z', region: 'local', resources: [],
+      version: '0',
+      id: 'rollback-1',
+      'detail-type': 'Replay Requested',
+      source: 'flywheel.ops',
+      account: '000000000000',
+      time: '2025-11-01T00:00:00Z',
+      region: 'local',
+      resources: [],
       detail: { dataset: 'infobase', snapshotDt: '2025-09-30', fromStage: 'snapshot-trigger', reason: 'roll back on purpose' },
     });
     await rt.bus.drain();

@@ -1,4 +1,14 @@
-import { checkBuckets, checkCounts, checkFileSizes, checkFreshness, checkPartitions, checkSchema, checkTrend, projectionOf, ranges } from '../shared/domain/monitor/checks.js';
+import {
+  checkBuckets,
+  checkCounts,
+  checkFileSizes,
+  checkFreshness,
+  checkPartitions,
+  checkSchema,
+  checkTrend,
+  projectionOf,
+  ranges,
+} from '../shared/domain/monitor/checks.js';
 import { parseMonitorOptions } from '../shared/domain/monitor/options.js';
 import { CSV_COLUMNS, reportEmail } from '../shared/domain/monitor/report.js';
 import { promises as fs } from 'node:fs';
@@ -11,14 +21,38 @@ import type { TableDef } from '../shared/ports.js';
 import { bucketOf } from '../shared/domain/bucket.js';
 
 const def = (over: Partial<TableDef> = {}): TableDef => ({
-  name: 'part_t', location: 's3://data/part_t/', columns: [{ name: 'customer_user_id', type: 'string' }], partitionKeys: [{ name: 'id_bucket', type: 'int' }], parameters: {}, ...over,
+  name: 'part_t',
+  location: 's3://data/part_t/',
+  columns: [{ name: 'customer_user_id', type: 'string' }],
+  partitionKeys: [{ name: 'id_bucket', type: 'int' }],
+  parameters: {},
+  ...over,
 });
-const parquet = { tableType: 'EXTERNAL_TABLE', inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat', serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' };
+const parquet = {
+  tableType: 'EXTERNAL_TABLE',
+  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+  serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+};
 const options = parseMonitorOptions({ database: 'db', report_bucket: 'analysis' });
 
 test('options: the current monitor defaults, strings from env/flags coerced, bad values named', () => {
-  expect(options).toMatchObject({ table_prefix: 'part_', bucket_count: 256, report_prefix: 'data-monitor/', auto_repair: 'athena', strict_snapshot: true, freshness_window_days: 45, count_tolerance_pct: 0, pk_column: 'customer_user_id', file_size_min_mb: 64, file_size_max_mb: 1024, max_tables: 0 });
-  expect(parseMonitorOptions({ database: 'db', report_bucket: 'a', strict_snapshot: 'false', count_tolerance_pct: '0.5' })).toMatchObject({ strict_snapshot: false, count_tolerance_pct: 0.5 });
+  expect(options).toMatchObject({
+    table_prefix: 'part_',
+    bucket_count: 256,
+    report_prefix: 'data-monitor/',
+    auto_repair: 'athena',
+    strict_snapshot: true,
+    freshness_window_days: 45,
+    count_tolerance_pct: 0,
+    pk_column: 'customer_user_id',
+    file_size_min_mb: 64,
+    file_size_max_mb: 1024,
+    max_tables: 0,
+  });
+  expect(parseMonitorOptions({ database: 'db', report_bucket: 'a', strict_snapshot: 'false', count_tolerance_pct: '0.5' })).toMatchObject({
+    strict_snapshot: false,
+    count_tolerance_pct: 0.5,
+  });
   expect(() => parseMonitorOptions({ database: 'db', report_bucket: 'a', auto_repair: 'msck' })).toThrow(/--auto_repair/);
   expect(() => parseMonitorOptions({ database: 'Bad DB', report_bucket: 'a' })).toThrow(/--database/);
 });
@@ -26,7 +60,15 @@ test('options: the current monitor defaults, strings from env/flags coerced, bad
 test('ranges compacts bucket lists', () => expect(ranges([5, 1, 2, 3, 9, 10])).toBe('1-3, 5, 9-10'));
 
 test('partitions: missing on S3, missing in the catalog, stale; a missing write batch is named', () => {
-  const r = checkPartitions('part_t', { s3: [...Array(256).keys()].filter((b) => b < 100 || b > 199).filter((b) => b !== 3), catalog: [0, 1, 2, 3].map((b) => ({ values: [String(b)], location: '' })) }, 256, projectionOf(def(), 256));
+  const r = checkPartitions(
+    'part_t',
+    {
+      s3: [...Array(256).keys()].filter((b) => b < 100 || b > 199).filter((b) => b !== 3),
+      catalog: [0, 1, 2, 3].map((b) => ({ values: [String(b)], location: '' })),
+    },
+    256,
+    projectionOf(def(), 256),
+  );
   expect(r.missingS3).toHaveLength(101);
   expect(r.stale).toEqual([3]);
   expect(r.missingCatalog).toHaveLength(256 - 101 - 3);
@@ -35,17 +77,29 @@ test('partitions: missing on S3, missing in the catalog, stale; a missing write 
 });
 
 test('partition projection: validated, registration checks skipped', () => {
-  const good = projectionOf(def({ parameters: { 'projection.enabled': 'true', 'projection.id_bucket.type': 'integer', 'projection.id_bucket.range': '0,255' } }), 256);
+  const good = projectionOf(
+    def({ parameters: { 'projection.enabled': 'true', 'projection.id_bucket.type': 'integer', 'projection.id_bucket.range': '0,255' } }),
+    256,
+  );
   expect(good).toEqual({ enabled: true, ok: true, problems: [] });
-  const bad = projectionOf(def({ parameters: { 'projection.enabled': 'true', 'projection.id_bucket.type': 'enum', 'projection.id_bucket.range': '0,99' } }), 256);
+  const bad = projectionOf(
+    def({ parameters: { 'projection.enabled': 'true', 'projection.id_bucket.type': 'enum', 'projection.id_bucket.range': '0,99' } }),
+    256,
+  );
   const r = checkPartitions('part_t', { s3: [...Array(256).keys()], catalog: [] }, 256, bad);
   expect(r.missingCatalog).toEqual([]);
-  expect(r.alerts.map((a) => a.message)).toEqual(["partition projection misconfigured: projection.id_bucket.type is enum, expected integer; projection.id_bucket.range is '0,99', expected 0,255"]);
+  expect(r.alerts.map((a) => a.message)).toEqual([
+    "partition projection misconfigured: projection.id_bucket.type is enum, expected integer; projection.id_bucket.range is '0,99', expected 0,255",
+  ]);
 });
 
 test('schema contract', () => {
   expect(checkSchema(def(), parquet, 'customer_user_id')).toEqual({ tableTypeOk: true, contractOk: true, alerts: [] });
-  const wrong = checkSchema(def({ columns: [{ name: 'id_bucket', type: 'int' }], partitionKeys: [{ name: 'customer_user_id', type: 'string' }] }), { ...parquet, tableType: 'MANAGED_TABLE' }, 'customer_user_id');
+  const wrong = checkSchema(
+    def({ columns: [{ name: 'id_bucket', type: 'int' }], partitionKeys: [{ name: 'customer_user_id', type: 'string' }] }),
+    { ...parquet, tableType: 'MANAGED_TABLE' },
+    'customer_user_id',
+  );
   expect(wrong.alerts.map((a) => a.message)).toEqual([
     'customer_user_id is a partition key, expected a data column',
     'id_bucket is a data column, expected the partition key',
@@ -57,14 +111,18 @@ test('schema contract', () => {
 test('freshness: window, strict mode, raw cross-check', () => {
   const now = new Date('2025-12-20T00:00:00Z');
   expect(checkFreshness({ metadata: '2025-11-30\n', newestRaw: '2025-11-30', now, windowDays: 45, strict: true }).alerts).toEqual([]);
-  expect(checkFreshness({ metadata: '2025-10-31', now, windowDays: 45, strict: true }).alerts[0]!.message).toBe('processed snapshot too old: snapshot_dt=2025-10-31 is 50 days old (window 45)');
+  expect(checkFreshness({ metadata: '2025-10-31', now, windowDays: 45, strict: true }).alerts[0]!.message).toBe(
+    'processed snapshot too old: snapshot_dt=2025-10-31 is 50 days old (window 45)',
+  );
   expect(checkFreshness({ metadata: undefined, now, windowDays: 45, strict: true }).alerts[0]!.message).toMatch(/missing/);
   expect(checkFreshness({ metadata: 'garbage', now, windowDays: 45, strict: true }).alerts[0]!.message).toMatch(/unparseable/);
   expect(checkFreshness({ metadata: 'garbage', now, windowDays: 45, strict: false }).alerts).toEqual([]);
 });
 
 test('counts: Δ% against the tolerance', () => {
-  expect(checkCounts('part_t', 999950, { count: 1000000, name: 'db.ext_t', partName: 'db.part_t' }, 0).alerts[0]!.message).toBe('db.part_t=999950 vs db.ext_t=1000000 (Δ=0.005000%)');
+  expect(checkCounts('part_t', 999950, { count: 1000000, name: 'db.ext_t', partName: 'db.part_t' }, 0).alerts[0]!.message).toBe(
+    'db.part_t=999950 vs db.ext_t=1000000 (Δ=0.005000%)',
+  );
   expect(checkCounts('part_t', 999950, { count: 1000000, name: 'db.ext_t', partName: 'db.part_t' }, 0.01).alerts).toEqual([]);
 });
 
@@ -75,14 +133,23 @@ test('bucket health: empty, low, max/min and CV', () => {
   expect(h.low).toEqual([8]);
   expect(h.maxMinRatio).toBe(500);
   expect(h.alerts[0]!.message).toMatch(/1 buckets below 10% of the mean \(8\); max\/min ratio 500.00 > 3/);
-  const even = checkBuckets('part_t', { perBucket: new Map([...Array(256).keys()].map((b) => [b, 100])), rows: 25600, pkNulls: 0, pkDupes: 0, wrongBucket: 0 }, options);
+  const even = checkBuckets(
+    'part_t',
+    { perBucket: new Map([...Array(256).keys()].map((b) => [b, 100])), rows: 25600, pkNulls: 0, pkDupes: 0, wrongBucket: 0 },
+    options,
+  );
   expect(even.alerts).toEqual([]);
   expect(even.cv).toBe(0);
 });
 
 test('trend: a volume change against the previous snapshot, not against the same one', () => {
-  const history = [{ generatedAt: '2025-10-01', snapshotDt: '2025-09-30', countPart: 1000 }, { generatedAt: '2025-11-01', snapshotDt: '2025-10-31', countPart: 1300 }];
-  expect(checkTrend('part_t', 1300, '2025-10-31', history, 20).alerts[0]!.message).toBe('rows 1000 → 1300 (+30.00%) since snapshot_dt=2025-09-30 (threshold 20%)');
+  const history = [
+    { generatedAt: '2025-10-01', snapshotDt: '2025-09-30', countPart: 1000 },
+    { generatedAt: '2025-11-01', snapshotDt: '2025-10-31', countPart: 1300 },
+  ];
+  expect(checkTrend('part_t', 1300, '2025-10-31', history, 20).alerts[0]!.message).toBe(
+    'rows 1000 → 1300 (+30.00%) since snapshot_dt=2025-09-30 (threshold 20%)',
+  );
   expect(checkTrend('part_t', 1100, '2025-10-31', history, 20).alerts).toEqual([]);
 });
 
@@ -98,12 +165,22 @@ test('scan SQL: one statement, GROUPING SETS, Trino bucket expression; rows pars
   expect(sql).toMatch(/^WITH keys AS \(SELECT "id_bucket" AS b, "customer_user_id" AS k, count\(\*\) AS c FROM "db"\."part_t" GROUP BY/);
   expect(sql).toContain('GROUP BY GROUPING SETS ((b), ())');
   expect(sql).toContain('codepoint(CAST(c AS varchar(1)))');
-  expect(renderAthenaMonitorQuery({ kind: 'repair-partitions', database: 'db', table: 'part_t', partitions: [{ values: ['9'], location: 's3://data/part_t/id_bucket=9/' }] })).toBe(
+  expect(
+    renderAthenaMonitorQuery({
+      kind: 'repair-partitions',
+      database: 'db',
+      table: 'part_t',
+      partitions: [{ values: ['9'], location: 's3://data/part_t/id_bucket=9/' }],
+    }),
+  ).toBe(
     // Hive DDL (Athena runs DDL through Hive): backticks, not Trino's double quotes
     `ALTER TABLE \`db\`.\`part_t\` ADD IF NOT EXISTS PARTITION (id_bucket = 9) LOCATION 's3://data/part_t/id_bucket=9/'`,
   );
   expect(() => renderAthenaMonitorQuery({ kind: 'monitor-count', database: 'db', table: 'x"; DROP TABLE y; --' })).toThrow(/unsafe/);
-  const parsed = parseScanRows([{ id_bucket: '0', row_count: '5' }, { id_bucket: null, row_count: '5', pk_nulls: '1', pk_dupes: '2', wrong_bucket: '0' }]);
+  const parsed = parseScanRows([
+    { id_bucket: '0', row_count: '5' },
+    { id_bucket: null, row_count: '5', pk_nulls: '1', pk_dupes: '2', wrong_bucket: '0' },
+  ]);
   expect(parsed).toMatchObject({ rows: 5, pkNulls: 1, pkDupes: 2, wrongBucket: 0 });
   expect(parsed.perBucket.get(0)).toBe(5);
 });
@@ -120,7 +197,8 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
       UNION ALL SELECT 'w' || i, (${db.bucketSql("'w' || i")} + 1) % 256 FROM range(5) t(i)
       UNION ALL SELECT 's' || i, 300 FROM range(2) t(i)`);
     const scan = (buckets?: { from?: number; to?: number }) => db.all(scanSql('db', 'part_t', 'customer_user_id', (c) => db.bucketSql(c), buckets));
-    const asStrings = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
+    const asStrings = (rows: Array<Record<string, unknown>>) =>
+      rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
     const whole = parseScanRows(asStrings(await scan()));
     expect(whole).toMatchObject({ rows: 3054, pkNulls: 7, pkDupes: 80, wrongBucket: 7 });
     expect(whole.perBucket.get(300)).toBe(2);
@@ -135,9 +213,11 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
     expect(scanSql('db', 't', 'k', (c) => c, { from: 0, to: 9 })).toContain('WHERE "id_bucket" >= 0 AND "id_bucket" <= 9 GROUP BY');
     expect(() => scanSql('db', 't', 'k', (c) => c, { from: -1 })).toThrow(/non-negative integer/);
     // a range without rows has a NULL totals row; the merge counts it as 0
-    expect(mergeScanRows([[{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null, distinct_keys: '0', top_key_rows: null, top_key: null }]])).toEqual([
-      { id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0', distinct_keys: '0', top_key_rows: null, top_key: null },
-    ]);
+    expect(
+      mergeScanRows([
+        [{ id_bucket: null, row_count: null, pk_nulls: null, pk_dupes: null, wrong_bucket: null, distinct_keys: '0', top_key_rows: null, top_key: null }],
+      ]),
+    ).toEqual([{ id_bucket: null, row_count: '0', pk_nulls: '0', pk_dupes: '0', wrong_bucket: '0', distinct_keys: '0', top_key_rows: null, top_key: null }]);
     db.connection.closeSync();
   } finally {
     await fs.rm(home, { recursive: true, force: true });
@@ -145,8 +225,32 @@ test('scan in id_bucket ranges, merged, equals the one scan (DuckDB): counts, NU
 });
 
 test('report: CSV columns of the current monitor first, e-mail subject within 100 characters', () => {
-  expect(CSV_COLUMNS.slice(0, 15)).toEqual(['table', 'location', 's3_partitions', 'glue_partitions', 'missing_glue_count', 'table_type_ok', 'contract_ok', 'raw_input_snapshot_dt', 'count_src', 'count_part', 'count_diff_pct', 'pk_nulls', 'pk_dupes', 'file_issues_sample', 'checked_at']);
-  const mail = reportEmail({ database: 'd'.repeat(120), prefix: 'part_', alerts: ['[PK_NULL] t: x'], alert_details: [{ code: 'PK_NULL', severity: 'High', table: 't', message: 'x' }] } as never, 's3://analysis/r.json');
+  expect(CSV_COLUMNS.slice(0, 15)).toEqual([
+    'table',
+    'location',
+    's3_partitions',
+    'glue_partitions',
+    'missing_glue_count',
+    'table_type_ok',
+    'contract_ok',
+    'raw_input_snapshot_dt',
+    'count_src',
+    'count_part',
+    'count_diff_pct',
+    'pk_nulls',
+    'pk_dupes',
+    'file_issues_sample',
+    'checked_at',
+  ]);
+  const mail = reportEmail(
+    {
+      database: 'd'.repeat(120),
+      prefix: 'part_',
+      alerts: ['[PK_NULL] t: x'],
+      alert_details: [{ code: 'PK_NULL', severity: 'High', table: 't', message: 'x' }],
+    } as never,
+    's3://analysis/r.json',
+  );
   expect(mail.subject.length).toBeLessThanOrEqual(100);
   expect(mail.body).toContain('High   [PK_NULL] t: x');
 });

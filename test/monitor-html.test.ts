@@ -27,7 +27,11 @@ const tableAlerts: Alert[] = [
   { code: 'PARTITION_MISSING_S3', severity: 'Medium', table: 'part_customers', message: '4 of 256 id_bucket partitions have no data on S3: 200-203' },
   { code: 'PK_DUPES', severity: 'High', table: 'part_customers', message: 'customer_user_id duplicate rows=17 <img src=x onerror="window.__xss=2">' },
 ];
-const freshness: Alert = { code: 'FRESHNESS', severity: 'Medium', message: 'processed snapshot_dt=2025-10-31 is behind the newest raw_input snapshot_dt=2025-11-07' };
+const freshness: Alert = {
+  code: 'FRESHNESS',
+  severity: 'Medium',
+  message: 'processed snapshot_dt=2025-10-31 is behind the newest raw_input snapshot_dt=2025-11-07',
+};
 /** Two earlier reports' counts (about 1 % and 0.5 % below), then this report's. */
 const trend = (current: number, earlier = [Math.round(current * 0.99), Math.round(current * 0.995)]) => [
   { generated_at: '2025-09-10T06:00:00Z', snapshot_dt: '2025-08-31', count_part: earlier[0]! },
@@ -35,23 +39,70 @@ const trend = (current: number, earlier = [Math.round(current * 0.99), Math.roun
   { generated_at: '2025-11-10T06:00:12.345Z', snapshot_dt: '2025-10-31', count_part: current },
 ];
 const base = (name: string, hist: number[]): TableReport => ({
-  table: name, location: `s3://flywheel-dev-data/processed/snapshot_dt=2025-10-31/${name}/`, s3_partitions: 256, glue_partitions: 256, missing_glue_count: 0,
-  table_type_ok: true, contract_ok: true, raw_input_snapshot_dt: '2025-10-31', count_src: hist.reduce((a, b) => a + b, 0), count_part: hist.reduce((a, b) => a + b, 0),
-  count_diff_pct: '0.000000', pk_nulls: 0, pk_dupes: 0, file_issues_sample: '', checked_at: '2025-11-10T06:00:12Z', partition_projection: false, missing_s3_partitions: '',
-  stale_partitions: '', wrong_bucket_rows: 0, bucket_empty: hist.filter((c) => c === 0).length, bucket_low: 0, bucket_max_min_ratio: '1.05', bucket_cv: '0.015',
-  volume_change_pct: '', bytes_scanned: 48_213_004, query_ids: ['5d1c3a8e-q1', '5d1c3a8e-q2'], repaired: '', bucket_histogram: hist, trend: trend(hist.reduce((a, b) => a + b, 0)), alerts: [],
+  table: name,
+  location: `s3://flywheel-dev-data/processed/snapshot_dt=2025-10-31/${name}/`,
+  s3_partitions: 256,
+  glue_partitions: 256,
+  missing_glue_count: 0,
+  table_type_ok: true,
+  contract_ok: true,
+  raw_input_snapshot_dt: '2025-10-31',
+  count_src: hist.reduce((a, b) => a + b, 0),
+  count_part: hist.reduce((a, b) => a + b, 0),
+  count_diff_pct: '0.000000',
+  pk_nulls: 0,
+  pk_dupes: 0,
+  file_issues_sample: '',
+  checked_at: '2025-11-10T06:00:12Z',
+  partition_projection: false,
+  missing_s3_partitions: '',
+  stale_partitions: '',
+  wrong_bucket_rows: 0,
+  bucket_empty: hist.filter((c) => c === 0).length,
+  bucket_low: 0,
+  bucket_max_min_ratio: '1.05',
+  bucket_cv: '0.015',
+  volume_change_pct: '',
+  bytes_scanned: 48_213_004,
+  query_ids: ['5d1c3a8e-q1', '5d1c3a8e-q2'],
+  repaired: '',
+  bucket_histogram: hist,
+  trend: trend(hist.reduce((a, b) => a + b, 0)),
+  alerts: [],
 });
 const report: MonitorReport = {
-  database: 'flywheel_dev', prefix: 'part_', bucket_count: 256, generated_at: '2025-11-10T06:00:12Z', freshness_window_days: 45,
-  compare: { enabled: true, type: 'ext', db: 'flywheel_dev', tolerance_pct: 0 }, pk_column: 'customer_user_id', file_size_check: true,
-  alerts: [...tableAlerts, freshness].map((a) => a.message), run_id: 'monitor-2025-11-10-8f3a', snapshot_dt: '2025-10-31', newest_raw_snapshot_dt: '2025-11-07',
-  auto_repair: 'athena', dry_run: false, alert_details: [...tableAlerts, freshness], bytes_scanned_total: 96_426_008,
+  database: 'flywheel_dev',
+  prefix: 'part_',
+  bucket_count: 256,
+  generated_at: '2025-11-10T06:00:12Z',
+  freshness_window_days: 45,
+  compare: { enabled: true, type: 'ext', db: 'flywheel_dev', tolerance_pct: 0 },
+  pk_column: 'customer_user_id',
+  file_size_check: true,
+  alerts: [...tableAlerts, freshness].map((a) => a.message),
+  run_id: 'monitor-2025-11-10-8f3a',
+  snapshot_dt: '2025-10-31',
+  newest_raw_snapshot_dt: '2025-11-07',
+  auto_repair: 'athena',
+  dry_run: false,
+  alert_details: [...tableAlerts, freshness],
+  bytes_scanned_total: 96_426_008,
   tables: [
     {
-      ...base('part_customers', histogram), pk_dupes: 17, s3_partitions: 252, missing_s3_partitions: '200-203',
-      bucket_empty: 4, bucket_max_min_ratio: '10.58', bucket_cv: '0.612', trend: trend(rows, [1_012_345, 1_020_001]), alerts: tableAlerts,
+      ...base('part_customers', histogram),
+      pk_dupes: 17,
+      s3_partitions: 252,
+      missing_s3_partitions: '200-203',
+      bucket_empty: 4,
+      bucket_max_min_ratio: '10.58',
+      bucket_cv: '0.612',
+      trend: trend(rows, [1_012_345, 1_020_001]),
+      alerts: tableAlerts,
     },
-    base(HOSTILE, Array.from({ length: 256 }, (_, b) => 2_000 + (b % 5))),
+    base(
+      HOSTILE,
+      Array.from({ length: 256 }, (_, b) => 2_000 + (b % 5)),
+    ),
   ],
 };
 
@@ -69,7 +120,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1200, height: 1000 },
     timeout: 15_000,
   });
@@ -99,7 +159,11 @@ test('alerts read High → Medium → Low with a coloured badge, [CODE] and mess
   expect(badges[1]).toEqual(['Medium', 'rgb(180, 83, 9)']);
   expect(badges[4]).toEqual(['Low', 'rgb(79, 101, 130)']);
   // The table's own section repeats its alerts, same order.
-  expect(await section(0).locator('table.alerts tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-severity')))).toEqual(['High', 'Medium', 'Medium', 'Low']);
+  expect(
+    await section(0)
+      .locator('table.alerts tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-severity'))),
+  ).toEqual(['High', 'Medium', 'Medium', 'Low']);
   expect(await section(1).locator('table.alerts').count()).toBe(0);
   expect(await section(1).getByText('No issues.').isVisible()).toBe(true);
 });
@@ -118,12 +182,22 @@ test('per table: the counts a data engineer checks first', async () => {
 test('a 16×16 heatmap of the 256 buckets: empty buckets stand out, the hot bucket is darkest', async () => {
   expect(await section(0).locator('td.cell').count()).toBe(256);
   expect(await section(1).locator('td.cell').count()).toBe(256);
-  const colours = await section(0).locator('td.cell').evaluateAll((tds) =>
-    tds.map((td) => ({ bucket: Number(td.getAttribute('data-bucket')), rows: Number(td.getAttribute('data-rows')), bg: getComputedStyle(td).backgroundColor })),
-  );
+  const colours = await section(0)
+    .locator('td.cell')
+    .evaluateAll((tds) =>
+      tds.map((td) => ({
+        bucket: Number(td.getAttribute('data-bucket')),
+        rows: Number(td.getAttribute('data-rows')),
+        bg: getComputedStyle(td).backgroundColor,
+      })),
+    );
   expect(colours.filter((c) => c.bg === computed(EMPTY_BUCKET_COLOUR)).map((c) => c.bucket)).toEqual(EMPTY);
   expect(colours.find((c) => c.bucket === HOT)).toEqual({ bucket: HOT, rows: 41_250, bg: computed(DARKEST) });
-  const luminance = (bg: string) => bg.match(/\d+/g)!.map(Number).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+  const luminance = (bg: string) =>
+    bg
+      .match(/\d+/g)!
+      .map(Number)
+      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
   const darkest = [...colours].sort((a, b) => luminance(a.bg) - luminance(b.bg));
   expect(darkest[0]!.bucket).toBe(HOT);
   expect(luminance(darkest[1]!.bg)).toBeGreaterThan(luminance(darkest[0]!.bg) + 50); // the others are far lighter
@@ -138,7 +212,9 @@ test('a 16×16 heatmap of the 256 buckets: empty buckets stand out, the hot buck
   expect(c255.y).toBeCloseTo(c0.y + 15 * (c16.y - c0.y), 0);
   expect(c0.width).toBeGreaterThanOrEqual(12);
   // The clean table's buckets differ by 0.2 %: they stay at the light end instead of looking skewed.
-  const clean = await section(1).locator('td.cell').evaluateAll((tds) => tds.map((td) => getComputedStyle(td).backgroundColor.match(/\d+/g)!.map(Number)));
+  const clean = await section(1)
+    .locator('td.cell')
+    .evaluateAll((tds) => tds.map((td) => getComputedStyle(td).backgroundColor.match(/\d+/g)!.map(Number)));
   const lightest = computed('#deebf7').match(/\d+/g)!.map(Number);
   expect(Math.max(...clean.flatMap((c) => c.map((v, i) => Math.abs(v - lightest[i]!))))).toBeLessThanOrEqual(2);
 });
@@ -162,15 +238,33 @@ test('the trend: rows per snapshot are visible text, with the change and a spark
 });
 
 test('other bucket counts: a grid of ceil(√n) columns', async () => {
-  const small = (n: number): MonitorReport => ({ ...report, bucket_count: n, tables: [{ ...base('part_small', Array.from({ length: n }, (_, b) => b)), alerts: [] }] });
+  const small = (n: number): MonitorReport => ({
+    ...report,
+    bucket_count: n,
+    tables: [
+      {
+        ...base(
+          'part_small',
+          Array.from({ length: n }, (_, b) => b),
+        ),
+        alerts: [],
+      },
+    ],
+  });
   const other = await context.newPage();
   try {
-    for (const [n, columns] of [[100, 10], [10, 4]] as const) {
+    for (const [n, columns] of [
+      [100, 10],
+      [10, 4],
+    ] as const) {
       await other.setContent(renderHtmlReport(small(n)));
       expect(await other.locator('td.cell').count()).toBe(n);
       const rowsOfCells = await other.locator('table.heatmap tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td.cell').length));
       expect(rowsOfCells).toEqual(Array.from({ length: Math.ceil(n / columns) }, (_, r) => Math.min(columns, n - r * columns)));
-      const [first, next] = [(await other.locator('td.cell[data-bucket="0"]').boundingBox())!, (await other.locator(`td.cell[data-bucket="${columns}"]`).boundingBox())!];
+      const [first, next] = [
+        (await other.locator('td.cell[data-bucket="0"]').boundingBox())!,
+        (await other.locator(`td.cell[data-bucket="${columns}"]`).boundingBox())!,
+      ];
       expect([next.x, next.y > first.y]).toEqual([first.x, true]);
     }
   } finally {

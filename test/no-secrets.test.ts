@@ -3,7 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const files = execFileSync('git', ['ls-files', 'services', 'shared', 'glue-scripts', 'serverless.yml', 'events', '.ci'], { encoding: 'utf8' }).trim().split('\n');
+const files = execFileSync('git', ['ls-files', 'services', 'shared', 'glue-scripts', 'serverless.yml', 'events', '.ci'], { encoding: 'utf8' })
+  .trim()
+  .split('\n');
 
 test.each([
   ['an AWS account id in an ARN', /arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?!000000000000|111122223333)\d{12}:/],

@@ -22,7 +22,14 @@ type Handler = (event: unknown, ctx: unknown) => Promise<any>;
 let replay: Handler, trigger: Handler;
 
 const replayRequested = (detail: Record<string, unknown>, id = `op-${Math.random()}`) => ({
-  version: '0', id, 'detail-type': 'Replay Requested', source: 'flywheel.ops', account: '000000000000', time: '2025-11-01T09:00:00Z', region: 'us-east-1', resources: [],
+  version: '0',
+  id,
+  'detail-type': 'Replay Requested',
+  source: 'flywheel.ops',
+  account: '000000000000',
+  time: '2025-11-01T09:00:00Z',
+  region: 'us-east-1',
+  resources: [],
   detail: { dataset: 'infobase', snapshotDt: '2025-10-31', reason: 'operator test', ...detail },
 });
 const mails = () => sns.commandCalls(PublishCommand).map((c) => `${c.args[0].input.Subject}\n${c.args[0].input.Message}`);
@@ -32,7 +39,8 @@ beforeAll(async () => {
   Object.assign(process.env, LAMBDA_ENV);
   const lake = mkdtempSync(path.join(os.tmpdir(), 'aws-lake-'));
   await generateSampleLake(lake, { rows: 100, snapshots: ['2025-09-30', '2025-10-31'], addressable: false });
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
   for (const file of walk(path.join(lake, 'data'))) s3.put('data', path.relative(path.join(lake, 'data'), file), new Uint8Array(readFileSync(file)));
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -58,8 +66,16 @@ describe('replay: a rejected Replay Requested resolves with a refusal, alerts on
     ['no reason', { reason: '' }, /detail\.reason/],
     ['an unknown table', { tables: ['no_such_table'] }, /detail\.tables: no_such_table is not a table of the infobase mapping/],
     ['a known and an unknown table (a typo never becomes a partial run)', { tables: ['ibe_01a', 'ibe_01z'] }, /detail\.tables: ibe_01z is not a table/],
-    ['an unknown table, from a later stage of a run', { snapshotDt: '2025-09-30', tables: ['ibe_01a', 'no_such_table'], fromStage: 'bucketed-tables' }, /detail\.tables: no_such_table is not a table of run \S+ of infobase snapshot_dt=2025-09-30/],
-    ['any table, from a later stage of a snapshot never run', { tables: ['ibe_01a'], fromStage: 'bucketed-tables' }, /no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/],
+    [
+      'an unknown table, from a later stage of a run',
+      { snapshotDt: '2025-09-30', tables: ['ibe_01a', 'no_such_table'], fromStage: 'bucketed-tables' },
+      /detail\.tables: no_such_table is not a table of run \S+ of infobase snapshot_dt=2025-09-30/,
+    ],
+    [
+      'any table, from a later stage of a snapshot never run',
+      { tables: ['ibe_01a'], fromStage: 'bucketed-tables' },
+      /no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/,
+    ],
     ['a snapshot that was never delivered', { snapshotDt: '2024-01-31' }, /snapshot_dt=2024-01-31/],
   ])('%s', async (_name, detail, reason) => {
     const before = ledgerKeys();

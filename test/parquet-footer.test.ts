@@ -24,7 +24,13 @@ const store: ObjectStore = {
       await file.close();
     }
   },
-  list: unused, get: unused, head: unused, put: unused, delete: unused, copy: unused, copyMany: unused,
+  list: unused,
+  get: unused,
+  head: unused,
+  put: unused,
+  delete: unused,
+  copy: unused,
+  copyMany: unused,
 };
 const size = (key: string) => statSync(path.join(dir, key)).size;
 const read = async (key: string) => {
@@ -77,12 +83,16 @@ test('maps parquet physical and logical types to Hive types, names as in the fil
   ]);
 });
 
-test('per-column compressed bytes match DuckDB\'s parquet_metadata', async () => {
+test("per-column compressed bytes match DuckDB's parquet_metadata", async () => {
   const db = await (await DuckDBInstance.create(':memory:')).connect();
   try {
     for (const name of ['typed.parquet', 'small.parquet']) {
       const footer = await read(name);
-      const rows = (await db.runAndReadAll(`SELECT split_part(path_in_schema, ',', 1) AS col, sum(total_compressed_size)::BIGINT AS bytes FROM parquet_metadata('${path.join(dir, name)}') GROUP BY 1`)).getRowObjectsJson();
+      const rows = (
+        await db.runAndReadAll(
+          `SELECT split_part(path_in_schema, ',', 1) AS col, sum(total_compressed_size)::BIGINT AS bytes FROM parquet_metadata('${path.join(dir, name)}') GROUP BY 1`,
+        )
+      ).getRowObjectsJson();
       expect(footer.columnBytes).toEqual(Object.fromEntries(rows.map((r) => [r.col, Number(r.bytes)])));
       expect(Object.keys(footer.columnBytes)).toEqual(footer.columns.map((c) => c.name));
     }
@@ -110,7 +120,10 @@ test('a large file costs two ranged reads, of its 8-byte trailer and then exactl
 });
 
 test('a small file is read the same way, never whole', async () => {
-  expect(await readParquetColumns(store, 'data', 'small.parquet', size('small.parquet'))).toEqual([{ name: 'a', type: 'int' }, { name: 'Mixed Case', type: 'string' }]);
+  expect(await readParquetColumns(store, 'data', 'small.parquet', size('small.parquet'))).toEqual([
+    { name: 'a', type: 'int' },
+    { name: 'Mixed Case', type: 'string' },
+  ]);
   const total = size('small.parquet');
   expect(ranges.slice(-2)).toEqual([
     { key: 'small.parquet', start: total - 8, end: total },

@@ -6,14 +6,27 @@ const params = {
   athenaWorkgroup: 'flywheel-dev',
   monitorWorkgroup: 'flywheel-dev-monitor',
   datasets: [
-    { rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-infobase-split-and-bucket', compactionPrefix: 'opus/infobase_attributes/raw_input/' },
-    { rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/', readyMarker: '_SUCCESS', splitJobName: 'flywheel-dev-addressable-bucket', compactionPrefix: 'opus/addressable/raw_input/' },
+    {
+      rawPrefix: 'omc_cleanroom_data/infobase_attributes/raw_input/',
+      readyMarker: '_SUCCESS',
+      splitJobName: 'flywheel-dev-infobase-split-and-bucket',
+      compactionPrefix: 'opus/infobase_attributes/raw_input/',
+    },
+    {
+      rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/',
+      readyMarker: '_SUCCESS',
+      splitJobName: 'flywheel-dev-addressable-bucket',
+      compactionPrefix: 'opus/addressable/raw_input/',
+    },
   ],
   compactionJobName: 'flywheel-dev-compaction',
   chargebacksJobName: 'flywheel-dev-chargebacks-consolidation',
 };
 const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, any>;
-const routed = (e: unknown) => routes(params).filter((r) => matches(r.pattern, e)).map((r) => r.fn);
+const routed = (e: unknown) =>
+  routes(params)
+    .filter((r) => matches(r.pattern, e))
+    .map((r) => r.fn);
 
 describe('event patterns (shared by serverless.yml and the local bus)', () => {
   test('each sample event reaches exactly its function', () => {
@@ -34,7 +47,12 @@ describe('event patterns (shared by serverless.yml and the local bus)', () => {
 
   test('objects that are not a ready marker, other buckets, jobs and workgroups start nothing', () => {
     const s3 = event('s3-object-created.eventbridge.json');
-    expect(routed({ ...s3, detail: { ...s3.detail, object: { key: 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_01/part-0.parquet' } } })).toEqual([]);
+    expect(
+      routed({
+        ...s3,
+        detail: { ...s3.detail, object: { key: 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_01/part-0.parquet' } },
+      }),
+    ).toEqual([]);
     expect(routed({ ...s3, detail: { ...s3.detail, bucket: { name: 'other' } } })).toEqual([]);
     const glue = event('glue-job-state-change.succeeded.json');
     expect(routed({ ...glue, detail: { ...glue.detail, jobName: 'someone-elses-job' } })).toEqual([]);

@@ -39,7 +39,10 @@ function eventBridgeForm(key: string, bucket = 'data') {
 
 function record(key: string, bucket = 'data', sequencer = '0A1B2C3D4E5F678901') {
   const r = sample('s3-notification.records.json').Records[0];
-  return { ...r, s3: { ...r.s3, bucket: { ...r.s3.bucket, name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { ...r.s3.object, key: encodeKey(key), sequencer } } };
+  return {
+    ...r,
+    s3: { ...r.s3, bucket: { ...r.s3.bucket, name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { ...r.s3.object, key: encodeKey(key), sequencer } },
+  };
 }
 
 const recordsForm = (...keys: string[]) => ({ Records: keys.map((k, i) => record(k, 'data', `SEQ${i}`)) });
@@ -49,7 +52,17 @@ function recordingBus() {
   const got: Array<{ fn: FunctionName; keys: string[] }> = [];
   const bus = new LocalBus(routes(params), { now: () => new Date('2025-11-01T00:00:00Z') });
   const keysOf = (e: any): string[] => ('Records' in e ? e.Records.map((r: any) => s3RecordKey(r.s3.object.key)) : [e.detail.object.key]);
-  const fns: FunctionName[] = ['snapshotTrigger', 'registerStagedTables', 'bucketedTables', 'dataMonitor', 'replay', 'compaction', 'chargebacks', 'reconciler', 'cleanroomsReport'];
+  const fns: FunctionName[] = [
+    'snapshotTrigger',
+    'registerStagedTables',
+    'bucketedTables',
+    'dataMonitor',
+    'replay',
+    'compaction',
+    'chargebacks',
+    'reconciler',
+    'cleanroomsReport',
+  ];
   bus.attach(Object.fromEntries(fns.map((fn) => [fn, async (e: unknown) => void got.push({ fn, keys: keysOf(e) })])));
   return { bus, got };
 }
@@ -98,7 +111,10 @@ describe('both S3 event forms route every marker the same way', () => {
   test('several records in one event: each function receives its own records, once', async () => {
     const keys = Object.values(KEYS).map((k) => k.key);
     const got = await routed(recordsForm(...keys));
-    const expected = (fn: FunctionName) => Object.values(KEYS).filter((k) => k.to.includes(fn)).map((k) => k.key);
+    const expected = (fn: FunctionName) =>
+      Object.values(KEYS)
+        .filter((k) => k.to.includes(fn))
+        .map((k) => k.key);
     expect(got.map((g) => g.fn).sort()).toEqual(['compaction', 'snapshotTrigger']);
     expect(got.find((g) => g.fn === 'snapshotTrigger')!.keys).toEqual(expected('snapshotTrigger'));
     expect(got.find((g) => g.fn === 'compaction')!.keys).toEqual(expected('compaction'));
@@ -121,7 +137,13 @@ describe('the handlers take both forms', () => {
     try {
       const handler = makeCompactionHandler(rt.deps);
       const key = `${ADDRESSABLE.compaction!.sourcePrefix}snapshot_dt=2025-10-31/_SUCCESS`;
-      const viaRecords = (await handler({ Records: [record(key), record(`${ADDRESSABLE.compaction!.sourcePrefix}snapshot_dt=2025-09-30/_SUCCESS`), record(`${INFOBASE.rawPrefix}snapshot_dt=2025-10-31/_SUCCESS`)] })) as Array<{ args: Record<string, string> }>;
+      const viaRecords = (await handler({
+        Records: [
+          record(key),
+          record(`${ADDRESSABLE.compaction!.sourcePrefix}snapshot_dt=2025-09-30/_SUCCESS`),
+          record(`${INFOBASE.rawPrefix}snapshot_dt=2025-10-31/_SUCCESS`),
+        ],
+      })) as Array<{ args: Record<string, string> }>;
       expect(viaRecords.map((j) => j.args.SNAPSHOT_DT)).toEqual(['2025-10-31', '2025-09-30']);
       const viaEventBridge = (await handler(sample('s3-object-created.raw-landing.json'))) as { args: Record<string, string> };
       expect(viaEventBridge.args).toEqual(viaRecords[0]!.args);
@@ -151,7 +173,9 @@ describe('the handlers take both forms', () => {
 
   test('snapshot-trigger: a + in a Records key is decoded as a space, %2B as a +', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'flywheel-routing-'));
-    const rt = await open(home, { config: { datasets: { odd: { ...INFOBASE, name: 'odd', rawPrefix: 'landing zone/c++ data/raw_input/', compaction: undefined } } } as never });
+    const rt = await open(home, {
+      config: { datasets: { odd: { ...INFOBASE, name: 'odd', rawPrefix: 'landing zone/c++ data/raw_input/', compaction: undefined } } } as never,
+    });
     try {
       const key = 'landing zone/c++ data/raw_input/snapshot_dt=2025-10-31/_SUCCESS';
       const [viaRecords] = await makeSnapshotTriggerHandler(rt.deps)({ Records: [record(key)] });

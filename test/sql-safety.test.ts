@@ -9,7 +9,24 @@ import { columnType, identifier, literal, location } from '../shared/domain/sql-
 const hostile = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme' }),
-  fc.constantFrom(`x"; DROP TABLE t; --`, "a' OR '1'='1", 'a`b', 'a\nb', 'part_t /* */', 'Ä', '', ' ', 'x"."y', "s3://b/k' OR 1=1 --", 's3://b/k/../x', 's3://data/a/../../x/', 's3://data//x/', "'", '"', '\\'),
+  fc.constantFrom(
+    `x"; DROP TABLE t; --`,
+    "a' OR '1'='1",
+    'a`b',
+    'a\nb',
+    'part_t /* */',
+    'Ä',
+    '',
+    ' ',
+    'x"."y',
+    "s3://b/k' OR 1=1 --",
+    's3://b/k/../x',
+    's3://data/a/../../x/',
+    's3://data//x/',
+    "'",
+    '"',
+    '\\',
+  ),
   fc.string().map((s) => `part_${s}`),
   fc.string().map((s) => `s3://data/${s}/`),
 );
@@ -63,8 +80,14 @@ test('rendered statements: a hostile table, column or location either throws or 
     fc.property(hostile, hostile, hostile, (table, column, loc) => {
       const render = () => [
         ...buildStepsFor({
-          database: 'db', table: 't', extTable: table, partStaging: 'part_t__r1', columns: [{ name: column, type: 'string' }],
-          partLocation: loc, bucketCount: 256, partitionsPerQuery: 100,
+          database: 'db',
+          table: 't',
+          extTable: table,
+          partStaging: 'part_t__r1',
+          columns: [{ name: column, type: 'string' }],
+          partLocation: loc,
+          bucketCount: 256,
+          partitionsPerQuery: 100,
         }).map(renderAthenaStep),
         renderAthenaMonitorQuery({ kind: 'monitor-scan', database: 'db', table, pkColumn: column }),
         renderAthenaMonitorQuery({ kind: 'monitor-count', database: 'db', table }),

@@ -75,7 +75,9 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
 
   test('arm64 nodejs24.x functions, each with the environment aws.ts requires, bound to this stack', () => {
     const wanted = variablesAwsTsRequires();
-    expect(wanted).toEqual(expect.arrayContaining(['ALERT_TOPIC_ARN', 'ANALYSIS_BUCKET', 'ATHENA_WORKGROUP', 'DATA_BUCKET', 'EVENT_BUS_NAME', 'GLUE_DATABASE', 'SPLIT_JOB_NAME']));
+    expect(wanted).toEqual(
+      expect.arrayContaining(['ALERT_TOPIC_ARN', 'ANALYSIS_BUCKET', 'ATHENA_WORKGROUP', 'DATA_BUCKET', 'EVENT_BUS_NAME', 'GLUE_DATABASE', 'SPLIT_JOB_NAME']),
+    );
     expect(ofType(t(), 'AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const [fn, folder] of Object.entries(FUNCTIONS)) {
       const f = resources(t())[logicalId(fn)];
@@ -106,8 +108,18 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       athenaWorkgroup: r.AthenaWorkGroup.Properties.Name,
       monitorWorkgroup: r.MonitorWorkGroup.Properties.Name,
       datasets: [
-        { rawPrefix: INFOBASE.rawPrefix, readyMarker: INFOBASE.readyMarker, splitJobName: r.SplitJob.Properties.Name, compactionPrefix: INFOBASE.compaction!.sourcePrefix },
-        { rawPrefix: ADDRESSABLE.rawPrefix, readyMarker: ADDRESSABLE.readyMarker, splitJobName: r.AddressableJob.Properties.Name, compactionPrefix: ADDRESSABLE.compaction!.sourcePrefix },
+        {
+          rawPrefix: INFOBASE.rawPrefix,
+          readyMarker: INFOBASE.readyMarker,
+          splitJobName: r.SplitJob.Properties.Name,
+          compactionPrefix: INFOBASE.compaction!.sourcePrefix,
+        },
+        {
+          rawPrefix: ADDRESSABLE.rawPrefix,
+          readyMarker: ADDRESSABLE.readyMarker,
+          splitJobName: r.AddressableJob.Properties.Name,
+          compactionPrefix: ADDRESSABLE.compaction!.sourcePrefix,
+        },
       ],
       compactionJobName: r.CompactionJob.Properties.Name,
       chargebacksJobName: r.ChargebacksJob.Properties.Name,
@@ -134,7 +146,14 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     const archive = one(t(), 'AWS::Events::Archive');
     expect(archive.Properties).toMatchObject({ SourceArn: { 'Fn::GetAtt': ['ProjectEventBus', 'Arn'] }, RetentionDays: 90 });
     const schedules = ofType(t(), 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
-    expect(schedules.map(([, rule]) => [rule.Properties.ScheduleExpression, rule.Properties.State, rule.Properties.EventBusName, rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]])).toEqual([
+    expect(
+      schedules.map(([, rule]) => [
+        rule.Properties.ScheduleExpression,
+        rule.Properties.State,
+        rule.Properties.EventBusName,
+        rule.Properties.Targets[0].Arn['Fn::GetAtt'][0],
+      ]),
+    ).toEqual([
       ['cron(0 6 * * ? *)', stage === 'prod' ? 'ENABLED' : 'DISABLED', undefined, 'SnapshotTriggerLambdaFunction'],
       ['rate(15 minutes)', 'ENABLED', undefined, 'ReconcilerLambdaFunction'],
       ['cron(0 7 * * ? *)', 'ENABLED', undefined, 'DataMonitorLambdaFunction'],
@@ -185,7 +204,8 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     for (const job of [r.CompactionJob, r.ChargebacksJob]) {
       const files = sub(job.Properties.DefaultArguments['--extra-py-files']).split(',');
       expect(files.some((f) => f.endsWith('glue-scripts/flywheel_compaction.py'))).toBe(true);
-      for (const uri of [sub(job.Properties.Command.ScriptLocation), ...files]) expect(existsSync(path.join(root, uri.slice(uri.indexOf('glue-scripts/'))))).toBe(true);
+      for (const uri of [sub(job.Properties.Command.ScriptLocation), ...files])
+        expect(existsSync(path.join(root, uri.slice(uri.indexOf('glue-scripts/'))))).toBe(true);
     }
     const crawlers = Object.fromEntries(ofType(t(), 'AWS::Glue::Crawler').map(([id, c]) => [id, c.Properties]));
     expect(Object.keys(crawlers).sort()).toEqual(['AddressableRawCrawler', 'ChargebacksLandingCrawler', 'InfobaseRawCrawler']);
@@ -195,10 +215,16 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     for (const c of Object.values(crawlers)) expect(c.SchemaChangePolicy).toEqual({ UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'LOG' });
     // no stage waits for a crawler: the raw crawlers have no schedule and no function may start one
     expect([crawlers.InfobaseRawCrawler.Schedule, crawlers.AddressableRawCrawler.Schedule]).toEqual([undefined, undefined]);
-    expect(JSON.stringify(Object.values(FUNCTIONS).length && ofType(t(), 'AWS::IAM::Role').map(([, role]) => role.Properties.Policies))).not.toContain('glue:StartCrawler');
+    expect(JSON.stringify(Object.values(FUNCTIONS).length && ofType(t(), 'AWS::IAM::Role').map(([, role]) => role.Properties.Policies))).not.toContain(
+      'glue:StartCrawler',
+    );
     const env = (fn: string) => r[logicalId(fn)].Properties.Environment.Variables;
     expect(env('compaction')).toMatchObject({ COMPACTION_JOB_NAME: { Ref: 'CompactionJob' }, COMPACTION_DATASETS: 'infobase,addressable' });
-    expect(env('chargebacks')).toMatchObject({ CHARGEBACKS_JOB_NAME: { Ref: 'ChargebacksJob' }, CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks', CHARGEBACKS_TOTAL_EXECUTIONS: '4' });
+    expect(env('chargebacks')).toMatchObject({
+      CHARGEBACKS_JOB_NAME: { Ref: 'ChargebacksJob' },
+      CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks',
+      CHARGEBACKS_TOTAL_EXECUTIONS: '4',
+    });
   });
 
   test('alerts: a topic under the project KMS key, published only by this stack, one e-mail subscription per address', () => {
@@ -218,8 +244,13 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       const queue = `${fn[0]!.toUpperCase()}${fn.slice(1)}DeadLetterQueue`;
       expect(r[queue]).toMatchObject({ Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true } });
       const config = ofType(t(), 'AWS::Lambda::EventInvokeConfig').find(([, c]) => isDeepStrictEqual(c.Properties.FunctionName, { Ref: logicalId(fn) }));
-      expect(config?.[1].Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } } });
-      const alarm = ofType(t(), 'AWS::CloudWatch::Alarm').find(([, a]) => isDeepStrictEqual(a.Properties.Dimensions[0].Value, { 'Fn::GetAtt': [queue, 'QueueName'] }));
+      expect(config?.[1].Properties).toMatchObject({
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+      });
+      const alarm = ofType(t(), 'AWS::CloudWatch::Alarm').find(([, a]) =>
+        isDeepStrictEqual(a.Properties.Dimensions[0].Value, { 'Fn::GetAtt': [queue, 'QueueName'] }),
+      );
       expect(alarm?.[1].Properties.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
     }
     for (const [, rule] of ofType(t(), 'AWS::Events::Rule').filter(([, x]) => x.Properties.EventPattern)) {
@@ -239,7 +270,18 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     expect(groups.map(([, g]) => g.Properties.Name)).toEqual([`flywheel-${stage}`, `flywheel-${stage}-monitor`]);
     // Athena fails a CTAS with external_location in a workgroup that enforces its settings (workgroups-troubleshooting);
     // every build step's CTAS names one, so the builds workgroup must not enforce (test/aws-shape runs this on Trino)
-    const ctas = renderAthenaStep(buildStepsFor({ database: 'db', table: 't', extTable: 'ext_t', partStaging: 'part_t__r1', columns: [{ name: 'customer_user_id', type: 'string' }], partLocation: 's3://data/part_t/', bucketCount: 256, partitionsPerQuery: 100 })[0]!);
+    const ctas = renderAthenaStep(
+      buildStepsFor({
+        database: 'db',
+        table: 't',
+        extTable: 'ext_t',
+        partStaging: 'part_t__r1',
+        columns: [{ name: 'customer_user_id', type: 'string' }],
+        partLocation: 's3://data/part_t/',
+        bucketCount: 256,
+        partitionsPerQuery: 100,
+      })[0]!,
+    );
     expect(ctas).toMatch(/external_location = /);
     expect(groups.map(([, g]) => g.Properties.WorkGroupConfiguration.EnforceWorkGroupConfiguration)).toEqual([false, true]);
     for (const [, g] of groups) {
@@ -260,7 +302,12 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     expect(r.DataBucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     for (const name of ['DataBucket', 'AnalysisBucket', 'ServerlessDeploymentBucket']) {
       const props = r[name].Properties;
-      expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(props.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
       const rule = props.BucketEncryption.ServerSideEncryptionConfiguration[0];
       if (name === 'ServerlessDeploymentBucket') expect(rule.ServerSideEncryptionByDefault.SSEAlgorithm).toBeDefined();
       else {
@@ -282,9 +329,11 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     const statements: Array<{ where: string; s: Json }> = [];
     for (const [id, res] of Object.entries(resources(t()))) {
       const docs: Json[] =
-        res.Type === 'AWS::IAM::Role' ? (res.Properties.Policies ?? []).map((p: Json) => p.PolicyDocument)
-        : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::S3::BucketPolicy'].includes(res.Type) ? [res.Properties.PolicyDocument]
-        : [];
+        res.Type === 'AWS::IAM::Role'
+          ? (res.Properties.Policies ?? []).map((p: Json) => p.PolicyDocument)
+          : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::S3::BucketPolicy'].includes(res.Type)
+            ? [res.Properties.PolicyDocument]
+            : [];
       for (const doc of docs) for (const s of asList(doc.Statement)) statements.push({ where: id, s });
       if (res.Type === 'AWS::IAM::Role') expect(res.Properties.ManagedPolicyArns ?? []).toEqual([]);
     }
@@ -299,7 +348,11 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
         const xray = isDeepStrictEqual([...asList<string>(s.Action)].sort(), ['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
         // Clean Rooms / Entity Resolution List calls have no resource-level permissions
         const lists = asList<string>(s.Action).every((a) => /^(cleanrooms|entityresolution):List[A-Za-z]+$/.test(a));
-        if (!xray && !lists) expect({ where, s }).toEqual({ where, s: expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }) });
+        if (!xray && !lists)
+          expect({ where, s }).toEqual({
+            where,
+            s: expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }),
+          });
       }
     }
   });
@@ -328,9 +381,22 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-bundles-'));
     workDirs.push(dir);
     const runner = path.join(dir, 'run.mjs');
-    writeFileSync(runner, "const { handler } = await import(process.argv[2]);\nawait handler({ bogus: 1 }, { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });\n");
+    writeFileSync(
+      runner,
+      "const { handler } = await import(process.argv[2]);\nawait handler({ bogus: 1 }, { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });\n",
+    );
     // every variable a composition root reads; AWS calls (the alert) go to a closed local port and fail fast
-    const env = { PATH: process.env.PATH, ...Object.fromEntries(variablesAwsTsRequires().map((v) => [v, v === 'ALERT_TOPIC_ARN' ? 'arn:aws:sns:us-east-1:111122223333:t' : 'x'])), GLUE_DATABASE: 'g', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1', CLEANROOMS_MEMBERSHIP_ID: 'm' };
+    const env = {
+      PATH: process.env.PATH,
+      ...Object.fromEntries(variablesAwsTsRequires().map((v) => [v, v === 'ALERT_TOPIC_ARN' ? 'arn:aws:sns:us-east-1:111122223333:t' : 'x'])),
+      GLUE_DATABASE: 'g',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_MAX_ATTEMPTS: '1',
+      CLEANROOMS_MEMBERSHIP_ID: 'm',
+    };
     for (const [fn] of Object.entries(FUNCTIONS)) {
       const [entry] = readZip(readFileSync(path.join(packaged[stage].dir, `${fn}.zip`)));
       const file = path.join(dir, `${fn}.mjs`);
@@ -338,7 +404,11 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       const run = spawnSync(process.execPath, [runner, file], { env, encoding: 'utf8', timeout: 20_000 });
       expect({ fn, status: run.status }).toEqual({ fn, status: 0 });
       const logs = `${run.stdout}${run.stderr}`; // Powertools writes ERROR lines to stderr
-      expect({ fn, rejected: /"invalid event rejected"/.test(logs), english: /Invalid input|Unrecognized key/.test(logs) }).toEqual({ fn, rejected: true, english: true });
+      expect({ fn, rejected: /"invalid event rejected"/.test(logs), english: /Invalid input|Unrecognized key/.test(logs) }).toEqual({
+        fn,
+        rejected: true,
+        english: true,
+      });
     }
   });
 });
@@ -350,11 +420,30 @@ test('prod packages only with explicit alert recipients', () => {
 });
 
 test('prod and dev define the same resources; stage-independent ones are identical but for the stage name', () => {
-  const neutral = (t: Json): Record<string, Json> => JSON.parse(JSON.stringify(t.Resources).replace(/([Ff]lywheel[-_ ]?)(dev|prod)/g, '$1STAGE').replace(/"(dev|prod)"/g, '"STAGE"'));
+  const neutral = (t: Json): Record<string, Json> =>
+    JSON.parse(
+      JSON.stringify(t.Resources)
+        .replace(/([Ff]lywheel[-_ ]?)(dev|prod)/g, '$1STAGE')
+        .replace(/"(dev|prod)"/g, '"STAGE"'),
+    );
   const [dev, prod] = [neutral(packaged.dev.template), neutral(packaged.prod.template)];
-  const ids = (r: Record<string, Json>) => Object.keys(r).filter((k) => !k.startsWith('AlertSubscription')).sort();
+  const ids = (r: Record<string, Json>) =>
+    Object.keys(r)
+      .filter((k) => !k.startsWith('AlertSubscription'))
+      .sort();
   expect(ids(prod)).toEqual(ids(dev));
-  for (const id of ['DataBucket', 'AnalysisBucket', 'GlueDatabase', 'SplitJobRole', 'AddressableJobRole', 'CompactionJobRole', 'ChargebacksJobRole', 'ProjectEventBus', 'ProjectEventBusArchive', 'AlertTopic']) {
+  for (const id of [
+    'DataBucket',
+    'AnalysisBucket',
+    'GlueDatabase',
+    'SplitJobRole',
+    'AddressableJobRole',
+    'CompactionJobRole',
+    'ChargebacksJobRole',
+    'ProjectEventBus',
+    'ProjectEventBusArchive',
+    'AlertTopic',
+  ]) {
     expect(prod[id]).toEqual(dev[id]);
   }
   for (const fn of Object.keys(FUNCTIONS)) {

@@ -5,17 +5,37 @@ import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
 import {
-  cleanroomsReportReach, makeCleanroomsReport, type CleanRoomsDirectory, type CleanroomsReportDefaults, type CleanroomsReportSummary,
+  cleanroomsReportReach,
+  makeCleanroomsReport,
+  type CleanRoomsDirectory,
+  type CleanroomsReportDefaults,
+  type CleanroomsReportSummary,
 } from '../../shared/use-cases/cleanrooms-report.js';
 
 /** A direct invocation (`aws lambda invoke`, the CLI): every field optional, nothing else accepted. */
 export const ManualCleanroomsReportSchema = z
   .object({
-    membershipId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'membershipId is a Clean Rooms membership id (letters, digits, - and _)').optional(),
-    database: z.string().regex(/^[a-z0-9_]{1,255}$/, 'database is a lower-case Glue database name').optional(),
-    tablePrefix: z.string().regex(/^[a-z0-9_]{0,128}$/, 'tablePrefix is lower-case letters, digits and _').optional(),
-    reportBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'reportBucket is an S3 bucket name').optional(),
-    reportPrefix: z.string().max(512).regex(/^(|[^/].*\/)$/, 'reportPrefix is empty or ends with / (and does not start with one)').optional(),
+    membershipId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'membershipId is a Clean Rooms membership id (letters, digits, - and _)')
+      .optional(),
+    database: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'database is a lower-case Glue database name')
+      .optional(),
+    tablePrefix: z
+      .string()
+      .regex(/^[a-z0-9_]{0,128}$/, 'tablePrefix is lower-case letters, digits and _')
+      .optional(),
+    reportBucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'reportBucket is an S3 bucket name')
+      .optional(),
+    reportPrefix: z
+      .string()
+      .max(512)
+      .regex(/^(|[^/].*\/)$/, 'reportPrefix is empty or ends with / (and does not start with one)')
+      .optional(),
   })
   .strict();
 
@@ -32,7 +52,12 @@ export function makeCleanroomsReportHandler(deps: Deps, directory: CleanRoomsDir
     const overrides = 'source' in e ? {} : e;
     const { membershipId, ...params } = { ...defaults, ...overrides };
     if (!membershipId) {
-      await alertInvalidEvent(deps, 'cleanrooms-report', 'no Clean Rooms membership id: set CLEANROOMS_MEMBERSHIP_ID (serverless.yml param cleanroomsMembershipId) or pass membershipId', event);
+      await alertInvalidEvent(
+        deps,
+        'cleanrooms-report',
+        'no Clean Rooms membership id: set CLEANROOMS_MEMBERSHIP_ID (serverless.yml param cleanroomsMembershipId) or pass membershipId',
+        event,
+      );
       return undefined;
     }
     return report({ ...params, membershipId }, 'source' in e ? `${e.source} ${e['detail-type']}` : 'invocation');

@@ -7,4 +7,6 @@ import { makeCleanroomsReportHandler } from './cleanrooms-report.js';
 
 const deps = awsDeps();
 
-export const handler = middy(makeCleanroomsReportHandler(deps, awsCleanroomsDirectory(), cleanroomsDefaultsFromEnv())).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+export const handler = middy(makeCleanroomsReportHandler(deps, awsCleanroomsDirectory(), cleanroomsDefaultsFromEnv())).use(
+  injectLambdaContext(deps.logger, { resetKeys: true }),
+);

@@ -22,7 +22,7 @@ export function makeDataMonitorHandler(deps: Deps) {
     if (!e) return undefined;
     if ('source' in e && e.source === 'aws.athena') return monitor.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
     const overrides = 'options' in e ? (e.options ?? {}) : {};
-    let options;
+    let options: ReturnType<typeof monitorOptionsOf>;
     try {
       options = monitorOptionsOf(deps.monitorDefaults, overrides);
     } catch (err) {

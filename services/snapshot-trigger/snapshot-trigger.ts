@@ -27,7 +27,10 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
       const landing = !marked && landingMarkerOf(deps.config, key)?.ds;
       if (bucket === deps.config.dataBucket && landing) {
         // a misrouted notification: the raw landing's marker is compaction's (rule raw-landing-completed, or an S3 notification to it)
-        deps.logger.warn("a raw landing's ready marker reached snapshot-trigger; the compaction function starts its compaction, not this one: route that prefix's notifications to it; ignored", { bucket, key, dataset: landing.name });
+        deps.logger.warn(
+          "a raw landing's ready marker reached snapshot-trigger; the compaction function starts its compaction, not this one: route that prefix's notifications to it; ignored",
+          { bucket, key, dataset: landing.name },
+        );
         return [];
       }
       if (bucket !== deps.config.dataBucket || !marked) {
@@ -55,6 +58,8 @@ export function makeSnapshotTriggerHandler(deps: Deps) {
       return Object.keys(datasets).map((dataset) => ({ dataset, trigger: { kind: 'schedule', eventId: event.id } }));
     }
     const manual = event as { dataset?: string; snapshotDt?: string; tables?: string[]; rerun?: boolean };
-    return [{ dataset: manual.dataset ?? 'infobase', snapshotDt: manual.snapshotDt, tablesFilter: manual.tables, rerun: manual.rerun, trigger: { kind: 'cli' } }];
+    return [
+      { dataset: manual.dataset ?? 'infobase', snapshotDt: manual.snapshotDt, tablesFilter: manual.tables, rerun: manual.rerun, trigger: { kind: 'cli' } },
+    ];
   }
 }

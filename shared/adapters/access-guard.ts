@@ -20,7 +20,13 @@ export interface GuardOptions {
 export function guardDeps<D extends Deps>(deps: D, grants: readonly Grant[], options: GuardOptions): D {
   const check = (call: PortCall) => {
     const refused = denial(grants, call);
-    if (refused) throw new AccessDeniedError(refused, describe(call), options.principal, 'not in its reach: declare it in the use case\'s …Reach and grant it in serverless.yml');
+    if (refused)
+      throw new AccessDeniedError(
+        refused,
+        describe(call),
+        options.principal,
+        "not in its reach: declare it in the use case's …Reach and grant it in serverless.yml",
+      );
   };
   // a refusal is a rejected promise, as the adapter's would be (callers chain .catch / .then(ok, failed))
   const guarded = async <T>(call: PortCall, run: () => Promise<T>): Promise<T> => {
@@ -55,10 +61,12 @@ export function guardDeps<D extends Deps>(deps: D, grants: readonly Grant[], opt
   const catalog: Catalog = {
     getTable: (database, name) => guarded({ port: 'catalog', method: 'getTable', database, table: name }, () => c.getTable(database, name)),
     listTables: (database, prefix = '') => guarded({ port: 'catalog', method: 'listTables', database, table: prefix }, () => c.listTables(database, prefix)),
-    upsertTable: (database, table, hint) => guarded({ port: 'catalog', method: 'upsertTable', database, table: table.name }, () => c.upsertTable(database, table, hint)),
+    upsertTable: (database, table, hint) =>
+      guarded({ port: 'catalog', method: 'upsertTable', database, table: table.name }, () => c.upsertTable(database, table, hint)),
     deleteTable: (database, name) => guarded({ port: 'catalog', method: 'deleteTable', database, table: name }, () => c.deleteTable(database, name)),
     getPartitions: (database, table) => guarded({ port: 'catalog', method: 'getPartitions', database, table }, () => c.getPartitions(database, table)),
-    addPartitions: (database, table, partitions) => guarded({ port: 'catalog', method: 'addPartitions', database, table }, () => c.addPartitions(database, table, partitions)),
+    addPartitions: (database, table, partitions) =>
+      guarded({ port: 'catalog', method: 'addPartitions', database, table }, () => c.addPartitions(database, table, partitions)),
     switchTables: async (database, switches) => {
       for (const s of switches) check({ port: 'catalog', method: 'switchTables', database, table: s.table.name });
       return c.switchTables(database, switches);
@@ -73,7 +81,8 @@ export function guardDeps<D extends Deps>(deps: D, grants: readonly Grant[], opt
   const jobs: JobRunner = {
     startSplitJob: (args) => guarded({ port: 'jobs', method: 'startSplitJob', job: args.dataset }, () => j.startSplitJob(args)),
     startJob: (job, args) => guarded({ port: 'jobs', method: 'startJob', job }, () => j.startJob(job, args)),
-    jobRunState: (jobName, jobRunId) => guarded({ port: 'jobs', method: 'jobRunState', job: options.jobOf?.(jobName) ?? jobName }, () => j.jobRunState(jobName, jobRunId)),
+    jobRunState: (jobName, jobRunId) =>
+      guarded({ port: 'jobs', method: 'jobRunState', job: options.jobOf?.(jobName) ?? jobName }, () => j.jobRunState(jobName, jobRunId)),
   };
   const bus: EventBus = { put: (events) => guarded({ port: 'bus' }, () => deps.bus.put(events)) };
   const notifier: Notifier = { publish: (message) => guarded({ port: 'notifier' }, () => deps.notifier.publish(message)) };

@@ -97,9 +97,11 @@ export async function readParquetFooter(store: ObjectStore, bucket: string, key:
   if (size < MIN_FILE_BYTES) throw new Error(`${key} is ${size} bytes: too small to be parquet`);
   // two ranged reads of exactly what is needed: the 8-byte trailer (footer length + magic), then the footer
   const trailer = await store.getRange(bucket, key, size - TRAILER_BYTES, size);
-  if (trailer.byteLength !== TRAILER_BYTES || new TextDecoder().decode(trailer.subarray(TRAILER_BYTES - MAGIC.length)) !== MAGIC) throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
+  if (trailer.byteLength !== TRAILER_BYTES || new TextDecoder().decode(trailer.subarray(TRAILER_BYTES - MAGIC.length)) !== MAGIC)
+    throw new Error(`${key} is not a parquet file (no PAR1 magic at its end)`);
   const footerLength = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength).getUint32(0, true);
-  if (footerLength + TRAILER_BYTES + MAGIC.length > size) throw new Error(`${key} has a corrupt parquet footer length (${footerLength} bytes in a ${size}-byte file)`);
+  if (footerLength + TRAILER_BYTES + MAGIC.length > size)
+    throw new Error(`${key} has a corrupt parquet footer length (${footerLength} bytes in a ${size}-byte file)`);
   const footer = await store.getRange(bucket, key, size - TRAILER_BYTES - footerLength, size - TRAILER_BYTES);
   const whole = new Uint8Array(footerLength + TRAILER_BYTES);
   whole.set(footer, 0);

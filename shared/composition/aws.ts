@@ -63,7 +63,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     alertTopicArn: need('ALERT_TOPIC_ARN'),
     compactionJobName: env.COMPACTION_JOB_NAME || undefined,
     chargebacksJobName: env.CHARGEBACKS_JOB_NAME || undefined,
-    compactionDatasets: (env.COMPACTION_DATASETS ?? '').split(',').map((d) => d.trim()).filter(Boolean),
+    compactionDatasets: (env.COMPACTION_DATASETS ?? '')
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
     region: env.AWS_REGION,
   };
 }
@@ -86,7 +89,12 @@ export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings)
  * report bucket and topic default to the deployment's own.
  */
 export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDefaults {
-  const options: Record<string, unknown> = { database: s.database, report_bucket: s.analysisBucket, athena_workgroup: s.monitorWorkgroup, sns_topic_arn: s.alertTopicArn };
+  const options: Record<string, unknown> = {
+    database: s.database,
+    report_bucket: s.analysisBucket,
+    athena_workgroup: s.monitorWorkgroup,
+    sns_topic_arn: s.alertTopicArn,
+  };
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith('MONITOR_') && name !== 'MONITOR_WORKGROUP' && value !== undefined) options[name.slice('MONITOR_'.length).toLowerCase()] = value;
   }
@@ -95,11 +103,20 @@ export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): M
 
 /** The pipeline config of a deployment, from its settings (no client is created). */
 export function awsConfig(s: AwsSettings): PipelineConfig {
-  return defaultConfig({ dataBucket: s.dataBucket, analysisBucket: s.analysisBucket, database: s.database, datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets) });
+  return defaultConfig({
+    dataBucket: s.dataBucket,
+    analysisBucket: s.analysisBucket,
+    database: s.database,
+    datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets),
+  });
 }
 
 /** A client whose access-denied answers name the action, the resource and the role (shared/adapters/aws/access-denied.ts). */
-function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials>[0]['middlewareStack'] }>(client: C, service: string, env: NodeJS.ProcessEnv): C {
+function naming<C extends { middlewareStack: Parameters<typeof nameAccessDenials>[0]['middlewareStack'] }>(
+  client: C,
+  service: string,
+  env: NodeJS.ProcessEnv,
+): C {
   nameAccessDenials(client, service, env);
   return client;
 }

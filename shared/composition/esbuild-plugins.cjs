@@ -16,7 +16,11 @@ const zodEnglishOnly = {
   setup(build) {
     build.onResolve({ filter: /(^|\/)locales\/index\.js$/ }, (args) => {
       if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      return { path: path.join(args.resolveDir, 'locales-en-only.js'), namespace: 'zod-english-only', pluginData: { resolveDir: path.join(args.resolveDir, '../locales') } };
+      return {
+        path: path.join(args.resolveDir, 'locales-en-only.js'),
+        namespace: 'zod-english-only',
+        pluginData: { resolveDir: path.join(args.resolveDir, '../locales') },
+      };
     });
     build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
       contents: "export { default as en } from './en.js';\n",

@@ -12,7 +12,6 @@ import { functionDeps, localCleanroomsDefaults } from './local-functions.js';
 import { guardDirectory } from '../adapters/access-guard.js';
 import { cleanroomsReportReach } from '../use-cases/cleanrooms-report.js';
 import type { Deps } from '../deps.js';
-import type { Catalog } from '../ports.js';
 import type { CleanroomsReportSummary } from '../use-cases/cleanrooms-report.js';
 
 /** The membership the sample description's associations belong to (a Clean Rooms membership id is a UUID). */
@@ -43,7 +42,10 @@ export interface CleanroomsRuntime {
 export const descriptionPath = (home: string) => path.join(home, 'cleanrooms.json');
 
 /** Runs the report once through the same handler as the Lambda; resolves to its summary (undefined: the event was rejected and alerted). */
-export async function runCleanroomsReportLocal(runtime: CleanroomsRuntime, opts: CleanroomsLocalOptions = {}): Promise<{ summary: CleanroomsReportSummary | undefined; description: string; sampleWritten: boolean }> {
+export async function runCleanroomsReportLocal(
+  runtime: CleanroomsRuntime,
+  opts: CleanroomsLocalOptions = {},
+): Promise<{ summary: CleanroomsReportSummary | undefined; description: string; sampleWritten: boolean }> {
   const { config } = runtime.deps;
   const prefix = opts.tablePrefix ?? config.prefixes.part;
   const description = path.resolve(opts.description ?? descriptionPath(runtime.home));
@@ -51,20 +53,26 @@ export async function runCleanroomsReportLocal(runtime: CleanroomsRuntime, opts:
   if (opts.createSample && !existsSync(description)) {
     const tables = (await runtime.deps.catalog.listTables(config.database, prefix)).map((t) => t.name).filter((n) => !n.includes('__'));
     await fs.mkdir(path.dirname(description), { recursive: true });
-    await fs.writeFile(description, JSON.stringify(sampleCleanroomsDescription(tables, { database: config.database }), null, 2) + '\n');
+    await fs.writeFile(description, `${JSON.stringify(sampleCleanroomsDescription(tables, { database: config.database }), null, 2)}\n`);
     sampleWritten = true;
   }
   const defaults = localCleanroomsDefaults(config, { tablePrefix: prefix, reportPrefix: opts.reportPrefix });
   const deps = functionDeps(runtime.deps, 'cleanroomsReport', { cleanrooms: defaults });
   const directory = guardDirectory(new LocalCleanRoomsDirectory(description), cleanroomsReportReach(defaults), 'function cleanroomsReport');
-  const handler = makeCleanroomsReportHandler(deps, directory, { ...defaults, membershipId: opts.membershipId ?? LOCAL_MEMBERSHIP_ID, rerunCommand: localCommand(runtime.home, opts.description) });
+  const handler = makeCleanroomsReportHandler(deps, directory, {
+    ...defaults,
+    membershipId: opts.membershipId ?? LOCAL_MEMBERSHIP_ID,
+    rerunCommand: localCommand(runtime.home, opts.description),
+  });
   const summary = await handler(opts.event ?? {});
   return { summary, description, sampleWritten };
 }
 
 function localCommand(home: string, description?: string): string {
   const rel = path.relative(process.cwd(), home) || '.';
-  return ['npx flywheel cleanrooms-report', rel === '.flywheel' ? undefined : `--home ${rel}`, description ? `--description ${description}` : undefined].filter(Boolean).join(' ');
+  return ['npx flywheel cleanrooms-report', rel === '.flywheel' ? undefined : `--home ${rel}`, description ? `--description ${description}` : undefined]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /**
@@ -74,10 +82,7 @@ function localCommand(home: string, description?: string): string {
  * configured, and the one before it, whose analysis rule read is throttled. One ID namespace reads
  * the first part_<t>_er table (else the first table) through one schema mapping.
  */
-export function sampleCleanroomsDescription(
-  tables: string[],
-  opts: { database?: string; membershipId?: string; region?: string } = {},
-): CleanroomsDescription {
+export function sampleCleanroomsDescription(tables: string[], opts: { database?: string; membershipId?: string; region?: string } = {}): CleanroomsDescription {
   const database = opts.database ?? 'flywheel';
   const membershipId = opts.membershipId ?? LOCAL_MEMBERSHIP_ID;
   const region = opts.region ?? 'us-east-1';
@@ -110,7 +115,14 @@ export function sampleCleanroomsDescription(
         : { type: 'CUSTOM' as const, allowedResultReceivers: [ANALYST_ACCOUNT], allowedAdditionalAnalyses: [] },
     })),
     idNamespaces: er
-      ? [{ name: 'flywheel-customer-ids', type: 'SOURCE' as const, methods: ['RULE_BASED' as const], inputSources: [{ inputSourceARN: `arn:aws:glue:${region}:${ANALYST_ACCOUNT}:table/${database}/${er}`, schemaName: schema }] }]
+      ? [
+          {
+            name: 'flywheel-customer-ids',
+            type: 'SOURCE' as const,
+            methods: ['RULE_BASED' as const],
+            inputSources: [{ inputSourceARN: `arn:aws:glue:${region}:${ANALYST_ACCOUNT}:table/${database}/${er}`, schemaName: schema }],
+          },
+        ]
       : [],
     schemaMappings: [
       {

@@ -16,7 +16,12 @@ export interface LocalFaults {
 }
 
 /** Job runs that fail at once with the fault's message; the others go to `jobs`. */
-export function withJobFaults(jobs: JobRunner, bus: LocalBus, fail: () => string | undefined, names: { split: (dataset: string) => string; maintenance: Record<MaintenanceJob, string> }): JobRunner {
+export function withJobFaults(
+  jobs: JobRunner,
+  bus: LocalBus,
+  fail: () => string | undefined,
+  names: { split: (dataset: string) => string; maintenance: Record<MaintenanceJob, string> },
+): JobRunner {
   const failed = new Map<string, string>();
   const failedRun = (jobName: string, message: string) => {
     const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
@@ -54,7 +59,17 @@ export function withStepFaults(engine: QueryEngine, bus: LocalBus, workgroup: st
       failed.set(id, message);
       byToken.set(token, id);
       bus.defer(async () =>
-        bus.deliver(bus.envelope('aws.athena', 'Athena Query State Change', { currentState: 'FAILED', previousState: 'RUNNING', queryExecutionId: id, sequenceNumber: '3', statementType: 'DML', versionId: '0', workgroupName: workgroup })),
+        bus.deliver(
+          bus.envelope('aws.athena', 'Athena Query State Change', {
+            currentState: 'FAILED',
+            previousState: 'RUNNING',
+            queryExecutionId: id,
+            sequenceNumber: '3',
+            statementType: 'DML',
+            versionId: '0',
+            workgroupName: workgroup,
+          }),
+        ),
       );
       return id;
     },

@@ -32,6 +32,7 @@ export const localCleanroomsDefaults = (config: PipelineConfig, o: { tablePrefix
 export function functionDeps(deps: Deps, fn: FunctionName, inputs: Partial<ReachInputs> = {}): Deps {
   const reachInputs: ReachInputs = { config: deps.config, monitorDefaults: deps.monitorDefaults, cleanrooms: localCleanroomsDefaults(deps.config), ...inputs };
   const jobOf = (jobName: string) =>
-    Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ?? (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
+    Object.keys(deps.config.datasets).find((d) => localJobName(d) === jobName) ??
+    (jobName === LOCAL_COMPACTION_JOB ? 'compaction' : jobName === LOCAL_CHARGEBACKS_JOB ? 'chargebacks' : undefined);
   return guardDeps(deps, FUNCTION_REACH[fn](reachInputs), { principal: `function ${fn}`, jobOf });
 }

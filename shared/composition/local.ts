@@ -33,7 +33,15 @@ import { OutboxNotifier } from '../adapters/local/outbox-notifier.js';
 import type { Clock } from '../ports.js';
 import { withJobFaults, withStepFaults, type LocalFaults } from './local-faults.js';
 
-export { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localCleanroomsDefaults, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
+export {
+  functionDeps,
+  LOCAL_CHARGEBACKS_JOB,
+  LOCAL_COMPACTION_JOB,
+  localCleanroomsDefaults,
+  localJobName,
+  LOCAL_MONITOR_WORKGROUP,
+  LOCAL_WORKGROUP,
+} from './local-functions.js';
 
 /** Locally the landing "table" is the folder LANDING_PREFIX of the data bucket, the output CONSOLIDATED_PREFIX (adapters/local/consolidate.ts). */
 export const LOCAL_CHARGEBACKS: ChargebacksParams = {
@@ -95,7 +103,12 @@ export function localRouteParams(config: PipelineConfig): RouteParams {
     dataBucket: config.dataBucket,
     athenaWorkgroup: LOCAL_WORKGROUP,
     monitorWorkgroup: LOCAL_MONITOR_WORKGROUP,
-    datasets: Object.values(config.datasets).map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: localJobName(d.name), compactionPrefix: d.compaction?.sourcePrefix })),
+    datasets: Object.values(config.datasets).map((d) => ({
+      rawPrefix: d.rawPrefix,
+      readyMarker: d.readyMarker,
+      splitJobName: localJobName(d.name),
+      compactionPrefix: d.compaction?.sourcePrefix,
+    })),
     compactionJobName: LOCAL_COMPACTION_JOB,
     chargebacksJobName: LOCAL_CHARGEBACKS_JOB,
   };
@@ -113,18 +126,22 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
   const store = new FsObjectStore(paths.lake);
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);
   const catalog = new DuckDbCatalog(db);
-  const bus = new LocalBus(
-    routes(localRouteParams(config)),
-    clock,
-    options.observer,
-  );
+  const bus = new LocalBus(routes(localRouteParams(config)), clock, options.observer);
   const { logger, metrics } = localObservability(paths.logs, options.verbose ?? false);
-  if (db.bucketForm.form === 'sql') logger.warn('id_bucket uses the SQL form of the bucket function (same buckets, 20–30× slower)', { reason: db.bucketForm.reason });
+  if (db.bucketForm.form === 'sql')
+    logger.warn('id_bucket uses the SQL form of the bucket function (same buckets, 20–30× slower)', { reason: db.bucketForm.reason });
   const localEngine = new LocalQueryEngine(db, catalog, bus, LOCAL_WORKGROUP, options.keyedRowsPerQuery);
   await localEngine.recoverInterrupted();
   const engine = options.faults?.step ? withStepFaults(localEngine, bus, LOCAL_WORKGROUP, options.faults.step) : localEngine;
   const maintenanceJobNames = { compaction: LOCAL_COMPACTION_JOB, chargebacks: LOCAL_CHARGEBACKS_JOB };
-  const localJobs = new LocalJobRunner(db, store, bus, Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])), options.progress, maintenanceJobNames);
+  const localJobs = new LocalJobRunner(
+    db,
+    store,
+    bus,
+    Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])),
+    options.progress,
+    maintenanceJobNames,
+  );
   const jobs = options.faults?.job ? withJobFaults(localJobs, bus, options.faults.job, { split: localJobName, maintenance: maintenanceJobNames }) : localJobs;
   const deps: Deps = {
     config,
@@ -203,9 +220,7 @@ export function localAlertReplayCommand(home: string, a: ReplayArgs): string {
 function localObservability(dir: string, verbose: boolean): { logger: Logger; metrics: Metrics } {
   mkdirSync(dir, { recursive: true });
   const file = createWriteStream(path.join(dir, 'flywheel.jsonl'), { flags: 'a' });
-  const sink = verbose
-    ? new Writable({ write: (chunk, _enc, done) => (process.stderr.write(chunk), file.write(chunk, done)) })
-    : file;
+  const sink = verbose ? new Writable({ write: (chunk, _enc, done) => (process.stderr.write(chunk), file.write(chunk, done)) }) : file;
   const logger = new SinkLogger(sink, { serviceName: 'flywheel', logLevel: 'INFO', persistentKeys: { mode: 'local' } });
   // the metrics' own warnings go to the same file, through their public `logger` option
   const metrics = new SinkMetrics(sink, { namespace: 'Flywheel', serviceName: 'flywheel', logger: new Console({ stdout: sink, stderr: sink }) });

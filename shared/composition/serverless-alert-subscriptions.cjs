@@ -23,7 +23,14 @@ function logicalId(email) {
 /** A resources fragment `{ Resources: { AlertSubscription…: … } }` for the addresses in `alertEmails`. */
 module.exports.fragment = async ({ resolveVariable }) => {
   const list = (await resolveVariable("param:alertEmails, ''")) ?? '';
-  const emails = [...new Set(String(list).split(',').map((e) => e.trim()).filter(Boolean))];
+  const emails = [
+    ...new Set(
+      String(list)
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (emails.length === 0) {
     const stage = await resolveVariable('sls:stage');
     throw new Error(`alertEmails is not set for stage ${stage}: pass --param="alertEmails=a@example.org,b@example.org"`);

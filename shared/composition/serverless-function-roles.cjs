@@ -43,7 +43,8 @@ class FunctionRoles {
   assignRoles() {
     for (const { name, fn } of this.functions()) {
       if (fn.role) throw new this.serverless.classes.Error(`function ${name} sets role: give it iamRoleStatements instead (one role per function)`);
-      if (!Array.isArray(fn.iamRoleStatements)) throw new this.serverless.classes.Error(`function ${name} has no iamRoleStatements: every function states its own permissions`);
+      if (!Array.isArray(fn.iamRoleStatements))
+        throw new this.serverless.classes.Error(`function ${name} has no iamRoleStatements: every function states its own permissions`);
       fn.role = this.roleId(name);
     }
   }
@@ -56,13 +57,16 @@ class FunctionRoles {
       const roleId = this.roleId(name);
       const logGroup = this.provider.naming.getLogGroupName(fn.name);
       const logs = (suffix) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroup}${suffix}` });
-      const statements = [{ Sid: 'OwnLogGroup', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logs(':*'), logs(':log-stream:*')] }];
+      const statements = [
+        { Sid: 'OwnLogGroup', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logs(':*'), logs(':log-stream:*')] },
+      ];
       if (fn.tracing || service.provider.tracing?.lambda) {
         statements.push({ Sid: 'XRayTraces', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' });
       }
       const onFailure = fn.destinations?.onFailure;
       if (onFailure) {
-        if (typeof onFailure !== 'object' || onFailure.type !== 'sqs') throw new this.serverless.classes.Error(`function ${name}: only an sqs onFailure destination ({ type: sqs, arn }) is supported`);
+        if (typeof onFailure !== 'object' || onFailure.type !== 'sqs')
+          throw new this.serverless.classes.Error(`function ${name}: only an sqs onFailure destination ({ type: sqs, arn }) is supported`);
         statements.push({ Sid: 'OwnDeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: onFailure.arn });
       }
       statements.push(...shared, ...fn.iamRoleStatements);
@@ -76,7 +80,9 @@ class FunctionRoles {
             Version: '2012-10-17',
             Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
           },
-          Policies: [{ PolicyName: `${service.service}-${this.provider.getStage()}-${name}`, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+          Policies: [
+            { PolicyName: `${service.service}-${this.provider.getStage()}-${name}`, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+          ],
         },
       };
       // the Role's GetAtt already orders the function after its role: the framework's DependsOn repeats it

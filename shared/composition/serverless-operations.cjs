@@ -9,7 +9,17 @@
 'use strict';
 
 /** The functions (serverless.yml names): keep in step with `functions:` (the template test checks). */
-const FUNCTIONS = ['snapshotTrigger', 'registerStagedTables', 'bucketedTables', 'replay', 'reconciler', 'dataMonitor', 'compaction', 'chargebacks', 'cleanroomsReport'];
+const FUNCTIONS = [
+  'snapshotTrigger',
+  'registerStagedTables',
+  'bucketedTables',
+  'replay',
+  'reconciler',
+  'dataMonitor',
+  'compaction',
+  'chargebacks',
+  'cleanroomsReport',
+];
 const cap = (s) => s[0].toUpperCase() + s.slice(1);
 
 module.exports.functions = FUNCTIONS;
@@ -40,7 +50,9 @@ module.exports.fragment = async ({ resolveVariable }) => {
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
               Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
-              Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/*${service}-${stage}-*` } } },
+              Condition: {
+                ArnLike: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/*${service}-${stage}-*` } },
+              },
             },
           ],
         },
@@ -68,7 +80,8 @@ module.exports.fragment = async ({ resolveVariable }) => {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
       AlarmName: `${service}-${stage}-split-job-failed-tasks`,
-      AlarmDescription: 'The split-and-bucket Glue job reported failed tasks (--enable-metrics). The run ledger and the Stage Failed alert name the snapshot; replay it once fixed.',
+      AlarmDescription:
+        'The split-and-bucket Glue job reported failed tasks (--enable-metrics). The run ledger and the Stage Failed alert name the snapshot; replay it once fixed.',
       Namespace: 'Glue',
       MetricName: 'glue.driver.aggregate.numFailedTasks',
       Dimensions: [

@@ -82,7 +82,12 @@ export type PortCall =
 /** Store grant helper: `storeGrant(['get', 'put'], bucket, prefix)`. */
 export const storeGrant = (methods: StoreMethod[], bucket: string, prefix: string): StoreGrant => ({ port: 'store', methods, bucket, prefix });
 /** Catalog grant helper. */
-export const catalogGrant = (methods: CatalogMethod[], database: string, tablePrefix: string): CatalogGrant => ({ port: 'catalog', methods, database, tablePrefix });
+export const catalogGrant = (methods: CatalogMethod[], database: string, tablePrefix: string): CatalogGrant => ({
+  port: 'catalog',
+  methods,
+  database,
+  tablePrefix,
+});
 
 interface Located {
   table: string;
@@ -112,7 +117,9 @@ export function denial(grants: readonly Grant[], call: PortCall): string | undef
       return ok ? undefined : `store.${call.method} of s3://${call.bucket}/${call.key}`;
     }
     case 'catalog': {
-      const ok = grants.some((g) => g.port === 'catalog' && g.methods.includes(call.method) && g.database === call.database && within(call.table, g.tablePrefix));
+      const ok = grants.some(
+        (g) => g.port === 'catalog' && g.methods.includes(call.method) && g.database === call.database && within(call.table, g.tablePrefix),
+      );
       return ok ? undefined : `catalog.${call.method} of ${call.database}.${call.table || '*'}`;
     }
     case 'engine':
@@ -121,10 +128,17 @@ export function denial(grants: readonly Grant[], call: PortCall): string | undef
       if (engines.length === 0) return `${call.port}.${call.method}`;
       if (!call.query) return undefined;
       const t = queryTables(call.query);
-      const located = (items: Located[], grants: DataGrant[] = []) => items.every((w) => grants.some((d) => within(w.table, d.tablePrefix) && w.locations.every((l) => dataWithin(l, d))));
-      const fits = (g: EngineGrant) => g.database === t.database && t.reads.every((r) => g.reads.some((d) => within(r, d.tablePrefix))) && located(t.writes, g.writes) && located(t.partitions, g.partitions);
+      const located = (items: Located[], grants: DataGrant[] = []) =>
+        items.every((w) => grants.some((d) => within(w.table, d.tablePrefix) && w.locations.every((l) => dataWithin(l, d))));
+      const fits = (g: EngineGrant) =>
+        g.database === t.database &&
+        t.reads.every((r) => g.reads.some((d) => within(r, d.tablePrefix))) &&
+        located(t.writes, g.writes) &&
+        located(t.partitions, g.partitions);
       const writes = [...t.writes, ...t.partitions];
-      return engines.some(fits) ? undefined : `${call.port}.${call.method} of a ${call.query.kind} query reading ${t.reads.join(', ') || 'nothing'} and writing ${writes.map((w) => `${w.table} at ${w.locations[0] ?? '?'}`).join(', ') || 'nothing'} in ${t.database}`;
+      return engines.some(fits)
+        ? undefined
+        : `${call.port}.${call.method} of a ${call.query.kind} query reading ${t.reads.join(', ') || 'nothing'} and writing ${writes.map((w) => `${w.table} at ${w.locations[0] ?? '?'}`).join(', ') || 'nothing'} in ${t.database}`;
     }
     case 'jobs': {
       const ok = grants.some((g) => g.port === 'jobs' && g.methods.includes(call.method) && g.jobs.includes(call.job));

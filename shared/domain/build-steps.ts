@@ -58,11 +58,22 @@ export interface TableBuildInput {
 /** The ordered queries building one table's part_ staging table, then its part_<t>_er. */
 export function buildStepsFor(t: TableBuildInput): BuildStep[] {
   const rangesOf = (into: Pick<PartRangeStep, 'stagingTable' | 'sourceTable' | 'columns' | 'location' | 'er'>): BuildStep[] =>
-    bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({ database: t.database, table: t.table, kind: 'part-range', first: i === 0, fromBucket, toBucket, ...into }));
+    bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
+      database: t.database,
+      table: t.table,
+      kind: 'part-range',
+      first: i === 0,
+      fromBucket,
+      toBucket,
+      ...into,
+    }));
   const parts = rangesOf({ stagingTable: t.partStaging, sourceTable: t.extTable, columns: t.columns, location: t.partLocation });
   if (!t.er) return parts;
   const { staging, location, snapshotDt, keyColumn } = t.er;
-  const columns = [{ name: 'row_id', type: 'string' }, { name: keyColumn, type: 'string' }];
+  const columns = [
+    { name: 'row_id', type: 'string' },
+    { name: keyColumn, type: 'string' },
+  ];
   return [...parts, ...rangesOf({ stagingTable: staging, sourceTable: t.partStaging, columns, location, er: { snapshotDt, keyColumn } })];
 }
 
@@ -138,6 +149,11 @@ export interface PartitionFiles {
  */
 export function bucketedCopies(partitions: readonly PartitionFiles[], target: { bucket: string; key: string }): ObjectCopy[] {
   return partitions.flatMap((p) =>
-    [...p.keys].sort().map((key, k) => ({ fromBucket: p.bucket, fromKey: key, toBucket: target.bucket, toKey: `${target.key}${bucketFileName(p.idBucket, k, key.slice(p.folder.length))}` })),
+    [...p.keys].sort().map((key, k) => ({
+      fromBucket: p.bucket,
+      fromKey: key,
+      toBucket: target.bucket,
+      toKey: `${target.key}${bucketFileName(p.idBucket, k, key.slice(p.folder.length))}`,
+    })),
   );
 }

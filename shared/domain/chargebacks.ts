@@ -34,7 +34,8 @@ export interface ConsolidationWindow {
 
 /** Sequence (1..total) and partition date of an execution at `executionTime`. */
 export function consolidationWindow(executionTime: Date, totalExecutions = 4): ConsolidationWindow {
-  if (!Number.isInteger(totalExecutions) || totalExecutions < 1 || 24 % totalExecutions !== 0) throw new Error(`TOTAL_EXECUTIONS must divide 24, got ${totalExecutions}`);
+  if (!Number.isInteger(totalExecutions) || totalExecutions < 1 || 24 % totalExecutions !== 0)
+    throw new Error(`TOTAL_EXECUTIONS must divide 24, got ${totalExecutions}`);
   const executionSequence = Math.floor(executionTime.getUTCHours() / (24 / totalExecutions)) + 1;
   const day = new Date(Date.UTC(executionTime.getUTCFullYear(), executionTime.getUTCMonth(), executionTime.getUTCDate() - (executionSequence === 1 ? 1 : 0)));
   return { executionSequence, partitionDate: day.toISOString().slice(0, 10) };

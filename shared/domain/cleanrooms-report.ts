@@ -188,18 +188,43 @@ export function csvField(value: unknown): string {
 
 /** An RFC 4180 document: header, then records, each line ended by CRLF. */
 export function renderCsv(header: readonly string[], records: ReadonlyArray<readonly unknown[]>): string {
-  return [header, ...records].map((r) => r.map(csvField).join(',') + '\r\n').join('');
+  return [header, ...records].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
 }
 
-export const TABLES_CSV_HEADER = ['Table Name', 'Configured Table Status', 'Association Status', 'Analysis Rule', 'Analysis Providers', 'Ready for Analysis', 'Reason'] as const;
-export const IDENTITY_CSV_HEADER = ['ID Namespace', 'Method', 'Source Database', 'Region', 'Table', 'Schema Mapping', 'Unique ID', 'Input Field', 'Matchkey', 'Error'] as const;
+export const TABLES_CSV_HEADER = [
+  'Table Name',
+  'Configured Table Status',
+  'Association Status',
+  'Analysis Rule',
+  'Analysis Providers',
+  'Ready for Analysis',
+  'Reason',
+] as const;
+export const IDENTITY_CSV_HEADER = [
+  'ID Namespace',
+  'Method',
+  'Source Database',
+  'Region',
+  'Table',
+  'Schema Mapping',
+  'Unique ID',
+  'Input Field',
+  'Matchkey',
+  'Error',
+] as const;
 
 export function tablesCsv(rows: TableRow[]): string {
-  return renderCsv(TABLES_CSV_HEADER, rows.map((r) => [r.table, r.configured_table_status, r.association_status, r.analysis_rule, r.analysis_providers, r.ready_for_analysis, r.reason]));
+  return renderCsv(
+    TABLES_CSV_HEADER,
+    rows.map((r) => [r.table, r.configured_table_status, r.association_status, r.analysis_rule, r.analysis_providers, r.ready_for_analysis, r.reason]),
+  );
 }
 
 export function identityCsv(rows: IdentityRow[]): string {
-  return renderCsv(IDENTITY_CSV_HEADER, rows.map((r) => [r.id_namespace, r.method, r.source_database, r.region, r.table, r.schema_mapping, r.unique_id, r.input_field, r.matchkey, r.error]));
+  return renderCsv(
+    IDENTITY_CSV_HEADER,
+    rows.map((r) => [r.id_namespace, r.method, r.source_database, r.region, r.table, r.schema_mapping, r.unique_id, r.input_field, r.matchkey, r.error]),
+  );
 }
 
 export interface TableRowsInput {
@@ -234,7 +259,9 @@ export function buildTableRows(input: TableRowsInput): { rows: TableRow[]; other
   const others = configuredTables.items
     .filter((ct) => !matched.has(ct.id))
     .map((ct) => ({ id: ct.id, name: ct.name, ...(ct.glue.ok ? (ct.glue.value ? { glue: ct.glue.value } : {}) : { error: ct.glue.error }) }));
-  const rows = [...input.tables].sort().map((table) => tableRow(table, database, membershipId, byTable.get(table), configuredTables, associations, associationOf));
+  const rows = [...input.tables]
+    .sort()
+    .map((table) => tableRow(table, database, membershipId, byTable.get(table), configuredTables, associations, associationOf));
   return { rows, others };
 }
 
@@ -319,14 +346,19 @@ function tableRow(
   // 4. an analysis provider
   row.analysis_providers = [...providers].sort();
   if (providers.size === 0 && providersKnown && row.analysis_rule !== 'NONE' && association) {
-    blockers.push(`no analysis provider: the ${row.analysis_rule} rule names no allowedAnalysisProviders and the collaboration analysis rule no allowedResultReceivers`);
+    blockers.push(
+      `no analysis provider: the ${row.analysis_rule} rule names no allowedAnalysisProviders and the collaboration analysis rule no allowedResultReceivers`,
+    );
   }
   return finish(row, blockers, unknowns);
 }
 
 function finish(row: TableRow, blockers: string[], unknowns: string[]): TableRow {
   row.ready_for_analysis = blockers.length > 0 ? 'No' : unknowns.length > 0 || row.errors.length > 0 ? 'Unknown' : 'Yes';
-  const parts = row.ready_for_analysis === 'Yes' ? [`ready: ${row.analysis_rule} rule, associated, ${row.analysis_providers.length} analysis provider(s)`] : [...blockers, ...unknowns];
+  const parts =
+    row.ready_for_analysis === 'Yes'
+      ? [`ready: ${row.analysis_rule} rule, associated, ${row.analysis_providers.length} analysis provider(s)`]
+      : [...blockers, ...unknowns];
   if (row.errors.length > 0) parts.push(`failed: ${row.errors.join('; ')}`);
   row.reason = parts.join('; ');
   return row;
@@ -350,7 +382,20 @@ export function buildIdentityRows(input: IdentityRowsInput): { rows: IdentityRow
   const rows: IdentityRow[] = [];
   const mappings = new Map(input.schemaMappings.items.map((m) => [m.name, m]));
   const usedBy = new Map<string, string[]>();
-  const blank: IdentityRow = { id_namespace: '', namespace_type: '', method: '', source_database: '', region: '', table: '', schema_mapping: '', unique_id: '', input_field: '', field_type: '', matchkey: '', error: '' };
+  const blank: IdentityRow = {
+    id_namespace: '',
+    namespace_type: '',
+    method: '',
+    source_database: '',
+    region: '',
+    table: '',
+    schema_mapping: '',
+    unique_id: '',
+    input_field: '',
+    field_type: '',
+    matchkey: '',
+    error: '',
+  };
   if (input.idNamespaces.error) rows.push({ ...blank, id_namespace: '(not listed)', error: input.idNamespaces.error });
   for (const ns of [...input.idNamespaces.items].sort((a, b) => a.name.localeCompare(b.name))) {
     if (!ns.detail.ok) {
@@ -374,7 +419,10 @@ export function buildIdentityRows(input: IdentityRowsInput): { rows: IdentityRow
         rows.push({ ...where, error: mapping.detail.error });
       } else {
         const fields = mapping.detail.value.fields;
-        const uniqueId = fields.filter((f) => f.type === 'UNIQUE_ID').map((f) => f.fieldName).join('; ');
+        const uniqueId = fields
+          .filter((f) => f.type === 'UNIQUE_ID')
+          .map((f) => f.fieldName)
+          .join('; ');
         if (fields.length === 0) rows.push({ ...where, unique_id: uniqueId });
         for (const f of fields) rows.push({ ...where, unique_id: uniqueId, input_field: f.fieldName, field_type: f.type, matchkey: f.matchKey ?? '' });
       }
@@ -382,7 +430,12 @@ export function buildIdentityRows(input: IdentityRowsInput): { rows: IdentityRow
   }
   const mappingSummary = [...input.schemaMappings.items]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((m) => ({ name: m.name, fields: m.detail.ok ? m.detail.value.fields.length : 0, used_by: [...new Set(usedBy.get(m.name) ?? [])], ...(m.detail.ok ? {} : { error: m.detail.error }) }));
+    .map((m) => ({
+      name: m.name,
+      fields: m.detail.ok ? m.detail.value.fields.length : 0,
+      used_by: [...new Set(usedBy.get(m.name) ?? [])],
+      ...(m.detail.ok ? {} : { error: m.detail.error }),
+    }));
   return { rows, mappings: mappingSummary };
 }
 
@@ -437,7 +490,9 @@ export function buildReport(input: ReportInput): CleanroomsReport {
 export function failedRowLines(report: CleanroomsReport): string[] {
   return [
     ...report.tables.filter((r) => r.errors.length > 0).map((r) => `table ${r.table}: ${r.errors.join('; ')}`),
-    ...report.identity_resolution.filter((r) => r.error !== '').map((r) => `id namespace ${r.id_namespace}${r.table ? ` (${r.table})` : ''}${r.input_field ? ` field ${r.input_field}` : ''}: ${r.error}`),
+    ...report.identity_resolution
+      .filter((r) => r.error !== '')
+      .map((r) => `id namespace ${r.id_namespace}${r.table ? ` (${r.table})` : ''}${r.input_field ? ` field ${r.input_field}` : ''}: ${r.error}`),
     ...report.other_configured_tables.filter((c) => c.error).map((c) => `configured table ${c.name} (${c.id}): ${c.error}`),
   ];
 }

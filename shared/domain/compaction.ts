@@ -52,7 +52,10 @@ export function compactionGroups(snapshotPrefix: string, objects: ObjectInfo[], 
       ignored.push(rel);
       continue;
     }
-    const folder = parts.slice(0, -1).map((p) => `${p}/`).join('');
+    const folder = parts
+      .slice(0, -1)
+      .map((p) => `${p}/`)
+      .join('');
     const g = byFolder.get(folder) ?? { keys: [], bytes: 0 };
     g.keys.push(o.key);
     g.bytes += o.size;

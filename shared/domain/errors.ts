@@ -11,12 +11,7 @@ export class PipelineError extends Error {
   /** One line for logs and alerts: message, then snapshot/table/fix when known. */
   describe(): string {
     const { snapshotDt, table, fix } = this.details;
-    return [
-      this.message,
-      snapshotDt ? `snapshot_dt=${snapshotDt}` : undefined,
-      table ? `table=${table}` : undefined,
-      fix ? `fix: ${fix}` : undefined,
-    ]
+    return [this.message, snapshotDt ? `snapshot_dt=${snapshotDt}` : undefined, table ? `table=${table}` : undefined, fix ? `fix: ${fix}` : undefined]
       .filter(Boolean)
       .join(' | ');
   }

@@ -42,7 +42,13 @@ export function jobReaches(config: PipelineConfig, chargebacks: ChargebacksParam
   }
   const compacted = datasets.filter((d) => d.compaction);
   if (compacted.length > 0) {
-    jobs.compaction = { data: compacted.flatMap((d): JobData[] => [{ bucket, prefix: d.compaction!.sourcePrefix, access: 'read' }, { bucket, prefix: d.rawPrefix, access: 'write' }]), tables: [] };
+    jobs.compaction = {
+      data: compacted.flatMap((d): JobData[] => [
+        { bucket, prefix: d.compaction!.sourcePrefix, access: 'read' },
+        { bucket, prefix: d.rawPrefix, access: 'write' },
+      ]),
+      tables: [],
+    };
   }
   const out = parseS3Uri(chargebacks.outputPath);
   jobs.chargebacks = {

@@ -97,8 +97,13 @@ export function setStage(ledger: RunLedger, stage: StageName, status: Status, no
 
 /** Run id: sortable UTC time plus a random suffix, e.g. `20251031T120000Z-3fa9c1`. */
 export function newRunId(now: Date, random: () => number = Math.random): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${Math.floor(random() * 0xffffff).toString(16).padStart(6, '0')}`;
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${Math.floor(random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0')}`;
 }
 
 /** Milliseconds between two ISO timestamps (undefined when either is missing). */

@@ -59,7 +59,12 @@ export function parseMapping(csv: string, where: { snapshotDt?: string; key: str
     }
     const mapping = byTarget.get(target) ?? { target, source: sourceTable, columns: [] };
     if (mapping.source !== sourceTable) {
-      invalid.push({ target, source: sourceTable, reason: `target ${target} is fed by two source tables (${mapping.source}, ${sourceTable})`, fix: 'map each target table from one source table' });
+      invalid.push({
+        target,
+        source: sourceTable,
+        reason: `target ${target} is fed by two source tables (${mapping.source}, ${sourceTable})`,
+        fix: 'map each target table from one source table',
+      });
     }
     mapping.columns.push({ source: sourceColumn, target: column });
     byTarget.set(target, mapping);
@@ -69,7 +74,12 @@ export function parseMapping(csv: string, where: { snapshotDt?: string; key: str
     const seen = new Set<string>();
     const dupes = m.columns.filter((c) => (seen.has(c.target) ? true : (seen.add(c.target), false))).map((c) => c.target);
     if (dupes.length > 0) {
-      invalid.push({ target: m.target, source: m.source, reason: `duplicate target columns ${[...new Set(dupes)].join(', ')}`, fix: 'give each target column one mapping row' });
+      invalid.push({
+        target: m.target,
+        source: m.source,
+        reason: `duplicate target columns ${[...new Set(dupes)].join(', ')}`,
+        fix: 'give each target column one mapping row',
+      });
     }
   }
   const bad = new Set(invalid.map((i) => i.target));

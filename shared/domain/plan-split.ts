@@ -46,7 +46,10 @@ export function planSplit(input: PlanInput): SplitPlan {
     const skip = (reason: string, fix: string) => skipped.push({ target: m.target, source: m.source, reason, fix });
     const src = sources.get(m.source.toLowerCase());
     if (!src) {
-      skip(`source table ${m.source} is not in snapshot_dt=${input.snapshotDt}`, `upload ${m.source}/ under the snapshot or remove its rows from the mapping CSV`);
+      skip(
+        `source table ${m.source} is not in snapshot_dt=${input.snapshotDt}`,
+        `upload ${m.source}/ under the snapshot or remove its rows from the mapping CSV`,
+      );
       continue;
     }
     if (src.problems.length > 0) {
@@ -54,7 +57,10 @@ export function planSplit(input: PlanInput): SplitPlan {
       continue;
     }
     if (src.files.length === 0 || src.rowCount === 0 || !src.columns) {
-      skip(`source table ${src.name} is empty (${src.files.length} parquet files, ${src.rowCount} rows)`, `re-deliver ${src.name} for snapshot_dt=${input.snapshotDt}`);
+      skip(
+        `source table ${src.name} is empty (${src.files.length} parquet files, ${src.rowCount} rows)`,
+        `re-deliver ${src.name} for snapshot_dt=${input.snapshotDt}`,
+      );
       continue;
     }
     const byName = new Map(src.columns.map((c) => [c.name.toLowerCase(), c.name]));
@@ -73,10 +79,14 @@ export function planSplit(input: PlanInput): SplitPlan {
       ...m.columns.filter((c) => c.target !== input.keyColumn).map((c) => ({ source: byName.get(c.source.toLowerCase())!, target: c.target })),
     ];
     const usedCols = used.get(src.name) ?? new Set<string>();
-    columns.forEach((c) => usedCols.add(c.source));
+    for (const c of columns) usedCols.add(c.source);
     used.set(src.name, usedCols);
     const sourceBytes = src.files.reduce((sum, f) => sum + f.size, 0);
-    const estimatedBytes = bytesOfColumns(sourceBytes, src.columnBytes, columns.map((c) => c.source));
+    const estimatedBytes = bytesOfColumns(
+      sourceBytes,
+      src.columnBytes,
+      columns.map((c) => c.source),
+    );
     tables.push({
       target: m.target,
       source: src.name,
@@ -91,7 +101,8 @@ export function planSplit(input: PlanInput): SplitPlan {
   }
   if (filter) {
     const known = new Set(input.mapping.targets.map((t) => t.target));
-    for (const t of filter) if (!known.has(t)) skipped.push({ target: t, reason: `table ${t} is not in the mapping CSV`, fix: 'use target table names from the mapping CSV' });
+    for (const t of filter)
+      if (!known.has(t)) skipped.push({ target: t, reason: `table ${t} is not in the mapping CSV`, fix: 'use target table names from the mapping CSV' });
   }
 
   const droppedColumns: Record<string, string[]> = {};

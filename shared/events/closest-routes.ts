@@ -67,7 +67,8 @@ export function describeNoRoute(routes: Route[], event: unknown): string {
     const record = e.Records[0] as S3NotificationRecord | undefined;
     if (!record) return 'no rule matched: the S3 notification holds no Records';
     const created = s3RecordAsObjectCreated(record);
-    if (!created) return `no rule matched: Records[0] is not an S3 object creation with a readable key (eventSource ${show(record.eventSource)}, eventName ${show(record.eventName)}, key ${show(record.s3?.object?.key)}); rules take "aws:s3" "ObjectCreated:*" records`;
+    if (!created)
+      return `no rule matched: Records[0] is not an S3 object creation with a readable key (eventSource ${show(record.eventSource)}, eventName ${show(record.eventName)}, key ${show(record.s3?.object?.key)}); rules take "aws:s3" "ObjectCreated:*" records`;
     return `Records[0] read as Object Created: ${describeNoRoute(routes, created)}`;
   }
   if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') {
@@ -83,7 +84,9 @@ export function describeNoRoute(routes: Route[], event: unknown): string {
   const tied = misses.filter((m) => m.closeness === best.closeness && m.misses.length === best.misses.length).slice(0, 4);
   const label = best.closeness === 'detail' ? 'same source and detail-type' : 'same source only';
   const wants = tied.map((m) => `${m.route.name} (→ ${m.route.fn}) wants ${m.misses.map((f) => `${f.path} ${expectation(f.expected)}`).join(' and ')}`);
-  const got = [...new Map(tied.flatMap((m) => m.misses).map((f) => [f.path, f.actual])).entries()].map(([p, v]) => `${p} is ${v === undefined ? 'missing' : show(v)}`);
+  const got = [...new Map(tied.flatMap((m) => m.misses).map((f) => [f.path, f.actual])).entries()].map(
+    ([p, v]) => `${p} is ${v === undefined ? 'missing' : show(v)}`,
+  );
   return `no rule matched; closest (${label}): ${wants.join('; ')} — but ${got.join(', ')}`;
 }
 
@@ -116,7 +119,11 @@ export function show(v: unknown): string {
  * mapped to the names of `params` (the local stack's `flywheel-local-…`). Only names that follow that
  * naming and have a counterpart in `params` are renamed; everything else is left as it is.
  */
-export function renameStage(event: unknown, params: RouteParams, service = 'flywheel'): { event: unknown; renamed: Array<{ field: string; from: string; to: string }> } {
+export function renameStage(
+  event: unknown,
+  params: RouteParams,
+  service = 'flywheel',
+): { event: unknown; renamed: Array<{ field: string; from: string; to: string }> } {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return { event, renamed: [] };
   const e = event as Record<string, unknown>;
   const detail = e.detail;
@@ -131,7 +138,13 @@ export function renameStage(event: unknown, params: RouteParams, service = 'flyw
     // the longest job suffix wins (…-addressable-bucket before …-bucket)
     const to = jobs
       .map((job) => ({ job, suffix: job.replace(stagePrefix, '') }))
-      .filter(({ job, suffix }) => suffix !== job && d.jobName !== job && (d.jobName as string).endsWith(`-${suffix}`) && wholePrefix.test((d.jobName as string).slice(0, -suffix.length)))
+      .filter(
+        ({ job, suffix }) =>
+          suffix !== job &&
+          d.jobName !== job &&
+          (d.jobName as string).endsWith(`-${suffix}`) &&
+          wholePrefix.test((d.jobName as string).slice(0, -suffix.length)),
+      )
       .sort((a, b) => b.suffix.length - a.suffix.length)[0]?.job;
     if (to) {
       renamed.push({ field: 'detail.jobName', from: d.jobName, to });

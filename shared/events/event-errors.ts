@@ -34,7 +34,14 @@ export function describeValue(v: unknown): string {
   return show(v);
 }
 
-const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'true or false', object: 'an object', array: 'an array', int: 'an integer' };
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  int: 'an integer',
+};
 const FORMAT_WORDS: Record<string, string> = {
   datetime: 'an ISO-8601 UTC time like 2026-01-31T00:00:00Z',
   date: 'a date like 2026-01-31',
@@ -55,7 +62,8 @@ export function describeIssue(issue: Issue, input: unknown): string {
     case 'invalid_format': {
       // a schema's own message says what the format is for (e.g. `table names are lower-case letters, digits and _`)
       if (issue.format === 'regex' && !/^Invalid/.test(issue.message)) return `${path}: ${issue.message}, got ${got}`;
-      const words = FORMAT_WORDS[issue.format] ?? (issue.format === 'regex' && 'pattern' in issue ? `text matching ${String(issue.pattern)}` : `a ${issue.format}`);
+      const words =
+        FORMAT_WORDS[issue.format] ?? (issue.format === 'regex' && 'pattern' in issue ? `text matching ${String(issue.pattern)}` : `a ${issue.format}`);
       return `${path}: expected ${words}, got ${got}`;
     }
     case 'too_small':
@@ -63,7 +71,12 @@ export function describeIssue(issue: Issue, input: unknown): string {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
       const op = issue.code === 'too_small' ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'fewer than' : 'at most';
       const unit = issue.origin === 'string' ? 'character(s)' : issue.origin === 'array' || issue.origin === 'set' ? 'item(s)' : '';
-      const what = issue.origin === 'string' && Number(bound) === 1 && issue.code === 'too_small' ? 'a non-empty string' : unit ? `${op} ${String(bound)} ${unit}` : `${op} ${String(bound)}`;
+      const what =
+        issue.origin === 'string' && Number(bound) === 1 && issue.code === 'too_small'
+          ? 'a non-empty string'
+          : unit
+            ? `${op} ${String(bound)} ${unit}`
+            : `${op} ${String(bound)}`;
       return `${path}: expected ${what}, got ${got}`;
     }
     case 'unrecognized_keys':
@@ -133,13 +146,22 @@ export function parseEventText(text: string, now: Date = new Date()): EdgeInput 
     const truncated = /end of (JSON )?input|Unterminated/i.test(m);
     return { ok: false, reason: oneLine(`not valid JSON${truncated ? ' (truncated?)' : ''}: ${m}`) };
   }
-  if (value === null || typeof value !== 'object') return { ok: false, reason: `expected a JSON object (an EventBridge event, an S3 notification with Records, or a put-events entry), got ${describeValue(value)}` };
+  if (value === null || typeof value !== 'object')
+    return {
+      ok: false,
+      reason: `expected a JSON object (an EventBridge event, an S3 notification with Records, or a put-events entry), got ${describeValue(value)}`,
+    };
   const entries = putEventsEntries(value);
   if (entries) {
-    if (entries.length !== 1) return { ok: false, reason: `the file holds ${entries.length} put-events entries; flywheel event delivers one event: keep one entry per file` };
+    if (entries.length !== 1)
+      return { ok: false, reason: `the file holds ${entries.length} put-events entries; flywheel event delivers one event: keep one entry per file` };
     return fromPutEventsEntry(entries[0], now);
   }
-  if (Array.isArray(value)) return { ok: false, reason: `expected one JSON object, got an array of ${value.length} (a list of put-events entries needs Source, DetailType and Detail in each)` };
+  if (Array.isArray(value))
+    return {
+      ok: false,
+      reason: `expected one JSON object, got an array of ${value.length} (a list of put-events entries needs Source, DetailType and Detail in each)`,
+    };
   const e = value as Record<string, unknown>;
   if (!('source' in e) && !('detail-type' in e) && !('detail' in e) && !('Records' in e)) {
     return { ok: false, reason: notAnEvent(e) };
@@ -159,10 +181,15 @@ function putEventsEntries(value: unknown): unknown[] | undefined {
 /** One put-events entry as EventBridge delivers it to a rule's target. */
 export function fromPutEventsEntry(entry: unknown, now: Date = new Date()): EdgeInput {
   const where = 'put-events entry';
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return { ok: false, reason: `${where}: expected an object with Source, DetailType and Detail, got ${describeValue(entry)}` };
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    return { ok: false, reason: `${where}: expected an object with Source, DetailType and Detail, got ${describeValue(entry)}` };
   const x = entry as Record<string, unknown>;
   for (const f of ['Source', 'DetailType', 'Detail'] as const) {
-    if (typeof x[f] !== 'string' || x[f] === '') return { ok: false, reason: `${where}: ${f}: expected a non-empty string${f === 'Detail' ? ' of JSON, as put-events takes it (e.g. "Detail": "{\\"dataset\\":\\"infobase\\"}")' : ''}, got ${describeValue(x[f])}` };
+    if (typeof x[f] !== 'string' || x[f] === '')
+      return {
+        ok: false,
+        reason: `${where}: ${f}: expected a non-empty string${f === 'Detail' ? ' of JSON, as put-events takes it (e.g. "Detail": "{\\"dataset\\":\\"infobase\\"}")' : ''}, got ${describeValue(x[f])}`,
+      };
   }
   let detail: unknown;
   try {
@@ -170,13 +197,15 @@ export function fromPutEventsEntry(entry: unknown, now: Date = new Date()): Edge
   } catch (err) {
     return { ok: false, reason: oneLine(`${where}: Detail: expected a JSON object in the string, got text that is not JSON (${(err as Error).message})`) };
   }
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ok: false, reason: `${where}: Detail: expected a JSON object in the string, got ${describeValue(detail)}` };
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+    return { ok: false, reason: `${where}: Detail: expected a JSON object in the string, got ${describeValue(detail)}` };
   let time = now;
   if (x.Time !== undefined) {
     time = typeof x.Time === 'number' ? new Date(x.Time * 1000) : new Date(String(x.Time));
     if (Number.isNaN(time.getTime())) return { ok: false, reason: `${where}: Time: expected an ISO-8601 time or epoch seconds, got ${describeValue(x.Time)}` };
   }
-  if (x.Resources !== undefined && !(Array.isArray(x.Resources) && x.Resources.every((r) => typeof r === 'string'))) return { ok: false, reason: `${where}: Resources: expected an array of ARNs, got ${describeValue(x.Resources)}` };
+  if (x.Resources !== undefined && !(Array.isArray(x.Resources) && x.Resources.every((r) => typeof r === 'string')))
+    return { ok: false, reason: `${where}: Resources: expected an array of ARNs, got ${describeValue(x.Resources)}` };
   const event = {
     version: '0',
     id: randomUUID(),
@@ -188,7 +217,11 @@ export function fromPutEventsEntry(entry: unknown, now: Date = new Date()): Edge
     resources: (x.Resources as string[] | undefined) ?? [],
     detail,
   };
-  return { ok: true, event, note: `read a put-events entry (${x.Source} / ${x.DetailType}${x.EventBusName ? ` on ${x.EventBusName}` : ''}) as the event EventBridge delivers` };
+  return {
+    ok: true,
+    event,
+    note: `read a put-events entry (${x.Source} / ${x.DetailType}${x.EventBusName ? ` on ${x.EventBusName}` : ''}) as the event EventBridge delivers`,
+  };
 }
 
 /** Why a JSON object is not an event, with the command that does what such a payload asks for. */
@@ -198,7 +231,14 @@ function notAnEvent(e: Record<string, unknown>): string {
   const manual = ['dataset', 'snapshotDt', 'tables', 'rerun'];
   if (keys.length > 0 && keys.every((k) => manual.includes(k))) {
     const tables = Array.isArray(e.tables) ? e.tables.map(String).join(',') : undefined;
-    const run = ['flywheel run', typeof e.dataset === 'string' ? `--dataset ${e.dataset}` : undefined, typeof e.snapshotDt === 'string' ? `--snapshot ${e.snapshotDt}` : undefined, tables ? `--tables ${tables}` : undefined].filter(Boolean).join(' ');
+    const run = [
+      'flywheel run',
+      typeof e.dataset === 'string' ? `--dataset ${e.dataset}` : undefined,
+      typeof e.snapshotDt === 'string' ? `--snapshot ${e.snapshotDt}` : undefined,
+      tables ? `--tables ${tables}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' ');
     return `${base}. This is a direct invocation (aws lambda invoke) of snapshot-trigger; locally: ${run}`;
   }
   return `${base}. A direct invocation payload goes to a function with aws lambda invoke; locally use flywheel run, compact, monitor or cleanrooms-report`;

@@ -28,7 +28,16 @@ export interface RouteParams {
 }
 
 /** The functions that consume events and the bus each listens on. */
-export type FunctionName = 'snapshotTrigger' | 'registerStagedTables' | 'bucketedTables' | 'dataMonitor' | 'replay' | 'compaction' | 'chargebacks' | 'reconciler' | 'cleanroomsReport';
+export type FunctionName =
+  | 'snapshotTrigger'
+  | 'registerStagedTables'
+  | 'bucketedTables'
+  | 'dataMonitor'
+  | 'replay'
+  | 'compaction'
+  | 'chargebacks'
+  | 'reconciler'
+  | 'cleanroomsReport';
 
 /** Glue job states that end a run. */
 const JOB_ENDED = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED'];
@@ -74,7 +83,11 @@ const objectCreated = (bucket: string, wildcards: string[]): EventPattern => ({
 });
 
 /** A run of one of `jobNames` ended (SUCCEEDED, FAILED, TIMEOUT or STOPPED). */
-const jobEnded = (jobNames: string[]): EventPattern => ({ source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: jobNames, state: JOB_ENDED } });
+const jobEnded = (jobNames: string[]): EventPattern => ({
+  source: ['aws.glue'],
+  'detail-type': ['Glue Job State Change'],
+  detail: { jobName: jobNames, state: JOB_ENDED },
+});
 
 /** Every route of the pipeline. */
 export function routes(p: RouteParams): Route[] {
@@ -83,13 +96,19 @@ export function routes(p: RouteParams): Route[] {
       name: 'ready-marker-landed',
       fn: 'snapshotTrigger',
       bus: 'default',
-      pattern: objectCreated(p.dataBucket, p.datasets.map((d) => `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}`)),
+      pattern: objectCreated(
+        p.dataBucket,
+        p.datasets.map((d) => `${d.rawPrefix}snapshot_dt=*/${d.readyMarker}`),
+      ),
     },
     {
       name: 'raw-landing-completed',
       fn: 'compaction',
       bus: 'default',
-      pattern: objectCreated(p.dataBucket, p.datasets.filter((d) => d.compactionPrefix).map((d) => `${d.compactionPrefix}snapshot_dt=*/${d.readyMarker}`)),
+      pattern: objectCreated(
+        p.dataBucket,
+        p.datasets.filter((d) => d.compactionPrefix).map((d) => `${d.compactionPrefix}snapshot_dt=*/${d.readyMarker}`),
+      ),
     },
     {
       name: 'compaction-job-finished',
@@ -179,7 +198,10 @@ function matchesValue(rule: PatternValue, values: unknown[], present: boolean): 
 }
 
 function wildcardRegex(wildcard: string): RegExp {
-  const body = wildcard.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const body = wildcard
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${body}$`, 's');
 }
 
@@ -208,7 +230,9 @@ export interface S3NotificationRecord {
  * decoded), so that both forms are routed by the same rules; undefined for anything else (another
  * source, a removal, an undecodable key), which no rule takes.
  */
-export function s3RecordAsObjectCreated(record: S3NotificationRecord): { source: string; 'detail-type': string; detail: { bucket: { name: string }; object: { key: string } } } | undefined {
+export function s3RecordAsObjectCreated(
+  record: S3NotificationRecord,
+): { source: string; 'detail-type': string; detail: { bucket: { name: string }; object: { key: string } } } | undefined {
   if (record?.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated:')) return undefined;
   const key = typeof record.s3?.object?.key === 'string' ? s3RecordKey(record.s3.object.key) : undefined;
   if (key === undefined || typeof record.s3.bucket?.name !== 'string') return undefined;

@@ -60,7 +60,10 @@ export const ManualTriggerSchema = z.object({
 export const SnapshotTriggerEventSchema = z.union([S3EventNotificationEventBridgeSchema, S3Schema, ScheduledEventSchema, ManualTriggerSchema.strict()]);
 export type SnapshotTriggerEvent = z.infer<typeof SnapshotTriggerEventSchema>;
 
-const realDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'snapshotDt must be YYYY-MM-DD').refine(isValidSnapshotDt, 'snapshotDt is not a real calendar date');
+const realDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'snapshotDt must be YYYY-MM-DD')
+  .refine(isValidSnapshotDt, 'snapshotDt is not a real calendar date');
 
 /** An operator's replay request on the project bus (validated strictly: anything unexpected is refused). */
 export const ReplayRequestedSchema = EventBridgeSchema.extend({
@@ -83,5 +86,8 @@ export const BucketedTablesEventSchema = z.union([StageCompletedSchema, AthenaQu
 
 /** A readable one-line summary of a zod error. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
+    .join('; ');
 }

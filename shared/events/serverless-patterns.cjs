@@ -38,7 +38,12 @@ async function routeParams(resolveVariable) {
     compactionJobName,
     chargebacksJobName,
     // as the local composition's localRouteParams: each dataset's raw prefix, ready marker and raw landing
-    datasets: datasets.map((d, i) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: splitJobNames[i], compactionPrefix: d.compaction?.sourcePrefix })),
+    datasets: datasets.map((d, i) => ({
+      rawPrefix: d.rawPrefix,
+      readyMarker: d.readyMarker,
+      splitJobName: splitJobNames[i],
+      compactionPrefix: d.compaction?.sourcePrefix,
+    })),
   };
 }
 

@@ -17,6 +17,10 @@ export interface Stamp {
 /** The current build's entry file, or why there is none to run; `root` is the checkout it must have been built from. */
 export declare function checkCli(outDir?: string, root?: string): { entry: string } | { stale: string };
 /** Builds the CLI into `outDir` and writes its stamp. */
-export declare function buildCli(options?: { outDir?: string; logLevel?: LogLevel; esbuild?: typeof import('esbuild') }): Promise<{ entry: string; build: string; inputs: number; ms: number }>;
+export declare function buildCli(options?: {
+  outDir?: string;
+  logLevel?: LogLevel;
+  esbuild?: typeof import('esbuild');
+}): Promise<{ entry: string; build: string; inputs: number; ms: number }>;
 /** The URL of the current build, built first when missing or stale; undefined → load the sources through tsx. */
 export declare function cliEntry(outDir?: string): Promise<string | undefined>;

@@ -133,7 +133,7 @@ export async function buildCli({ outDir = DEFAULT_OUT_DIR, logLevel = 'error', e
   /** @type {Stamp} */
   const stamp = { format: STAMP_FORMAT, root: REPO_DIR, build, entry: 'cli.mjs', inputs: [...stamps.values()] };
   const tmpStamp = path.join(outDir, `.${STAMP}.${process.pid}-${randomUUID().slice(0, 8)}`);
-  writeFileSync(tmpStamp, JSON.stringify(stamp) + '\n');
+  writeFileSync(tmpStamp, `${JSON.stringify(stamp)}\n`);
   renameSync(tmpStamp, path.join(outDir, STAMP));
   prune(outDir, build);
   return { entry: path.join(dir, 'cli.mjs'), build, inputs: stamps.size, ms: performance.now() - started };
@@ -219,10 +219,14 @@ function requireCommonJs() {
       const external = new RegExp(`^(${EXTERNAL.map((p) => p.replace(/[.]/g, '\\.').replace('*', '[^/]+')).join('|')})(/|$)`);
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.namespace === 'commonjs-package') return { path: args.path, external: true };
-        if ((args.kind !== 'import-statement' && args.kind !== 'dynamic-import') || isBuiltin(args.path) || !external.test(args.path) || !isCommonJs(args.path)) return undefined;
+        if ((args.kind !== 'import-statement' && args.kind !== 'dynamic-import') || isBuiltin(args.path) || !external.test(args.path) || !isCommonJs(args.path))
+          return undefined;
         return { path: args.path, namespace: 'commonjs-package' };
       });
-      build.onLoad({ filter: /.*/, namespace: 'commonjs-package' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'commonjs-package' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+      }));
     },
   };
 }
@@ -255,7 +259,8 @@ function prune(/** @type {string} */ outDir, /** @type {string} */ current) {
     const p = path.join(outDir, e.name);
     const st = statSync(p, { throwIfNoEntry: false });
     const unusedFor = st ? now - st.mtimeMs : 0;
-    if ((e.name.startsWith('.tmp-') && unusedFor > 3600_000) || (/^[0-9a-f]{16}$/.test(e.name) && unusedFor > KEEP_UNUSED_MS)) rmSync(p, { recursive: true, force: true });
+    if ((e.name.startsWith('.tmp-') && unusedFor > 3600_000) || (/^[0-9a-f]{16}$/.test(e.name) && unusedFor > KEEP_UNUSED_MS))
+      rmSync(p, { recursive: true, force: true });
   }
 }
 
@@ -271,7 +276,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       process.stdout.write(`flywheel CLI: built ${path.relative(REPO_DIR, r.entry)} from ${r.inputs} files in ${Math.round(r.ms)} ms (${found.stale})\n`);
     } catch (err) {
       // never fails `npm install`: bin.mjs builds at first run, or runs the sources through tsx
-      process.stderr.write(`flywheel CLI: not built (${String(/** @type {Error} */ (err).message ?? err).split('\n')[0]}); \`flywheel\` will build it at first run or load the sources through tsx\n`);
+      process.stderr.write(
+        `flywheel CLI: not built (${String(/** @type {Error} */ (err).message ?? err).split('\n')[0]}); \`flywheel\` will build it at first run or load the sources through tsx\n`,
+      );
     }
   }
 }

@@ -4,7 +4,13 @@ import { localRuntime } from '../composition/local.js';
 import { runCleanroomsReportLocal } from '../composition/local-cleanrooms.js';
 import { parseS3Uri } from '../domain/config.js';
 
-export { descriptionPath, LOCAL_MEMBERSHIP_ID, runCleanroomsReportLocal, sampleCleanroomsDescription, type CleanroomsLocalOptions } from '../composition/local-cleanrooms.js';
+export {
+  descriptionPath,
+  LOCAL_MEMBERSHIP_ID,
+  runCleanroomsReportLocal,
+  sampleCleanroomsDescription,
+  type CleanroomsLocalOptions,
+} from '../composition/local-cleanrooms.js';
 
 /**
  * `npx flywheel cleanrooms-report [--description FILE] [--membership ID]`: without --description the
@@ -12,10 +18,18 @@ export { descriptionPath, LOCAL_MEMBERSHIP_ID, runCleanroomsReportLocal, sampleC
  * the failed rows and where the files are; exit 0 when the report was written (failed rows included:
  * they are in the report and the outbox), 1 when it was not.
  */
-export async function cleanroomsReportCommand(o: { home: string; description?: string; membership?: string; tablePrefix?: string; verbose?: boolean }, out: (line?: string) => void): Promise<number> {
+export async function cleanroomsReportCommand(
+  o: { home: string; description?: string; membership?: string; tablePrefix?: string; verbose?: boolean },
+  out: (line?: string) => void,
+): Promise<number> {
   const rt = await localRuntime({ home: o.home, verbose: o.verbose });
   try {
-    const r = await runCleanroomsReportLocal(rt, { description: o.description, membershipId: o.membership, tablePrefix: o.tablePrefix, createSample: o.description === undefined });
+    const r = await runCleanroomsReportLocal(rt, {
+      description: o.description,
+      membershipId: o.membership,
+      tablePrefix: o.tablePrefix,
+      createSample: o.description === undefined,
+    });
     if (r.sampleWritten) out(`No Clean Rooms description yet: wrote a sample for the catalog's tables to ${r.description} (edit it to describe your account).`);
     const s = r.summary;
     if (!s || s.status === 'FAILED') {

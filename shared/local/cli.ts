@@ -13,7 +13,7 @@ import type { LocalRuntime } from '../composition/local.js';
 const runLocalModule = () => import('./run-local.js');
 const composition = () => import('../composition/local.js');
 
-const out = (line = '') => process.stdout.write(line + '\n');
+const out = (line = '') => process.stdout.write(`${line}\n`);
 
 /** The datasets (shared/domain/layout.ts), and those whose raw landings are compacted first. */
 const DATASETS = Object.values(defaultConfig().datasets);
@@ -40,7 +40,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       const { runLocal } = await runLocalModule();
-      exitCode = await runLocal({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, tables: splitList(o.tables), fromStage: o.fromStage as StageName | undefined, verbose: o.verbose });
+      exitCode = await runLocal({
+        home: o.home,
+        dataset: o.dataset,
+        snapshotDt: o.snapshot,
+        tables: splitList(o.tables),
+        fromStage: o.fromStage as StageName | undefined,
+        verbose: o.verbose,
+      });
     });
 
   program
@@ -64,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('event')
-    .description('deliver one AWS-shaped event (S3, Glue, Athena, Scheduled, Replay, or a put-events entry) through the local bus; exit 0 only if it was handled, else 2 with the reason on one stderr line')
+    .description(
+      'deliver one AWS-shaped event (S3, Glue, Athena, Scheduled, Replay, or a put-events entry) through the local bus; exit 0 only if it was handled, else 2 with the reason on one stderr line',
+    )
     .argument('<file>', 'event JSON file')
     .addOption(home())
     .option('--verbose', 'echo JSON logs to stderr')
@@ -92,7 +101,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('the run ledgers: dataset, snapshot, stage states, counts, timings')
     .addOption(home())
     .action(async (o) => {
-      const [{ localRuntime }, { makeLedgerStore }, { printLedgers }] = await Promise.all([composition(), import('../use-cases/ledger-store.js'), runLocalModule()]);
+      const [{ localRuntime }, { makeLedgerStore }, { printLedgers }] = await Promise.all([
+        composition(),
+        import('../use-cases/ledger-store.js'),
+        runLocalModule(),
+      ]);
       const rt = await localRuntime({ home: o.home });
       try {
         const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
@@ -118,12 +131,24 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       const { runReplay } = await runLocalModule();
-      exitCode = await runReplay({ home: o.home, dataset: o.dataset, snapshotDt: o.snapshot, fromStage: o.fromStage, tables: splitList(o.tables), dryRun: !!o.dryRun, reason: o.reason, bus: o.bus, verbose: o.verbose });
+      exitCode = await runReplay({
+        home: o.home,
+        dataset: o.dataset,
+        snapshotDt: o.snapshot,
+        fromStage: o.fromStage,
+        tables: splitList(o.tables),
+        dryRun: !!o.dryRun,
+        reason: o.reason,
+        bus: o.bus,
+        verbose: o.verbose,
+      });
     });
 
   program
     .command('compact')
-    .description(`compact a dataset's raw landing (${LAYOUT.rawLandingRoot}<dataset>/raw_input/snapshot_dt=D/) into the split's input, then run the pipeline on it`)
+    .description(
+      `compact a dataset's raw landing (${LAYOUT.rawLandingRoot}<dataset>/raw_input/snapshot_dt=D/) into the split's input, then run the pipeline on it`,
+    )
     .addOption(home())
     .addOption(new Option('--dataset <name>', 'dataset').choices(COMPACTED).default('addressable'))
     .requiredOption('--snapshot <date>', 'snapshot_dt of the raw landing')
@@ -131,12 +156,18 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o) => {
       // the direct invocation an operator sends the compaction function in AWS (`aws lambda invoke … {"dataset","snapshotDt"}`)
       const { runLocal } = await runLocalModule();
-      exitCode = await runLocal({ home: o.home, verbose: o.verbose, kick: (rt) => rt.bus.invoke('compaction', { dataset: o.dataset, snapshotDt: o.snapshot }) });
+      exitCode = await runLocal({
+        home: o.home,
+        verbose: o.verbose,
+        kick: (rt) => rt.bus.invoke('compaction', { dataset: o.dataset, snapshotDt: o.snapshot }),
+      });
     });
 
   program
     .command('consolidate')
-    .description('chargebacks consolidation of one day, locally: the chargebacks function invoked directly, its job on DuckDB (a day with no landing data is an error)')
+    .description(
+      'chargebacks consolidation of one day, locally: the chargebacks function invoked directly, its job on DuckDB (a day with no landing data is an error)',
+    )
     .addOption(home())
     .option('--date <date>', 'PARTITION_DATE (default: yesterday, UTC)')
     .option('--files <n>', 'OUTPUT_FILE_COUNT', '4')
@@ -151,15 +182,23 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('cleanrooms-report')
-    .description('the Clean Rooms report against the local catalog: which part_ tables are ready for analysis, and the ID resolution mappings (Clean Rooms itself is read from a JSON description)')
+    .description(
+      'the Clean Rooms report against the local catalog: which part_ tables are ready for analysis, and the ID resolution mappings (Clean Rooms itself is read from a JSON description)',
+    )
     .addOption(home())
-    .option('--description <file>', 'Clean Rooms / Entity Resolution description JSON (default: <home>/cleanrooms.json, generated from the catalog when absent)')
+    .option(
+      '--description <file>',
+      'Clean Rooms / Entity Resolution description JSON (default: <home>/cleanrooms.json, generated from the catalog when absent)',
+    )
     .option('--membership <id>', 'Clean Rooms membership id (default: the sample membership)')
     .option('--table-prefix <prefix>', 'catalog table prefix', 'part_')
     .option('--verbose', 'echo JSON logs to stderr')
     .action(async (o) => {
       const { cleanroomsReportCommand } = await import('./cleanrooms.js');
-      exitCode = await cleanroomsReportCommand({ home: o.home, description: o.description, membership: o.membership, tablePrefix: o.tablePrefix, verbose: o.verbose }, out);
+      exitCode = await cleanroomsReportCommand(
+        { home: o.home, description: o.description, membership: o.membership, tablePrefix: o.tablePrefix, verbose: o.verbose },
+        out,
+      );
     });
 
   program
@@ -173,7 +212,9 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const report = await makeReconcilerHandler(functionDeps(rt.deps, 'reconciler'))({});
         await rt.bus.drain();
-        out(`in flight: ${report?.inFlight.length ?? 0}; advanced: ${report?.advanced.join('; ') || 'nothing'}; past timeout: ${report?.timedOut.join('; ') || 'none'}`);
+        out(
+          `in flight: ${report?.inFlight.length ?? 0}; advanced: ${report?.advanced.join('; ') || 'nothing'}; past timeout: ${report?.timedOut.join('; ') || 'none'}`,
+        );
       } finally {
         rt.close();
       }
@@ -206,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<ids...>')
     .action(async (ids: string[]) => {
       const { bucketOf } = await import('../domain/bucket.js');
-      ids.forEach((id) => out(`${id}\t${bucketOf(id)}`));
+      for (const id of ids) out(`${id}\t${bucketOf(id)}`);
     });
 
   const name = argv[2];
@@ -241,5 +282,10 @@ async function withRuntime(home: string, what: string, fn: (rt: LocalRuntime) =>
 }
 
 function splitList(value?: string): string[] | undefined {
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }

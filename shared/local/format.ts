@@ -10,13 +10,20 @@ export function formatRows(columns: string[], rows: Record<string, unknown>[], f
     };
     return [columns.map(cell).join(','), ...plain.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n');
   }
-  return table(columns, plain.map((r) => columns.map((c) => text(r[c]))));
+  return table(
+    columns,
+    plain.map((r) => columns.map((c) => text(r[c]))),
+  );
 }
 
 /** An aligned text table with a header rule. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (/^-?[\d,.]+( s| ms)?$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (/^-?[\d,.]+( s| ms)?$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -28,7 +28,7 @@ export interface RunLocalOptions {
   verbose?: boolean;
 }
 
-const out = (line = '') => process.stdout.write(line + '\n');
+const out = (line = '') => process.stdout.write(`${line}\n`);
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Runs to completion; 0 only if every run it touched succeeded. */
@@ -50,8 +50,13 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
       },
     },
     progress: {
-      compacted: (folder, g) => out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
-      table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`) },
+      compacted: (folder, g) =>
+        out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
+      table: (t, r) =>
+        out(
+          `${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`,
+        ),
+    },
   });
   try {
     const { config } = rt.deps;
@@ -68,7 +73,18 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
         const landings = o.fromStage || o.tables ? [] : await pendingRawLandings(rt, name, o.snapshotDt);
         if (landings.length > 0) {
           // a raw landing not compacted yet: its ready marker, as S3 would announce it, starts the compaction stage
-          for (const key of landings) rt.bus.deliver(rt.bus.envelope('aws.s3', 'Object Created', { version: '0', bucket: { name: config.dataBucket }, object: { key, size: 0 }, 'request-id': 'local', requester: 'local', 'source-ip-address': '127.0.0.1', reason: 'PutObject' }));
+          for (const key of landings)
+            rt.bus.deliver(
+              rt.bus.envelope('aws.s3', 'Object Created', {
+                version: '0',
+                bucket: { name: config.dataBucket },
+                object: { key, size: 0 },
+                'request-id': 'local',
+                requester: 'local',
+                'source-ip-address': '127.0.0.1',
+                reason: 'PutObject',
+              }),
+            );
           continue;
         }
         const listing = await rt.deps.store.list(config.dataBucket, ds.rawPrefix, { delimiter: '/' });
@@ -79,7 +95,15 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
         if (o.fromStage === 'register-staged-tables' || o.fromStage === 'bucketed-tables') {
           if (!o.snapshotDt) throw new Error(`--from-stage ${o.fromStage} needs --snapshot`);
           // a later stage is a replay: the same Replay Requested an operator sends in AWS
-          rt.bus.deliver(rt.bus.envelope('flywheel.ops', 'Replay Requested', { dataset: name, snapshotDt: o.snapshotDt, fromStage: o.fromStage, ...(o.tables ? { tables: o.tables } : {}), reason: 'flywheel run --from-stage' }));
+          rt.bus.deliver(
+            rt.bus.envelope('flywheel.ops', 'Replay Requested', {
+              dataset: name,
+              snapshotDt: o.snapshotDt,
+              fromStage: o.fromStage,
+              ...(o.tables ? { tables: o.tables } : {}),
+              reason: 'flywheel run --from-stage',
+            }),
+          );
           continue;
         }
         rt.bus.invoke('snapshotTrigger', { dataset: name, snapshotDt: o.snapshotDt, tables: o.tables, rerun: true });
@@ -102,7 +126,10 @@ async function pendingRawLandings(rt: LocalRuntime, dataset: string, snapshotDt?
   if (!ds || !c) return [];
   const bucket = rt.deps.config.dataBucket;
   const { prefixes } = await rt.deps.store.list(bucket, c.sourcePrefix, { delimiter: '/' });
-  const dates = prefixes.map((p) => /snapshot_dt=(\d{4}-\d{2}-\d{2})\/$/.exec(p)?.[1]).filter((d): d is string => !!d && (!snapshotDt || d === snapshotDt)).sort();
+  const dates = prefixes
+    .map((p) => /snapshot_dt=(\d{4}-\d{2}-\d{2})\/$/.exec(p)?.[1])
+    .filter((d): d is string => !!d && (!snapshotDt || d === snapshotDt))
+    .sort();
   for (const d of dates.reverse()) {
     const marker = `${c.sourcePrefix}snapshot_dt=${d}/${c.readyMarker}`;
     if (!(await rt.deps.store.head(bucket, marker))) continue;
@@ -136,7 +163,9 @@ function describe(event: unknown, fn?: string, input = false): string | undefine
     case 'Scheduled Event':
       return `Scheduled Event → ${to}`;
     case undefined:
-      return 'Records' in e && Array.isArray(e.Records) ? `S3 notification (${e.Records.length} record) → ${to}` : `trigger ${e.dataset ?? ''}${e.snapshotDt ? ` snapshot_dt=${e.snapshotDt}` : ' (latest valid snapshot)'} → ${to}`;
+      return 'Records' in e && Array.isArray(e.Records)
+        ? `S3 notification (${e.Records.length} record) → ${to}`
+        : `trigger ${e.dataset ?? ''}${e.snapshotDt ? ` snapshot_dt=${e.snapshotDt}` : ' (latest valid snapshot)'} → ${to}`;
     default:
       return `${e['detail-type']} → ${to}`;
   }
@@ -184,7 +213,9 @@ async function printRun(rt: LocalRuntime, l: RunLedger): Promise<void> {
     rows.push([name, t.status, fmt(t.rows), part, fmt(t.nullKeys), fmt(t.files), secs(durationMs(t.startedAt, t.endedAt))]);
   }
   out(table(['table', 'status', 'source rows', 'part_ rows', 'NULL keys', 'split files', 'build time'], rows));
-  out(`stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`);
+  out(
+    `stages: ${STAGES.map((s) => `${s} ${l.stages[s].status}${l.stages[s].startedAt ? ` ${secs(durationMs(l.stages[s].startedAt, l.stages[s].endedAt))}` : ''}`).join(' · ')}`,
+  );
 }
 
 // ───────────────────────────── flywheel event <file> ─────────────────────────────
@@ -201,7 +232,11 @@ export const EVENT_NOT_HANDLED = 2;
  * resource names read as the local stack's, and its rule found. Either the event to deliver and the
  * functions it reaches, or the outcome (rejected, no rule).
  */
-export async function prepareEvent(file: string, config: PipelineConfig = defaultConfig(), note: (line: string) => void = out): Promise<{ event: unknown; fns: FunctionName[] } | EventOutcome> {
+export async function prepareEvent(
+  file: string,
+  config: PipelineConfig = defaultConfig(),
+  note: (line: string) => void = out,
+): Promise<{ event: unknown; fns: FunctionName[] } | EventOutcome> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -270,7 +305,8 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
   const threw: string[] = [];
   const laterFailures: string[] = [];
   // the delivered event, or (an S3 notification) the share of its records one function receives
-  const records = (x: unknown) => (typeof x === 'object' && x !== null && Array.isArray((x as { Records?: unknown }).Records) ? (x as { Records: unknown[] }).Records : undefined);
+  const records = (x: unknown) =>
+    typeof x === 'object' && x !== null && Array.isArray((x as { Records?: unknown }).Records) ? (x as { Records: unknown[] }).Records : undefined;
   const isInput = (e: unknown) => {
     if (e === event) return true;
     const share = records(e);
@@ -297,8 +333,12 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
       },
     },
     progress: {
-      compacted: (folder, g) => out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
-      table: (t, r) => out(`${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`),
+      compacted: (folder, g) =>
+        out(`${at()}   compacted ${folder}: ${g.keys.length} small file(s), ${g.rowsIn.toLocaleString('en-US')} rows → ${g.files.length} file(s)`),
+      table: (t, r) =>
+        out(
+          `${at()}   split ${t.source} → ${t.target}: ${r.rows.toLocaleString('en-US')} rows${r.nullKeys ? ` (${r.nullKeys} with a NULL key, kept in bucket 0)` : ''}, ${r.files} file(s), ${secs(r.ms)}`,
+        ),
     },
   });
   try {
@@ -339,20 +379,35 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
     if (failedRun) {
       const stage = STAGES.find((s) => failedRun.stages[s].status === 'FAILED');
       const table = Object.entries(failedRun.tables).find(([, t]) => t.status === 'FAILED');
-      const why = (stage && failedRun.stages[stage].error) ?? (table && `table ${table[0]}: ${table[1].error ?? 'FAILED'}`) ?? alerts[0]?.cause ?? 'see the alerts';
-      return { kind: 'failed', reason: `${failedRun.dataset} snapshot_dt=${failedRun.snapshotDt} run ${failedRun.runId} FAILED${stage ? ` at ${stage}` : ''}: ${why}${alerts.length ? ` (${alerts.length} alert(s) in outbox/)` : ''}` };
+      const why =
+        (stage && failedRun.stages[stage].error) ?? (table && `table ${table[0]}: ${table[1].error ?? 'FAILED'}`) ?? alerts[0]?.cause ?? 'see the alerts';
+      return {
+        kind: 'failed',
+        reason: `${failedRun.dataset} snapshot_dt=${failedRun.snapshotDt} run ${failedRun.runId} FAILED${stage ? ` at ${stage}` : ''}: ${why}${alerts.length ? ` (${alerts.length} alert(s) in outbox/)` : ''}`,
+      };
     }
-    if (alerts.length > 0) return { kind: 'failed', reason: `${alerts[0]!.subject}${alerts[0]!.cause ? ` — ${alerts[0]!.cause}` : ''}${alerts.length > 1 ? ` (and ${alerts.length - 1} more alert(s) in outbox/)` : ' (alert in outbox/)'}` };
+    if (alerts.length > 0)
+      return {
+        kind: 'failed',
+        reason: `${alerts[0]!.subject}${alerts[0]!.cause ? ` — ${alerts[0]!.cause}` : ''}${alerts.length > 1 ? ` (and ${alerts.length - 1} more alert(s) in outbox/)` : ' (alert in outbox/)'}`,
+      };
     if (laterFailures.length > 0) return { kind: 'failed', reason: laterFailures[0]! };
     const unfinished = touched.find((l) => l.status !== 'SUCCEEDED');
-    if (unfinished) return { kind: 'failed', reason: `${unfinished.dataset} snapshot_dt=${unfinished.snapshotDt} run ${unfinished.runId} is still ${unfinished.status} after every queued event and job ran` };
+    if (unfinished)
+      return {
+        kind: 'failed',
+        reason: `${unfinished.dataset} snapshot_dt=${unfinished.snapshotDt} run ${unfinished.runId} is still ${unfinished.status} after every queued event and job ran`,
+      };
     if (noted.ignored.length > 0 && touched.length === 0 && followed.length === 0) {
       const n = noted.ignored[0]!;
       const ids = Object.entries(n.extra)
         .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
         .slice(0, 3)
         .map(([k, v]) => `${k}=${show(v)}`);
-      return { kind: 'ignored', reason: `${n.fn ?? by}: ${n.message.replace(/;\s*ignored$/, '')}${ids.length ? ` (${ids.join(', ')})` : ''}; nothing was started or changed` };
+      return {
+        kind: 'ignored',
+        reason: `${n.fn ?? by}: ${n.message.replace(/;\s*ignored$/, '')}${ids.length ? ` (${ids.join(', ')})` : ''}; nothing was started or changed`,
+      };
     }
     const runs = touched.map((l) => `${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId} ${l.status}`);
     const then = followed.length ? `; then ${[...new Set(followed)].map((t) => `${followed.filter((x) => x === t).length}× ${t}`).join(', ')}` : '';
@@ -418,7 +473,12 @@ export function printLedgers(all: RunLedger[], print: (line: string) => void): v
         }),
       ),
     );
-    print(table(['table', 'status', 'rows', 'files', 'steps'], Object.entries(l.tables).map(([n, t]) => [n, t.status, fmt(t.rows), fmt(t.files), t.steps.map((s) => `${s.label}:${s.status}`).join(' ')])));
+    print(
+      table(
+        ['table', 'status', 'rows', 'files', 'steps'],
+        Object.entries(l.tables).map(([n, t]) => [n, t.status, fmt(t.rows), fmt(t.files), t.steps.map((s) => `${s.label}:${s.status}`).join(' ')]),
+      ),
+    );
     print('');
   }
 }
@@ -473,7 +533,9 @@ export async function runConsolidate(o: { home: string; date: string; files: num
     const day = path.join(rt.home, 'lake', rt.deps.config.dataBucket, CONSOLIDATED_PREFIX, dayPartition(o.date));
     if (/^METRICS: records_processed=[1-9]/m.test(message)) out(`${o.dryRun ? 'would write' : 'wrote'} ${day}`);
     if (/^NOTHING TO CONSOLIDATE/m.test(message)) {
-      process.stderr.write(`consolidation failed: no chargebacks landed for ${o.date}; land the day's files under ${path.join(rt.home, 'lake', rt.deps.config.dataBucket, LANDING_PREFIX, dayPartition(o.date))} first\n`);
+      process.stderr.write(
+        `consolidation failed: no chargebacks landed for ${o.date}; land the day's files under ${path.join(rt.home, 'lake', rt.deps.config.dataBucket, LANDING_PREFIX, dayPartition(o.date))} first\n`,
+      );
       return 1;
     }
     return 0;
@@ -483,8 +545,25 @@ export async function runConsolidate(o: { home: string; date: string; files: num
 }
 
 /** `flywheel replay`: a Replay Requested event through the local bus; prints the aws command, the plan, then runs it. */
-export async function runReplay(o: { home: string; dataset: string; snapshotDt: string; fromStage?: StageName; tables?: string[]; dryRun: boolean; reason: string; bus: string; verbose?: boolean }): Promise<number> {
-  const detail = { dataset: o.dataset, snapshotDt: o.snapshotDt, ...(o.fromStage ? { fromStage: o.fromStage } : {}), ...(o.tables ? { tables: o.tables } : {}), ...(o.dryRun ? { dryRun: true } : {}), reason: o.reason };
+export async function runReplay(o: {
+  home: string;
+  dataset: string;
+  snapshotDt: string;
+  fromStage?: StageName;
+  tables?: string[];
+  dryRun: boolean;
+  reason: string;
+  bus: string;
+  verbose?: boolean;
+}): Promise<number> {
+  const detail = {
+    dataset: o.dataset,
+    snapshotDt: o.snapshotDt,
+    ...(o.fromStage ? { fromStage: o.fromStage } : {}),
+    ...(o.tables ? { tables: o.tables } : {}),
+    ...(o.dryRun ? { dryRun: true } : {}),
+    reason: o.reason,
+  };
   out('In AWS:');
   out(`  ${awsReplayCommand(o.bus, detail as Parameters<typeof awsReplayCommand>[1])}`);
   out('');

@@ -38,7 +38,7 @@ const TABLES: Record<string, Record<string, string>> = {
   },
   IBE_04: {
     IBE4100_NET_WORTH: '((i * 104729) % 5000000)::BIGINT',
-    IBE4200_CREDIT_BAND: "chr(65 + (i % 6)::INTEGER)",
+    IBE4200_CREDIT_BAND: 'chr(65 + (i % 6)::INTEGER)',
     IBE4300_SCORE: 'round(((i * 37) % 1000) / 10.0, 1)',
   },
   MIACS_01: {
@@ -86,8 +86,12 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
       for (const [table, columns] of Object.entries(TABLES)) {
         options.onTable?.(snapshot, table);
         await fs.mkdir(path.join(dir, table), { recursive: true });
-        const select = `SELECT ${id} AS CUSTOMER_USER_ID, ${Object.entries(columns).map(([c, e]) => `${e} AS ${c}`).join(', ')} FROM range(${total}) t(i)`;
-        await db.run(`COPY (${select}) TO ${literal(path.join(dir, table))} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '8MB', FILENAME_PATTERN 'part-{i}')`);
+        const select = `SELECT ${id} AS CUSTOMER_USER_ID, ${Object.entries(columns)
+          .map(([c, e]) => `${e} AS ${c}`)
+          .join(', ')} FROM range(${total}) t(i)`;
+        await db.run(
+          `COPY (${select}) TO ${literal(path.join(dir, table))} (FORMAT parquet, COMPRESSION snappy, PER_THREAD_OUTPUT false, FILE_SIZE_BYTES '8MB', FILENAME_PATTERN 'part-{i}')`,
+        );
       }
       await fs.writeFile(path.join(dir, INFOBASE.readyMarker), '');
       // the addressable ids: one table, files directly under the snapshot folder
@@ -99,7 +103,10 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
         const select = `SELECT ${id} AS CUSTOMER_USER_ID, 'ADDR-' || lpad(((i * 7919) % 1000003)::VARCHAR, 7, '0') AS ADDRESSABLE_ID, CASE i % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'postal' END AS ID_TYPE FROM range(${Math.ceil(total / 2)}) t(i)`;
         if (raw) {
           // a raw landing is many small files, as upstream delivers them
-          for (let f = 0; f < RAW_LANDING_FILES; f++) await db.run(`COPY (${select} WHERE i % ${RAW_LANDING_FILES} = ${f}) TO ${literal(path.join(adir, `part-${String(f).padStart(5, '0')}.parquet`))} (FORMAT parquet, COMPRESSION snappy)`);
+          for (let f = 0; f < RAW_LANDING_FILES; f++)
+            await db.run(
+              `COPY (${select} WHERE i % ${RAW_LANDING_FILES} = ${f}) TO ${literal(path.join(adir, `part-${String(f).padStart(5, '0')}.parquet`))} (FORMAT parquet, COMPRESSION snappy)`,
+            );
         } else {
           await db.run(`COPY (${select}) TO ${literal(adir)} (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES '4MB', FILENAME_PATTERN 'part-{i}')`);
         }
@@ -111,7 +118,7 @@ export async function generateSampleLake(lakeDir: string, options: SampleOptions
     await fs.mkdir(path.join(raw, 'snapshot_dt=2099-02-30'), { recursive: true });
     await fs.writeFile(path.join(raw, 'README.txt'), 'stray object under raw_input/\n');
     await fs.mkdir(path.dirname(path.join(data, INFOBASE.mappingKey!)), { recursive: true });
-    await fs.writeFile(path.join(data, INFOBASE.mappingKey!), SAMPLE_MAPPING + '\n');
+    await fs.writeFile(path.join(data, INFOBASE.mappingKey!), `${SAMPLE_MAPPING}\n`);
     for (const day of options.chargebackDays ?? [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)]) {
       options.onTable?.(day, 'chargebacks landing (flywheel consolidate)');
       await generateLanding(db, lakeDir, day);

@@ -26,7 +26,12 @@ export type AlertDeps = DepsOf<'notifier' | 'bus' | 'logger' | 'replayCommand' |
 /** Publishes the alert and the Stage Failed event; never throws on its own account. */
 export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<void> {
   recordFailure(deps, a.dataset, a.stage);
-  const replay = deps.replayCommand({ dataset: a.dataset, snapshotDt: a.snapshotDt, fromStage: a.replayFrom ?? a.stage, tables: a.table ? [a.table] : undefined });
+  const replay = deps.replayCommand({
+    dataset: a.dataset,
+    snapshotDt: a.snapshotDt,
+    fromStage: a.replayFrom ?? a.stage,
+    tables: a.table ? [a.table] : undefined,
+  });
   const subject = `[Flywheel] ${a.stage} FAILED ${a.dataset} snapshot_dt=${a.snapshotDt}${a.table ? ` table=${a.table}` : ''}`;
   const body = [
     `Stage:    ${a.stage}`,

@@ -10,7 +10,16 @@
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
-import { BUCKETED_STEP, bucketedCopies, buildStepsFor, filesByFolder, recordedRangeSize, stepLabel, type BuildStep, type PartitionFiles } from '../domain/build-steps.js';
+import {
+  BUCKETED_STEP,
+  bucketedCopies,
+  buildStepsFor,
+  filesByFolder,
+  recordedRangeSize,
+  stepLabel,
+  type BuildStep,
+  type PartitionFiles,
+} from '../domain/build-steps.js';
 import { durationMs, setStage, STAGES, type RunLedger } from '../domain/ledger.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { DepsOf } from '../deps.js';
@@ -42,9 +51,18 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
       catalogGrant(['getTable', 'deleteTable'], database, prefixes.ext),
       catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.part),
       catalogGrant(['getTable', 'upsertTable', 'switchTables', 'deleteTable'], database, prefixes.bucketed),
-      { port: 'engine', methods: ['start', 'status'], database, reads: [...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix })), ...partData], writes: partData },
+      {
+        port: 'engine',
+        methods: ['start', 'status'],
+        database,
+        reads: [...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix })), ...partData],
+        writes: partData,
+      },
     ],
-    datasets.flatMap((d) => [storeGrant(['list', 'get', 'copy'], bucket, d.bucketedPrefix), storeGrant(['put'], bucket, `${d.bucketedPrefix}metadata/snapshot_dt.txt`)]),
+    datasets.flatMap((d) => [
+      storeGrant(['list', 'get', 'copy'], bucket, d.bucketedPrefix),
+      storeGrant(['put'], bucket, `${d.bucketedPrefix}metadata/snapshot_dt.txt`),
+    ]),
     alertsReach(),
   );
 }
@@ -80,7 +98,12 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       partStaging: staging(config.prefixes.part, table, ref.runId),
       columns: ext.columns.filter((c) => c.name !== 'id_bucket'),
       partLocation: folder(ref, config.prefixes.part, table),
-      er: { staging: staging(config.prefixes.part, `${table}_er`, ref.runId), location: folder(ref, config.prefixes.part, `${table}_er`), snapshotDt: ref.snapshotDt, keyColumn: config.keyColumn },
+      er: {
+        staging: staging(config.prefixes.part, `${table}_er`, ref.runId),
+        location: folder(ref, config.prefixes.part, `${table}_er`),
+        snapshotDt: ref.snapshotDt,
+        keyColumn: config.keyColumn,
+      },
       bucketCount: config.bucketCount,
       partitionsPerQuery: recordedRangeSize(recorded) ?? config.partitionsPerQuery,
     });
@@ -177,7 +200,11 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
         }
         rec.status = 'RUNNING';
         rec.startedAt = now.toISOString();
-        rec.steps = [...steps.map(stepLabel), BUCKETED_STEP].map((label, i) => ({ label, status: i === 0 ? 'RUNNING' : 'PENDING', startedAt: i === 0 ? now.toISOString() : undefined }));
+        rec.steps = [...steps.map(stepLabel), BUCKETED_STEP].map((label, i) => ({
+          label,
+          status: i === 0 ? 'RUNNING' : 'PENDING',
+          startedAt: i === 0 ? now.toISOString() : undefined,
+        }));
       }
       return true;
     });
@@ -185,7 +212,8 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       logger.info('duplicate Stage Completed ignored');
       return;
     }
-    for (const [t, steps] of planned) await startStep(ref, t, steps, 0).catch((err: Error) => onStepFinished({ ...ref, table: t, step: 0 }, undefined, 'FAILED', err.message));
+    for (const [t, steps] of planned)
+      await startStep(ref, t, steps, 0).catch((err: Error) => onStepFinished({ ...ref, table: t, step: 0 }, undefined, 'FAILED', err.message));
     await finishIfDone(ref, ledger);
   }
 
@@ -221,7 +249,11 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
     const rec = ledger.tables[table]!;
     if (status === 'FAILED') await failTable(ref, table, `${rec.steps[step]!.label} query ${queryId ?? '(not started)'}: ${reason}`);
     else if (rec.status === 'RUNNING') {
-      const steps = await stepsFor(ref, table, rec.steps.map((s) => s.label));
+      const steps = await stepsFor(
+        ref,
+        table,
+        rec.steps.map((s) => s.label),
+      );
       await startStep(ref, table, steps, step + 1).catch((err: Error) => onStepFinished({ ...ref, step: step + 1 }, undefined, 'FAILED', err.message));
     }
     await finishIfDone(ref, ledger);
@@ -239,8 +271,12 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       },
     });
     if (!claimed) return;
-    const done = Object.entries(ledger.tables).filter(([, t]) => t.status === 'SUCCEEDED').map(([name]) => name);
-    const failed = Object.entries(ledger.tables).filter(([, t]) => t.status === 'FAILED').map(([name]) => name);
+    const done = Object.entries(ledger.tables)
+      .filter(([, t]) => t.status === 'SUCCEEDED')
+      .map(([name]) => name);
+    const failed = Object.entries(ledger.tables)
+      .filter(([, t]) => t.status === 'FAILED')
+      .map(([name]) => name);
     try {
       const deliberate = ledger.trigger.kind === 'replay' || ledger.trigger.kind === 'cli';
       const notSwitched = done.length > 0 ? await switchLiveTables(ref, done, deliberate) : [];
@@ -254,7 +290,13 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
     }
     const final = await ledgers.update(ref, (l) => {
       const ok = failed.length === 0 && l.skipped.length === 0;
-      setStage(l, 'bucketed-tables', done.length > 0 ? 'SUCCEEDED' : 'FAILED', clock.now(), failed.length ? { error: `tables failed: ${failed.join(', ')}` } : {});
+      setStage(
+        l,
+        'bucketed-tables',
+        done.length > 0 ? 'SUCCEEDED' : 'FAILED',
+        clock.now(),
+        failed.length ? { error: `tables failed: ${failed.join(', ')}` } : {},
+      );
       l.status = ok ? 'SUCCEEDED' : 'FAILED';
       return true;
     });
@@ -267,9 +309,19 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
         detail: {
           ...ref,
           status: l.status,
-          tables: Object.entries(l.tables).map(([table, t]) => ({ table, status: t.status, rows: t.rows, files: t.files, nullKeys: t.nullKeys, durationMs: durationMs(t.startedAt, t.endedAt), error: t.error })),
+          tables: Object.entries(l.tables).map(([table, t]) => ({
+            table,
+            status: t.status,
+            rows: t.rows,
+            files: t.files,
+            nullKeys: t.nullKeys,
+            durationMs: durationMs(t.startedAt, t.endedAt),
+            error: t.error,
+          })),
           skipped: l.skipped,
-          stages: Object.fromEntries(STAGES.map((s) => [s, { status: l.stages[s].status, durationMs: durationMs(l.stages[s].startedAt, l.stages[s].endedAt) }])),
+          stages: Object.fromEntries(
+            STAGES.map((s) => [s, { status: l.stages[s].status, durationMs: durationMs(l.stages[s].startedAt, l.stages[s].endedAt) }]),
+          ),
           durationMs: durationMs(l.createdAt, l.stages['bucketed-tables'].endedAt),
         },
       },

@@ -25,12 +25,17 @@ export function makeChargebacks(deps: MaintenanceJobsDeps) {
     async startChargebacks(p: ChargebacksParams, r: ChargebacksRequest): Promise<JobRecord | undefined> {
       const at = r.executionTime ? new Date(r.executionTime) : deps.clock.now();
       const rerunPayload = { ...r, executionTime: at.toISOString() };
-      const rerun = { fn: 'chargebacks', payload: rerunPayload, local: `npx flywheel consolidate --date ${r.partitionDate ?? '<day>'}${r.dryRun ? ' --dry-run' : ''}` };
+      const rerun = {
+        fn: 'chargebacks',
+        payload: rerunPayload,
+        local: `npx flywheel consolidate --date ${r.partitionDate ?? '<day>'}${r.dryRun ? ' --dry-run' : ''}`,
+      };
       let window: ConsolidationWindow;
       try {
         if (Number.isNaN(at.getTime())) throw new Error(`executionTime ${r.executionTime} is not an ISO date-time`);
         window = consolidationWindow(at, p.totalExecutions);
-        if (r.partitionDate !== undefined && !isValidSnapshotDt(r.partitionDate)) throw new Error(`partitionDate ${r.partitionDate} is not a valid YYYY-MM-DD date`);
+        if (r.partitionDate !== undefined && !isValidSnapshotDt(r.partitionDate))
+          throw new Error(`partitionDate ${r.partitionDate} is not a valid YYYY-MM-DD date`);
         assertCodec(p.codec);
         assertFileCount(p.outputFileCount);
       } catch (err) {
@@ -54,7 +59,6 @@ export function makeChargebacks(deps: MaintenanceJobsDeps) {
       };
       return start('chargebacks', args, `chargebacks ${partitionDate} (execution ${args.EXECUTION_SEQUENCE} of ${p.totalExecutions})`, rerun);
     },
-
 
     onJobFinished,
   };

@@ -14,8 +14,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { catalogGrant, storeGrant, type Grant } from '../domain/access.js';
 import { s3Uri } from '../domain/config.js';
 import {
-  buildReport, failedRowLines, identityCsv, reportFiles, tablesCsv,
-  type AssociationItem, type ConfiguredTableItem, type IdNamespaceItem, type Listed, type SchemaMappingItem,
+  buildReport,
+  failedRowLines,
+  identityCsv,
+  reportFiles,
+  tablesCsv,
+  type AssociationItem,
+  type ConfiguredTableItem,
+  type IdNamespaceItem,
+  type Listed,
+  type SchemaMappingItem,
 } from '../domain/cleanrooms-report.js';
 import type { DepsOf } from '../deps.js';
 import type { CleanroomsReportDefaults, CleanroomsReportParams } from '../domain/cleanrooms-report.js';
@@ -32,7 +40,6 @@ export interface CleanRoomsDirectory {
   /** Every Entity Resolution schema mapping, with its mapped input fields. */
   schemaMappings(): Promise<Listed<SchemaMappingItem>>;
 }
-
 
 export interface CleanroomsReportSummary {
   status: 'SUCCEEDED' | 'SUCCEEDED_WITH_FAILED_ROWS' | 'FAILED';
@@ -79,7 +86,19 @@ export function makeCleanroomsReport(deps: CleanroomsReportDeps, directory: Clea
       // 3.
       const now = clock.now();
       const files = reportFiles(p.reportPrefix, now);
-      const report = buildReport({ database: p.database, membershipId: p.membershipId, tablePrefix: p.tablePrefix, tables, configuredTables, associations, idNamespaces, schemaMappings, generatedAt: now, trigger, files });
+      const report = buildReport({
+        database: p.database,
+        membershipId: p.membershipId,
+        tablePrefix: p.tablePrefix,
+        tables,
+        configuredTables,
+        associations,
+        idNamespaces,
+        schemaMappings,
+        generatedAt: now,
+        trigger,
+        files,
+      });
       step = `writing the report to ${s3Uri(p.reportBucket, p.reportPrefix)}`;
       await store.put(p.reportBucket, files.json, JSON.stringify(report, null, 2));
       await store.put(p.reportBucket, files.tables_csv, tablesCsv(report.tables));
@@ -95,7 +114,11 @@ export function makeCleanroomsReport(deps: CleanroomsReportDeps, directory: Clea
         status: failedRows.length > 0 ? 'SUCCEEDED_WITH_FAILED_ROWS' : 'SUCCEEDED',
         membershipId: p.membershipId,
         reportUri,
-        files: { json: s3Uri(p.reportBucket, files.json), tablesCsv: s3Uri(p.reportBucket, files.tables_csv), identityCsv: s3Uri(p.reportBucket, files.identity_csv) },
+        files: {
+          json: s3Uri(p.reportBucket, files.json),
+          tablesCsv: s3Uri(p.reportBucket, files.tables_csv),
+          identityCsv: s3Uri(p.reportBucket, files.identity_csv),
+        },
         tables: s.tables,
         ready: s.ready,
         notReady: s.not_ready,
@@ -122,7 +145,11 @@ export function makeCleanroomsReport(deps: CleanroomsReportDeps, directory: Clea
       p.rerunCommand ? `Run again: ${p.rerunCommand}` : undefined,
     ].filter((l) => l !== undefined);
     try {
-      await notifier.publish({ subject: `[Flywheel] cleanrooms-report: ${lines.length} failed row(s) membership=${p.membershipId}`, body: body.join('\n'), attributes: { stage: 'cleanrooms-report', membership_id: p.membershipId } });
+      await notifier.publish({
+        subject: `[Flywheel] cleanrooms-report: ${lines.length} failed row(s) membership=${p.membershipId}`,
+        body: body.join('\n'),
+        attributes: { stage: 'cleanrooms-report', membership_id: p.membershipId },
+      });
     } catch (err) {
       logger.error('could not deliver the failed-rows notification', { error: (err as Error).message });
     }
@@ -143,7 +170,11 @@ export function makeCleanroomsReport(deps: CleanroomsReportDeps, directory: Clea
       p.rerunCommand ? `Run again once fixed:\n  ${p.rerunCommand}` : undefined,
     ].filter((l) => l !== undefined);
     try {
-      await notifier.publish({ subject: `[Flywheel] cleanrooms-report FAILED membership=${p.membershipId}`, body: body.join('\n'), attributes: { stage: 'cleanrooms-report', membership_id: p.membershipId } });
+      await notifier.publish({
+        subject: `[Flywheel] cleanrooms-report FAILED membership=${p.membershipId}`,
+        body: body.join('\n'),
+        attributes: { stage: 'cleanrooms-report', membership_id: p.membershipId },
+      });
     } catch (err) {
       logger.error('could not deliver the failure alert', { error: (err as Error).message });
     }

@@ -15,13 +15,22 @@ export function makeCompaction(deps: MaintenanceJobsDeps) {
     /** Starts the compaction of a dataset's raw landing `snapshot_dt=D`. */
     async startCompaction(dataset: DatasetConfig, snapshotDt: string): Promise<JobRecord | undefined> {
       const c = dataset.compaction;
-      const rerun = { fn: 'compaction', payload: { dataset: dataset.name, snapshotDt }, local: `npx flywheel compact --dataset ${dataset.name} --snapshot ${snapshotDt}` };
+      const rerun = {
+        fn: 'compaction',
+        payload: { dataset: dataset.name, snapshotDt },
+        local: `npx flywheel compact --dataset ${dataset.name} --snapshot ${snapshotDt}`,
+      };
       if (!c) {
         logger.info('compaction is off for this dataset; raw landing ignored', { dataset: dataset.name, snapshotDt });
         return undefined;
       }
       if (!isValidSnapshotDt(snapshotDt)) {
-        await alert(`compaction refused ${dataset.name} snapshot_dt=${snapshotDt}`, `snapshot_dt=${snapshotDt} is not a valid YYYY-MM-DD date`, `land the files under ${c.sourcePrefix}snapshot_dt=YYYY-MM-DD/`, rerun);
+        await alert(
+          `compaction refused ${dataset.name} snapshot_dt=${snapshotDt}`,
+          `snapshot_dt=${snapshotDt} is not a valid YYYY-MM-DD date`,
+          `land the files under ${c.sourcePrefix}snapshot_dt=YYYY-MM-DD/`,
+          rerun,
+        );
         return undefined;
       }
       const args = {
@@ -35,7 +44,6 @@ export function makeCompaction(deps: MaintenanceJobsDeps) {
       };
       return start('compaction', args, `${dataset.name} snapshot_dt=${snapshotDt}`, rerun);
     },
-
 
     onJobFinished,
   };

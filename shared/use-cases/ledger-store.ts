@@ -66,7 +66,8 @@ export function makeLedgerStore(store: ObjectStore, config: PipelineConfig, cloc
      */
     async update(ref: RunRef, change: (ledger: RunLedger) => boolean): Promise<{ ledger: RunLedger; changed: boolean }> {
       const { doc, changed } = await updateJson<RunLedger>(store, bucket, ledgerKey(config, ref.dataset, ref.snapshotDt), (ledger) => {
-        if (ledger.runId !== ref.runId) throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
+        if (ledger.runId !== ref.runId)
+          throw new Error(`run ${ref.runId} of ${ref.dataset} snapshot_dt=${ref.snapshotDt} was superseded by run ${ledger.runId}`);
         if (!change(ledger)) return false;
         ledger.updatedAt = clock.now().toISOString();
         return true;

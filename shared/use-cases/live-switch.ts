@@ -15,7 +15,11 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
   const { config, store, catalog, logger } = deps;
 
   /** The live tables of one logical table: part_<t>, part_<t>_er, bucketed_<t> (prefix, name). */
-  const liveNames = (t: string): Array<readonly [string, string]> => [[config.prefixes.part, t], [config.prefixes.part, `${t}_er`], [config.prefixes.bucketed, t]];
+  const liveNames = (t: string): Array<readonly [string, string]> => [
+    [config.prefixes.part, t],
+    [config.prefixes.part, `${t}_er`],
+    [config.prefixes.bucketed, t],
+  ];
 
   /**
    * Points part_<t> and bucketed_<t> at this run's data in one catalog step (see Catalog.switchTables
@@ -45,7 +49,9 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
       }
     }
     if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    for (const t of tables) for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const]) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
+    for (const t of tables)
+      for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const])
+        await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
     return skipped;
   }
 
@@ -55,7 +61,13 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
    * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
    */
   async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
-    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${config.datasets[ref.dataset]!.bucketedPrefix}metadata/snapshot_dt.txt`, ref.snapshotDt, { force: deliberate });
+    const kept = await advanceSnapshotMarker(
+      store,
+      config.dataBucket,
+      `${config.datasets[ref.dataset]!.bucketedPrefix}metadata/snapshot_dt.txt`,
+      ref.snapshotDt,
+      { force: deliberate },
+    );
     if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
   }
 

@@ -37,7 +37,12 @@ export function makeJobRuns(deps: MaintenanceJobsDeps) {
     try {
       started = await deps.jobs.startJob(job, args);
     } catch (err) {
-      await alert(`${job} job could not start for ${subject}`, (err as Error).message, 'Check the Glue job exists and the function may start it (glue:StartJobRun); then re-run.', rerun);
+      await alert(
+        `${job} job could not start for ${subject}`,
+        (err as Error).message,
+        'Check the Glue job exists and the function may start it (glue:StartJobRun); then re-run.',
+        rerun,
+      );
       throw err;
     }
     const record: JobRecord = { job, ...started, subject, rerun, args, startedAt: deps.clock.now().toISOString() };
@@ -58,7 +63,9 @@ export function makeJobRuns(deps: MaintenanceJobsDeps) {
       `  aws lambda invoke --function-name <service>-<stage>-${rerun.fn} --cli-binary-format raw-in-base64-out --payload '${JSON.stringify(rerun.payload)}' /dev/stdout`,
       `  locally: ${rerun.local}`,
     ].join('\n');
-    await deps.notifier.publish({ subject: `[Flywheel] ${title}`.slice(0, 99), body, attributes: { stage: rerun.fn } }).catch((err: Error) => logger.error('could not deliver the alert', { error: err.message }));
+    await deps.notifier
+      .publish({ subject: `[Flywheel] ${title}`.slice(0, 99), body, attributes: { stage: rerun.fn } })
+      .catch((err: Error) => logger.error('could not deliver the alert', { error: err.message }));
   }
 
   return {
@@ -75,7 +82,12 @@ export function makeJobRuns(deps: MaintenanceJobsDeps) {
       if (e.state === 'SUCCEEDED') {
         logger.info(`${record.job} job succeeded`, { job: record.job, subject: record.subject, jobRunId: e.jobRunId });
       } else {
-        await alert(`${record.job} job ${e.state} for ${record.subject}`, e.message ?? `Glue job run ${e.jobRunId} ended ${e.state}`, `read the job run's log (Glue job ${e.jobName}, run ${e.jobRunId}), fix the cause, then re-run`, record.rerun);
+        await alert(
+          `${record.job} job ${e.state} for ${record.subject}`,
+          e.message ?? `Glue job run ${e.jobRunId} ended ${e.state}`,
+          `read the job run's log (Glue job ${e.jobName}, run ${e.jobRunId}), fix the cause, then re-run`,
+          record.rerun,
+        );
       }
       return record;
     },

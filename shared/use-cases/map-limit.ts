@@ -12,4 +12,3 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   );
   return results;
 }
-

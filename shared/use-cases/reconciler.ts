@@ -20,7 +20,11 @@ const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERRO
 const TERMINAL_QUERY = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Minutes a stage may stay in flight before the reconciler alerts. */
-export const STAGE_TIMEOUT_MINUTES: Partial<Record<StageName, number>> = { 'split-and-bucket': 12 * 60, 'register-staged-tables': 30, 'bucketed-tables': 6 * 60 };
+export const STAGE_TIMEOUT_MINUTES: Partial<Record<StageName, number>> = {
+  'split-and-bucket': 12 * 60,
+  'register-staged-tables': 30,
+  'bucketed-tables': 6 * 60,
+};
 
 export interface ReconcileReport {
   inFlight: string[];
@@ -80,7 +84,9 @@ export function makeReconcile(deps: ReconcileDeps) {
     }
     // 2. registered, but the bucketed stage never heard of it
     if (l.stages['register-staged-tables'].status === 'SUCCEEDED' && l.stages['bucketed-tables'].status === 'PENDING') {
-      const tables = Object.entries(l.tables).filter(([, t]) => t.status === 'PENDING').map(([t]) => t);
+      const tables = Object.entries(l.tables)
+        .filter(([, t]) => t.status === 'PENDING')
+        .map(([t]) => t);
       await bucketed.onStagedTablesRegistered(ref, tables);
       moved.push('bucketed-tables started');
       return moved;
@@ -107,9 +113,18 @@ export function makeReconcile(deps: ReconcileDeps) {
       const s = l.stages[stage];
       const age = durationMs(s.startedAt, now);
       if (s.status !== 'RUNNING' || age === undefined || age < minutes * 60_000 || s.timeoutAlerted) continue;
-      const { changed } = await ledgers.update(ref, (x) => (x.stages[stage].timeoutAlerted ? false : ((x.stages[stage].timeoutAlerted = true), true)));
+      const { changed } = await ledgers.update(ref, (x) => {
+        if (x.stages[stage].timeoutAlerted) return false;
+        x.stages[stage].timeoutAlerted = true;
+        return true;
+      });
       if (changed) {
-        await alertFailure(deps, { ...ref, stage, cause: `${stage} has been in flight for ${Math.round(age / 60_000)} minutes (timeout ${minutes}); its job or queries neither finished nor failed`, fix: 'check the Glue job run / Athena queries named in the ledger (npx flywheel status), stop them, then replay' });
+        await alertFailure(deps, {
+          ...ref,
+          stage,
+          cause: `${stage} has been in flight for ${Math.round(age / 60_000)} minutes (timeout ${minutes}); its job or queries neither finished nor failed`,
+          fix: 'check the Glue job run / Athena queries named in the ledger (npx flywheel status), stop them, then replay',
+        });
       }
       return true;
     }

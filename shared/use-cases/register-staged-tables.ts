@@ -73,7 +73,11 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
 
     // 2. job failed
     if (event.state !== 'SUCCEEDED') {
-      await alertFailure(deps, { ...ref, stage: 'split-and-bucket', cause: `Glue job ${event.jobName} run ${event.jobRunId} ${event.state}: ${event.message ?? 'no message'}` });
+      await alertFailure(deps, {
+        ...ref,
+        stage: 'split-and-bucket',
+        cause: `Glue job ${event.jobName} run ${event.jobRunId} ${event.state}: ${event.message ?? 'no message'}`,
+      });
       return { outcome: 'failed', tables: [] };
     }
 
@@ -99,7 +103,10 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
           };
           // the run's own definition (the bucketed stage reads it), and ext_<t> itself unless a newer snapshot holds it
           const live = await catalog.getTable(config.database, ext.name);
-          const names = [stagingName(config.prefixes.ext, t.target, ref.runId), ...(live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt ? [] : [ext.name])];
+          const names = [
+            stagingName(config.prefixes.ext, t.target, ref.runId),
+            ...(live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt ? [] : [ext.name]),
+          ];
           for (const name of names) {
             if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: { ...ext, name }, partitions: location.partitions }]);
             // the run's staging name is new; ext_<t> exists exactly when the GetTable above found it
@@ -121,15 +128,24 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
           rec.nullKeys = result?.tables[t]?.nullKeys;
         }
         for (const f of failures) Object.assign(l.tables[f.table]!, { status: 'FAILED', error: f.cause });
-        setStage(l, 'register-staged-tables', registered.length > 0 ? 'SUCCEEDED' : 'FAILED', now, failures.length ? { error: failures.map((f) => `${f.table}: ${f.cause}`).join('; ') } : {});
+        setStage(
+          l,
+          'register-staged-tables',
+          registered.length > 0 ? 'SUCCEEDED' : 'FAILED',
+          now,
+          failures.length ? { error: failures.map((f) => `${f.table}: ${f.cause}`).join('; ') } : {},
+        );
         return true;
       });
       for (const f of failures) await alertFailure(deps, { ...ref, stage: 'register-staged-tables', table: f.table, cause: f.cause });
       if (registered.length > 0) {
-        await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Stage Completed', detail: { stage: 'register-staged-tables', ...ref, tables: registered } }]);
+        await deps.bus.put([
+          { source: PIPELINE_SOURCE, detailType: 'Stage Completed', detail: { stage: 'register-staged-tables', ...ref, tables: registered } },
+        ]);
       }
       const withNulls = Object.entries(result?.tables ?? {}).filter(([, r]) => (r.nullKeys ?? 0) > 0);
-      if (withNulls.length > 0) logger.warn(`rows with a NULL ${config.keyColumn} kept in bucket 0`, { tables: Object.fromEntries(withNulls.map(([t, r]) => [t, r.nullKeys])) });
+      if (withNulls.length > 0)
+        logger.warn(`rows with a NULL ${config.keyColumn} kept in bucket 0`, { tables: Object.fromEntries(withNulls.map(([t, r]) => [t, r.nullKeys])) });
       logger.info('staged tables registered', { tables: registered, failed: failures.map((f) => f.table) });
       return { outcome: registered.length > 0 ? 'registered' : 'failed', tables: registered };
     } catch (err) {

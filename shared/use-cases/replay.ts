@@ -123,7 +123,10 @@ export function makeReplay(deps: ReplayDeps) {
     const known = r.tables && (await knownTables(r.dataset, current?.ledger, fromStage));
     const unknown = known ? (r.tables ?? []).filter((t) => !known.includes(t)) : [];
     if (unknown.length > 0) {
-      const of = fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables' ? `run ${current?.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt}` : `the ${r.dataset} mapping`;
+      const of =
+        fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables'
+          ? `run ${current?.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt}`
+          : `the ${r.dataset} mapping`;
       const reason = `detail.tables: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a table' : 'are not tables'} of ${of} (known: ${known!.join(', ') || 'none'})`;
       await alertInvalidEvent(deps, 'replay', reason, r);
       return { outcome: 'refused', reason, plan };
@@ -135,7 +138,12 @@ export function makeReplay(deps: ReplayDeps) {
     // 1. a plain duplicate of the same request starts nothing; an archive replay is deliberate
     if (!r.replayName) {
       try {
-        await deps.store.put(deps.config.dataBucket, `${deps.config.indexPrefix}replays/${encodeURIComponent(r.requestId)}.json`, JSON.stringify({ ...r, at: deps.clock.now().toISOString() }), { ifNoneMatch: true });
+        await deps.store.put(
+          deps.config.dataBucket,
+          `${deps.config.indexPrefix}replays/${encodeURIComponent(r.requestId)}.json`,
+          JSON.stringify({ ...r, at: deps.clock.now().toISOString() }),
+          { ifNoneMatch: true },
+        );
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         deps.logger.info('duplicate replay request ignored', { request_id: r.requestId });
@@ -154,13 +162,25 @@ export function makeReplay(deps: ReplayDeps) {
         const ledger = await replayFromStage({ dataset: r.dataset, snapshotDt: r.snapshotDt, fromStage, tables: r.tables });
         return { outcome: 'started', plan, runId: ledger.runId };
       }
-      const started = await startRun({ dataset: r.dataset, snapshotDt: r.snapshotDt, tablesFilter: r.tables, rerun: true, trigger: { kind: 'replay', eventId: r.requestId, replayName: r.replayName } });
+      const started = await startRun({
+        dataset: r.dataset,
+        snapshotDt: r.snapshotDt,
+        tablesFilter: r.tables,
+        rerun: true,
+        trigger: { kind: 'replay', eventId: r.requestId, replayName: r.replayName },
+      });
       if (started.outcome === 'started') return { outcome: 'started', plan, runId: started.runId };
       if (started.outcome === 'duplicate') return { outcome: 'refused', reason: started.reason, plan };
       return { outcome: 'refused', reason: started.error.describe(), plan };
     } catch (err) {
       const reason = err instanceof PipelineError ? err.describe() : (err as Error).message;
-      await alertFailure(deps, { dataset: r.dataset, snapshotDt: r.snapshotDt, stage: fromStage, cause: `replay refused: ${reason}`, fix: err instanceof PipelineError ? err.details.fix : undefined });
+      await alertFailure(deps, {
+        dataset: r.dataset,
+        snapshotDt: r.snapshotDt,
+        stage: fromStage,
+        cause: `replay refused: ${reason}`,
+        fix: err instanceof PipelineError ? err.details.fix : undefined,
+      });
       return { outcome: 'refused', reason, plan };
     }
   };

@@ -23,7 +23,10 @@ export function retentionReach(config: PipelineConfig): Grant[] {
   return union(
     [catalogGrant(['listTables', 'getPartitions'], config.database, '')],
     ledgerReach(config, ['get', 'list']),
-    Object.values(config.datasets).flatMap((d) => [storeGrant(['list', 'delete'], config.dataBucket, d.bucketedPrefix), storeGrant(['list', 'delete'], config.dataBucket, d.splitPrefix)]),
+    Object.values(config.datasets).flatMap((d) => [
+      storeGrant(['list', 'delete'], config.dataBucket, d.bucketedPrefix),
+      storeGrant(['list', 'delete'], config.dataBucket, d.splitPrefix),
+    ]),
   );
 }
 
@@ -55,9 +58,15 @@ export function makeRetention(deps: RetentionDeps) {
     const bases = [...new Set(Object.values(config.datasets).flatMap((d) => [d.bucketedPrefix, d.splitPrefix]))];
     for (const base of bases) {
       for (const tableFolder of (await store.list(bucket, base, { delimiter: '/' })).prefixes) {
-        const snapshots = (await store.list(bucket, tableFolder, { delimiter: '/' })).prefixes.filter((p) => /snapshot_dt=\d{4}-\d{2}-\d{2}\/$/.test(p)).sort().reverse();
+        const snapshots = (await store.list(bucket, tableFolder, { delimiter: '/' })).prefixes
+          .filter((p) => /snapshot_dt=\d{4}-\d{2}-\d{2}\/$/.test(p))
+          .sort()
+          .reverse();
         for (const [i, snap] of snapshots.entries()) {
-          const runs = (await store.list(bucket, snap, { delimiter: '/' })).prefixes.filter((p) => /run_id=[^/]+\/$/.test(p)).sort().reverse();
+          const runs = (await store.list(bucket, snap, { delimiter: '/' })).prefixes
+            .filter((p) => /run_id=[^/]+\/$/.test(p))
+            .sort()
+            .reverse();
           for (const [j, run] of runs.entries()) {
             const runId = /run_id=([^/]+)\/$/.exec(run)![1]!;
             const keep = protectedFolders.has(run) || inFlight.has(runId) || (i < retainSnapshots && j === 0);
@@ -71,11 +80,20 @@ export function makeRetention(deps: RetentionDeps) {
     if (!options.dryRun) {
       await mapLimit(doomed, 4, async (folder) => {
         const { objects } = await store.list(bucket, folder);
-        await store.delete(bucket, objects.map((o) => o.key));
+        await store.delete(
+          bucket,
+          objects.map((o) => o.key),
+        );
         objectsDeleted += objects.length;
       });
     }
-    logger.info('retention applied', { retain_snapshots: retainSnapshots, deleted: doomed, kept: kept.length, objects_deleted: objectsDeleted, dry_run: !!options.dryRun });
+    logger.info('retention applied', {
+      retain_snapshots: retainSnapshots,
+      deleted: doomed,
+      kept: kept.length,
+      objects_deleted: objectsDeleted,
+      dry_run: !!options.dryRun,
+    });
     return { kept, deleted: doomed, objectsDeleted };
   };
 }

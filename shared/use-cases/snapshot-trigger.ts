@@ -64,7 +64,10 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
     const ds = config.datasets[input.dataset];
     if (!ds) {
       // an operator's mistake (direct invocation, CLI): alerted and answered, never thrown (an async invocation would retry it)
-      const error = new PipelineError(`dataset: unknown dataset ${input.dataset} (known: ${Object.keys(config.datasets).join(', ')})`, { stage: 'snapshot-trigger', fix: `use one of ${Object.keys(config.datasets).join(', ')}` });
+      const error = new PipelineError(`dataset: unknown dataset ${input.dataset} (known: ${Object.keys(config.datasets).join(', ')})`, {
+        stage: 'snapshot-trigger',
+        fix: `use one of ${Object.keys(config.datasets).join(', ')}`,
+      });
       await alertInvalidEvent(deps, 'snapshot-trigger', error.message, input);
       return { outcome: 'failed', snapshotDt: input.snapshotDt, error, junk: [] };
     }
@@ -85,7 +88,10 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
           });
         }
       } else if (!isValidSnapshotDt(snapshotDt)) {
-        throw new PipelineError(`snapshot_dt=${snapshotDt} is not a real YYYY-MM-DD date`, { stage: 'snapshot-trigger', fix: 'name the folder snapshot_dt=YYYY-MM-DD' });
+        throw new PipelineError(`snapshot_dt=${snapshotDt} is not a real YYYY-MM-DD date`, {
+          stage: 'snapshot-trigger',
+          fix: 'name the folder snapshot_dt=YYYY-MM-DD',
+        });
       }
       const snap = snapshotDt;
       logger.appendKeys({ dataset: ds.name, snapshot_dt: snap, stage: 'snapshot-trigger' });
@@ -166,7 +172,13 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
 
       // 5. plan, job, alerts
       await store.put(bucket, `${runFolder}plan.json`, JSON.stringify(plan, null, 2));
-      const { jobName, jobRunId } = await deps.jobs.startSplitJob({ dataset: ds.name, snapshotDt: snap, runId, planUri: ledger.planUri, tablesFilter: input.tablesFilter });
+      const { jobName, jobRunId } = await deps.jobs.startSplitJob({
+        dataset: ds.name,
+        snapshotDt: snap,
+        runId,
+        planUri: ledger.planUri,
+        tablesFilter: input.tablesFilter,
+      });
       await ledgers.index('glue', jobRunId, { dataset: ds.name, snapshotDt: snap, runId });
       await ledgers.update({ dataset: ds.name, snapshotDt: snap, runId }, (l) => {
         Object.assign(l.stages['split-and-bucket'], { jobName, jobRunId });
@@ -200,7 +212,11 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
   async function readMapping(mappingKey: string, snap: string): Promise<Mapping> {
     const mappingObject = await store.get(bucket, mappingKey);
     if (!mappingObject) {
-      throw new PipelineError(`mapping CSV s3://${bucket}/${mappingKey} is missing`, { snapshotDt: snap, stage: 'snapshot-trigger', fix: 'upload the column-mapping CSV' });
+      throw new PipelineError(`mapping CSV s3://${bucket}/${mappingKey} is missing`, {
+        snapshotDt: snap,
+        stage: 'snapshot-trigger',
+        fix: 'upload the column-mapping CSV',
+      });
     }
     return parseMapping(decoder.decode(mappingObject.body), { snapshotDt: snap, key: mappingKey });
   }
@@ -233,13 +249,21 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
         const strays = files.filter((f) => !parquet.includes(f) && !hidden(f.key) && !f.key.endsWith(`/${marker}`));
         if (strays.length > 0) {
           problems.push({
-            reason: `non-parquet files ${strays.slice(0, 3).map((s) => s.key.slice(snapPrefix.length)).join(', ')}${strays.length > 3 ? ` and ${strays.length - 3} more` : ''}`,
+            reason: `non-parquet files ${strays
+              .slice(0, 3)
+              .map((s) => s.key.slice(snapPrefix.length))
+              .join(', ')}${strays.length > 3 ? ` and ${strays.length - 3} more` : ''}`,
             fix: `remove them from ${snapPrefix}${name}/ or deliver them as parquet`,
           });
         }
         let columns: SourceTable['columns'];
         let rowCount = 0;
-        const footers = await mapLimit(parquet, 8, (f) => deps.readFooter(bucket, f.key, f.size).then((x) => ({ f, x }), (e: Error) => ({ f, e })));
+        const footers = await mapLimit(parquet, 8, (f) =>
+          deps.readFooter(bucket, f.key, f.size).then(
+            (x) => ({ f, x }),
+            (e: Error) => ({ f, e }),
+          ),
+        );
         for (const r of footers) {
           if ('e' in r) {
             problems.push({ reason: `unreadable parquet file ${r.f.key.slice(snapPrefix.length)} (${r.e.message})`, fix: 're-deliver the file' });
@@ -256,7 +280,14 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
             break;
           }
         }
-        return { name, files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })), columns, rowCount, columnBytes: totalColumnBytes(footers.flatMap((r) => ('x' in r ? [r.x] : []))), problems };
+        return {
+          name,
+          files: parquet.map((f) => ({ uri: s3Uri(bucket, f.key), size: f.size })),
+          columns,
+          rowCount,
+          columnBytes: totalColumnBytes(footers.flatMap((r) => ('x' in r ? [r.x] : []))),
+          problems,
+        };
       }),
     );
   }

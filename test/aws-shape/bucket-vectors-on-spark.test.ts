@@ -15,11 +15,31 @@ const { vectors, nullBucket } = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) a
 
 /** The expression before this change (flywheel_split.py at 4435866), kept as evidence for the predictions it was read for. */
 const BEFORE =
-  "CAST(CASE WHEN `k` IS NULL OR octet_length(`k`) = 0 THEN 0 ELSE aggregate(sequence(0, octet_length(`k`) - 1), 0, " +
+  'CAST(CASE WHEN `k` IS NULL OR octet_length(`k`) = 0 THEN 0 ELSE aggregate(sequence(0, octet_length(`k`) - 1), 0, ' +
   "(acc, i) -> CAST((acc * 31 + CAST(conv(substr(hex(encode(`k`, 'UTF-8')), 2 * i + 1, 2), 16, 10) AS INT)) % 256 AS INT)) END AS INT)";
-const CURRENT = "CAST(CASE WHEN `k` IS NULL THEN 0 ELSE aggregate(split(decode(CAST(`k` AS BINARY), 'ISO-8859-1'), ''), 0, (acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) END AS INT)";
+const CURRENT =
+  "CAST(CASE WHEN `k` IS NULL THEN 0 ELSE aggregate(split(decode(CAST(`k` AS BINARY), 'ISO-8859-1'), ''), 0, (acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) END AS INT)";
 /** Stored bytes (hex) that are not valid UTF-8: lone continuation, overlong, truncated, surrogate, > U+10FFFF, 0xFF; then valid ones. */
-const RAW_KEYS = ['80', 'C0AF', 'E282', 'F09F98', 'F09F9841', 'EDA080', 'F4908080', 'FF', 'FE41', '61FF62', '6162E2', 'E28241', 'F0', 'C3', '41C3', '616263', 'C3A9', 'F09F9880'];
+const RAW_KEYS = [
+  '80',
+  'C0AF',
+  'E282',
+  'F09F98',
+  'F09F9841',
+  'EDA080',
+  'F4908080',
+  'FF',
+  'FE41',
+  '61FF62',
+  '6162E2',
+  'E28241',
+  'F0',
+  'C3',
+  '41C3',
+  '616263',
+  'C3A9',
+  'F09F9880',
+];
 const HOSTILE_COLUMN = 'cust`id; DROP --';
 
 const bucketOfBytes = (hex: string): number => (hex.match(/../g) ?? []).reduce((acc, h) => (acc * 31 + Number.parseInt(h, 16)) % 256, 0);
@@ -34,11 +54,27 @@ beforeAll(async () => {
     endpoint: moto.endpoint,
     tasks: [
       { name: 'vectors', call: 'test/aws-shape/spark/tasks.py:bucket_vectors', params: { vectorsFile: VECTORS_FILE } },
-      { name: 'vectors, hostile column name', call: 'test/aws-shape/spark/tasks.py:bucket_vectors', params: { vectorsFile: VECTORS_FILE, column: HOSTILE_COLUMN } },
+      {
+        name: 'vectors, hostile column name',
+        call: 'test/aws-shape/spark/tasks.py:bucket_vectors',
+        params: { vectorsFile: VECTORS_FILE, column: HOSTILE_COLUMN },
+      },
       { name: 'model examples', call: 'test/aws-shape/spark/tasks.py:model_examples' },
-      { name: 'raw keys', call: 'test/aws-shape/spark/tasks.py:raw_key_buckets', params: { keysHex: RAW_KEYS, expressions: { before: BEFORE, current: CURRENT } } },
-      { name: 'codegen', call: 'test/aws-shape/spark/tasks.py:codegen_fallback', params: { classes: ['ArrayAggregate', 'Encode', 'Hex', 'Ascii', 'Decode', 'StringSplit'] } },
-      { name: 'hash partitioning', call: 'test/aws-shape/spark/tasks.py:spark_hash_check', params: { values: hashValues, repartitionCounts: [1, 2, 3, 7, 64, 255, 256] } },
+      {
+        name: 'raw keys',
+        call: 'test/aws-shape/spark/tasks.py:raw_key_buckets',
+        params: { keysHex: RAW_KEYS, expressions: { before: BEFORE, current: CURRENT } },
+      },
+      {
+        name: 'codegen',
+        call: 'test/aws-shape/spark/tasks.py:codegen_fallback',
+        params: { classes: ['ArrayAggregate', 'Encode', 'Hex', 'Ascii', 'Decode', 'StringSplit'] },
+      },
+      {
+        name: 'hash partitioning',
+        call: 'test/aws-shape/spark/tasks.py:spark_hash_check',
+        params: { values: hashValues, repartitionCounts: [1, 2, 3, 7, 64, 255, 256] },
+      },
     ],
   });
   console.log(
@@ -74,7 +110,9 @@ describe('bucket_sql_expr on Spark', () => {
   test("the Python model's pinned examples (test_bucket_sql_eval.py SPARK_EXAMPLES) are what Spark gives", () => {
     const examples = run.task('model examples').result as Array<{ sql: string; expected: unknown; model: unknown; spark: unknown }>;
     expect(examples.length).toBeGreaterThan(25);
-    expect(examples.filter((e) => JSON.stringify(e.spark) !== JSON.stringify(e.expected) || JSON.stringify(e.model) !== JSON.stringify(e.expected))).toEqual([]);
+    expect(examples.filter((e) => JSON.stringify(e.spark) !== JSON.stringify(e.expected) || JSON.stringify(e.model) !== JSON.stringify(e.expected))).toEqual(
+      [],
+    );
   });
 });
 
@@ -98,7 +136,13 @@ describe('predictions about the bucket expression, checked on Spark', () => {
   });
 
   test("hash partitioning on file_partition_keys sends each id_bucket range to its own partition (Spark's hash() = the Python Murmur3 port)", () => {
-    const result = run.task('hash partitioning').result as { values: number; hashMismatches: unknown[]; pairs: number; wrongPartitions: number; repartitionMisplaced: Record<string, number> };
+    const result = run.task('hash partitioning').result as {
+      values: number;
+      hashMismatches: unknown[];
+      pairs: number;
+      wrongPartitions: number;
+      repartitionMisplaced: Record<string, number>;
+    };
     expect(result.hashMismatches).toEqual([]);
     expect(result.values).toBeGreaterThan(2000);
     expect(result.pairs).toBe(256 * 256);

@@ -191,7 +191,8 @@ beforeAll(async () => {
   // 4. the ready markers land; moto's S3 emits Object Created; the template's rule delivers each to its queue
   for (const key of markerKeys) await s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: key, Body: '', ContentLength: 0 }));
   const markers = bodies<Delivered>(await receiveAll(sqs, queueOf('ready-marker-landed'), { expected: DATASETS.length, ...RECEIVE }));
-  if (markers.length !== DATASETS.length) throw new Error(`the ready-marker rule delivered ${markers.length} events, not ${DATASETS.length}: ${JSON.stringify(markers)}`);
+  if (markers.length !== DATASETS.length)
+    throw new Error(`the ready-marker rule delivered ${markers.length} events, not ${DATASETS.length}: ${JSON.stringify(markers)}`);
 
   step('ready markers delivered');
   // 5. snapshot-trigger, once per delivered event → Glue StartJobRun in moto
@@ -204,7 +205,14 @@ beforeAll(async () => {
     const jobName = d === INFOBASE ? triggerEnv.SPLIT_JOB_NAME! : triggerEnv.ADDRESSABLE_JOB_NAME!;
     const { JobRun: jobRun } = await glue.send(new GetJobRunCommand({ JobName: jobName, RunId: started.jobRunId }));
     const { Job: job } = await glue.send(new GetJobCommand({ JobName: jobName }));
-    runs.set(d.name, { dataset: d, markerEvent, started, jobRun: jobRun!, scriptLocation: job!.Command!.ScriptLocation!, defaultArguments: job!.DefaultArguments ?? {} });
+    runs.set(d.name, {
+      dataset: d,
+      markerEvent,
+      started,
+      jobRun: jobRun!,
+      scriptLocation: job!.Command!.ScriptLocation!,
+      defaultArguments: job!.DefaultArguments ?? {},
+    });
   }
 
   step('snapshot-trigger');
@@ -222,7 +230,12 @@ beforeAll(async () => {
   const glueSample = sample('glue-job-state-change.succeeded.json');
   const stateEntries = [...runs.values()].map((r) => {
     const t = spark.task(r.jobRun.Id!);
-    const detail = { ...glueSample.detail, jobName: r.jobRun.JobName, jobRunId: r.jobRun.Id, ...(t.ok ? {} : { state: 'FAILED', severity: 'ERROR', message: t.error ?? 'failed' }) };
+    const detail = {
+      ...glueSample.detail,
+      jobName: r.jobRun.JobName,
+      jobRunId: r.jobRun.Id,
+      ...(t.ok ? {} : { state: 'FAILED', severity: 'ERROR', message: t.error ?? 'failed' }),
+    };
     return { EventBusName: 'default', Source: glueSample.source, DetailType: glueSample['detail-type'], Detail: JSON.stringify(detail) };
   });
   const put = await events.send(new PutEventsCommand({ Entries: stateEntries }));
@@ -252,7 +265,12 @@ beforeAll(async () => {
   }
   // what else arrived: the other rules' queues and the alert topic's (one short poll each, all at once)
   await Promise.all(
-    [...[...ruleQueues.entries()].filter(([name]) => ![ruleName('ready-marker-landed'), ruleName('split-job-finished'), ruleName('staged-tables-registered')].includes(name)), ['alerts', alertQueue] as const].map(async ([name, queue]) => {
+    [
+      ...[...ruleQueues.entries()].filter(
+        ([name]) => ![ruleName('ready-marker-landed'), ruleName('split-job-finished'), ruleName('staged-tables-registered')].includes(name),
+      ),
+      ['alerts', alertQueue] as const,
+    ].map(async ([name, queue]) => {
       const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       if (res.Messages?.length) strays[name] = res.Messages.map((m) => (m.Body ?? '').slice(0, 400));
     }),
@@ -282,7 +300,8 @@ beforeAll(async () => {
     rt.bus.deliver({ ...e, resources: [`arn:aws:s3:::${localBucket}`], detail: { ...e.detail, bucket: { name: localBucket } } });
   }
   await rt.bus.drain();
-  for (const d of DATASETS) localLedgers.set(d.name, JSON.parse(readFileSync(path.join(lakeData, d.runsPrefix, `snapshot_dt=${SNAPSHOT}`, 'run.json'), 'utf8')) as RunLedger);
+  for (const d of DATASETS)
+    localLedgers.set(d.name, JSON.parse(readFileSync(path.join(lakeData, d.runsPrefix, `snapshot_dt=${SNAPSHOT}`, 'run.json'), 'utf8')) as RunLedger);
   localTables = await rt.catalog.listTables(rt.deps.config.database, rt.deps.config.prefixes.ext);
 
   step('local run');
@@ -308,19 +327,34 @@ beforeAll(async () => {
         awsFiles.push(file);
       }
       const localDir = path.join(lakeData, parseS3Uri(localTable.location).key);
-      const localObjects = walk(localDir).map((f) => path.relative(localDir, f).split(path.sep).join('/')).sort();
+      const localObjects = walk(localDir)
+        .map((f) => path.relative(localDir, f).split(path.sep).join('/'))
+        .sort();
       compared.set(name, {
         aws: { table: aws, runId: r.started.runId, objects: awsKeys.map((k) => k.slice(awsLoc.key.length)), files: awsFiles.sort() },
-        local: { table: localTable, runId: localLedger.runId, objects: localObjects, files: localObjects.filter((f) => f.endsWith('.parquet')).map((f) => path.join(localDir, f)) },
+        local: {
+          table: localTable,
+          runId: localLedger.runId,
+          objects: localObjects,
+          files: localObjects.filter((f) => f.endsWith('.parquet')).map((f) => path.join(localDir, f)),
+        },
       });
     }
   }
   duck = await (await DuckDBInstance.create(':memory:')).connect();
   step('both sides read');
 
-  console.log(`chain on moto: steps (s) ${JSON.stringify(timings)}; Spark ${spark.versions.spark} (start ${spark.startSeconds} s, total ${spark.seconds} s); ${JSON.stringify(
-    [...runs.values()].map((r) => ({ dataset: r.dataset.name, runId: r.started.runId, jobRunId: r.jobRun.Id, spark: `${spark.task(r.jobRun.Id!).ok ? 'ok' : 'FAILED'} ${spark.task(r.jobRun.Id!).seconds} s`, registered: r.registered })),
-  )}`);
+  console.log(
+    `chain on moto: steps (s) ${JSON.stringify(timings)}; Spark ${spark.versions.spark} (start ${spark.startSeconds} s, total ${spark.seconds} s); ${JSON.stringify(
+      [...runs.values()].map((r) => ({
+        dataset: r.dataset.name,
+        runId: r.started.runId,
+        jobRunId: r.jobRun.Id,
+        spark: `${spark.task(r.jobRun.Id!).ok ? 'ok' : 'FAILED'} ${spark.task(r.jobRun.Id!).seconds} s`,
+        registered: r.registered,
+      })),
+    )}`,
+  );
 }, HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -331,10 +365,14 @@ afterAll(async () => {
 }, HOOK_TIMEOUT_MS);
 
 const run = (d: DatasetConfig) => runs.get(d.name)!;
-const extNames = (tables: Array<{ name: string }>) => tables.map((t) => t.name).filter((n) => !n.includes('__r')).sort();
+const extNames = (tables: Array<{ name: string }>) =>
+  tables
+    .map((t) => t.name)
+    .filter((n) => !n.includes('__r'))
+    .sort();
 
 describe('the chain on moto, through the Lambda entries', () => {
-  test('S3 Object Created of each ready marker, delivered by the template\'s rule, started one Glue job run of the template\'s job', () => {
+  test("S3 Object Created of each ready marker, delivered by the template's rule, started one Glue job run of the template's job", () => {
     for (const d of DATASETS) {
       const r = run(d);
       expect(r.markerEvent).toMatchObject({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: dataBucket } } });
@@ -342,41 +380,69 @@ describe('the chain on moto, through the Lambda entries', () => {
       expect(r.jobRun).toMatchObject({
         Id: r.started.jobRunId,
         JobName: d === INFOBASE ? stack.env('snapshotTrigger').SPLIT_JOB_NAME : stack.env('snapshotTrigger').ADDRESSABLE_JOB_NAME,
-        Arguments: { '--SNAPSHOT_DT': SNAPSHOT, '--RUN_ID': r.started.runId, '--PLAN_URI': `s3://${dataBucket}/${d.runsPrefix}snapshot_dt=${SNAPSHOT}/run_id=${r.started.runId}/plan.json` },
+        Arguments: {
+          '--SNAPSHOT_DT': SNAPSHOT,
+          '--RUN_ID': r.started.runId,
+          '--PLAN_URI': `s3://${dataBucket}/${d.runsPrefix}snapshot_dt=${SNAPSHOT}/run_id=${r.started.runId}/plan.json`,
+        },
       });
       expect(r.scriptLocation).toBe(`s3://${dataBucket}/glue-scripts/split_and_bucket.py`);
       expect(r.started.plan.tables.map((t) => t.target)).toEqual(d === INFOBASE ? INFOBASE_TABLES : ['addressable_ids']);
     }
   });
 
-  test('the split script ran on Spark for each job run with Glue\'s arguments', () => {
+  test("the split script ran on Spark for each job run with Glue's arguments", () => {
     expect(spark.versions).toMatchObject({ spark: '3.5.4', python: expect.stringMatching(/^3\.11\./) });
     for (const d of DATASETS) {
       const t = spark.task(run(d).jobRun.Id!);
       expect(describeFailure(t)).toBe(`${t.name}: ok`);
-      expect(t.argv).toEqual(expect.arrayContaining(['--JOB_NAME', run(d).jobRun.JobName, '--PLAN_URI', run(d).jobRun.Arguments!['--PLAN_URI'], '--extra-py-files', `s3://${dataBucket}/glue-scripts/flywheel_split.py`]));
+      expect(t.argv).toEqual(
+        expect.arrayContaining([
+          '--JOB_NAME',
+          run(d).jobRun.JobName,
+          '--PLAN_URI',
+          run(d).jobRun.Arguments!['--PLAN_URI'],
+          '--extra-py-files',
+          `s3://${dataBucket}/glue-scripts/flywheel_split.py`,
+        ]),
+      );
       expect(t.logs.filter((l) => l.message === 'table written').map((l) => l.table)).toEqual(run(d).started.plan.tables.map((x) => x.target));
     }
   });
 
-  test('each Glue Job State Change, routed by the template\'s rule, made register-staged-tables register every planned table', () => {
+  test("each Glue Job State Change, routed by the template's rule, made register-staged-tables register every planned table", () => {
     for (const d of DATASETS) {
       const r = run(d);
-      expect(r.stateEvent).toMatchObject({ source: 'aws.glue', 'detail-type': 'Glue Job State Change', account: MOTO_ACCOUNT_ID, detail: { jobRunId: r.jobRun.Id, state: 'SUCCEEDED' } });
+      expect(r.stateEvent).toMatchObject({
+        source: 'aws.glue',
+        'detail-type': 'Glue Job State Change',
+        account: MOTO_ACCOUNT_ID,
+        detail: { jobRunId: r.jobRun.Id, state: 'SUCCEEDED' },
+      });
       // the one field the harness restored (moto drops it from PutEvents deliveries); S3's event came with it
-      expect({ dataset: d.name, restoredAccount: r.deliveredWithoutAccount, s3Account: r.markerEvent.account }).toEqual({ dataset: d.name, restoredAccount: true, s3Account: MOTO_ACCOUNT_ID });
+      expect({ dataset: d.name, restoredAccount: r.deliveredWithoutAccount, s3Account: r.markerEvent.account }).toEqual({
+        dataset: d.name,
+        restoredAccount: true,
+        s3Account: MOTO_ACCOUNT_ID,
+      });
       expect(r.registered).toEqual({ outcome: 'registered', tables: r.started.plan.tables.map((t) => t.target) });
       expect(r.ledger!.stages['split-and-bucket']).toMatchObject({ status: 'SUCCEEDED', jobRunId: r.jobRun.Id });
       expect(r.ledger!.stages['register-staged-tables']).toMatchObject({ status: 'SUCCEEDED' });
     }
   });
 
-  test('Stage Completed arrived on the project bus through the template\'s staged-tables-registered rule, one per run, as the local run emits it', () => {
+  test("Stage Completed arrived on the project bus through the template's staged-tables-registered rule, one per run, as the local run emits it", () => {
     for (const d of DATASETS) {
       const r = run(d);
       const local = localStageCompleted.find((e) => e.detail.dataset === d.name);
       expect(r.stageCompleted).toMatchObject({ source: 'flywheel.pipeline', 'detail-type': 'Stage Completed' });
-      expect(r.stageCompleted!.detail).toEqual({ stage: 'register-staged-tables', dataset: d.name, snapshotDt: SNAPSHOT, runId: r.started.runId, tables: r.registered!.tables });
+      expect(r.stageCompleted!.detail).toEqual({
+        stage: 'register-staged-tables',
+        dataset: d.name,
+        snapshotDt: SNAPSHOT,
+        runId: r.started.runId,
+        tables: r.registered!.tables,
+      });
       expect({ ...r.stageCompleted!.detail, runId: '<run>' }).toEqual({ ...local!.detail, runId: '<run>' });
     }
   });
@@ -385,15 +451,16 @@ describe('the chain on moto, through the Lambda entries', () => {
     expect(strays).toEqual({});
   });
 
-  test('the harness changed one header of moto\'s answers to the entries: Content-MD5, on reads of the files Spark wrote (S3 never sends it)', () => {
+  test("the harness changed one header of moto's answers to the entries: Content-MD5, on reads of the files Spark wrote (S3 never sends it)", () => {
     const splitPrefixes = DATASETS.map((d) => `/${dataBucket}/${d.splitPrefix}`);
     expect(proxy!.stripped.length).toBeGreaterThan(0);
-    for (const request of proxy!.stripped) expect({ request, ok: /^(GET|HEAD) /.test(request) && splitPrefixes.some((p) => request.split(' ')[1]!.startsWith(p)) }).toEqual({ request, ok: true });
+    for (const request of proxy!.stripped)
+      expect({ request, ok: /^(GET|HEAD) /.test(request) && splitPrefixes.some((p) => request.split(' ')[1]!.startsWith(p)) }).toEqual({ request, ok: true });
   });
 });
 
-describe('the run ledgers: moto\'s S3 and the local lake', () => {
-  test('the same tables, counts, skipped tables, junk and dropped columns; the same stages done; each started by its ready marker\'s event', () => {
+describe("the run ledgers: moto's S3 and the local lake", () => {
+  test("the same tables, counts, skipped tables, junk and dropped columns; the same stages done; each started by its ready marker's event", () => {
     const comparable = (l: RunLedger) => ({
       dataset: l.dataset,
       snapshotDt: l.snapshotDt,
@@ -409,7 +476,12 @@ describe('the run ledgers: moto\'s S3 and the local lake', () => {
       const aws = run(d).ledger!;
       const local = localLedgers.get(d.name)!;
       expect(comparable(aws)).toEqual(comparable(local));
-      expect(comparable(aws).stages).toEqual({ 'snapshot-trigger': 'SUCCEEDED', 'split-and-bucket': 'SUCCEEDED', 'register-staged-tables': 'SUCCEEDED', 'bucketed-tables': 'PENDING' });
+      expect(comparable(aws).stages).toEqual({
+        'snapshot-trigger': 'SUCCEEDED',
+        'split-and-bucket': 'SUCCEEDED',
+        'register-staged-tables': 'SUCCEEDED',
+        'bucketed-tables': 'PENDING',
+      });
       // moto gives every event its S3 emits one fixed id (events/utils.py _BASE_EVENT_MESSAGE); AWS's are unique. Nothing here keys on it.
       expect(aws.trigger).toEqual({ kind: 'event', eventId: run(d).markerEvent.id });
       expect(aws.planUri).toBe(run(d).jobRun.Arguments!['--PLAN_URI']);
@@ -418,15 +490,22 @@ describe('the run ledgers: moto\'s S3 and the local lake', () => {
   });
 });
 
-describe('the ext_ tables in moto\'s Glue catalog equal the local run\'s', () => {
-  test('the same ext_ tables, and each run\'s own staging definition', () => {
+describe("the ext_ tables in moto's Glue catalog equal the local run's", () => {
+  test("the same ext_ tables, and each run's own staging definition", () => {
     const all = [...INFOBASE_TABLES, 'addressable_ids'].map((t) => `ext_${t}`).sort();
     expect(extNames(awsTables.map((t) => ({ name: t.Name! })))).toEqual(all);
     expect(extNames(localTables)).toEqual(all);
     expect([...compared.keys()].sort()).toEqual(all);
     const staging = (names: string[]) => names.filter((n) => n.includes('__r')).sort();
     const expectedStaging = (runIdOf: (d: DatasetConfig) => string) =>
-      DATASETS.flatMap((d) => run(d).started.plan.tables.map((t) => `ext_${t.target}__r${runIdOf(d).toLowerCase().replace(/[^a-z0-9]/g, '_')}`)).sort();
+      DATASETS.flatMap((d) =>
+        run(d).started.plan.tables.map(
+          (t) =>
+            `ext_${t.target}__r${runIdOf(d)
+              .toLowerCase()
+              .replace(/[^a-z0-9]/g, '_')}`,
+        ),
+      ).sort();
     expect(staging(awsTables.map((t) => t.Name!))).toEqual(expectedStaging((d) => run(d).started.runId));
     expect(staging(localTables.map((t) => t.name))).toEqual(expectedStaging((d) => localLedgers.get(d.name)!.runId));
   });
@@ -436,7 +515,11 @@ describe('the ext_ tables in moto\'s Glue catalog equal the local run\'s', () =>
       const a = normalized(aws.table, dataBucket, aws.runId);
       const l = normalized(local.table, rt!.deps.config.dataBucket, local.runId);
       expect({ name, columns: a.columns, partitionKeys: a.partitionKeys, comment: a.comment, location: a.location }).toEqual({
-        name, columns: l.columns, partitionKeys: l.partitionKeys, comment: l.comment, location: l.location,
+        name,
+        columns: l.columns,
+        partitionKeys: l.partitionKeys,
+        comment: l.comment,
+        location: l.location,
       });
       expect(a.comment).toBe(`Bucketed table created from snapshot_dt=${SNAPSHOT}`);
       expect(a.columns[0]).toEqual({ name: KEY, type: 'string' });
@@ -444,12 +527,16 @@ describe('the ext_ tables in moto\'s Glue catalog equal the local run\'s', () =>
       // the Glue adapter adds EXTERNAL=TRUE (what Glue and Athena expect of an external table); the rest is the use case's
       expect(a.parameters).toEqual({ ...l.parameters, EXTERNAL: 'TRUE' });
       expect(a.parameters).toMatchObject({ snapshot_dt: SNAPSHOT, run_id: '<run>', classification: 'parquet' });
-      expect(aws.table.storage).toMatchObject({ tableType: 'EXTERNAL_TABLE', inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat', serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' });
+      expect(aws.table.storage).toMatchObject({
+        tableType: 'EXTERNAL_TABLE',
+        inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+      });
       expect(local.table.storage).toEqual(aws.table.storage);
     }
   });
 
-  test('each location holds its run\'s data: the planned files, the same rows as the local run\'s, the counts the ledgers recorded', async () => {
+  test("each location holds its run's data: the planned files, the same rows as the local run's, the counts the ledgers recorded", async () => {
     for (const [name, { aws, local }] of compared) {
       const target = name.slice('ext_'.length);
       const d = target === 'addressable_ids' ? ADDRESSABLE : INFOBASE;
@@ -469,8 +556,11 @@ describe('the ext_ tables in moto\'s Glue catalog equal the local run\'s', () =>
     }
   });
 
-  test('the objects under each location: one parquet file each (the plan\'s fileCount), and Spark\'s _SUCCESS beside it on S3', () => {
-    const shape = (objects: string[]) => ({ parquet: objects.filter((o) => o.endsWith('.parquet')).length, other: objects.filter((o) => !o.endsWith('.parquet')) });
+  test("the objects under each location: one parquet file each (the plan's fileCount), and Spark's _SUCCESS beside it on S3", () => {
+    const shape = (objects: string[]) => ({
+      parquet: objects.filter((o) => o.endsWith('.parquet')).length,
+      other: objects.filter((o) => !o.endsWith('.parquet')),
+    });
     const got = Object.fromEntries([...compared].map(([name, { aws, local }]) => [name, { aws: shape(aws.objects), local: shape(local.objects) }]));
     // Spark's committer marks a finished folder with _SUCCESS (Athena and Hive skip files starting with '_'); the DuckDB
     // twin writes the parquet files only. register-staged-tables reads only the .parquet objects either way.

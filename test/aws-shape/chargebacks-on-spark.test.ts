@@ -49,7 +49,15 @@ const DAY1_FILES = 40;
 const DAY2_FILES = 12;
 const ROWS_PER_FILE = 500;
 /** The dev stage's CHARGEBACKS_* (serverless.yml): the project database, landing_chargebacks, 8 snappy files, 4 executions, partition filter on. */
-const PARAMS: ChargebacksParams = { sourceDatabase: DATABASE, sourceTable: TABLE, outputPath: OUTPUT, outputFileCount: 8, codec: 'snappy', totalExecutions: 4, partitionFilter: true };
+const PARAMS: ChargebacksParams = {
+  sourceDatabase: DATABASE,
+  sourceTable: TABLE,
+  outputPath: OUTPUT,
+  outputFileCount: 8,
+  codec: 'snappy',
+  totalExecutions: 4,
+  partitionFilter: true,
+};
 const LATE = '_test/late/part-late.parquet';
 const KEPT = '_test/kept/';
 /** A consolidated file of DAY_NONE from before its partition went missing (e.g. the landing table re-created, not yet re-crawled). */
@@ -97,7 +105,8 @@ const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, key
 const rows = (sql: string) => queryRows(duck, sql);
 
 /** The job arguments the chargebacks use case passes for `request`. */
-const chargebacksArgs = (request: ChargebacksRequest) => maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks(PARAMS, request));
+const chargebacksArgs = (request: ChargebacksRequest) =>
+  maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks(PARAMS, request));
 
 /** The events between the checkpoint before a task and the one after it. */
 function eventsOf(taskName: string): S3Event[] {
@@ -141,7 +150,8 @@ beforeAll(async () => {
       UNION ALL SELECT NULL, TIMESTAMP '${DAY1} 23:30:00', NULL, 1.5, 'open') TO '${lateFile}' (FORMAT parquet)`);
   for (const day of [DAY1, DAY2]) {
     const dir = path.join(lake, 'data', LANDING_PREFIX, dayPartition(day));
-    for (const f of readdirSync(dir).sort()) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${LANDING_PREFIX}${dayPartition(day)}${f}`, Body: readFileSync(path.join(dir, f)) }));
+    for (const f of readdirSync(dir).sort())
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${LANDING_PREFIX}${dayPartition(day)}${f}`, Body: readFileSync(path.join(dir, f)) }));
   }
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: LATE, Body: readFileSync(lateFile) }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: PREVIOUS_DAY_NONE, Body: readFileSync(path.join(day1Dir, 'part-0001.parquet')) }));
@@ -149,7 +159,9 @@ beforeAll(async () => {
   // 2. the landing table as the hourly crawler registers it, with the partitions of the crawled days
   const columns = (await db.all(`DESCRIBE SELECT * FROM read_parquet('${path.join(day1Dir, '*.parquet')}', hive_partitioning = false)`)).map((c) => ({
     Name: String(c.column_name),
-    Type: ({ VARCHAR: 'string', TIMESTAMP: 'timestamp', DOUBLE: 'double', BIGINT: 'bigint' } as Record<string, string>)[String(c.column_type)] ?? String(c.column_type).toLowerCase(),
+    Type:
+      ({ VARCHAR: 'string', TIMESTAMP: 'timestamp', DOUBLE: 'double', BIGINT: 'bigint' } as Record<string, string>)[String(c.column_type)] ??
+      String(c.column_type).toLowerCase(),
   }));
   const storage = (location: string) => ({
     Columns: columns,
@@ -159,18 +171,25 @@ beforeAll(async () => {
     SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe', Parameters: { 'serialization.format': '1' } },
   });
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: DATABASE } }));
-  await glue.send(new CreateTableCommand({
-    DatabaseName: DATABASE,
-    TableInput: {
-      Name: TABLE, TableType: 'EXTERNAL_TABLE', Parameters: { classification: 'parquet', UPDATED_BY_CRAWLER: 'flywheel-dev-chargebacks-landing' },
-      StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}`),
-      PartitionKeys: ['year', 'month', 'day'].map((Name) => ({ Name, Type: 'string' })),
-    },
-  }));
-  await glue.send(new BatchCreatePartitionCommand({
-    DatabaseName: DATABASE, TableName: TABLE,
-    PartitionInputList: [DAY1, DAY2].map((d) => ({ Values: d.split('-'), StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}${dayPartition(d)}`) })),
-  }));
+  await glue.send(
+    new CreateTableCommand({
+      DatabaseName: DATABASE,
+      TableInput: {
+        Name: TABLE,
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: { classification: 'parquet', UPDATED_BY_CRAWLER: 'flywheel-dev-chargebacks-landing' },
+        StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}`),
+        PartitionKeys: ['year', 'month', 'day'].map((Name) => ({ Name, Type: 'string' })),
+      },
+    }),
+  );
+  await glue.send(
+    new BatchCreatePartitionCommand({
+      DatabaseName: DATABASE,
+      TableName: TABLE,
+      PartitionInputList: [DAY1, DAY2].map((d) => ({ Values: d.split('-'), StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}${dayPartition(d)}`) })),
+    }),
+  );
   await receiveAll(sqs, queue, { expected: 0, settleSeconds: 1 });
 
   // 3. the executions, with the arguments the use case passes
@@ -186,12 +205,20 @@ beforeAll(async () => {
   for (const s of steps) {
     if (s.name === 're-run after a late file') copyFileSync(lateFile, path.join(day1Dir, 'part-late.parquet'));
     try {
-      s.local = await consolidateDay(db, lake, { date: s.args.PARTITION_DATE!, fileCount: Number(s.args.OUTPUT_FILE_COUNT), codec: s.args.COMPRESSION_CODEC!, dryRun: s.args.DRY_RUN === 'true' });
+      s.local = await consolidateDay(db, lake, {
+        date: s.args.PARTITION_DATE!,
+        fileCount: Number(s.args.OUTPUT_FILE_COUNT),
+        codec: s.args.COMPRESSION_CODEC!,
+        dryRun: s.args.DRY_RUN === 'true',
+      });
       if (s.local.recordsProcessed === 0) continue; // nothing to consolidate: nothing written
       const out = path.join(lake, 'data', CONSOLIDATED, dayPartition(s.args.PARTITION_DATE!));
       const kept = path.join(home, 'local-kept', String(steps.indexOf(s)));
       cpSync(out, kept, { recursive: true });
-      s.localFiles = readdirSync(kept).filter((f) => f.endsWith('.parquet')).sort().map((f) => path.join(kept, f));
+      s.localFiles = readdirSync(kept)
+        .filter((f) => f.endsWith('.parquet'))
+        .sort()
+        .map((f) => path.join(kept, f));
     } catch (err) {
       s.localError = (err as Error).message;
     }
@@ -203,14 +230,28 @@ beforeAll(async () => {
     call: 'test/aws-shape/spark/tasks.py:s3_checkpoint',
     params: { bucket: BUCKET, sentinelKey: `_test/checkpoints/${name}`, prefixes: [CONSOLIDATED], keep },
   });
-  const script = (s: Step) => ({ name: s.name, script: 'glue-scripts/consolidate_chargebacks.py', args: { JOB_NAME: 'flywheel-dev-chargebacks-consolidation', ...s.args } });
+  const script = (s: Step) => ({
+    name: s.name,
+    script: 'glue-scripts/consolidate_chargebacks.py',
+    args: { JOB_NAME: 'flywheel-dev-chargebacks-consolidation', ...s.args },
+  });
   run = await runGlueOnSpark({
     endpoint: moto.endpoint,
     buckets: [BUCKET],
     tasks: [
       ...steps.flatMap((s) => [
-        ...(s.name === 're-run after a late file' ? [{ name: 'the late file lands', call: 'test/aws-shape/spark/tasks.py:s3_copy', params: { copies: [{ bucket: BUCKET, from: LATE, to: `${LANDING_PREFIX}${dayPartition(DAY1)}part-late.parquet` }] } }] : []),
-        ...(s.name === 'no crawled partition, frame without columns' ? [{ name: 'stand-in: no columns', call: 'test/aws-shape/spark/tasks.py:glue_standin_empty_frame', params: { mode: 'no-columns' } }] : []),
+        ...(s.name === 're-run after a late file'
+          ? [
+              {
+                name: 'the late file lands',
+                call: 'test/aws-shape/spark/tasks.py:s3_copy',
+                params: { copies: [{ bucket: BUCKET, from: LATE, to: `${LANDING_PREFIX}${dayPartition(DAY1)}part-late.parquet` }] },
+              },
+            ]
+          : []),
+        ...(s.name === 'no crawled partition, frame without columns'
+          ? [{ name: 'stand-in: no columns', call: 'test/aws-shape/spark/tasks.py:glue_standin_empty_frame', params: { mode: 'no-columns' } }]
+          : []),
         checkpoint(`before ${s.name}`),
         script(s),
         checkpoint(`after ${s.name}`, { [`${CONSOLIDATED}${dayPartition(s.args.PARTITION_DATE!)}`]: `${KEPT}${steps.indexOf(s)}/` }),
@@ -227,14 +268,24 @@ beforeAll(async () => {
         steps.map((s) => {
           const t = run.task(s.name);
           return {
-            task: s.name, ok: t.ok, error: t.error, seconds: t.seconds, args: `${s.args.PARTITION_DATE} seq ${s.args.EXECUTION_SEQUENCE} dry ${s.args.DRY_RUN}`,
+            task: s.name,
+            ok: t.ok,
+            error: t.error,
+            seconds: t.seconds,
+            args: `${s.args.PARTITION_DATE} seq ${s.args.EXECUTION_SEQUENCE} dry ${s.args.DRY_RUN}`,
             said: t.stdout.split('\n').filter((l) => /^(METRICS|DRY RUN|NOTHING)/.test(l)),
             twin: s.local?.metrics ?? s.localError,
             inputRecords: inputRecords(t),
             stages: t.jobs.flatMap((j) => j.stages.map((st) => `${j.jobId}/${st.stageId} ${st.numTasks}t in=${st.inputRecords} (${st.inputBytes} B)`)),
-            s3a: Object.fromEntries(Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) => /^(stream_read_opened|stream_read_bytes|action_http_get_request|files_created|object_put_request|object_copy_requests)$/.test(k))),
+            s3a: Object.fromEntries(
+              Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) =>
+                /^(stream_read_opened|stream_read_bytes|action_http_get_request|files_created|object_put_request|object_copy_requests)$/.test(k),
+              ),
+            ),
             s3Events: eventsOf(s.name).length,
-            deletedFromTheDay: eventsOf(s.name).filter((e) => e['detail-type'] === 'Object Deleted' && e.detail.object.key.startsWith(`${CONSOLIDATED}${dayPartition(s.args.PARTITION_DATE!)}`)).map((e) => path.basename(e.detail.object.key)),
+            deletedFromTheDay: eventsOf(s.name)
+              .filter((e) => e['detail-type'] === 'Object Deleted' && e.detail.object.key.startsWith(`${CONSOLIDATED}${dayPartition(s.args.PARTITION_DATE!)}`))
+              .map((e) => path.basename(e.detail.object.key)),
           };
         }),
         null,
@@ -261,15 +312,29 @@ async function sparkFilesAfter(s: Step): Promise<string[]> {
 }
 
 describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the arguments the chargebacks use case passes', () => {
-  test('every task ran; the arguments are the use case\'s', () => {
+  test("every task ran; the arguments are the use case's", () => {
     for (const t of run.tasks) expect(describeFailure(t)).toBe(`${t.name}: ok`);
     expect(run.versions).toMatchObject({ spark: '3.5.4', hadoop: '3.3.4' });
     expect(step('00:30 previous day').args).toEqual({
-      SOURCE_DATABASE: DATABASE, SOURCE_TABLE: TABLE, OUTPUT_PATH: OUTPUT, OUTPUT_FILE_COUNT: '8', COMPRESSION_CODEC: 'snappy',
-      EXECUTION_TIME: '2025-11-10T00:30:00.000Z', EXECUTION_SEQUENCE: '1', TOTAL_EXECUTIONS: '4', ENABLE_PARTITION_FILTER: 'true', PARTITION_DATE: DAY1, DRY_RUN: 'false',
+      SOURCE_DATABASE: DATABASE,
+      SOURCE_TABLE: TABLE,
+      OUTPUT_PATH: OUTPUT,
+      OUTPUT_FILE_COUNT: '8',
+      COMPRESSION_CODEC: 'snappy',
+      EXECUTION_TIME: '2025-11-10T00:30:00.000Z',
+      EXECUTION_SEQUENCE: '1',
+      TOTAL_EXECUTIONS: '4',
+      ENABLE_PARTITION_FILTER: 'true',
+      PARTITION_DATE: DAY1,
+      DRY_RUN: 'false',
     });
     expect(steps.map((s) => `${s.args.PARTITION_DATE} ${s.args.EXECUTION_SEQUENCE} ${s.args.DRY_RUN}`)).toEqual([
-      `${DAY1} 1 false`, `${DAY2} 2 false`, `${DAY1} 3 true`, `${DAY1} 3 false`, `${DAY_NONE} 1 false`, `${DAY_NONE} 1 false`,
+      `${DAY1} 1 false`,
+      `${DAY2} 2 false`,
+      `${DAY1} 3 true`,
+      `${DAY1} 3 false`,
+      `${DAY_NONE} 1 false`,
+      `${DAY_NONE} 1 false`,
     ]);
   });
 
@@ -277,12 +342,14 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
     for (const s of steps.filter((x) => x.local && x.local.recordsProcessed > 0)) {
       expect({ step: s.name, metrics: metrics(task(s.name).stdout) }).toEqual({ step: s.name, metrics: metrics(s.local!.metrics) });
     }
-    expect(metrics(task('00:30 previous day').stdout)).toBe(`METRICS: records_processed=${DAY1_FILES * ROWS_PER_FILE}, duplicates_removed=${step('00:30 previous day').local!.duplicatesRemoved}, output_files=8`);
+    expect(metrics(task('00:30 previous day').stdout)).toBe(
+      `METRICS: records_processed=${DAY1_FILES * ROWS_PER_FILE}, duplicates_removed=${step('00:30 previous day').local!.duplicatesRemoved}, output_files=8`,
+    );
     expect(step('00:30 previous day').local!.duplicatesRemoved).toBeGreaterThan(0);
     expect(task('00:30 previous day').stdout).toMatch(/METRICS: records_processed=\d+, duplicates_removed=\d+, output_files=\d+, duration_seconds=\d+\.\d\d\n/);
   });
 
-  test('the day\'s rows after the dedupe (every column), column names and types, and file counts equal the twin\'s, after each execution', async () => {
+  test("the day's rows after the dedupe (every column), column names and types, and file counts equal the twin's, after each execution", async () => {
     const landing = await types([path.join(lake, 'data', LANDING_PREFIX, dayPartition(DAY1), 'part-0000.parquet')]);
     for (const s of steps.filter((x) => x.local && !x.local.dryRun && x.local.recordsProcessed > 0)) {
       const spark = await sparkFilesAfter(s);
@@ -311,7 +378,14 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
         (SELECT count(*) FROM ${parquet(spark)} o JOIN latest l USING (chargeback_id) WHERE coalesce(o.updated_at, o.event_timestamp) = l.at) AS latest_kept,
         (SELECT count(*) FROM ${landing} WHERE chargeback_id IS NULL) AS landing_nulls,
         (SELECT count(*) FROM ${parquet(spark)} WHERE chargeback_id IS NULL) AS spark_nulls`);
-    expect(check).toEqual({ ids: check!.ids, spark_ids: check!.ids, spark_id_rows: check!.ids, latest_kept: check!.ids, landing_nulls: check!.landing_nulls, spark_nulls: check!.landing_nulls });
+    expect(check).toEqual({
+      ids: check!.ids,
+      spark_ids: check!.ids,
+      spark_id_rows: check!.ids,
+      latest_kept: check!.ids,
+      landing_nulls: check!.landing_nulls,
+      spark_nulls: check!.landing_nulls,
+    });
     // the late file's 100 updates won
     const [late] = await rows(`SELECT count(*) AS n FROM ${parquet(spark)} WHERE updated_at >= TIMESTAMP '${DAY1} 23:00:00'`);
     expect(late!.n).toBe(100);
@@ -323,7 +397,9 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
     const checkpoints = (name: string) => task(`checkpoint ${name}`).result as Record<string, Array<{ key: string; etag: string }>>;
     expect(checkpoints('after dry run')[CONSOLIDATED]).toEqual(checkpoints('before dry run')[CONSOLIDATED]);
     expect(task('dry run').stdout).toContain(`DRY RUN: would write ${dry.local!.outputRows} rows in 8 files to ${OUTPUT}${dayPartition(DAY1)}`);
-    expect(metrics(task('dry run').stdout)).toBe(`METRICS: records_processed=${DAY1_FILES * ROWS_PER_FILE}, duplicates_removed=${dry.local!.duplicatesRemoved}, output_files=0`);
+    expect(metrics(task('dry run').stdout)).toBe(
+      `METRICS: records_processed=${DAY1_FILES * ROWS_PER_FILE}, duplicates_removed=${dry.local!.duplicatesRemoved}, output_files=0`,
+    );
     expect(task('dry run').s3a[BUCKET]?.files_created ?? 0).toBe(0);
   });
 
@@ -368,7 +444,9 @@ describe('predictions about the chargebacks consolidation, checked on Spark', ()
     }
     expect(task('stand-in: no columns').result).toEqual({ before: 'catalog-columns', now: 'no-columns' });
     // the twin says the same (a day with no landing rows is nothing to consolidate, in both modes)
-    expect(step('no crawled partition').local?.metrics).toMatch(new RegExp(`^NOTHING TO CONSOLIDATE: no landing rows for ${DAY_NONE} .*\\nMETRICS: records_processed=0, duplicates_removed=0, output_files=0,`));
+    expect(step('no crawled partition').local?.metrics).toMatch(
+      new RegExp(`^NOTHING TO CONSOLIDATE: no landing rows for ${DAY_NONE} .*\\nMETRICS: records_processed=0, duplicates_removed=0, output_files=0,`),
+    );
   });
 
   test('the day is read once: the landing rows are scanned by one Spark job', () => {

@@ -43,13 +43,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  DescribeArchiveCommand,
-  DescribeEventBusCommand,
-  DescribeRuleCommand,
-  EventBridgeClient,
-  ListTargetsByRuleCommand,
-} from '@aws-sdk/client-eventbridge';
+import { DescribeArchiveCommand, DescribeEventBusCommand, DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetCrawlerCommand, GetDatabaseCommand, GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand, GetFunctionEventInvokeConfigCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -128,7 +122,11 @@ const NOT_CREATED: Record<string, Skipped> = {
   'AWS::Lambda::EventInvokeConfig': {
     what: "each function's asynchronous invocation settings: 2 retries, then its dead-letter queue as on-failure destination",
     absent: (p) =>
-      errorNamed(c().lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: text(p.FunctionName) })), 'ResourceNotFoundException', 'GetFunctionEventInvokeConfig'),
+      errorNamed(
+        c().lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: text(p.FunctionName) })),
+        'ResourceNotFoundException',
+        'GetFunctionEventInvokeConfig',
+      ),
   },
   'AWS::S3::BucketPolicy': {
     what: 'the TLS-only (aws:SecureTransport) policies of the deployment, data and analysis buckets',
@@ -208,8 +206,14 @@ const DIFFERENCES: Record<string, Difference> = {
     note: 'the variables naming a resource moto does not create are left out: GLUE_DATABASE, SPLIT_JOB_NAME, ADDRESSABLE_JOB_NAME, ATHENA_WORKGROUP, MONITOR_WORKGROUP, ...',
   },
   'AWS::Lambda::Function TracingConfig': { verdict: 'ignored', note: 'PassThrough instead of Active' },
-  'AWS::S3::Bucket BucketEncryption.BucketKeyEnabled': { verdict: 'ignored', note: 'the default encryption is applied (SSE-KMS with the data key) but without the bucket key' },
-  'AWS::S3::Bucket LifecycleConfiguration': { verdict: 'ignored', note: 'no lifecycle rules (noncurrent versions, Athena results, incomplete uploads never expire)' },
+  'AWS::S3::Bucket BucketEncryption.BucketKeyEnabled': {
+    verdict: 'ignored',
+    note: 'the default encryption is applied (SSE-KMS with the data key) but without the bucket key',
+  },
+  'AWS::S3::Bucket LifecycleConfiguration': {
+    verdict: 'ignored',
+    note: 'no lifecycle rules (noncurrent versions, Athena results, incomplete uploads never expire)',
+  },
   'AWS::S3::Bucket NotificationConfiguration': {
     verdict: 'ignored',
     note: 'EventBridge notifications stay off: moto sends no Object Created event for the data bucket, so the ready-marker rules never fire from an upload',
@@ -286,7 +290,7 @@ async function errorNamed(call: Promise<unknown>, name: string, what: string): P
 
 /** Logical ids a value refers to (Ref, Fn::GetAtt, ${X} and ${X.Attr} in Fn::Sub), pseudo parameters left out. */
 function referencedIds(value: Json | undefined, into = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) value.forEach((v) => referencedIds(v, into));
+  if (Array.isArray(value)) for (const v of value) referencedIds(v, into);
   else if (isObject(value)) {
     for (const [key, v] of Object.entries(value)) {
       if (key === 'Ref' && typeof v === 'string') into.add(v);
@@ -310,7 +314,11 @@ function python(): string {
 
 /** A Python literal (what moto returns for a policy it kept as a Python object) read as JSON. */
 function pythonLiteral(repr: string): Json {
-  const r = spawnSync(python(), ['-c', 'import ast, json, sys; print(json.dumps(ast.literal_eval(sys.stdin.read())))'], { input: repr, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(python(), ['-c', 'import ast, json, sys; print(json.dumps(ast.literal_eval(sys.stdin.read())))'], {
+    input: repr,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`not a Python literal either (${r.stderr.trim()}): ${repr.slice(0, 200)}`);
   return JSON.parse(r.stdout) as Json;
 }
@@ -419,12 +427,15 @@ beforeAll(async () => {
   };
 
   // 1. the create-stack template: the deployment bucket alone
-  await c().cfn.send(new CreateStackCommand({ StackName: STACK, TemplateBody: readFileSync(path.join(dir, 'cloudformation-template-create-stack.json'), 'utf8') }));
+  await c().cfn.send(
+    new CreateStackCommand({ StackName: STACK, TemplateBody: readFileSync(path.join(dir, 'cloudformation-template-create-stack.json'), 'utf8') }),
+  );
   afterCreate = await settled();
   lap('create stack');
-  const bucket = (await c().cfn.send(new DescribeStackResourcesCommand({ StackName: STACK, LogicalResourceId: 'ServerlessDeploymentBucket' }))).StackResources?.[0]
-    ?.PhysicalResourceId;
-  if (!bucket) throw new Error(`the create-stack template left no ServerlessDeploymentBucket: ${afterCreate.StackStatus} ${afterCreate.StackStatusReason ?? ''}`);
+  const bucket = (await c().cfn.send(new DescribeStackResourcesCommand({ StackName: STACK, LogicalResourceId: 'ServerlessDeploymentBucket' })))
+    .StackResources?.[0]?.PhysicalResourceId;
+  if (!bucket)
+    throw new Error(`the create-stack template left no ServerlessDeploymentBucket: ${afterCreate.StackStatus} ${afterCreate.StackStatusReason ?? ''}`);
 
   // 2. the artifacts where the functions' Code points, and the compiled template beside them (as osls uploads them)
   const state = JSON.parse(readFileSync(path.join(dir, 'serverless-state.json'), 'utf8')) as { package: { artifactDirectoryName: string } };
@@ -436,7 +447,9 @@ beforeAll(async () => {
     await c().s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path.join(dir, path.basename(key))) }));
   }
   const templateKey = `${state.package.artifactDirectoryName}/compiled-cloudformation-template.json`;
-  await c().s3.send(new PutObjectCommand({ Bucket: bucket, Key: templateKey, Body: readFileSync(path.join(dir, 'cloudformation-template-update-stack.json')) }));
+  await c().s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: templateKey, Body: readFileSync(path.join(dir, 'cloudformation-template-update-stack.json')) }),
+  );
   lap('upload');
 
   // 3. the update-stack template, by URL
@@ -468,7 +481,8 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // What the template says, resolved against what moto named
 
-const physicalIds = () => new Map(stackResources.flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
+const physicalIds = () =>
+  new Map(stackResources.flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
 
 /**
  * Literal {Ref, Arn} of the resources whose names CloudFormation makes up (the KMS keys, the deployment bucket),
@@ -534,8 +548,7 @@ function resolvedAsMoto(value: Json): Json {
   return resolveIntrinsics(template, pinNames(value, names, skippedIds()), { stackName: STACK, region: MOTO_REGION, accountId: MOTO_ACCOUNT_ID });
 }
 
-const skippedIds = () =>
-  new Set(Object.entries(template.Resources).flatMap(([id, r]) => (r && NOT_CREATED[r.Type] ? [id] : [])));
+const skippedIds = () => new Set(Object.entries(template.Resources).flatMap(([id, r]) => (r && NOT_CREATED[r.Type] ? [id] : [])));
 
 // ---------------------------------------------------------------------------------------------
 // Observers: what moto has for each property of each created resource
@@ -608,12 +621,16 @@ const OBSERVERS: Record<string, Observer> = {
     if (p.OwnershipControls !== undefined) {
       const got = await outcome(c().s3.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket })));
       out.OwnershipControls =
-        got.error !== undefined ? seen(false, 'ignored', `GetBucketOwnershipControls: ${got.error}`) : compare(obj(p.OwnershipControls).Rules, got.value.OwnershipControls?.Rules);
+        got.error !== undefined
+          ? seen(false, 'ignored', `GetBucketOwnershipControls: ${got.error}`)
+          : compare(obj(p.OwnershipControls).Rules, got.value.OwnershipControls?.Rules);
     }
     if (p.PublicAccessBlockConfiguration !== undefined) {
       const got = await outcome(c().s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })));
       out.PublicAccessBlockConfiguration =
-        got.error !== undefined ? seen(false, 'ignored', `GetPublicAccessBlock: ${got.error}`) : compare(p.PublicAccessBlockConfiguration, got.value.PublicAccessBlockConfiguration);
+        got.error !== undefined
+          ? seen(false, 'ignored', `GetPublicAccessBlock: ${got.error}`)
+          : compare(p.PublicAccessBlockConfiguration, got.value.PublicAccessBlockConfiguration);
     }
     if (p.NotificationConfiguration !== undefined) {
       const want = obj(p.NotificationConfiguration);
@@ -621,13 +638,22 @@ const OBSERVERS: Record<string, Observer> = {
       if (unknown.length) throw new Error(`no check for NotificationConfiguration ${unknown.join(', ')}`);
       const got = await c().s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
       const on = obj(want.EventBridgeConfiguration).EventBridgeEnabled === true;
-      out.NotificationConfiguration = seen((got.EventBridgeConfiguration !== undefined) === on, 'ignored', `GetBucketNotificationConfiguration: ${canonical({ ...got, $metadata: undefined })}`);
+      out.NotificationConfiguration = seen(
+        (got.EventBridgeConfiguration !== undefined) === on,
+        'ignored',
+        `GetBucketNotificationConfiguration: ${canonical({ ...got, $metadata: undefined })}`,
+      );
     }
     if (p.LifecycleConfiguration !== undefined) {
       const got = await outcome(c().s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })));
       const wantIds = list(obj(p.LifecycleConfiguration).Rules).map((r) => obj(r).Id);
       out.LifecycleConfiguration =
-        got.error !== undefined ? seen(false, 'ignored', `GetBucketLifecycleConfiguration: ${got.error}`) : compare(wantIds, (got.value.Rules ?? []).map((r) => r.ID));
+        got.error !== undefined
+          ? seen(false, 'ignored', `GetBucketLifecycleConfiguration: ${got.error}`)
+          : compare(
+              wantIds,
+              (got.value.Rules ?? []).map((r) => r.ID),
+            );
     }
     return out;
   },
@@ -636,7 +662,14 @@ const OBSERVERS: Record<string, Observer> = {
     const a = await sqsAttributes(need(url));
     const out: Record<string, Seen> = {};
     if (p.QueueName !== undefined) out.QueueName = compare(p.QueueName, a.QueueArn?.split(':').pop());
-    for (const name of ['MessageRetentionPeriod', 'SqsManagedSseEnabled', 'VisibilityTimeout', 'DelaySeconds', 'MaximumMessageSize', 'ReceiveMessageWaitTimeSeconds']) {
+    for (const name of [
+      'MessageRetentionPeriod',
+      'SqsManagedSseEnabled',
+      'VisibilityTimeout',
+      'DelaySeconds',
+      'MaximumMessageSize',
+      'ReceiveMessageWaitTimeSeconds',
+    ]) {
       if (p[name] !== undefined) out[name] = compare(String(p[name]), a[name]);
     }
     return out;
@@ -703,7 +736,9 @@ const OBSERVERS: Record<string, Observer> = {
 
   'AWS::Lambda::Permission': async (p) => {
     const statements = await lambdaPolicy(text(p.FunctionName));
-    const statement = statements.find((s) => sameJson((s.Condition as { ArnLike?: Record<string, unknown> } | undefined)?.ArnLike?.['AWS:SourceArn'], p.SourceArn));
+    const statement = statements.find((s) =>
+      sameJson((s.Condition as { ArnLike?: Record<string, unknown> } | undefined)?.ArnLike?.['AWS:SourceArn'], p.SourceArn),
+    );
     const evidence = `GetPolicy: ${canonical(statements).slice(0, 400)}`;
     if (!statement) return Object.fromEntries(Object.keys(p).map((k) => [k, { verdict: 'ignored', evidence } as Seen]));
     return {
@@ -721,7 +756,8 @@ const OBSERVERS: Record<string, Observer> = {
     const out: Record<string, Seen> = {};
     if (p.RoleName !== undefined) out.RoleName = compare(p.RoleName, role.RoleName);
     if (p.Path !== undefined) out.Path = compare(p.Path, role.Path);
-    if (p.AssumeRolePolicyDocument !== undefined) out.AssumeRolePolicyDocument = compare(p.AssumeRolePolicyDocument, JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? '')));
+    if (p.AssumeRolePolicyDocument !== undefined)
+      out.AssumeRolePolicyDocument = compare(p.AssumeRolePolicyDocument, JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? '')));
     if (p.Policies !== undefined) {
       const want = list(p.Policies).map(obj);
       const names = (await c().iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
@@ -781,7 +817,8 @@ const OBSERVERS: Record<string, Observer> = {
     if (p.Description !== undefined) out.Description = compare(p.Description, archive.Description);
     if (p.SourceArn !== undefined) out.SourceArn = compare(p.SourceArn, archive.EventSourceArn);
     if (p.RetentionDays !== undefined) out.RetentionDays = compare(p.RetentionDays, archive.RetentionDays);
-    if (p.EventPattern !== undefined) out.EventPattern = compare(p.EventPattern, archive.EventPattern === undefined ? undefined : JSON.parse(archive.EventPattern));
+    if (p.EventPattern !== undefined)
+      out.EventPattern = compare(p.EventPattern, archive.EventPattern === undefined ? undefined : JSON.parse(archive.EventPattern));
     return out;
   },
 };
@@ -834,108 +871,136 @@ describe("the packaged dev stack on moto's CloudFormation", () => {
     console.info(`created by moto: ${JSON.stringify(count(created))}\nnot created: ${JSON.stringify(count(notCreated))}`);
   });
 
-  test('no resource of the types moto skips exists in its service', async () => {
-    const present: string[] = [];
-    for (const [id, resource] of Object.entries(template.Resources)) {
-      const skipped = resource && NOT_CREATED[resource.Type];
-      if (!skipped) continue;
-      const absent = await skipped.absent(obj(resolved(resource.Properties ?? {})));
-      if (!absent) present.push(`${id} (${resource.Type}) exists in moto`);
-    }
-    expect(present).toEqual([]);
-  }, TEST_TIMEOUT_MS);
-
-  test("every resource moto creates has the template's properties, except DIFFERENCES", async () => {
-    const ids = physicalIds();
-    const skipped = skippedIds();
-    const verdicts = new Map<string, Map<Verdict, string[]>>();
-    const unobserved: string[] = [];
-    for (const [id, resource] of Object.entries(template.Resources)) {
-      if (!resource || skipped.has(id)) continue;
-      const observe = OBSERVERS[resource.Type];
-      if (!observe) {
-        unobserved.push(`${resource.Type} (no observer)`);
-        continue;
+  test(
+    'no resource of the types moto skips exists in its service',
+    async () => {
+      const present: string[] = [];
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        const skipped = resource && NOT_CREATED[resource.Type];
+        if (!skipped) continue;
+        const absent = await skipped.absent(obj(resolved(resource.Properties ?? {})));
+        if (!absent) present.push(`${id} (${resource.Type}) exists in moto`);
       }
-      const raw = resource.Properties ?? {};
-      const props = obj(resolved(raw));
-      const asMoto = obj(resolvedAsMoto(raw));
-      const seenProps = await observe(props, ids.get(id), id);
-      // a property that differs only as moto resolves references to the resources it skipped is "unresolved"
-      const seenAsMoto = sameJson(props, asMoto) ? seenProps : await observe(asMoto, ids.get(id), id);
-      for (const key of Object.keys(props)) if (!Object.keys(seenProps).some((k) => k === key || k.startsWith(`${key}.`))) unobserved.push(`${resource.Type} ${key}`);
-      for (const [key, first] of Object.entries(seenProps)) {
-        const refs = [...referencedIds(raw[key.split('.')[0]!])].filter((ref) => skipped.has(ref));
-        const s: Seen =
-          first.verdict !== 'same' && refs.length && seenAsMoto[key]?.verdict === 'same' ? { verdict: 'unresolved', evidence: `refers to ${refs.join(', ')}` } : first;
-        if (s.verdict === 'same') continue;
-        const byVerdict = verdicts.get(`${resource.Type} ${key}`) ?? new Map<Verdict, string[]>();
-        byVerdict.set(s.verdict, [...(byVerdict.get(s.verdict) ?? []), `${id}: ${s.evidence}`]);
-        verdicts.set(`${resource.Type} ${key}`, byVerdict);
+      expect(present).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "every resource moto creates has the template's properties, except DIFFERENCES",
+    async () => {
+      const ids = physicalIds();
+      const skipped = skippedIds();
+      const verdicts = new Map<string, Map<Verdict, string[]>>();
+      const unobserved: string[] = [];
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        if (!resource || skipped.has(id)) continue;
+        const observe = OBSERVERS[resource.Type];
+        if (!observe) {
+          unobserved.push(`${resource.Type} (no observer)`);
+          continue;
+        }
+        const raw = resource.Properties ?? {};
+        const props = obj(resolved(raw));
+        const asMoto = obj(resolvedAsMoto(raw));
+        const seenProps = await observe(props, ids.get(id), id);
+        // a property that differs only as moto resolves references to the resources it skipped is "unresolved"
+        const seenAsMoto = sameJson(props, asMoto) ? seenProps : await observe(asMoto, ids.get(id), id);
+        for (const key of Object.keys(props))
+          if (!Object.keys(seenProps).some((k) => k === key || k.startsWith(`${key}.`))) unobserved.push(`${resource.Type} ${key}`);
+        for (const [key, first] of Object.entries(seenProps)) {
+          const refs = [...referencedIds(raw[key.split('.')[0]!])].filter((ref) => skipped.has(ref));
+          const s: Seen =
+            first.verdict !== 'same' && refs.length && seenAsMoto[key]?.verdict === 'same'
+              ? { verdict: 'unresolved', evidence: `refers to ${refs.join(', ')}` }
+              : first;
+          if (s.verdict === 'same') continue;
+          const byVerdict = verdicts.get(`${resource.Type} ${key}`) ?? new Map<Verdict, string[]>();
+          byVerdict.set(s.verdict, [...(byVerdict.get(s.verdict) ?? []), `${id}: ${s.evidence}`]);
+          verdicts.set(`${resource.Type} ${key}`, byVerdict);
+        }
       }
-    }
-    expect([...new Set(unobserved)]).toEqual([]);
-    const found = Object.fromEntries([...verdicts].map(([key, byVerdict]) => [key, [...byVerdict.keys()].join(' and ')]));
-    const evidence = [...verdicts].map(([key, byVerdict]) => `${key}:\n${[...byVerdict].map(([v, e]) => `  ${v}: ${e.slice(0, 3).join('\n    ')}`).join('\n')}`).join('\n');
-    try {
-      expect(found).toEqual(Object.fromEntries(Object.entries(DIFFERENCES).map(([key, d]) => [key, d.verdict])));
-    } catch (error) {
-      (error as Error).message += `\n\nWhat moto has (up to 3 resources each):\n${evidence}`;
-      throw error;
-    }
-  }, TEST_TIMEOUT_MS);
+      expect([...new Set(unobserved)]).toEqual([]);
+      const found = Object.fromEntries([...verdicts].map(([key, byVerdict]) => [key, [...byVerdict.keys()].join(' and ')]));
+      const evidence = [...verdicts]
+        .map(([key, byVerdict]) => `${key}:\n${[...byVerdict].map(([v, e]) => `  ${v}: ${e.slice(0, 3).join('\n    ')}`).join('\n')}`)
+        .join('\n');
+      try {
+        expect(found).toEqual(Object.fromEntries(Object.entries(DIFFERENCES).map(([key, d]) => [key, d.verdict])));
+      } catch (error) {
+        (error as Error).message += `\n\nWhat moto has (up to 3 resources each):\n${evidence}`;
+        throw error;
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test('the objects the pipeline relies on, as moto made them (a readable sample of what the test above checks everywhere)', async () => {
-    const ids = physicalIds();
-    const props = (id: string) => obj(resolved(template.Resources[id]?.Properties ?? {}));
-    // the data bucket: encrypted with the data key, but neither versioned nor sending EventBridge notifications
-    const bucket = text(props('DataBucket').BucketName);
-    const encryption = await c().s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
-    expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault).toEqual({
-      SSEAlgorithm: 'aws:kms',
-      KMSMasterKeyID: `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:key/${ids.get('DataKey')}`,
-    });
-    expect((await c().s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBeUndefined();
-    expect((await c().s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }))).EventBridgeConfiguration).toBeUndefined();
+  test(
+    'the objects the pipeline relies on, as moto made them (a readable sample of what the test above checks everywhere)',
+    async () => {
+      const ids = physicalIds();
+      const props = (id: string) => obj(resolved(template.Resources[id]?.Properties ?? {}));
+      // the data bucket: encrypted with the data key, but neither versioned nor sending EventBridge notifications
+      const bucket = text(props('DataBucket').BucketName);
+      const encryption = await c().s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+      expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault).toEqual({
+        SSEAlgorithm: 'aws:kms',
+        KMSMasterKeyID: `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:key/${ids.get('DataKey')}`,
+      });
+      expect((await c().s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBeUndefined();
+      expect((await c().s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }))).EventBridgeConfiguration).toBeUndefined();
 
-    // the alert topic, encrypted with the alert key, with no subscription
-    const topicArn = ids.get('AlertTopic')!;
-    expect((await c().sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes).toMatchObject({ DisplayName: 'Flywheel dev', KmsMasterKeyId: ids.get('AlertKey') });
-    expect((await c().sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);
+      // the alert topic, encrypted with the alert key, with no subscription
+      const topicArn = ids.get('AlertTopic')!;
+      expect((await c().sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes).toMatchObject({
+        DisplayName: 'Flywheel dev',
+        KmsMasterKeyId: ids.get('AlertKey'),
+      });
+      expect((await c().sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);
 
-    // the project bus and a rule on it: its pattern, and its target with retries and dead letters
-    const busName = text(props('ProjectEventBus').Name);
-    expect((await c().events.send(new DescribeEventBusCommand({ Name: busName }))).Name).toBe(busName);
-    const busRule = Object.keys(template.Resources).find((id) => template.Resources[id]?.Type === 'AWS::Events::Rule' && props(id).EventBusName === busName)!;
-    const rule = await c().events.send(new DescribeRuleCommand({ Name: ids.get(busRule), EventBusName: busName }));
-    expect(JSON.parse(rule.EventPattern ?? 'null')).toEqual(props(busRule).EventPattern);
-    const [target] = (await c().events.send(new ListTargetsByRuleCommand({ Rule: ids.get(busRule), EventBusName: busName }))).Targets ?? [];
-    expect(target).toMatchObject({ Arn: expect.stringMatching(/^arn:aws:lambda:.*:function:flywheel-dev-/), DeadLetterConfig: { Arn: expect.stringMatching(/-dlq$/) } });
+      // the project bus and a rule on it: its pattern, and its target with retries and dead letters
+      const busName = text(props('ProjectEventBus').Name);
+      expect((await c().events.send(new DescribeEventBusCommand({ Name: busName }))).Name).toBe(busName);
+      const busRule = Object.keys(template.Resources).find((id) => template.Resources[id]?.Type === 'AWS::Events::Rule' && props(id).EventBusName === busName)!;
+      const rule = await c().events.send(new DescribeRuleCommand({ Name: ids.get(busRule), EventBusName: busName }));
+      expect(JSON.parse(rule.EventPattern ?? 'null')).toEqual(props(busRule).EventPattern);
+      const [target] = (await c().events.send(new ListTargetsByRuleCommand({ Rule: ids.get(busRule), EventBusName: busName }))).Targets ?? [];
+      expect(target).toMatchObject({
+        Arn: expect.stringMatching(/^arn:aws:lambda:.*:function:flywheel-dev-/),
+        DeadLetterConfig: { Arn: expect.stringMatching(/-dlq$/) },
+      });
 
-    // a function: its code, its own role, its environment without the names of the Glue jobs, database and workgroups
-    const fn = props('SnapshotTriggerLambdaFunction');
-    const conf = (await c().lambda.send(new GetFunctionCommand({ FunctionName: ids.get('SnapshotTriggerLambdaFunction') }))).Configuration!;
-    expect(conf.CodeSha256).toBe(sha256Base64(path.join(dir, path.basename(text(obj(fn.Code).S3Key)))));
-    expect(conf.Role).toBe(`arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${ids.get('SnapshotTriggerIamRoleLambdaExecution')}`);
-    expect(conf.Environment?.Variables).toMatchObject({ DATA_BUCKET: bucket, EVENT_BUS_NAME: busName, ALERT_TOPIC_ARN: topicArn });
-    expect(Object.keys(obj(obj(fn.Environment).Variables)).filter((k) => conf.Environment?.Variables?.[k] === undefined)).toEqual([
-      'GLUE_DATABASE',
-      'SPLIT_JOB_NAME',
-      'ADDRESSABLE_JOB_NAME',
-      'ATHENA_WORKGROUP',
-      'MONITOR_WORKGROUP',
-    ]);
+      // a function: its code, its own role, its environment without the names of the Glue jobs, database and workgroups
+      const fn = props('SnapshotTriggerLambdaFunction');
+      const conf = (await c().lambda.send(new GetFunctionCommand({ FunctionName: ids.get('SnapshotTriggerLambdaFunction') }))).Configuration!;
+      expect(conf.CodeSha256).toBe(sha256Base64(path.join(dir, path.basename(text(obj(fn.Code).S3Key)))));
+      expect(conf.Role).toBe(`arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${ids.get('SnapshotTriggerIamRoleLambdaExecution')}`);
+      expect(conf.Environment?.Variables).toMatchObject({ DATA_BUCKET: bucket, EVENT_BUS_NAME: busName, ALERT_TOPIC_ARN: topicArn });
+      expect(Object.keys(obj(obj(fn.Environment).Variables)).filter((k) => conf.Environment?.Variables?.[k] === undefined)).toEqual([
+        'GLUE_DATABASE',
+        'SPLIT_JOB_NAME',
+        'ADDRESSABLE_JOB_NAME',
+        'ATHENA_WORKGROUP',
+        'MONITOR_WORKGROUP',
+      ]);
 
-    // every dead-letter queue, and every role with its inline policies
-    const queues = await jsonCall('sqs', 'AmazonSQS.ListQueues', {});
-    const queueNames = ((queues.body as { QueueUrls?: string[] }).QueueUrls ?? []).map((url) => url.split('/').pop()).sort();
-    const templateQueues = Object.keys(template.Resources).filter((id) => template.Resources[id]?.Type === 'AWS::SQS::Queue');
-    expect(queueNames).toEqual(templateQueues.map((id) => text(props(id).QueueName)).sort());
-    for (const id of Object.keys(template.Resources).filter((id) => template.Resources[id]?.Type === 'AWS::IAM::Role')) {
-      const policies = (await c().iam.send(new ListRolePoliciesCommand({ RoleName: ids.get(id) }))).PolicyNames ?? [];
-      expect({ id, policies: policies.sort() }).toEqual({ id, policies: list(props(id).Policies).map((p) => text(obj(p).PolicyName)).sort() });
-    }
-  }, TEST_TIMEOUT_MS);
+      // every dead-letter queue, and every role with its inline policies
+      const queues = await jsonCall('sqs', 'AmazonSQS.ListQueues', {});
+      const queueNames = ((queues.body as { QueueUrls?: string[] }).QueueUrls ?? []).map((url) => url.split('/').pop()).sort();
+      const templateQueues = Object.keys(template.Resources).filter((id) => template.Resources[id]?.Type === 'AWS::SQS::Queue');
+      expect(queueNames).toEqual(templateQueues.map((id) => text(props(id).QueueName)).sort());
+      for (const id of Object.keys(template.Resources).filter((id) => template.Resources[id]?.Type === 'AWS::IAM::Role')) {
+        const policies = (await c().iam.send(new ListRolePoliciesCommand({ RoleName: ids.get(id) }))).PolicyNames ?? [];
+        expect({ id, policies: policies.sort() }).toEqual({
+          id,
+          policies: list(props(id).Policies)
+            .map((p) => text(obj(p).PolicyName))
+            .sort(),
+        });
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test("the stack's outputs, less those that refer to a resource moto does not create", () => {
     const skipped = skippedIds();

@@ -89,7 +89,8 @@ const types = async (files: string[]) => (await rows(`DESCRIBE SELECT * FROM ${p
 const rows = (sql: string) => queryRows(duck, sql);
 
 /** The job arguments the compaction use case passes for (dataset, snapshot). */
-const compactionArgs = (config: PipelineConfig, dataset: DatasetConfig, snapshot: string) => maintenanceJobArgs(config, new Date('2025-12-01T00:00:00Z'), (jobs) => jobs.startCompaction(dataset, snapshot));
+const compactionArgs = (config: PipelineConfig, dataset: DatasetConfig, snapshot: string) =>
+  maintenanceJobArgs(config, new Date('2025-12-01T00:00:00Z'), (jobs) => jobs.startCompaction(dataset, snapshot));
 
 const outPrefix = (r: Run) => parseS3Uri(r.args.OUTPUT_PATH!).key;
 /** Where the job stages a folder's files (flywheel_compaction.compaction_staging_uri). */
@@ -120,12 +121,20 @@ beforeAll(async () => {
     dataBucket: BUCKET,
     athenaWorkgroup: 'wg',
     monitorWorkgroup: 'monitor',
-    datasets: [INFOBASE, ADDRESSABLE].map((d) => ({ rawPrefix: d.rawPrefix, readyMarker: d.readyMarker, splitJobName: `split-${d.name}`, compactionPrefix: d.compaction?.sourcePrefix })),
+    datasets: [INFOBASE, ADDRESSABLE].map((d) => ({
+      rawPrefix: d.rawPrefix,
+      readyMarker: d.readyMarker,
+      splitJobName: `split-${d.name}`,
+      compactionPrefix: d.compaction?.sourcePrefix,
+    })),
     compactionJobName: 'compaction',
     chargebacksJobName: 'chargebacks',
   }).find((r) => r.name === 'ready-marker-landed')!;
   const queues: Record<string, Queue> = {};
-  for (const [name, pattern] of [['ready-marker-landed', ready.pattern], ['all-s3', { source: ['aws.s3'] }]] as const) {
+  for (const [name, pattern] of [
+    ['ready-marker-landed', ready.pattern],
+    ['all-s3', { source: ['aws.s3'] }],
+  ] as const) {
     queues[name] = await createQueue(sqs, name);
     await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
     await events.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'q', Arn: queues[name]!.arn }] }));
@@ -143,7 +152,9 @@ beforeAll(async () => {
     const landing = path.join(data, INFOBASE.compaction!.sourcePrefix, `snapshot_dt=${SNAPSHOT}`);
     for (const table of readdirSync(generated).filter((t) => statSync(path.join(generated, t)).isDirectory())) {
       mkdirSync(path.join(landing, table), { recursive: true });
-      const src = readdirSync(path.join(generated, table)).filter((f) => f.endsWith('.parquet')).map((f) => `'${path.join(generated, table, f)}'`);
+      const src = readdirSync(path.join(generated, table))
+        .filter((f) => f.endsWith('.parquet'))
+        .map((f) => `'${path.join(generated, table, f)}'`);
       for (let i = 0; i < INFOBASE_FILES_PER_TABLE; i++) {
         await gen.run(`COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet([${src.join(', ')}], file_row_number = true, hive_partitioning = false) WHERE file_row_number % ${INFOBASE_FILES_PER_TABLE} = ${i})
           TO '${path.join(landing, table, `part-${String(i).padStart(5, '0')}.parquet`)}' (FORMAT parquet, COMPRESSION snappy)`);
@@ -167,7 +178,8 @@ beforeAll(async () => {
   rmSync(big, { recursive: true, force: true });
   for (const file of walk(data)) {
     const key = path.relative(data, file).split(path.sep).join('/');
-    if (key.startsWith('opus/') || key.startsWith(INFOBASE.rawPrefix + `snapshot_dt=${SNAPSHOT}/`)) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readFileSync(file) }));
+    if (key.startsWith('opus/') || key.startsWith(`${INFOBASE.rawPrefix}snapshot_dt=${SNAPSHOT}/`))
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readFileSync(file) }));
   }
   sourceBefore = (await listing('opus/')).map((o) => `${o.key} ${o.size} ${o.etag}`);
   // the uploads' own events are not the job's
@@ -175,10 +187,17 @@ beforeAll(async () => {
 
   // 2. the arguments the compaction use case passes: the stage's defaults, and a 1 MB target for the bigger landing
   const defaults = defaultConfig();
-  const oneMb = defaultConfig({ datasets: { ...defaults.datasets, addressable: { ...ADDRESSABLE, compaction: { ...ADDRESSABLE.compaction!, targetFileBytes: 1024 * 1024 } } } });
+  const oneMb = defaultConfig({
+    datasets: { ...defaults.datasets, addressable: { ...ADDRESSABLE, compaction: { ...ADDRESSABLE.compaction!, targetFileBytes: 1024 * 1024 } } },
+  });
   runs.push({ name: 'compact addressable', dataset: ADDRESSABLE, snapshot: SNAPSHOT, args: await compactionArgs(defaults, ADDRESSABLE, SNAPSHOT) });
   runs.push({ name: 'compact infobase', dataset: INFOBASE, snapshot: SNAPSHOT, args: await compactionArgs(defaults, INFOBASE, SNAPSHOT) });
-  runs.push({ name: 'compact addressable 1 MB files', dataset: ADDRESSABLE, snapshot: BIG_SNAPSHOT, args: await compactionArgs(oneMb, oneMb.datasets.addressable!, BIG_SNAPSHOT) });
+  runs.push({
+    name: 'compact addressable 1 MB files',
+    dataset: ADDRESSABLE,
+    snapshot: BIG_SNAPSHOT,
+    args: await compactionArgs(oneMb, oneMb.datasets.addressable!, BIG_SNAPSHOT),
+  });
 
   // 3. the DuckDB twin on the local lake, with the same arguments (as LocalJobRunner passes them)
   db = await LocalDuckDb.open(path.join(home, 'catalog.duckdb'), lake);
@@ -203,13 +222,22 @@ beforeAll(async () => {
       {
         name: 'multipart copy',
         call: 'test/aws-shape/spark/tasks.py:compaction_copy_in_parts',
-        params: { sourceUri: big1mb.args.OUTPUT_PATH, outputUri: `s3://${BUCKET}/${EVIDENCE}out/`, stagingUri: `s3://${BUCKET}/${EVIDENCE}_staging/`, fileCount: 2, singleCopyMaxBytes: 1, partBytes: PART_BYTES },
+        params: {
+          sourceUri: big1mb.args.OUTPUT_PATH,
+          outputUri: `s3://${BUCKET}/${EVIDENCE}out/`,
+          stagingUri: `s3://${BUCKET}/${EVIDENCE}_staging/`,
+          fileCount: 2,
+          singleCopyMaxBytes: 1,
+          partBytes: PART_BYTES,
+        },
       },
     ],
   });
 
   // Object Created / Object Deleted (moto also sends Object Tags Added for a PutObject)
-  log = bodies<S3Event>(await receiveAll(sqs, queues['all-s3']!, { expected: 1, settleSeconds: 2 })).filter((e) => e['detail-type'] === 'Object Created' || e['detail-type'] === 'Object Deleted');
+  log = bodies<S3Event>(await receiveAll(sqs, queues['all-s3']!, { expected: 1, settleSeconds: 2 })).filter(
+    (e) => e['detail-type'] === 'Object Created' || e['detail-type'] === 'Object Deleted',
+  );
   readyRule = bodies<S3Event>(await receiveAll(sqs, queues['ready-marker-landed']!, { expected: 1, settleSeconds: 1 }));
   sourceAfter = (await listing('opus/')).map((o) => `${o.key} ${o.size} ${o.etag}`);
   duck = await (await DuckDBInstance.create(':memory:')).connect();
@@ -219,7 +247,20 @@ beforeAll(async () => {
     `Spark ${run.versions.spark}, Hadoop ${run.versions.hadoop}, Java ${run.versions.java}; start ${run.startSeconds} s, total ${run.seconds} s\n` +
       JSON.stringify(
         {
-          tasks: run.tasks.map((t) => ({ task: t.name, ok: t.ok, error: t.error, seconds: t.seconds, jobs: t.jobs.length, s3a: Object.fromEntries(Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) => /^(object_put_request|object_copy_requests|object_delete_request|object_delete_objects|files_created|stream_read_opened|object_list_request)$/.test(k))) })),
+          tasks: run.tasks.map((t) => ({
+            task: t.name,
+            ok: t.ok,
+            error: t.error,
+            seconds: t.seconds,
+            jobs: t.jobs.length,
+            s3a: Object.fromEntries(
+              Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) =>
+                /^(object_put_request|object_copy_requests|object_delete_request|object_delete_objects|files_created|stream_read_opened|object_list_request)$/.test(
+                  k,
+                ),
+              ),
+            ),
+          })),
           s3Events: { created: created.length, deleted: log.length - created.length },
           successKeysCreated: created.filter((k) => k.endsWith('/_SUCCESS')),
           readyMarkerRule: readyRule.map((e) => e.detail.object.key),
@@ -250,20 +291,30 @@ async function sides(r: Run, folder: string): Promise<{ spark: string[]; local: 
   const keys = (await listing(prefix)).map((o) => o.key).filter((k) => !k.slice(prefix.length).includes('/') && k.endsWith('.parquet'));
   const spark = await download(keys, path.join(home!, 'spark', prefix));
   const dir = path.join(lake, 'data', prefix);
-  const local = readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort().map((f) => path.join(dir, f));
+  const local = readdirSync(dir)
+    .filter((f) => f.endsWith('.parquet'))
+    .sort()
+    .map((f) => path.join(dir, f));
   return { spark, local };
 }
 
 describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compaction use case passes', () => {
-  test('every task ran; the arguments are the use case\'s', () => {
+  test("every task ran; the arguments are the use case's", () => {
     for (const t of run.tasks) expect(describeFailure(t)).toBe(`${t.name}: ok`);
     expect(run.versions).toMatchObject({ spark: '3.5.4', hadoop: '3.3.4' });
     expect(runs[0]!.args).toEqual({
-      DATASET: 'addressable', SNAPSHOT_DT: SNAPSHOT, SOURCE_PATH: `s3://data/opus/addressable/raw_input/snapshot_dt=${SNAPSHOT}/`,
-      OUTPUT_PATH: `s3://data/${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOT}/`, READY_MARKER: '_SUCCESS', TARGET_FILE_MB: '256', COMPRESSION_CODEC: 'snappy',
+      DATASET: 'addressable',
+      SNAPSHOT_DT: SNAPSHOT,
+      SOURCE_PATH: `s3://data/opus/addressable/raw_input/snapshot_dt=${SNAPSHOT}/`,
+      OUTPUT_PATH: `s3://data/${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOT}/`,
+      READY_MARKER: '_SUCCESS',
+      TARGET_FILE_MB: '256',
+      COMPRESSION_CODEC: 'snappy',
     });
     expect(runs[2]!.args.TARGET_FILE_MB).toBe('1');
-    expect(task('compact infobase').argv).toEqual(expect.arrayContaining(['--SOURCE_PATH', runs[1]!.args.SOURCE_PATH, '--OUTPUT_PATH', runs[1]!.args.OUTPUT_PATH]));
+    expect(task('compact infobase').argv).toEqual(
+      expect.arrayContaining(['--SOURCE_PATH', runs[1]!.args.SOURCE_PATH, '--OUTPUT_PATH', runs[1]!.args.OUTPUT_PATH]),
+    );
     expect(task('compact infobase').stdout).toMatch(/ignored under .*IBE_01\/notes\.txt/);
     expect(task('compact infobase').stdout).toMatch(/compaction done: \d+ rows in 4 files; marker written/);
   });
@@ -283,14 +334,29 @@ describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compa
         const [c] = await rows(`SELECT (SELECT count(*) FROM ${s}) AS spark_rows, (SELECT count(*) FROM ${l}) AS local_rows,
           (SELECT count(*) FROM (SELECT ${cols} FROM ${s} EXCEPT ALL SELECT ${cols} FROM ${l})) AS only_spark,
           (SELECT count(*) FROM (SELECT ${cols} FROM ${l} EXCEPT ALL SELECT ${cols} FROM ${s})) AS only_local`);
-        expect({ run: r.name, folder: g.folder, ...c }).toEqual({ run: r.name, folder: g.folder, spark_rows: g.rowsIn, local_rows: g.rowsIn, only_spark: 0, only_local: 0 });
-        expect({ run: r.name, folder: g.folder, spark: spark.length, local: local.length }).toEqual({ run: r.name, folder: g.folder, spark: g.fileCount, local: g.fileCount });
+        expect({ run: r.name, folder: g.folder, ...c }).toEqual({
+          run: r.name,
+          folder: g.folder,
+          spark_rows: g.rowsIn,
+          local_rows: g.rowsIn,
+          only_spark: 0,
+          only_local: 0,
+        });
+        expect({ run: r.name, folder: g.folder, spark: spark.length, local: local.length }).toEqual({
+          run: r.name,
+          folder: g.folder,
+          spark: g.fileCount,
+          local: g.fileCount,
+        });
         seen.push({ run: r.name, folder: g.folder, rows: g.rowsIn, files: spark.length });
       }
     }
     expect(seen.map((x) => `${x.run}:${x.folder}:${x.files}`)).toEqual([
       'compact addressable::1',
-      'compact infobase:IBE_01/:1', 'compact infobase:IBE_04/:1', 'compact infobase:MIACS_01/:1', 'compact infobase:MIACS_02/:1',
+      'compact infobase:IBE_01/:1',
+      'compact infobase:IBE_04/:1',
+      'compact infobase:MIACS_01/:1',
+      'compact infobase:MIACS_02/:1',
       'compact addressable 1 MB files::3',
     ]);
     expect(seen.find((x) => x.run === 'compact addressable')!.rows).toBe(ROWS / 2);
@@ -298,12 +364,17 @@ describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compa
     expect(seen.find((x) => x.run === 'compact addressable 1 MB files')!.rows).toBe(BIG_ROWS / 2);
   });
 
-  test('the stale file of a previous run is gone on both sides; the split\'s input holds the compacted files and the marker only', async () => {
+  test("the stale file of a previous run is gone on both sides; the split's input holds the compacted files and the marker only", async () => {
     for (const r of runs) {
       const keys = (await listing(outPrefix(r))).map((o) => o.key.slice(outPrefix(r).length));
       const expected = r.local!.groups.flatMap((g) => Array.from({ length: g.fileCount }, () => g.folder));
       // Spark's names: <folder><run>-part-0000i-<uuid>-c000.snappy.parquet; the twin's: <folder>part-0000i.snappy.parquet
-      expect(keys.filter((k) => k !== r.args.READY_MARKER).map((k) => k.slice(0, k.lastIndexOf('/') + 1)).sort()).toEqual(expected.sort());
+      expect(
+        keys
+          .filter((k) => k !== r.args.READY_MARKER)
+          .map((k) => k.slice(0, k.lastIndexOf('/') + 1))
+          .sort(),
+      ).toEqual(expected.sort());
       expect(keys.filter((k) => k !== r.args.READY_MARKER).every((k) => /(^|\/)[0-9a-f]{12}-part-\d{5}-[0-9a-f-]+-c000\.snappy\.parquet$/.test(k))).toBe(true);
       expect(keys).toContain(r.args.READY_MARKER);
       const localDir = path.join(lake, 'data', outPrefix(r));
@@ -317,9 +388,14 @@ describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compa
   test('the ready marker is written last (after every other object of its run was created or deleted), empty, once', async () => {
     for (const r of runs) {
       const marker = `${outPrefix(r)}${r.args.READY_MARKER}`;
-      const mine = log.map((e, i) => ({ e, i })).filter(({ e }) => e.detail.object.key.startsWith(r.dataset.rawPrefix) && e.detail.object.key.includes(`snapshot_dt=${r.snapshot}/`));
+      const mine = log
+        .map((e, i) => ({ e, i }))
+        .filter(({ e }) => e.detail.object.key.startsWith(r.dataset.rawPrefix) && e.detail.object.key.includes(`snapshot_dt=${r.snapshot}/`));
       const markerEvents = mine.filter(({ e }) => e.detail.object.key === marker);
-      expect({ run: r.name, marker: markerEvents.map(({ e }) => `${e['detail-type']} ${e.detail.object.size}`) }).toEqual({ run: r.name, marker: ['Object Created 0'] });
+      expect({ run: r.name, marker: markerEvents.map(({ e }) => `${e['detail-type']} ${e.detail.object.size}`) }).toEqual({
+        run: r.name,
+        marker: ['Object Created 0'],
+      });
       expect({ run: r.name, last: mine.at(-1)!.e.detail.object.key }).toEqual({ run: r.name, last: marker });
       expect(r.local!.markerKey).toBe(marker);
       expect(readFileSync(path.join(lake, 'data', marker), 'utf8')).toBe('');
@@ -340,14 +416,21 @@ describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compa
 });
 
 describe('predictions about the compaction, checked on Spark', () => {
-  test('Spark\'s _SUCCESS cannot start a run: no object named _SUCCESS but the ready markers is written, and nothing at all under the split\'s snapshot folders but the compacted files and the marker', () => {
+  test("Spark's _SUCCESS cannot start a run: no object named _SUCCESS but the ready markers is written, and nothing at all under the split's snapshot folders but the compacted files and the marker", () => {
     const markers = runs.map((r) => `${outPrefix(r)}${r.args.READY_MARKER}`);
-    expect(createdKeys().filter((k) => k.endsWith('/_SUCCESS')).sort()).toEqual([...markers].sort());
+    expect(
+      createdKeys()
+        .filter((k) => k.endsWith('/_SUCCESS'))
+        .sort(),
+    ).toEqual([...markers].sort());
     // the template's ready-marker rule fired for the three markers and nothing else
     expect(readyRule.map((e) => e.detail.object.key).sort()).toEqual([...markers].sort());
     for (const r of runs) {
       const inSnapshot = createdKeys().filter((k) => k.startsWith(outPrefix(r)));
-      expect({ run: r.name, other: inSnapshot.filter((k) => k !== `${outPrefix(r)}${r.args.READY_MARKER}` && !/[0-9a-f]{12}-part-\d{5}-[0-9a-f-]+-c000\.snappy\.parquet$/.test(k)) }).toEqual({ run: r.name, other: [] });
+      expect({
+        run: r.name,
+        other: inSnapshot.filter((k) => k !== `${outPrefix(r)}${r.args.READY_MARKER}` && !/[0-9a-f]{12}-part-\d{5}-[0-9a-f-]+-c000\.snappy\.parquet$/.test(k)),
+      }).toEqual({ run: r.name, other: [] });
     }
   });
 

@@ -23,7 +23,9 @@ export async function maintenanceJobArgs(config: PipelineConfig, now: Date, star
       },
     },
   } as unknown as Deps;
-  await start({ ...makeCompaction(deps), ...makeChargebacks(deps) });
+  const { startCompaction } = makeCompaction(deps);
+  const { startChargebacks, onJobFinished } = makeChargebacks(deps);
+  await start({ startCompaction, startChargebacks, onJobFinished });
   if (!captured) throw new Error('the use case started no job');
   return captured;
 }

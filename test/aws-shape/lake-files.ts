@@ -10,6 +10,8 @@ export function walk(dir: string): string[] {
 
 /** The empty folders under `dir` (the sample's junk folders such as snapshot_dt=latest/). */
 export function emptyDirs(dir: string): string[] {
-  const subdirs = readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => statSync(f).isDirectory());
+  const subdirs = readdirSync(dir)
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(f).isDirectory());
   return readdirSync(dir).length === 0 ? [dir] : subdirs.flatMap(emptyDirs);
 }

@@ -7,7 +7,14 @@
  * messages to SQS inside the PutEvents / Publish / PutObject call, so a long poll returns as soon as they
  * are there, and the only waiting is the final empty poll that proves nothing more arrived.
  */
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -32,11 +39,7 @@ export async function createQueue(sqs: SQSClient, name: string): Promise<Queue> 
  * brings nothing, or until `timeoutMs` passes. Returns what arrived (possibly more or fewer than expected:
  * the caller's assertion says which is wrong).
  */
-export async function receiveAll(
-  sqs: SQSClient,
-  queue: Queue,
-  options: { expected: number; timeoutMs?: number; settleSeconds?: number },
-): Promise<Message[]> {
+export async function receiveAll(sqs: SQSClient, queue: Queue, options: { expected: number; timeoutMs?: number; settleSeconds?: number }): Promise<Message[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const settle = options.settleSeconds ?? 1;
   const out: Message[] = [];
@@ -44,7 +47,13 @@ export async function receiveAll(
     const enough = out.length >= options.expected;
     const wait = enough ? settle : Math.max(1, Math.min(10, Math.floor((deadline - Date.now()) / 1000)));
     const res = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, VisibilityTimeout: 300, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queue.url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: wait,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ['All'],
+      }),
       { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS + wait * 1000) },
     );
     const got = res.Messages ?? [];
@@ -88,7 +97,11 @@ export function queueAthenaResults(endpoint: string, results: AthenaResult[]): P
 }
 
 /** moto's state manager: how a model (e.g. `glue::job_run`) moves through its states. `manual` advances every `times` reads. */
-export function setTransition(endpoint: string, model: string, transition: { progression: 'immediate' } | { progression: 'manual'; times: number }): Promise<void> {
+export function setTransition(
+  endpoint: string,
+  model: string,
+  transition: { progression: 'immediate' } | { progression: 'manual'; times: number },
+): Promise<void> {
   return motoApi(endpoint, '/moto-api/state-manager/set-transition', { model_name: model, transition });
 }
 

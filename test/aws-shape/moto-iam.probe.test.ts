@@ -59,18 +59,14 @@ beforeAll(async () => {
         name: 'objects',
         document: {
           Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `${BUCKET_ARN}/allowed/*` },
-          ],
+          Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `${BUCKET_ARN}/allowed/*` }],
         },
       },
       {
         name: 'list',
         document: {
           Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['allowed/*'] } } },
-          ],
+          Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN, Condition: { StringLike: { 's3:prefix': ['allowed/*'] } } }],
         },
       },
     ],
@@ -156,9 +152,7 @@ describe('moto IAM enforcement, S3 under an assumed role', () => {
   });
 
   test('DeleteObjects is authorized against the bucket ARN, not per key: every key is AccessDenied', async () => {
-    const result = await withList.send(
-      new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'allowed/b.txt' }, { Key: 'other/x.txt' }] } }),
-    );
+    const result = await withList.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'allowed/b.txt' }, { Key: 'other/x.txt' }] } }));
     expect(result.Deleted ?? []).toEqual([]);
     expect(result.Errors?.map((e) => [e.Key, e.Code])).toEqual([
       ['allowed/b.txt', 'AccessDenied'],

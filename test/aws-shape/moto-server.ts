@@ -318,15 +318,15 @@ function unquoteExcept(value: string, keep: (byte: number) => boolean): string {
     pendingRaw = '';
   };
   for (let i = 0; i < value.length; ) {
-    const escape = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
-    if (escape) {
-      const byte = Number.parseInt(escape.slice(1), 16);
+    const pct = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
+    if (pct) {
+      const byte = Number.parseInt(pct.slice(1), 16);
       if (keep(byte)) {
         flush();
-        out += escape;
+        out += pct;
       } else {
         pending.push(byte);
-        pendingRaw += escape;
+        pendingRaw += pct;
       }
       i += 3;
     } else {
@@ -373,9 +373,9 @@ function unescapeBytes(value: string): number[] {
   const bytes: number[] = [];
   const encoder = new TextEncoder();
   for (let i = 0; i < value.length; ) {
-    const escape = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
-    if (escape) {
-      bytes.push(Number.parseInt(escape.slice(1), 16));
+    const pct = /^%[0-9A-Fa-f]{2}/.exec(value.slice(i, i + 3))?.[0];
+    if (pct) {
+      bytes.push(Number.parseInt(pct.slice(1), 16));
       i += 3;
     } else {
       const ch = String.fromCodePoint(value.codePointAt(i)!);
@@ -390,7 +390,12 @@ const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').diges
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /** The SigV4 signature moto computes for a request (method, wire URL, headers as received). */
-export function motoSignature(method: string, url: string, headers: Record<string, string | string[] | undefined>, secretAccessKey: string): string | undefined {
+export function motoSignature(
+  method: string,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  secretAccessKey: string,
+): string | undefined {
   const authorization = headers.authorization;
   if (typeof authorization !== 'string') return undefined;
   const scope = /Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
@@ -404,7 +409,7 @@ export function motoSignature(method: string, url: string, headers: Record<strin
     method.toUpperCase(),
     motoSignedPath(q < 0 ? url : url.slice(0, q)),
     motoCanonicalQuery(q < 0 ? '' : url.slice(q + 1)),
-    signed.map((name) => `${name}:${[headers[name] ?? ''].flat().join(',').trim().split(/\s+/).join(' ')}`).join('\n') + '\n',
+    `${signed.map((name) => `${name}:${[headers[name] ?? ''].flat().join(',').trim().split(/\s+/).join(' ')}`).join('\n')}\n`,
     signed.join(';'),
     payload,
   ].join('\n');
@@ -432,13 +437,10 @@ export async function startResigningProxy(motoEndpoint: string): Promise<Resigni
         headers.authorization = next;
       }
     }
-    const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     forward.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`resigning proxy: ${error.message}`);

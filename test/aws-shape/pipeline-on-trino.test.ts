@@ -83,20 +83,36 @@ async function runPendingJobs(): Promise<number> {
     const { Job: job } = await st.glue.send(new GetJobCommand({ JobName: jobName }));
     for (const r of fresh) {
       ranJobs.add(r.Id!);
-      pending.push({ jobName, runId: r.Id!, script: path.join('glue-scripts', path.basename(job!.Command!.ScriptLocation!)), args: { ...bare(job!.DefaultArguments), ...bare(r.Arguments), JOB_NAME: jobName } });
+      pending.push({
+        jobName,
+        runId: r.Id!,
+        script: path.join('glue-scripts', path.basename(job!.Command!.ScriptLocation!)),
+        args: { ...bare(job!.DefaultArguments), ...bare(r.Arguments), JOB_NAME: jobName },
+      });
     }
   }
   if (!pending.length) return 0;
-  const spark = await runGlueOnSpark({ endpoint: st.moto.endpoint, buckets: [st.dataBucket], tasks: pending.map((p) => ({ name: p.runId, script: p.script, args: p.args })) });
+  const spark = await runGlueOnSpark({
+    endpoint: st.moto.endpoint,
+    buckets: [st.dataBucket],
+    tasks: pending.map((p) => ({ name: p.runId, script: p.script, args: p.args })),
+  });
   sparkRuns.push(spark);
   const glueSample = sample('glue-job-state-change.succeeded.json');
-  const put = await st.events.send(new PutEventsCommand({
-    Entries: pending.map((p) => {
-      const t = spark.task(p.runId);
-      const detail = { ...glueSample.detail, jobName: p.jobName, jobRunId: p.runId, ...(t.ok ? {} : { state: 'FAILED', severity: 'ERROR', message: t.error ?? 'failed' }) };
-      return { EventBusName: 'default', Source: glueSample.source, DetailType: glueSample['detail-type'], Detail: JSON.stringify(detail) };
+  const put = await st.events.send(
+    new PutEventsCommand({
+      Entries: pending.map((p) => {
+        const t = spark.task(p.runId);
+        const detail = {
+          ...glueSample.detail,
+          jobName: p.jobName,
+          jobRunId: p.runId,
+          ...(t.ok ? {} : { state: 'FAILED', severity: 'ERROR', message: t.error ?? 'failed' }),
+        };
+        return { EventBusName: 'default', Source: glueSample.source, DetailType: glueSample['detail-type'], Detail: JSON.stringify(detail) };
+      }),
     }),
-  }));
+  );
   if (put.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(put.Entries)}`);
   return pending.length;
 }
@@ -108,7 +124,10 @@ async function runPendingJobs(): Promise<number> {
 async function pumpUntilQuiet(label: string): Promise<void> {
   const started = Date.now();
   for (let quiet = 0; quiet < 2; ) {
-    if (Date.now() - started > PUMP_DEADLINE_MS) throw new Error(`${label}: the chain did not come to rest in ${PUMP_DEADLINE_MS / 1000} s; last invocations: ${JSON.stringify(st.invocations.slice(-5).map((i) => [i.rule, i.error ?? 'ok']))}`);
+    if (Date.now() - started > PUMP_DEADLINE_MS)
+      throw new Error(
+        `${label}: the chain did not come to rest in ${PUMP_DEADLINE_MS / 1000} s; last invocations: ${JSON.stringify(st.invocations.slice(-5).map((i) => [i.rule, i.error ?? 'ok']))}`,
+      );
     const moved = (await st.deliver()) + (await runPendingJobs());
     if (moved > 0) {
       quiet = 0;
@@ -164,9 +183,13 @@ async function trinoFigures(table: string, kind: 'part' | 'bucketed' | 'er'): Pr
   const def = tableDef((await st.glue.send(new GetTableCommand({ DatabaseName: db, Name: table }))).Table as Table);
   const [, total, nullKeys, distinct] = rows.find((r) => r[0] === null) ?? [null, 0, 0, 0];
   return {
-    rows: num(total), nullKeys: num(nullKeys), ...(kind === 'er' ? { distinctRowIds: num(distinct) } : {}),
+    rows: num(total),
+    nullKeys: num(nullKeys),
+    ...(kind === 'er' ? { distinctRowIds: num(distinct) } : {}),
     buckets: Object.fromEntries(rows.filter((r) => r[0] !== null).map(([bucket, c]) => [String(bucket), num(c)])),
-    columns: def.columns, partitionKeys: def.partitionKeys, snapshotDt: def.parameters.snapshot_dt,
+    columns: def.columns,
+    partitionKeys: def.partitionKeys,
+    snapshotDt: def.parameters.snapshot_dt,
   };
 }
 
@@ -179,12 +202,22 @@ async function localFigures(table: string, kind: 'part' | 'bucketed' | 'er'): Pr
   // part_ and _er: id_bucket is the partition folder; bucketed_: the bucket the file's name gives (Hive's 0000NN_k_…)
   const source = `read_parquet(${list}, hive_partitioning = ${kind === 'bucketed' ? 'false' : 'true'}, filename = true)`;
   const bucketExpr = kind === 'bucketed' ? `CAST(regexp_extract(parse_filename(filename), '^(\\d+)_', 1) AS INTEGER)` : 'id_bucket';
-  const [totals] = (await duck.runAndReadAll(`SELECT count(*) AS n, count(*) FILTER (WHERE ${KEY} IS NULL) AS nulls${kind === 'er' ? ', count(DISTINCT row_id) AS d' : ''} FROM ${source}`)).getRowObjectsJson() as Array<Record<string, unknown>>;
-  const perBucket = (await duck.runAndReadAll(`SELECT ${bucketExpr} AS b, count(*) AS c FROM ${source} GROUP BY 1`)).getRowObjectsJson() as Array<Record<string, unknown>>;
+  const [totals] = (
+    await duck.runAndReadAll(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE ${KEY} IS NULL) AS nulls${kind === 'er' ? ', count(DISTINCT row_id) AS d' : ''} FROM ${source}`,
+    )
+  ).getRowObjectsJson() as Array<Record<string, unknown>>;
+  const perBucket = (await duck.runAndReadAll(`SELECT ${bucketExpr} AS b, count(*) AS c FROM ${source} GROUP BY 1`)).getRowObjectsJson() as Array<
+    Record<string, unknown>
+  >;
   return {
-    rows: num(totals!.n), nullKeys: num(totals!.nulls), ...(kind === 'er' ? { distinctRowIds: num(totals!.d) } : {}),
+    rows: num(totals!.n),
+    nullKeys: num(totals!.nulls),
+    ...(kind === 'er' ? { distinctRowIds: num(totals!.d) } : {}),
     buckets: Object.fromEntries(perBucket.map((r) => [String(r.b), num(r.c)])),
-    columns: def.columns, partitionKeys: def.partitionKeys, snapshotDt: def.parameters.snapshot_dt,
+    columns: def.columns,
+    partitionKeys: def.partitionKeys,
+    snapshotDt: def.parameters.snapshot_dt,
   };
 }
 
@@ -205,10 +238,17 @@ function compareFigures(table: string, local: Figures, aws: Figures): TableCompa
   if (!bucketsEqual) {
     const all = new Set([...Object.keys(local.buckets), ...Object.keys(aws.buckets)]);
     const differing = [...all].filter((b) => local.buckets[b] !== aws.buckets[b]);
-    differences.push(`per-bucket rows differ in ${differing.length} bucket(s), e.g. ${differing.slice(0, 3).map((b) => `${b}: local ${local.buckets[b]}, aws ${aws.buckets[b]}`).join('; ')}`);
+    differences.push(
+      `per-bucket rows differ in ${differing.length} bucket(s), e.g. ${differing
+        .slice(0, 3)
+        .map((b) => `${b}: local ${local.buckets[b]}, aws ${aws.buckets[b]}`)
+        .join('; ')}`,
+    );
   }
-  if (JSON.stringify(local.columns) !== JSON.stringify(aws.columns)) differences.push(`columns: local ${JSON.stringify(local.columns)}, aws ${JSON.stringify(aws.columns)}`);
-  if (JSON.stringify(local.partitionKeys) !== JSON.stringify(aws.partitionKeys)) differences.push(`partition keys: local ${JSON.stringify(local.partitionKeys)}, aws ${JSON.stringify(aws.partitionKeys)}`);
+  if (JSON.stringify(local.columns) !== JSON.stringify(aws.columns))
+    differences.push(`columns: local ${JSON.stringify(local.columns)}, aws ${JSON.stringify(aws.columns)}`);
+  if (JSON.stringify(local.partitionKeys) !== JSON.stringify(aws.partitionKeys))
+    differences.push(`partition keys: local ${JSON.stringify(local.partitionKeys)}, aws ${JSON.stringify(aws.partitionKeys)}`);
   return { table, rows_local: local.rows, rows_aws: aws.rows, bucket_counts_equal: bucketsEqual, differences };
 }
 
@@ -216,16 +256,21 @@ function compareFigures(table: string, local: Figures, aws: Figures): TableCompa
 function reportFigures(report: MonitorReport) {
   return {
     alerts: report.alert_details.map((a) => `${a.severity} ${a.code ?? ''} ${a.table ?? ''}`).sort(),
-    tables: Object.fromEntries(report.tables.map((t) => {
-      // each side's own: folder (bucket, run id), clock, query ids; bytes scanned is Athena's figure (0 locally)
-      const { location: _l, checked_at: _c, query_ids: _q, bytes_scanned: _b, trend, ...rest } = t;
-      return [t.table, { ...rest, trend: trend.map(({ generated_at: _g, ...point }) => point) }];
-    })),
+    tables: Object.fromEntries(
+      report.tables.map((t) => {
+        // each side's own: folder (bucket, run id), clock, query ids; bytes scanned is Athena's figure (0 locally)
+        const { location: _l, checked_at: _c, query_ids: _q, bytes_scanned: _b, trend, ...rest } = t;
+        return [t.table, { ...rest, trend: trend.map(({ generated_at: _g, ...point }) => point) }];
+      }),
+    ),
   };
 }
 
 async function latestReport(read: (key: string) => Promise<string>, keys: string[]): Promise<MonitorReport> {
-  const json = keys.filter((k) => /omc_monitor_report_.*\.json$/.test(k)).sort().at(-1);
+  const json = keys
+    .filter((k) => /omc_monitor_report_.*\.json$/.test(k))
+    .sort()
+    .at(-1);
   if (!json) throw new Error(`no monitor report among ${JSON.stringify(keys)}`);
   return JSON.parse(await read(json)) as MonitorReport;
 }
@@ -247,7 +292,11 @@ beforeAll(async () => {
   step('Trino started');
   const workgroups = st.stack.resources('AWS::Athena::WorkGroup').map(([, w]) => {
     const c = st.stack.resolve(w.Properties.WorkGroupConfiguration);
-    return { name: st.stack.resolve(w.Properties.Name) as string, enforce: c.EnforceWorkGroupConfiguration === true, outputLocation: c.ResultConfiguration.OutputLocation as string };
+    return {
+      name: st.stack.resolve(w.Properties.Name) as string,
+      enforce: c.EnforceWorkGroupConfiguration === true,
+      outputLocation: c.ResultConfiguration.OutputLocation as string,
+    };
   });
   facade = await startAthenaFacade({ trino, workgroups, eventsEndpoint: st.moto.endpoint, s3Endpoint: st.moto.endpoint });
   extraEnv.AWS_ENDPOINT_URL_ATHENA = facade.endpoint;
@@ -259,7 +308,9 @@ beforeAll(async () => {
   await generateSampleLake(gen, { rows: ROWS, snapshots: [S1, S2] });
   genData = path.join(gen, 'data');
   for (const dir of emptyDirs(genData)) {
-    await st.s3.send(new PutObjectCommand({ Bucket: st.dataBucket, Key: `${path.relative(genData, dir).split(path.sep).join('/')}/`, Body: '', ContentLength: 0 }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: st.dataBucket, Key: `${path.relative(genData, dir).split(path.sep).join('/')}/`, Body: '', ContentLength: 0 }),
+    );
   }
   for (const file of walk(genData).filter((f) => !f.includes('snapshot_dt='))) {
     await st.s3.send(new PutObjectCommand({ Bucket: st.dataBucket, Key: path.relative(genData, file).split(path.sep).join('/'), Body: readFileSync(file) }));
@@ -281,21 +332,29 @@ beforeAll(async () => {
 
   duck = await (await DuckDBInstance.create(':memory:')).connect();
   for (const t of ALL_TARGETS) {
-    for (const [kind, name] of [['part', `part_${t}`], ['bucketed', `bucketed_${t}`], ['er', `part_${t}_er`]] as const) {
+    for (const [kind, name] of [
+      ['part', `part_${t}`],
+      ['bucketed', `bucketed_${t}`],
+      ['er', `part_${t}_er`],
+    ] as const) {
       const local = await localFigures(name, kind);
       const aws = await trinoFigures(name, kind);
       comparisons.push(compareFigures(name, local, aws));
     }
   }
   awsReport = await latestReport((k) => st.getText(st.analysisBucket, k), await st.keysUnder(st.analysisBucket, 'data-monitor/'));
-  const localReports = walk(path.join(localLake, rt.deps.config.analysisBucket, 'data-monitor')).map((f) => path.relative(path.join(localLake, rt!.deps.config.analysisBucket), f).split(path.sep).join('/'));
+  const localReports = walk(path.join(localLake, rt.deps.config.analysisBucket, 'data-monitor')).map((f) =>
+    path.relative(path.join(localLake, rt!.deps.config.analysisBucket), f).split(path.sep).join('/'),
+  );
   localReport = await latestReport(async (k) => readFileSync(path.join(localLake, rt!.deps.config.analysisBucket, k), 'utf8'), localReports);
   const a = reportFigures(awsReport);
   const l = reportFigures(localReport);
   reportDifferences = [];
-  if (JSON.stringify(a.alerts) !== JSON.stringify(l.alerts)) reportDifferences.push(`alerts: local ${JSON.stringify(l.alerts)}, aws ${JSON.stringify(a.alerts)}`);
+  if (JSON.stringify(a.alerts) !== JSON.stringify(l.alerts))
+    reportDifferences.push(`alerts: local ${JSON.stringify(l.alerts)}, aws ${JSON.stringify(a.alerts)}`);
   for (const t of new Set([...Object.keys(a.tables), ...Object.keys(l.tables)])) {
-    if (JSON.stringify(a.tables[t]) !== JSON.stringify(l.tables[t])) reportDifferences.push(`monitor ${t}: local ${JSON.stringify(l.tables[t])}, aws ${JSON.stringify(a.tables[t])}`);
+    if (JSON.stringify(a.tables[t]) !== JSON.stringify(l.tables[t]))
+      reportDifferences.push(`monitor ${t}: local ${JSON.stringify(l.tables[t])}, aws ${JSON.stringify(a.tables[t])}`);
   }
   const moto = spawnSync(path.join(ROOT, '.venv', 'bin', 'python'), ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).stdout.trim();
   versions = { spark: sparkRuns[0]?.versions.spark ?? 'not run', trino: TRINO_VERSION, moto };
@@ -330,24 +389,28 @@ describe('S1 through the whole chain in AWS shape', () => {
     expect(st.mails.some((m) => m.subject.startsWith('[DATA MONITOR]'))).toBe(true);
   });
 
-  test('Athena ran each table\'s part_ and part_<t>_er as a CTAS and INSERT INTOs of ≤100 buckets, on Trino, in the builds workgroup', () => {
+  test("Athena ran each table's part_ and part_<t>_er as a CTAS and INSERT INTOs of ≤100 buckets, on Trino, in the builds workgroup", () => {
     const builds = facade.executions.filter((e) => e.workgroup === st.stack.env('bucketedTables').ATHENA_WORKGROUP);
     expect(builds.filter((e) => e.state !== 'SUCCEEDED').map((e) => `${e.state} ${e.reason} ${e.sql.slice(0, 120)}`)).toEqual([]);
     for (const t of ALL_TARGETS) {
       const ofTable = builds.filter((e) => new RegExp(`CREATE TABLE "[a-z_0-9]+"\\."part_${t}__r|INSERT INTO "[a-z_0-9]+"\\."part_${t}__r`).test(e.sql));
-      expect({ t, ctas: ofTable.filter((e) => e.sql.startsWith('CREATE TABLE')).length, inserts: ofTable.filter((e) => e.sql.startsWith('INSERT INTO')).length }).toEqual({ t, ctas: 1, inserts: 2 });
+      expect({
+        t,
+        ctas: ofTable.filter((e) => e.sql.startsWith('CREATE TABLE')).length,
+        inserts: ofTable.filter((e) => e.sql.startsWith('INSERT INTO')).length,
+      }).toEqual({ t, ctas: 1, inserts: 2 });
       const er = builds.filter((e) => new RegExp(`"part_${t}_er__r`).test(e.sql));
       expect({ t, er: er.length }).toEqual({ t, er: 3 });
     }
   });
 
-  test('every live table equals the local run\'s: rows, NULL keys, per-bucket rows, columns and types, ER row_id unique (0 differences)', () => {
+  test("every live table equals the local run's: rows, NULL keys, per-bucket rows, columns and types, ER row_id unique (0 differences)", () => {
     expect(comparisons.map((c) => c.table).sort()).toEqual(ALL_TARGETS.flatMap((t) => [`part_${t}`, `bucketed_${t}`, `part_${t}_er`]).sort());
     expect(comparisons.filter((c) => c.differences.length)).toEqual([]);
     for (const c of comparisons.filter((x) => x.table.endsWith('_er'))) expect(c.rows_aws).toBeGreaterThan(0);
   });
 
-  test('the monitor\'s figures on Trino equal the local monitor\'s', () => {
+  test("the monitor's figures on Trino equal the local monitor's", () => {
     expect(reportDifferences).toEqual([]);
     expect(awsReport.tables.length).toBeGreaterThan(0);
   });
@@ -362,7 +425,7 @@ describe('the bucketed_ tables read as Hive bucketed tables (Trino, hive.validat
     }
   });
 
-  test('a point query WHERE customer_user_id = <id> is answered from one bucket: it reads that bucket\'s files only (query stats)', async () => {
+  test("a point query WHERE customer_user_id = <id> is answered from one bucket: it reads that bucket's files only (query stats)", async () => {
     const table = `"${st.database}"."bucketed_ibe_01a"`;
     const { rows: picked } = await trino.query(`SELECT ${KEY}, "$bucket" FROM ${table} WHERE ${KEY} IS NOT NULL ORDER BY ${KEY} LIMIT 1`);
     const [id, bucket] = picked[0] as [string, number];
@@ -370,7 +433,9 @@ describe('the bucketed_ tables read as Hive bucketed tables (Trino, hive.validat
     const { rows: all } = await trino.query(`SELECT count(*), count(DISTINCT "$path") FROM ${table}`);
     const point = await trino.query(`SELECT * FROM ${table} WHERE ${KEY} = '${id.replace(/'/g, "''")}'`);
     // Trino's EXPLAIN does not show bucket pruning; its query stats do: the splits scheduled (one per file here) and the rows read
-    console.log(`point query on bucketed_ibe_01a: bucket ${bucket}; ${point.stats.totalSplits} split(s) of the table's ${all[0]![1]} files, rows read ${point.stats.processedRows} of ${all[0]![0]} (bucket ${bucket}: ${inBucket[0]![0]} rows in ${inBucket[0]![1]} file(s))`);
+    console.log(
+      `point query on bucketed_ibe_01a: bucket ${bucket}; ${point.stats.totalSplits} split(s) of the table's ${all[0]![1]} files, rows read ${point.stats.processedRows} of ${all[0]![0]} (bucket ${bucket}: ${inBucket[0]![0]} rows in ${inBucket[0]![1]} file(s))`,
+    );
     expect(point.rows.length).toBeGreaterThan(0);
     // the scan was given only the files of the key's bucket: its splits and the rows it read are that bucket's, not the table's
     expect(num(point.stats.totalSplits)).toBeGreaterThan(0);
@@ -439,7 +504,10 @@ describe('a fault in AWS shape: a Trino query killed mid-range on the next snaps
     afterFailure = await figures();
     s2Rows = {};
     for (const t of targets(INFOBASE)) s2Rows[t] = num((await trino.query(`SELECT count(*) FROM "${st.database}"."ext_${t}"`)).rows[0]![0]);
-    failureMail = st.mails.slice(mailsBefore).map((m) => m.body).find((b) => b.includes('aws events put-events') && b.includes(victim));
+    failureMail = st.mails
+      .slice(mailsBefore)
+      .map((m) => m.body)
+      .find((b) => b.includes('aws events put-events') && b.includes(victim));
     const command = failureMail ? /aws events put-events --entries '(.*)'/.exec(failureMail)?.[1] : undefined;
     if (command) {
       const entries = JSON.parse(command.replace(/'\\''/g, "'")) as Array<{ EventBusName: string; Source: string; DetailType: string; Detail: string }>;
@@ -470,15 +538,23 @@ describe('a fault in AWS shape: a Trino query killed mid-range on the next snaps
   test('an alert was e-mailed naming the table, with the replay command; the replay ran from it', () => {
     expect(failureMail).toBeDefined();
     expect(replayed).toMatchObject({ source: 'flywheel.ops', 'detail-type': 'Replay Requested', detail: { dataset: 'infobase', snapshotDt: S2 } });
-    expect(st.invocations.slice(invocationsBefore).filter((i) => i.error).map((i) => `${i.fn}: ${i.error}`)).toEqual([]);
+    expect(
+      st.invocations
+        .slice(invocationsBefore)
+        .filter((i) => i.error)
+        .map((i) => `${i.fn}: ${i.error}`),
+    ).toEqual([]);
   });
 
-  test('after the replay: every table on the new snapshot, nothing lost or doubled (part_, bucketed_ and _er rows = the split\'s rows; row_id unique)', () => {
+  test("after the replay: every table on the new snapshot, nothing lost or doubled (part_, bucketed_ and _er rows = the split's rows; row_id unique)", () => {
     expect(afterReplay).toBeDefined();
     for (const [name, f] of Object.entries(afterReplay)) {
       const t = name.replace(/^(part_|bucketed_)/, '').replace(/_er$/, '');
       expect({ name, snapshot: f.snapshotDt, rows: f.rows, ...(f.distinctRowIds !== undefined ? { distinct: f.distinctRowIds } : {}) }).toEqual({
-        name, snapshot: S2, rows: s2Rows[t], ...(f.distinctRowIds !== undefined ? { distinct: s2Rows[t] } : {}),
+        name,
+        snapshot: S2,
+        rows: s2Rows[t],
+        ...(f.distinctRowIds !== undefined ? { distinct: s2Rows[t] } : {}),
       });
       expect(Object.values(f.buckets).reduce((a, b) => a + b, 0)).toBe(s2Rows[t]);
     }

@@ -95,7 +95,8 @@ function packageStage(stage: Stage): Packaged {
 
 beforeAll(() => {
   for (const tool of [CFN_LINT, PYTHON]) {
-    if (!existsSync(tool)) throw new Error(`${path.relative(root, tool)} is missing: create the project's Python tools first with \`${SETUP}\` (npm run test:aws runs it)`);
+    if (!existsSync(tool))
+      throw new Error(`${path.relative(root, tool)} is missing: create the project's Python tools first with \`${SETUP}\` (npm run test:aws runs it)`);
   }
   packaged.dev = packageStage('dev');
   packaged.prod = packageStage('prod');
@@ -127,7 +128,7 @@ function runCfnLint(stage: Stage): Finding[] {
     if (r.error || r.status === null || (r.status & 1) === 1) throw new Error(`exit ${r.status ?? r.signal}`);
     matches = JSON.parse(r.stdout) as CfnLintMatch[];
   } catch (e) {
-    throw new Error(`cfn-lint failed on the ${stage} template (${(r.error ?? e as Error).message}):\n${r.stdout}\n${r.stderr}`);
+    throw new Error(`cfn-lint failed on the ${stage} template (${(r.error ?? (e as Error)).message}):\n${r.stdout}\n${r.stderr}`);
   }
   return matches.map((m) => ({
     tool: 'cfn-lint',
@@ -191,7 +192,8 @@ function runParliament(stage: Stage): Finding[] {
   const byWhere = new Map(entries.map((e) => [e.where, e]));
   const input = JSON.stringify(entries.map(({ where, document }) => ({ where, document })));
   const r = spawnSync(PYTHON, ['-c', PARLIAMENT_RUNNER], { cwd: root, env: toolEnv(), input, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
-  if (r.error || r.status !== 0) throw new Error(`parliament failed on the ${stage} policies (${r.error?.message ?? `exit ${r.status ?? r.signal}`}):\n${r.stdout}\n${r.stderr}`);
+  if (r.error || r.status !== 0)
+    throw new Error(`parliament failed on the ${stage} policies (${r.error?.message ?? `exit ${r.status ?? r.signal}`}):\n${r.stdout}\n${r.stderr}`);
   return (JSON.parse(r.stdout) as ParliamentFinding[]).map((f) => ({
     tool: 'parliament',
     stage,
@@ -230,31 +232,24 @@ function expectAllAccepted(tool: Tool, stage: Stage): void {
 }
 
 describe.each(STAGES)('packaged %s stack', (stage) => {
-  test(
-    'cfn-lint: no finding that serverless.yml does not accept',
-    () => {
-      expectAllAccepted('cfn-lint', stage);
-    },
-    240_000,
-  );
+  test('cfn-lint: no finding that serverless.yml does not accept', () => {
+    expectAllAccepted('cfn-lint', stage);
+  }, 240_000);
 
   test('every IAM policy document resolves to concrete values', () => {
     const entries = policiesOf(stage);
     const kinds = new Set(entries.map((e) => e.resourceType));
     // One of each kind this stack defines, so a policy the listing missed shows up here.
-    for (const type of ['AWS::IAM::Role', 'AWS::S3::BucketPolicy', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy', 'AWS::KMS::Key']) expect(kinds).toContain(type);
+    for (const type of ['AWS::IAM::Role', 'AWS::S3::BucketPolicy', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy', 'AWS::KMS::Key'])
+      expect(kinds).toContain(type);
     const leftovers = entries.flatMap((e) => unresolvedParts(e.document).map((p) => `${e.where} ${p}`));
     expect(leftovers).toEqual([]);
     for (const e of entries) expect(asArray(e.document.Statement).length).toBeGreaterThan(0);
   });
 
-  test(
-    'parliament: no finding that serverless.yml does not accept, in any IAM policy',
-    () => {
-      expectAllAccepted('parliament', stage);
-    },
-    240_000,
-  );
+  test('parliament: no finding that serverless.yml does not accept, in any IAM policy', () => {
+    expectAllAccepted('parliament', stage);
+  }, 240_000);
 });
 
 test('every entry of custom.policyLint.accepted is well formed and still matches a finding', () => {

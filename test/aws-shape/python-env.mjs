@@ -54,7 +54,9 @@ if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim(
   // Made anew rather than updated: pip never removes what the file no longer lists, and a venv with
   // leftovers could pass here and fail on CI's bare machine. No stamp until the install is complete.
   if (existsSync(venv)) {
-    console.log(`python-env: ${existsSync(stamp) ? 'requirements-aws.txt changed' : 'no complete install recorded'} (sha256 ${wanted.slice(0, 12)}); removing ${venv}`);
+    console.log(
+      `python-env: ${existsSync(stamp) ? 'requirements-aws.txt changed' : 'no complete install recorded'} (sha256 ${wanted.slice(0, 12)}); removing ${venv}`,
+    );
     rmSync(venv, { recursive: true, force: true });
   }
   console.log(`python-env: creating ${venv} with ${basePython}`);
@@ -191,7 +193,9 @@ async function download(url, partial, name, jar) {
     if ((total >= 8 * 1024 * 1024 && tenth > shown) || received === total) {
       shown = tenth;
       const seconds = (Date.now() - began) / 1000;
-      console.log(`python-env:   ${name}: ${mb(received)} of ${mb(total)} (${Math.min(100, Math.round((received / total) * 100))}%, ${(received / 1024 / 1024 / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`);
+      console.log(
+        `python-env:   ${name}: ${mb(received)} of ${mb(total)} (${Math.min(100, Math.round((received / total) * 100))}%, ${(received / 1024 / 1024 / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`,
+      );
     }
   });
   await pipeline(body, createWriteStream(partial));

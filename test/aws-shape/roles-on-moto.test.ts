@@ -17,7 +17,15 @@
  */
 import { AthenaClient, CreateWorkGroupCommand, GetQueryExecutionCommand } from '@aws-sdk/client-athena';
 import {
-  BatchCreatePartitionCommand, CreateDatabaseCommand, CreateJobCommand, CreateTableCommand, GetJobRunsCommand, GetPartitionsCommand, GetTableCommand, GetTablesCommand, GlueClient,
+  BatchCreatePartitionCommand,
+  CreateDatabaseCommand,
+  CreateJobCommand,
+  CreateTableCommand,
+  GetJobRunsCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GetTablesCommand,
+  GlueClient,
   type Partition,
 } from '@aws-sdk/client-glue';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -65,7 +73,15 @@ const FUNCTIONS = ['snapshotTrigger', 'registerStagedTables', 'bucketedTables', 
 type Fn = (typeof FUNCTIONS)[number];
 type Handler = (event: unknown) => Promise<unknown>;
 /** A resolved IAM statement of the template. */
-type Statement = { Sid?: string; Effect: string; Action?: string | string[]; NotAction?: unknown; Resource?: string | string[]; NotResource?: unknown; Condition?: unknown };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: string | string[];
+  NotResource?: unknown;
+  Condition?: unknown;
+};
 interface Alert {
   subject: string;
   body: string;
@@ -81,7 +97,8 @@ const isS3Only = (s: Statement) => asList(s.Action).length > 0 && asList(s.Actio
  */
 function motoPolicy(statements: Statement[]): { Version: string; Statement: object[] } {
   for (const s of statements) {
-    if (s.NotAction !== undefined || s.NotResource !== undefined) throw new Error(`statement ${s.Sid} uses NotAction/NotResource, which this translation does not handle`);
+    if (s.NotAction !== undefined || s.NotResource !== undefined)
+      throw new Error(`statement ${s.Sid} uses NotAction/NotResource, which this translation does not handle`);
     const actions = asList(s.Action);
     if (actions.some((a) => a.startsWith('s3:')) && !isS3Only(s)) throw new Error(`statement ${s.Sid} mixes S3 and other actions: split it in the translation`);
     if (!isS3Only(s) && s.Effect !== 'Allow') throw new Error(`statement ${s.Sid} is a non-S3 ${s.Effect}: dropping it would widen the role`);
@@ -133,7 +150,12 @@ function takeAlerts(): Alert[] {
 /** An S3 Object Created event through EventBridge (events/s3-object-created.eventbridge.json) for a key of the data bucket. */
 function objectCreated(key: string): Record<string, unknown> {
   const e = sample('s3-object-created.eventbridge.json');
-  return { ...e, id: randomUUID(), resources: [`arn:aws:s3:::${dataBucket}`], detail: { ...e.detail, bucket: { name: dataBucket }, object: { ...e.detail.object, key } } };
+  return {
+    ...e,
+    id: randomUUID(),
+    resources: [`arn:aws:s3:::${dataBucket}`],
+    detail: { ...e.detail, bucket: { name: dataBucket }, object: { ...e.detail.object, key } },
+  };
 }
 
 function glueStateChange(name: string, detail: Record<string, unknown>): Record<string, unknown> {
@@ -227,7 +249,9 @@ async function simulateAthena(sql: string): Promise<void> {
   const buckets = Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
   const { key } = parseS3Uri(location);
   for (const b of buckets) {
-    await admin.s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: `${key}id_bucket=${b}/20251031_000000_00001_abcde_${b}`, Body: `rows of bucket ${b}` }));
+    await admin.s3.send(
+      new PutObjectCommand({ Bucket: dataBucket, Key: `${key}id_bucket=${b}/20251031_000000_00001_abcde_${b}`, Body: `rows of bucket ${b}` }),
+    );
   }
   for (let i = 0; i < buckets.length; i += 100) {
     const batch = buckets.slice(i, i + 100);
@@ -235,14 +259,27 @@ async function simulateAthena(sql: string): Promise<void> {
       new BatchCreatePartitionCommand({
         DatabaseName: database,
         TableName: table,
-        PartitionInputList: batch.map((b) => ({ Values: [String(b)], StorageDescriptor: { ...Table!.StorageDescriptor, Location: `${location}id_bucket=${b}/` } })),
+        PartitionInputList: batch.map((b) => ({
+          Values: [String(b)],
+          StorageDescriptor: { ...Table!.StorageDescriptor, Location: `${location}id_bucket=${b}/` },
+        })),
       }),
     );
   }
 }
 
 function pipelineEvent(detailType: string, source: string, detail: Record<string, unknown>): Record<string, unknown> {
-  return { version: '0', id: randomUUID(), 'detail-type': detailType, source, account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail };
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': detailType,
+    source,
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  };
 }
 
 /** A tiny HTTP endpoint subscribed to the alert topic: moto POSTs each notification as SNS's JSON. */
@@ -318,7 +355,8 @@ beforeAll(async () => {
     lakeDir = mkdtempSync(path.join(os.tmpdir(), 'moto-lake-'));
     await generateSampleLake(lakeDir, { rows: 300, snapshots: SNAPSHOTS });
     const root = path.join(lakeDir, 'data');
-    const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
+    const walk = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
     for (const file of walk(root)) {
       await admin.s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: path.relative(root, file).split(path.sep).join('/'), Body: readFileSync(file) }));
     }
@@ -340,9 +378,18 @@ beforeAll(async () => {
   oldTriggerStatements = stack.role('SnapshotTriggerIamRoleLambdaExecution').statements.map((s: Statement) => {
     const resources = asList(s.Resource);
     if (!asList(s.Action).includes('s3:GetObject') || !resources.includes(addressableMarker)) return s;
-    return { ...s, Resource: [...resources.filter((r) => r !== infobaseMarker && r !== addressableMarker), `arn:aws:s3:::${dataBucket}/${INFOBASE.bucketedPrefix}metadata/*`] };
+    return {
+      ...s,
+      Resource: [
+        ...resources.filter((r) => r !== infobaseMarker && r !== addressableMarker),
+        `arn:aws:s3:::${dataBucket}/${INFOBASE.bucketedPrefix}metadata/*`,
+      ],
+    };
   });
-  oldTriggerRole = await roleCredentials(moto.endpoint, { roleName: `${roleNames.snapshotTrigger.slice(0, 50)}-old`, policies: [{ name: 'function', document: motoPolicy(oldTriggerStatements) }] });
+  oldTriggerRole = await roleCredentials(moto.endpoint, {
+    roleName: `${roleNames.snapshotTrigger.slice(0, 50)}-old`,
+    policies: [{ name: 'function', document: motoPolicy(oldTriggerStatements) }],
+  });
   proxy.trust(oldTriggerRole);
 
   await enforceIam(moto.endpoint, true);
@@ -385,7 +432,9 @@ describe('the roles as moto checks them', () => {
     const direct = buildAwsDeps(stack.env('snapshotTrigger'), { endpoint: moto!.endpoint, credentials: roles.snapshotTrigger, forcePathStyle: true });
     await expect(direct.store.list(dataBucket, INFOBASE.rawPrefix, { delimiter: '/' })).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
     await expect(direct.store.get(dataBucket, INFOBASE.mappingKey!)).resolves.toBeDefined();
-    await expect(direct.store.get(dataBucket, `${INFOBASE.rawPrefix}snapshot_dt=${SNAPSHOT}/${INFOBASE.readyMarker}`)).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    await expect(direct.store.get(dataBucket, `${INFOBASE.rawPrefix}snapshot_dt=${SNAPSHOT}/${INFOBASE.readyMarker}`)).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
     expect(proxy!.resigned).toBeGreaterThan(0);
     // and a key the role may not read is denied by moto's own check, named by the adapters
     await expect(deps.store.get(dataBucket, '_runs/index/jobs/anything.json')).rejects.toBeInstanceOf(AccessDeniedError);
@@ -393,166 +442,250 @@ describe('the roles as moto checks them', () => {
 });
 
 describe('snapshot-trigger under its role', () => {
-  test('regression: under the statement before the review, the addressable run fails on s3:GetObject of its live-snapshot marker, an access denial (not "missing")', async () => {
-    const key = `${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOT}/${ADDRESSABLE.readyMarker}`;
-    const [result] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, objectCreated(key), oldTriggerRole);
-    const markerKey = `${ADDRESSABLE.bucketedPrefix}metadata/snapshot_dt.txt`;
-    const functionName = stack.env('snapshotTrigger').AWS_LAMBDA_FUNCTION_NAME!;
-    expect(result).toMatchObject({ outcome: 'failed', snapshotDt: SNAPSHOT });
-    const error = (result as Extract<StartRunResult, { outcome: 'failed' }>).error;
-    const cause = error.details.cause;
-    expect(cause).toBeInstanceOf(AccessDeniedError);
-    expect(cause).toMatchObject({ action: 's3:GetObject', resource: `arn:aws:s3:::${dataBucket}/${markerKey}`, principal: `the execution role of function ${functionName}` });
-    expect(error.message).toContain(`may not s3:GetObject on arn:aws:s3:::${dataBucket}/${markerKey}`);
-    expect(error.message).toMatch(/^access denied: /);
+  test(
+    'regression: under the statement before the review, the addressable run fails on s3:GetObject of its live-snapshot marker, an access denial (not "missing")',
+    async () => {
+      const key = `${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOT}/${ADDRESSABLE.readyMarker}`;
+      const [result] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, objectCreated(key), oldTriggerRole);
+      const markerKey = `${ADDRESSABLE.bucketedPrefix}metadata/snapshot_dt.txt`;
+      const functionName = stack.env('snapshotTrigger').AWS_LAMBDA_FUNCTION_NAME!;
+      expect(result).toMatchObject({ outcome: 'failed', snapshotDt: SNAPSHOT });
+      const error = (result as Extract<StartRunResult, { outcome: 'failed' }>).error;
+      const cause = error.details.cause;
+      expect(cause).toBeInstanceOf(AccessDeniedError);
+      expect(cause).toMatchObject({
+        action: 's3:GetObject',
+        resource: `arn:aws:s3:::${dataBucket}/${markerKey}`,
+        principal: `the execution role of function ${functionName}`,
+      });
+      expect(error.message).toContain(`may not s3:GetObject on arn:aws:s3:::${dataBucket}/${markerKey}`);
+      expect(error.message).toMatch(/^access denied: /);
 
-    const [alert, ...more] = takeAlerts();
-    expect(more).toEqual([]);
-    expect(alert!.subject).toBe(`[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOT}`);
-    expect(alert!.body).toContain(`access denied: the execution role of function ${functionName} may not s3:GetObject on arn:aws:s3:::${dataBucket}/${markerKey}`);
-    // nothing was started
-    const runs = await admin.glue.send(new GetJobRunsCommand({ JobName: stack.env('snapshotTrigger').ADDRESSABLE_JOB_NAME! }));
-    expect(runs.JobRuns ?? []).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+      const [alert, ...more] = takeAlerts();
+      expect(more).toEqual([]);
+      expect(alert!.subject).toBe(`[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOT}`);
+      expect(alert!.body).toContain(
+        `access denied: the execution role of function ${functionName} may not s3:GetObject on arn:aws:s3:::${dataBucket}/${markerKey}`,
+      );
+      // nothing was started
+      const runs = await admin.glue.send(new GetJobRunsCommand({ JobName: stack.env('snapshotTrigger').ADDRESSABLE_JOB_NAME! }));
+      expect(runs.JobRuns ?? []).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test('the ready markers of the infobase and the addressable snapshot start their runs, no alert', async () => {
-    const env = stack.env('snapshotTrigger');
-    for (const [ds, jobName] of [
-      [INFOBASE, env.SPLIT_JOB_NAME!],
-      [ADDRESSABLE, env.ADDRESSABLE_JOB_NAME!],
-    ] as const) {
-      const [result] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, objectCreated(`${ds.rawPrefix}snapshot_dt=${SNAPSHOT}/${ds.readyMarker}`));
-      if (result?.outcome === 'failed') throw new Error(`${ds.name}: ${result.error.message}`);
-      expect(result).toMatchObject({ outcome: 'started', snapshotDt: SNAPSHOT });
-      const started = result as Extract<StartRunResult, { outcome: 'started' }>;
-      const ledger = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
-      expect(ledger.stages['split-and-bucket']).toMatchObject({ status: 'RUNNING', jobName, jobRunId: started.jobRunId });
-      const runs = await admin.glue.send(new GetJobRunsCommand({ JobName: jobName }));
-      expect(runs.JobRuns?.map((r) => r.Id)).toEqual([started.jobRunId]);
-      expect(runs.JobRuns![0]!.Arguments).toMatchObject({ '--SNAPSHOT_DT': SNAPSHOT, '--RUN_ID': started.runId, '--PLAN_URI': ledger.planUri });
-      expect(started.plan.tables.map((t) => t.target)).toEqual(ds === INFOBASE ? ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'] : ['addressable_ids']);
-    }
-    expect(takeAlerts()).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+  test(
+    'the ready markers of the infobase and the addressable snapshot start their runs, no alert',
+    async () => {
+      const env = stack.env('snapshotTrigger');
+      for (const [ds, jobName] of [
+        [INFOBASE, env.SPLIT_JOB_NAME!],
+        [ADDRESSABLE, env.ADDRESSABLE_JOB_NAME!],
+      ] as const) {
+        const [result] = await invoke<StartRunResult[]>(
+          'snapshotTrigger',
+          makeSnapshotTriggerHandler,
+          objectCreated(`${ds.rawPrefix}snapshot_dt=${SNAPSHOT}/${ds.readyMarker}`),
+        );
+        if (result?.outcome === 'failed') throw new Error(`${ds.name}: ${result.error.message}`);
+        expect(result).toMatchObject({ outcome: 'started', snapshotDt: SNAPSHOT });
+        const started = result as Extract<StartRunResult, { outcome: 'started' }>;
+        const ledger = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
+        expect(ledger.stages['split-and-bucket']).toMatchObject({ status: 'RUNNING', jobName, jobRunId: started.jobRunId });
+        const runs = await admin.glue.send(new GetJobRunsCommand({ JobName: jobName }));
+        expect(runs.JobRuns?.map((r) => r.Id)).toEqual([started.jobRunId]);
+        expect(runs.JobRuns![0]!.Arguments).toMatchObject({ '--SNAPSHOT_DT': SNAPSHOT, '--RUN_ID': started.runId, '--PLAN_URI': ledger.planUri });
+        expect(started.plan.tables.map((t) => t.target)).toEqual(
+          ds === INFOBASE ? ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'] : ['addressable_ids'],
+        );
+      }
+      expect(takeAlerts()).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('register-staged-tables under its role', () => {
-  test('after the split job wrote its output, a Glue Job State Change registers ext_ tables in the catalog', async () => {
-    for (const ds of [INFOBASE, ADDRESSABLE]) {
-      const ledger = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
-      const split = ledger.stages['split-and-bucket'];
-      const plan = await simulateSplitJob(ledger.planUri);
-      const result = await invoke<{ outcome: string; tables: string[] }>(
-        'registerStagedTables',
-        makeRegisterStagedTablesHandler,
-        glueStateChange('glue-job-state-change.succeeded.json', { jobName: split.jobName, jobRunId: split.jobRunId }),
-      );
-      expect(result).toEqual({ outcome: 'registered', tables: plan.tables.map((t) => t.target) });
-      for (const t of plan.tables) {
-        const { Table } = await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `ext_${t.target}` }));
-        expect(Table).toMatchObject({ Parameters: { snapshot_dt: SNAPSHOT, run_id: ledger.runId }, StorageDescriptor: { Location: t.outputUri } });
-        expect(Table!.StorageDescriptor!.Columns!.map((c) => c.Name)).toEqual([...t.columns.map((c) => c.target), 'id_bucket']);
+  test(
+    'after the split job wrote its output, a Glue Job State Change registers ext_ tables in the catalog',
+    async () => {
+      for (const ds of [INFOBASE, ADDRESSABLE]) {
+        const ledger = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
+        const split = ledger.stages['split-and-bucket'];
+        const plan = await simulateSplitJob(ledger.planUri);
+        const result = await invoke<{ outcome: string; tables: string[] }>(
+          'registerStagedTables',
+          makeRegisterStagedTablesHandler,
+          glueStateChange('glue-job-state-change.succeeded.json', { jobName: split.jobName, jobRunId: split.jobRunId }),
+        );
+        expect(result).toEqual({ outcome: 'registered', tables: plan.tables.map((t) => t.target) });
+        for (const t of plan.tables) {
+          const { Table } = await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `ext_${t.target}` }));
+          expect(Table).toMatchObject({ Parameters: { snapshot_dt: SNAPSHOT, run_id: ledger.runId }, StorageDescriptor: { Location: t.outputUri } });
+          expect(Table!.StorageDescriptor!.Columns!.map((c) => c.Name)).toEqual([...t.columns.map((c) => c.target), 'id_bucket']);
+        }
+        const after = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
+        expect(after.stages['register-staged-tables'].status).toBe('SUCCEEDED');
       }
-      const after = JSON.parse(await adminText(`${ds.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`));
-      expect(after.stages['register-staged-tables'].status).toBe('SUCCEEDED');
-    }
-    const tables = await admin.glue.send(new GetTablesCommand({ DatabaseName: database }));
-    expect(tables.TableList!.map((t) => t.Name).filter((n) => !n!.includes('__r')).sort()).toEqual(
-      ['ext_addressable_ids', 'ext_ibe_01a', 'ext_ibe_01b', 'ext_ibe_04', 'ext_miacs_01', 'ext_miacs_02'],
-    );
-    expect(takeAlerts()).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+      const tables = await admin.glue.send(new GetTablesCommand({ DatabaseName: database }));
+      expect(
+        tables
+          .TableList!.map((t) => t.Name)
+          .filter((n) => !n!.includes('__r'))
+          .sort(),
+      ).toEqual(['ext_addressable_ids', 'ext_ibe_01a', 'ext_ibe_01b', 'ext_ibe_04', 'ext_miacs_01', 'ext_miacs_02']);
+      expect(takeAlerts()).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
-describe('bucketed-tables under its role (the addressable run; Athena\'s side effects simulated)', () => {
-  test('Stage Completed and each Athena Query State Change: part_ ranges, bucketed_ by server-side copies, live switch, metadata/snapshot_dt.txt', async () => {
-    const ledgerKey = `${ADDRESSABLE.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`;
-    const { runId } = JSON.parse(await adminText(ledgerKey)) as { runId: string };
-    const table = 'addressable_ids';
-    await invoke('bucketedTables', makeBucketedTablesHandler, pipelineEvent('Stage Completed', 'flywheel.pipeline', { stage: 'register-staged-tables', dataset: ADDRESSABLE.name, snapshotDt: SNAPSHOT, runId, tables: [table] }));
-    const simulated: string[] = [];
-    for (let guard = 0; ; guard++) {
+describe("bucketed-tables under its role (the addressable run; Athena's side effects simulated)", () => {
+  test(
+    'Stage Completed and each Athena Query State Change: part_ ranges, bucketed_ by server-side copies, live switch, metadata/snapshot_dt.txt',
+    async () => {
+      const ledgerKey = `${ADDRESSABLE.runsPrefix}snapshot_dt=${SNAPSHOT}/run.json`;
+      const { runId } = JSON.parse(await adminText(ledgerKey)) as { runId: string };
+      const table = 'addressable_ids';
+      await invoke(
+        'bucketedTables',
+        makeBucketedTablesHandler,
+        pipelineEvent('Stage Completed', 'flywheel.pipeline', {
+          stage: 'register-staged-tables',
+          dataset: ADDRESSABLE.name,
+          snapshotDt: SNAPSHOT,
+          runId,
+          tables: [table],
+        }),
+      );
+      const simulated: string[] = [];
+      for (let guard = 0; ; guard++) {
+        const ledger = JSON.parse(await adminText(ledgerKey));
+        if (ledger.stages['bucketed-tables'].status !== 'RUNNING') break;
+        const running = (ledger.tables[table].steps as Array<{ label: string; status: string; queryId?: string }>).filter((s) => s.status === 'RUNNING');
+        if (guard > 20 || running.length !== 1 || !running[0]!.queryId) throw new Error(`the build does not advance: ${JSON.stringify(ledger.tables[table])}`);
+        const queryId = running[0]!.queryId;
+        const { QueryExecution } = await admin.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }));
+        await simulateAthena(QueryExecution!.Query!);
+        simulated.push(queryId);
+        const detail = {
+          ...sample('athena-query-state-change.succeeded.json').detail,
+          queryExecutionId: queryId,
+          workgroupName: stack.env('bucketedTables').ATHENA_WORKGROUP,
+        };
+        await invoke('bucketedTables', makeBucketedTablesHandler, pipelineEvent('Athena Query State Change', 'aws.athena', detail));
+      }
       const ledger = JSON.parse(await adminText(ledgerKey));
-      if (ledger.stages['bucketed-tables'].status !== 'RUNNING') break;
-      const running = (ledger.tables[table].steps as Array<{ label: string; status: string; queryId?: string }>).filter((s) => s.status === 'RUNNING');
-      if (guard > 20 || running.length !== 1 || !running[0]!.queryId) throw new Error(`the build does not advance: ${JSON.stringify(ledger.tables[table])}`);
-      const queryId = running[0]!.queryId;
-      const { QueryExecution } = await admin.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }));
-      await simulateAthena(QueryExecution!.Query!);
-      simulated.push(queryId);
-      const detail = { ...sample('athena-query-state-change.succeeded.json').detail, queryExecutionId: queryId, workgroupName: stack.env('bucketedTables').ATHENA_WORKGROUP };
-      await invoke('bucketedTables', makeBucketedTablesHandler, pipelineEvent('Athena Query State Change', 'aws.athena', detail));
-    }
-    const ledger = JSON.parse(await adminText(ledgerKey));
-    expect(ledger.tables[table]).toMatchObject({ status: 'SUCCEEDED' });
-    expect(ledger).toMatchObject({ status: 'SUCCEEDED', stages: { 'bucketed-tables': { status: 'SUCCEEDED' } } });
-    expect(simulated).toHaveLength(6); // three ranges of ≤100 buckets for part_ and for part_…_er
+      expect(ledger.tables[table]).toMatchObject({ status: 'SUCCEEDED' });
+      expect(ledger).toMatchObject({ status: 'SUCCEEDED', stages: { 'bucketed-tables': { status: 'SUCCEEDED' } } });
+      expect(simulated).toHaveLength(6); // three ranges of ≤100 buckets for part_ and for part_…_er
 
-    const part = (await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `part_${table}` }))).Table!;
-    expect(part.Parameters).toMatchObject({ snapshot_dt: SNAPSHOT, run_id: runId });
-    expect(await adminPartitions(`part_${table}`)).toHaveLength(256);
-    const bucketed = (await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `bucketed_${table}` }))).Table!;
-    expect(bucketed.StorageDescriptor).toMatchObject({ BucketColumns: ['customer_user_id'], NumberOfBuckets: 256 });
-    const files = await adminKeys(parseS3Uri(bucketed.StorageDescriptor!.Location!).key);
-    expect(files).toHaveLength(256);
-    expect(files.every((k) => Number(/\/(\d{6})_0_/.exec(k)![1]) === Number(/_(\d+)$/.exec(k)![1]))).toBe(true);
-    expect(await adminText(`${ADDRESSABLE.bucketedPrefix}metadata/snapshot_dt.txt`)).toBe(`${SNAPSHOT}\n`);
-    const names = (await admin.glue.send(new GetTablesCommand({ DatabaseName: database }))).TableList!.map((t) => t.Name!);
-    expect(names.filter((n) => n.includes(table) && n.includes('__r'))).toEqual([]); // staging definitions dropped
-    expect(takeAlerts()).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+      const part = (await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `part_${table}` }))).Table!;
+      expect(part.Parameters).toMatchObject({ snapshot_dt: SNAPSHOT, run_id: runId });
+      expect(await adminPartitions(`part_${table}`)).toHaveLength(256);
+      const bucketed = (await admin.glue.send(new GetTableCommand({ DatabaseName: database, Name: `bucketed_${table}` }))).Table!;
+      expect(bucketed.StorageDescriptor).toMatchObject({ BucketColumns: ['customer_user_id'], NumberOfBuckets: 256 });
+      const files = await adminKeys(parseS3Uri(bucketed.StorageDescriptor!.Location!).key);
+      expect(files).toHaveLength(256);
+      expect(files.every((k) => Number(/\/(\d{6})_0_/.exec(k)![1]) === Number(/_(\d+)$/.exec(k)![1]))).toBe(true);
+      expect(await adminText(`${ADDRESSABLE.bucketedPrefix}metadata/snapshot_dt.txt`)).toBe(`${SNAPSHOT}\n`);
+      const names = (await admin.glue.send(new GetTablesCommand({ DatabaseName: database }))).TableList!.map((t) => t.Name!);
+      expect(names.filter((n) => n.includes(table) && n.includes('__r'))).toEqual([]); // staging definitions dropped
+      expect(takeAlerts()).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test('snapshot-trigger then reads the live marker the stage wrote: an older addressable snapshot is refused; the old statement still denies it', async () => {
-    const event = objectCreated(`${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOTS[0]}/${ADDRESSABLE.readyMarker}`);
-    const [refused] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, event);
-    expect(refused).toMatchObject({ outcome: 'failed', snapshotDt: SNAPSHOTS[0] });
-    expect((refused as Extract<StartRunResult, { outcome: 'failed' }>).error.message).toBe(`snapshot_dt=${SNAPSHOTS[0]} is older than the live snapshot ${SNAPSHOT}; refused`);
-    const [denied] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, event, oldTriggerRole);
-    expect((denied as Extract<StartRunResult, { outcome: 'failed' }>).error.details.cause).toBeInstanceOf(AccessDeniedError);
-    expect(takeAlerts().map((a) => a.subject)).toEqual([
-      `[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOTS[0]}`,
-      `[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOTS[0]}`,
-    ]);
-  }, TEST_TIMEOUT_MS);
+  test(
+    'snapshot-trigger then reads the live marker the stage wrote: an older addressable snapshot is refused; the old statement still denies it',
+    async () => {
+      const event = objectCreated(`${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOTS[0]}/${ADDRESSABLE.readyMarker}`);
+      const [refused] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, event);
+      expect(refused).toMatchObject({ outcome: 'failed', snapshotDt: SNAPSHOTS[0] });
+      expect((refused as Extract<StartRunResult, { outcome: 'failed' }>).error.message).toBe(
+        `snapshot_dt=${SNAPSHOTS[0]} is older than the live snapshot ${SNAPSHOT}; refused`,
+      );
+      const [denied] = await invoke<StartRunResult[]>('snapshotTrigger', makeSnapshotTriggerHandler, event, oldTriggerRole);
+      expect((denied as Extract<StartRunResult, { outcome: 'failed' }>).error.details.cause).toBeInstanceOf(AccessDeniedError);
+      expect(takeAlerts().map((a) => a.subject)).toEqual([
+        `[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOTS[0]}`,
+        `[Flywheel] snapshot-trigger FAILED addressable snapshot_dt=${SNAPSHOTS[0]}`,
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('compaction and chargebacks under their roles', () => {
-  test('compaction: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)', async () => {
-    expect(await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', {}))).toBeUndefined();
-    expect(takeAlerts()).toEqual([]);
+  test(
+    'compaction: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)',
+    async () => {
+      expect(await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', {}))).toBeUndefined();
+      expect(takeAlerts()).toEqual([]);
 
-    const landing = sample('s3-object-created.raw-landing.json');
-    const record = await invoke<{ job: string; jobName: string; jobRunId: string; args: Record<string, string> }>(
-      'compaction',
-      makeCompactionHandler,
-      objectCreated(landing.detail.object.key as string),
-    );
-    expect(record).toMatchObject({ job: 'compaction', jobName: stack.env('compaction').COMPACTION_JOB_NAME, args: { DATASET: 'addressable', SNAPSHOT_DT: SNAPSHOT } });
-    const succeeded = await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', { state: 'SUCCEEDED', severity: 'INFO', message: 'Job run succeeded', jobRunId: record.jobRunId }));
-    expect(succeeded).toEqual(record);
-    expect(takeAlerts()).toEqual([]);
+      const landing = sample('s3-object-created.raw-landing.json');
+      const record = await invoke<{ job: string; jobName: string; jobRunId: string; args: Record<string, string> }>(
+        'compaction',
+        makeCompactionHandler,
+        objectCreated(landing.detail.object.key as string),
+      );
+      expect(record).toMatchObject({
+        job: 'compaction',
+        jobName: stack.env('compaction').COMPACTION_JOB_NAME,
+        args: { DATASET: 'addressable', SNAPSHOT_DT: SNAPSHOT },
+      });
+      const succeeded = await invoke(
+        'compaction',
+        makeCompactionHandler,
+        glueStateChange('glue-job-state-change.compaction-failed.json', {
+          state: 'SUCCEEDED',
+          severity: 'INFO',
+          message: 'Job run succeeded',
+          jobRunId: record.jobRunId,
+        }),
+      );
+      expect(succeeded).toEqual(record);
+      expect(takeAlerts()).toEqual([]);
 
-    await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', { jobRunId: record.jobRunId }));
-    const [alert, ...more] = takeAlerts();
-    expect(more).toEqual([]);
-    expect(alert!.subject).toBe(`[Flywheel] compaction job FAILED for addressable snapshot_dt=${SNAPSHOT}`);
-    expect(alert!.body).toContain('ValueError: no parquet files');
-  }, TEST_TIMEOUT_MS);
+      await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', { jobRunId: record.jobRunId }));
+      const [alert, ...more] = takeAlerts();
+      expect(more).toEqual([]);
+      expect(alert!.subject).toBe(`[Flywheel] compaction job FAILED for addressable snapshot_dt=${SNAPSHOT}`);
+      expect(alert!.body).toContain('ValueError: no parquet files');
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test('chargebacks: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)', async () => {
-    expect(await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', {}))).toBeUndefined();
-    expect(takeAlerts()).toEqual([]);
+  test(
+    'chargebacks: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)',
+    async () => {
+      expect(await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', {}))).toBeUndefined();
+      expect(takeAlerts()).toEqual([]);
 
-    const record = await invoke<{ job: string; jobName: string; jobRunId: string }>('chargebacks', makeChargebacksHandler, { ...sample('scheduled-event.chargebacks.json'), id: randomUUID() });
-    expect(record).toMatchObject({ job: 'chargebacks', jobName: stack.env('chargebacks').CHARGEBACKS_JOB_NAME });
-    const succeeded = await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', { state: 'SUCCEEDED', severity: 'INFO', message: 'Job run succeeded', jobRunId: record.jobRunId }));
-    expect(succeeded).toEqual(record);
-    expect(takeAlerts()).toEqual([]);
+      const record = await invoke<{ job: string; jobName: string; jobRunId: string }>('chargebacks', makeChargebacksHandler, {
+        ...sample('scheduled-event.chargebacks.json'),
+        id: randomUUID(),
+      });
+      expect(record).toMatchObject({ job: 'chargebacks', jobName: stack.env('chargebacks').CHARGEBACKS_JOB_NAME });
+      const succeeded = await invoke(
+        'chargebacks',
+        makeChargebacksHandler,
+        glueStateChange('glue-job-state-change.chargebacks-failed.json', {
+          state: 'SUCCEEDED',
+          severity: 'INFO',
+          message: 'Job run succeeded',
+          jobRunId: record.jobRunId,
+        }),
+      );
+      expect(succeeded).toEqual(record);
+      expect(takeAlerts()).toEqual([]);
 
-    await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', { jobRunId: record.jobRunId }));
-    const [alert, ...more] = takeAlerts();
-    expect(more).toEqual([]);
-    expect(alert!.subject).toBe('[Flywheel] chargebacks job FAILED for chargebacks 2025-11-10 (execution 2 of 4)');
-    expect(alert!.body).toContain('Table or view not found: flywheel_dev.landing_chargebacks');
-  }, TEST_TIMEOUT_MS);
+      await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', { jobRunId: record.jobRunId }));
+      const [alert, ...more] = takeAlerts();
+      expect(more).toEqual([]);
+      expect(alert!.subject).toBe('[Flywheel] chargebacks job FAILED for chargebacks 2025-11-10 (execution 2 of 4)');
+      expect(alert!.body).toContain('Table or view not found: flywheel_dev.landing_chargebacks');
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -20,7 +20,14 @@
  * Scheduled Event by its rule's name (test/patterns.test.ts).
  */
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { isDeepStrictEqual } from 'node:util';
@@ -151,14 +158,21 @@ beforeAll(async () => {
   await events.send(new CreateEventBusCommand({ Name: projectBus }));
   for (const rule of templateRules) {
     rule.queue = await createQueue(sqs, `route-${rule.name}`);
-    await events.send(new PutRuleCommand({ Name: rule.name, EventBusName: rule.busName, EventPattern: JSON.stringify(rule.pattern), State: rule.state as 'ENABLED' }));
+    await events.send(
+      new PutRuleCommand({ Name: rule.name, EventBusName: rule.busName, EventPattern: JSON.stringify(rule.pattern), State: rule.state as 'ENABLED' }),
+    );
     await events.send(new PutTargetsCommand({ Rule: rule.name, EventBusName: rule.busName, Targets: [{ Id: 'function', Arn: rule.queue.arn }] }));
   }
   // catch-all rules record every event as each bus delivers it. moto also hands S3's events to the rules of
   // custom buses (AWS sends them to the default bus only), so the project bus's catch-all leaves aws.s3 out.
-  for (const [bus, busName, sources] of [['default', 'default', SOURCES], ['project', projectBus, SOURCES.filter((s) => s !== 'aws.s3')]] as const) {
+  for (const [bus, busName, sources] of [
+    ['default', 'default', SOURCES],
+    ['project', projectBus, SOURCES.filter((s) => s !== 'aws.s3')],
+  ] as const) {
     const queue = await createQueue(sqs, `capture-${busName}`);
-    await events.send(new PutRuleCommand({ Name: `capture-${busName}`, EventBusName: busName, EventPattern: JSON.stringify({ source: sources }), State: 'ENABLED' }));
+    await events.send(
+      new PutRuleCommand({ Name: `capture-${busName}`, EventBusName: busName, EventPattern: JSON.stringify({ source: sources }), State: 'ENABLED' }),
+    );
     await events.send(new PutTargetsCommand({ Rule: `capture-${busName}`, EventBusName: busName, Targets: [{ Id: 'capture', Arn: queue.arn }] }));
     captureQueues[bus] = queue;
   }
@@ -212,10 +226,16 @@ async function sendEverything(): Promise<void> {
   const athena = sample('athena-query-state-change.succeeded.json');
   const service: Array<[string, PutEventsRequestEntry, string[]]> = [];
   const glueEvent = (name: string, jobName: string, state: string, bus = 'default'): PutEventsRequestEntry => ({
-    EventBusName: bus, Source: glue.source, DetailType: glue['detail-type'], Detail: JSON.stringify({ ...glue.detail, jobName, state, jobRunId: name }),
+    EventBusName: bus,
+    Source: glue.source,
+    DetailType: glue['detail-type'],
+    Detail: JSON.stringify({ ...glue.detail, jobName, state, jobRunId: name }),
   });
   const athenaEvent = (name: string, workgroupName: string, currentState: string): PutEventsRequestEntry => ({
-    EventBusName: 'default', Source: athena.source, DetailType: athena['detail-type'], Detail: JSON.stringify({ ...athena.detail, workgroupName, currentState, queryExecutionId: name }),
+    EventBusName: 'default',
+    Source: athena.source,
+    DetailType: athena['detail-type'],
+    Detail: JSON.stringify({ ...athena.detail, workgroupName, currentState, queryExecutionId: name }),
   });
   const [infobaseJob, addressableJob] = params.datasets.map((d) => d.splitJobName) as [string, string];
   service.push(
@@ -234,7 +254,8 @@ async function sendEverything(): Promise<void> {
     // an AWS service event never arrives on the project bus; one put there reaches nothing
     ['glue-on-project-bus', glueEvent('glue-on-project-bus', infobaseJob, 'SUCCEEDED', projectBus), []],
   );
-  for (const [name, entry, rules] of service) cases.push({ name, bus: entry.EventBusName === 'default' ? 'default' : 'project', rules, wrongBus: entry.EventBusName !== 'default' });
+  for (const [name, entry, rules] of service)
+    cases.push({ name, bus: entry.EventBusName === 'default' ? 'default' : 'project', rules, wrongBus: entry.EventBusName !== 'default' });
   for (let i = 0; i < service.length; i += 10) {
     const res = await events.send(new PutEventsCommand({ Entries: service.slice(i, i + 10).map(([, e]) => e) }));
     if (res.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(res.Entries)}`);
@@ -246,8 +267,20 @@ async function sendEverything(): Promise<void> {
   const pipeline: Array<[FunctionName, string, string, Record<string, unknown>, string[]]> = [
     ['registerStagedTables', 'Stage Completed', 'stage-registered', { ...stage.detail, runId: 'stage-registered' }, [R('staged-tables-registered')]],
     ['bucketedTables', 'Stage Completed', 'stage-bucketed', { ...stage.detail, stage: 'bucketed-tables', runId: 'stage-bucketed' }, []],
-    ['bucketedTables', 'Pipeline Completed', 'pipeline-completed', { dataset: 'infobase', snapshotDt: SNAPSHOT, runId: 'pipeline-completed', tables: ['ibe_01a'] }, [R('pipeline-completed')]],
-    ['bucketedTables', 'Stage Failed', 'stage-failed', { dataset: 'infobase', snapshotDt: SNAPSHOT, runId: 'stage-failed', stage: 'bucketed-tables', cause: 'x' }, []],
+    [
+      'bucketedTables',
+      'Pipeline Completed',
+      'pipeline-completed',
+      { dataset: 'infobase', snapshotDt: SNAPSHOT, runId: 'pipeline-completed', tables: ['ibe_01a'] },
+      [R('pipeline-completed')],
+    ],
+    [
+      'bucketedTables',
+      'Stage Failed',
+      'stage-failed',
+      { dataset: 'infobase', snapshotDt: SNAPSHOT, runId: 'stage-failed', stage: 'bucketed-tables', cause: 'x' },
+      [],
+    ],
   ];
   for (const [fn, detailType, name, detail, rules] of pipeline) {
     cases.push({ name, bus: 'project', rules });
@@ -256,9 +289,15 @@ async function sendEverything(): Promise<void> {
 
   // an operator's replay request (README: aws events put-events onto the project bus), and the same on the default bus by mistake
   const replay = (reason: string, bus: string): PutEventsRequestEntry => ({
-    EventBusName: bus, Source: 'flywheel.ops', DetailType: 'Replay Requested', Detail: JSON.stringify({ dataset: 'infobase', snapshotDt: SNAPSHOT, fromStage: 'bucketed-tables', tables: ['ibe_04'], reason }),
+    EventBusName: bus,
+    Source: 'flywheel.ops',
+    DetailType: 'Replay Requested',
+    Detail: JSON.stringify({ dataset: 'infobase', snapshotDt: SNAPSHOT, fromStage: 'bucketed-tables', tables: ['ibe_04'], reason }),
   });
-  cases.push({ name: 'replay-on-project-bus', bus: 'project', rules: [R('replay-requested')] }, { name: 'replay-on-default-bus', bus: 'default', rules: [], wrongBus: true });
+  cases.push(
+    { name: 'replay-on-project-bus', bus: 'project', rules: [R('replay-requested')] },
+    { name: 'replay-on-default-bus', bus: 'default', rules: [], wrongBus: true },
+  );
   const res = await events.send(new PutEventsCommand({ Entries: [replay('replay-on-project-bus', projectBus), replay('replay-on-default-bus', 'default')] }));
   if (res.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(res.Entries)}`);
 }
@@ -282,7 +321,7 @@ async function collectEverything(): Promise<void> {
 /** The routes of the local bus (the same routes(…) as the template's patterns). */
 const localRoutes = () => routes(params);
 
-describe('the template\'s rules are the local routes', () => {
+describe("the template's rules are the local routes", () => {
   test('each pattern rule is one route of patterns.ts, on the same bus, targeting the same function', () => {
     expect(templateRules.map((r) => r.name).sort()).toEqual(localRoutes().map(ruleName).sort());
     for (const route of localRoutes()) {
@@ -296,7 +335,12 @@ describe('the template\'s rules are the local routes', () => {
 describe('moto EventBridge routes each event as the local bus does', () => {
   test('every event sent was delivered once on its bus (the catch-all rules saw each case)', () => {
     for (const bus of ['default', 'project'] as const) {
-      expect(captured[bus].map(caseOf).sort()).toEqual(cases.filter((c) => c.bus === bus).map((c) => c.name).sort());
+      expect(captured[bus].map(caseOf).sort()).toEqual(
+        cases
+          .filter((c) => c.bus === bus)
+          .map((c) => c.name)
+          .sort(),
+      );
     }
   });
 
@@ -309,13 +353,18 @@ describe('moto EventBridge routes each event as the local bus does', () => {
       const rules = templateRules.filter((r) => (received.get(r.name) ?? []).some((e) => caseOf(e) === c.name));
       observed[c.name] = { rules: rules.map((r) => r.name).sort(), functions: [...new Set(rules.map((r) => r.fn))].sort() };
       predicted[c.name] = {
-        rules: localRoutes().filter((r) => r.bus === c.bus && matches(r.pattern, event)).map(ruleName).sort(),
+        rules: localRoutes()
+          .filter((r) => r.bus === c.bus && matches(r.pattern, event))
+          .map(ruleName)
+          .sort(),
         functions: c.wrongBus ? [] : bus.targets(event).sort(),
       };
     }
     expect(observed).toEqual(predicted);
     // the answer written next to each case, so that agreement on "nothing" everywhere could not pass
-    expect(Object.fromEntries(Object.entries(observed).map(([name, o]) => [name, o.rules]))).toEqual(Object.fromEntries(cases.map((c) => [c.name, [...c.rules].sort()])));
+    expect(Object.fromEntries(Object.entries(observed).map(([name, o]) => [name, o.rules]))).toEqual(
+      Object.fromEntries(cases.map((c) => [c.name, [...c.rules].sort()])),
+    );
     expect(new Set(Object.values(observed).flatMap((o) => o.rules))).toEqual(new Set(templateRules.map((r) => r.name)));
   });
 
@@ -333,11 +382,15 @@ describe('moto EventBridge routes each event as the local bus does', () => {
     const names = new Set(cases.map((c) => c.name));
     for (const rule of templateRules) {
       const got = (received.get(rule.name) ?? []).map(caseOf);
-      expect({ rule: rule.name, duplicates: got.filter((n, i) => got.indexOf(n) !== i), unknown: got.filter((n) => !names.has(n)) }).toEqual({ rule: rule.name, duplicates: [], unknown: [] });
+      expect({ rule: rule.name, duplicates: got.filter((n, i) => got.indexOf(n) !== i), unknown: got.filter((n) => !names.has(n)) }).toEqual({
+        rule: rule.name,
+        duplicates: [],
+        unknown: [],
+      });
     }
   });
 
-  test('the S3 events moto emitted are S3 Object Created events as Powertools parses them (what the handlers\' schemas build on)', () => {
+  test("the S3 events moto emitted are S3 Object Created events as Powertools parses them (what the handlers' schemas build on)", () => {
     const s3Events = captured.default.filter((e) => e.source === 'aws.s3');
     expect(s3Events.length).toBe(cases.filter((c) => c.name.startsWith('s3://')).length);
     for (const e of s3Events) {

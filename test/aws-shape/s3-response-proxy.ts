@@ -36,15 +36,19 @@ export async function startS3ResponseProxy(motoEndpoint: string): Promise<S3Resp
   /** Per key (method-less path), the end of the last conditional write forwarded. */
   const writes = new Map<string, Promise<void>>();
   const server = createServer((req, res) => {
-    const conditional = (req.method === 'PUT' || req.method === 'POST') && (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined);
+    const conditional =
+      (req.method === 'PUT' || req.method === 'POST') && (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined);
     if (!conditional) return pass(req, res);
     serialized.count++;
     const key = (req.url ?? '').split('?')[0]!;
     const previous = writes.get(key) ?? Promise.resolve();
-    const done = previous.then(() => new Promise<void>((resolve) => {
-      res.once('close', resolve);
-      pass(req, res);
-    }));
+    const done = previous.then(
+      () =>
+        new Promise<void>((resolve) => {
+          res.once('close', resolve);
+          pass(req, res);
+        }),
+    );
     writes.set(key, done);
     void done.finally(() => {
       if (writes.get(key) === done) writes.delete(key);

@@ -33,8 +33,26 @@ const KEY = 'customer_user_id';
 
 /** Raw key bytes (hex) for the invalid-UTF-8 run: lone continuation, overlong, truncated sequences, a surrogate, > U+10FFFF, 0xFF, and valid keys. */
 const RAW_KEYS: Array<string | null> = [
-  '80', 'C0AF', 'E282', 'F09F98', 'F09F9841', 'EDA080', 'F4908080', 'FF', 'FE41', '61FF62', '6162E2', 'E28241', 'F0', 'C3', '41C3',
-  '616263', '5A6FC3AB2D3530', 'F09F9880', '', null,
+  '80',
+  'C0AF',
+  'E282',
+  'F09F98',
+  'F09F9841',
+  'EDA080',
+  'F4908080',
+  'FF',
+  'FE41',
+  '61FF62',
+  '6162E2',
+  'E28241',
+  'F0',
+  'C3',
+  '41C3',
+  '616263',
+  '5A6FC3AB2D3530',
+  'F09F9880',
+  '',
+  null,
 ];
 const RAW_RUN = 'r-raw-keys';
 const RAW_PREFIX = 'evidence/raw-keys/';
@@ -67,7 +85,13 @@ const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) =>
 const fileRanges = (n: number) => Array.from({ length: n }, (_, i) => [Math.floor((i * 256) / n), Math.floor(((i + 1) * 256) / n) - 1] as const);
 
 const keysUnder = async (prefix: string) => (await listObjects(s3, BUCKET, prefix)).map((o) => o.key);
-const download = async (prefix: string, to: string) => downloadObjects(s3, BUCKET, (await keysUnder(prefix)).filter((k) => k.endsWith('.parquet')), to);
+const download = async (prefix: string, to: string) =>
+  downloadObjects(
+    s3,
+    BUCKET,
+    (await keysUnder(prefix)).filter((k) => k.endsWith('.parquet')),
+    to,
+  );
 const parquet = readParquet;
 
 async function text(key: string): Promise<string> {
@@ -88,7 +112,9 @@ beforeAll(async () => {
   // 1. the sample lake, locally and in moto's data bucket (what the trigger reads and the job reads)
   await generateSampleLake(lake, { rows: ROWS, snapshots: [SNAPSHOT] });
   for (const file of walk(path.join(lake, 'data'))) {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: path.relative(path.join(lake, 'data'), file).split(path.sep).join('/'), Body: readFileSync(file) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: path.relative(path.join(lake, 'data'), file).split(path.sep).join('/'), Body: readFileSync(file) }),
+    );
   }
 
   // 2. the product's snapshot trigger plans each dataset and starts the local twin; the Glue Job State Change
@@ -98,7 +124,9 @@ beforeAll(async () => {
   for (const dataset of DATASETS) {
     const started = await trigger({ dataset, snapshotDt: SNAPSHOT, trigger: { kind: 'cli' } });
     if (started.outcome !== 'started') throw new Error(`${dataset}: the trigger did not start a run: ${JSON.stringify(started)}`);
-    const ledger = JSON.parse(readFileSync(path.join(lake, 'data', rt.deps.config.datasets[dataset]!.runsPrefix, `snapshot_dt=${SNAPSHOT}`, 'run.json'), 'utf8')) as { planUri: string };
+    const ledger = JSON.parse(
+      readFileSync(path.join(lake, 'data', rt.deps.config.datasets[dataset]!.runsPrefix, `snapshot_dt=${SNAPSHOT}`, 'run.json'), 'utf8'),
+    ) as { planUri: string };
     plans.set(dataset, { plan: started.plan, planUri: ledger.planUri });
     const { key } = parseS3Uri(ledger.planUri);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readFileSync(path.join(lake, 'data', key)) }));
@@ -107,15 +135,31 @@ beforeAll(async () => {
 
   // 3. a source whose keys are raw bytes, valid UTF-8 or not (written by Spark itself, the only writer here that keeps them)
   const rawPlan: SplitPlan = {
-    version: 1, dataset: 'infobase', snapshotDt: SNAPSHOT, runId: RAW_RUN, bucketCount: 256, keyColumn: KEY,
+    version: 1,
+    dataset: 'infobase',
+    snapshotDt: SNAPSHOT,
+    runId: RAW_RUN,
+    bucketCount: 256,
+    keyColumn: KEY,
     metadataUri: `s3://${BUCKET}/${RAW_PREFIX}metadata/snapshot_dt.txt`,
-    tables: [{
-      target: 'raw_keys', source: 'RAW_KEYS', sourceFiles: [], sourceBytes: 0, estimatedBytes: 0,
-      columns: [{ source: 'CUSTOMER_USER_ID', target: KEY }, { source: 'ROW_NO', target: 'row_no' }],
-      keySourceColumn: 'CUSTOMER_USER_ID', fileCount: 4,
-      outputUri: `s3://${BUCKET}/${RAW_PREFIX}raw_keys/snapshot_dt=${SNAPSHOT}/run_id=${RAW_RUN}/`,
-    }],
-    skipped: [], droppedColumns: {},
+    tables: [
+      {
+        target: 'raw_keys',
+        source: 'RAW_KEYS',
+        sourceFiles: [],
+        sourceBytes: 0,
+        estimatedBytes: 0,
+        columns: [
+          { source: 'CUSTOMER_USER_ID', target: KEY },
+          { source: 'ROW_NO', target: 'row_no' },
+        ],
+        keySourceColumn: 'CUSTOMER_USER_ID',
+        fileCount: 4,
+        outputUri: `s3://${BUCKET}/${RAW_PREFIX}raw_keys/snapshot_dt=${SNAPSHOT}/run_id=${RAW_RUN}/`,
+      },
+    ],
+    skipped: [],
+    droppedColumns: {},
   };
   const rawPlanUri = `s3://${BUCKET}/${RAW_PREFIX}_runs/plan.json`;
 
@@ -126,11 +170,27 @@ beforeAll(async () => {
     tasks: [
       ...DATASETS.map((dataset) => {
         const { plan, planUri } = plans.get(dataset)!;
-        return { name: `split ${dataset}`, script: 'glue-scripts/split_and_bucket.py', args: { JOB_NAME: localJobName(dataset), SNAPSHOT_DT: SNAPSHOT, RUN_ID: plan.runId, PLAN_URI: planUri } };
+        return {
+          name: `split ${dataset}`,
+          script: 'glue-scripts/split_and_bucket.py',
+          args: { JOB_NAME: localJobName(dataset), SNAPSHOT_DT: SNAPSHOT, RUN_ID: plan.runId, PLAN_URI: planUri },
+        };
       }),
-      { name: 'raw keys source', call: 'test/aws-shape/spark/tasks.py:write_source_with_raw_keys', params: { sourceUri: `s3://${BUCKET}/${RAW_PREFIX}source/RAW_KEYS/`, keysHex: RAW_KEYS, planUri: rawPlanUri, plan: rawPlan } },
-      { name: 'split raw keys', script: 'glue-scripts/split_and_bucket.py', args: { JOB_NAME: 'raw-keys', SNAPSHOT_DT: SNAPSHOT, RUN_ID: RAW_RUN, PLAN_URI: rawPlanUri } },
-      { name: 'read raw keys', call: 'test/aws-shape/spark/tasks.py:read_split_output', params: { uri: rawPlan.tables[0]!.outputUri, keyColumn: KEY, extraColumns: ['row_no'] } },
+      {
+        name: 'raw keys source',
+        call: 'test/aws-shape/spark/tasks.py:write_source_with_raw_keys',
+        params: { sourceUri: `s3://${BUCKET}/${RAW_PREFIX}source/RAW_KEYS/`, keysHex: RAW_KEYS, planUri: rawPlanUri, plan: rawPlan },
+      },
+      {
+        name: 'split raw keys',
+        script: 'glue-scripts/split_and_bucket.py',
+        args: { JOB_NAME: 'raw-keys', SNAPSHOT_DT: SNAPSHOT, RUN_ID: RAW_RUN, PLAN_URI: rawPlanUri },
+      },
+      {
+        name: 'read raw keys',
+        call: 'test/aws-shape/spark/tasks.py:read_split_output',
+        params: { uri: rawPlan.tables[0]!.outputUri, keyColumn: KEY, extraColumns: ['row_no'] },
+      },
     ],
   });
 
@@ -141,7 +201,10 @@ beforeAll(async () => {
       const sparkDir = path.join(work, 'spark', key);
       const sparkFiles = await download(key, sparkDir);
       const localDir = path.join(lake, 'data', key);
-      const localFiles = readdirSync(localDir).filter((f) => f.endsWith('.parquet')).sort().map((f) => path.join(localDir, f));
+      const localFiles = readdirSync(localDir)
+        .filter((f) => f.endsWith('.parquet'))
+        .sort()
+        .map((f) => path.join(localDir, f));
       tables.push({ plan: t, spark: { dir: sparkDir, files: sparkFiles }, local: { dir: localDir, files: localFiles } });
     }
   }
@@ -149,11 +212,25 @@ beforeAll(async () => {
 
   // the evidence this file asserts on, for the record
   const summary = run.tasks.map((t) => ({
-    task: t.name, ok: t.ok, seconds: t.seconds, jobs: t.jobs.length, inputRecords: inputRecords(t),
-    stages: t.jobs.flatMap((j) => j.stages.map((s) => `${j.jobId}/${s.stageId}:${s.numTasks}t in=${s.inputRecords} shW=${s.shuffleWriteRecords} shR=${s.shuffleReadRecords} out=${s.outputRecords}`)),
-    s3a: Object.fromEntries(Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) => /stream_read_opened|action_http_get_request|stream_read_bytes$|object_list_request|object_put_request$/.test(k))),
+    task: t.name,
+    ok: t.ok,
+    seconds: t.seconds,
+    jobs: t.jobs.length,
+    inputRecords: inputRecords(t),
+    stages: t.jobs.flatMap((j) =>
+      j.stages.map(
+        (s) => `${j.jobId}/${s.stageId}:${s.numTasks}t in=${s.inputRecords} shW=${s.shuffleWriteRecords} shR=${s.shuffleReadRecords} out=${s.outputRecords}`,
+      ),
+    ),
+    s3a: Object.fromEntries(
+      Object.entries(t.s3a[BUCKET] ?? {}).filter(([k]) =>
+        /stream_read_opened|action_http_get_request|stream_read_bytes$|object_list_request|object_put_request$/.test(k),
+      ),
+    ),
   }));
-  console.log(`Spark ${run.versions.spark}, Hadoop ${run.versions.hadoop}, Java ${run.versions.java}, Python ${run.versions.python}; start ${run.startSeconds} s, total ${run.seconds} s\n${JSON.stringify(summary, null, 1)}`);
+  console.log(
+    `Spark ${run.versions.spark}, Hadoop ${run.versions.hadoop}, Java ${run.versions.java}, Python ${run.versions.python}; start ${run.startSeconds} s, total ${run.seconds} s\n${JSON.stringify(summary, null, 1)}`,
+  );
 }, HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -171,7 +248,9 @@ describe('split_and_bucket.py on Spark, as Glue runs it', () => {
     for (const t of run.tasks) expect(describeFailure(t)).toBe(`${t.name}: ok`);
     expect(run.versions).toMatchObject({ spark: '3.5.4', hadoop: '3.3.4', python: expect.stringMatching(/^3\.11\./) });
     const split = task('split infobase');
-    expect(split.argv).toEqual(expect.arrayContaining(['--JOB_NAME', localJobName('infobase'), '--SNAPSHOT_DT', SNAPSHOT, '--job-bookmark-option', 'job-bookmark-disable']));
+    expect(split.argv).toEqual(
+      expect.arrayContaining(['--JOB_NAME', localJobName('infobase'), '--SNAPSHOT_DT', SNAPSHOT, '--job-bookmark-option', 'job-bookmark-disable']),
+    );
     expect(split.logs.map((l) => l.message)).toEqual(expect.arrayContaining(['split started', 'table written', 'split finished']));
     expect(split.logs.filter((l) => l.message === 'table written').map((l) => l.table)).toEqual(plans.get('infobase')!.plan.tables.map((t) => t.target));
     // every source went through S3A, and the script's own boto3 calls (plan, listing, result) reached moto too
@@ -207,8 +286,17 @@ describe('Spark and the DuckDB twin give the same tables from the same plan', ()
         (SELECT count(*) FROM (SELECT * FROM ${s} EXCEPT ALL SELECT * FROM ${l})) AS only_spark,
         (SELECT count(*) FROM (SELECT * FROM ${l} EXCEPT ALL SELECT * FROM ${s})) AS only_local`);
       const expectedRows = t.plan.target === 'addressable_ids' ? ROWS / 2 : ROWS;
-      expect({ table: t.plan.target, ...counts }).toEqual({ table: t.plan.target, spark_rows: expectedRows, local_rows: expectedRows, spark_null: 1, local_null: 1, only_spark: 0, only_local: 0 });
-      const perBucket = async (src: string) => (await rows(`SELECT id_bucket, count(*) AS n FROM ${src} GROUP BY 1 ORDER BY 1`)).map((r) => `${r.id_bucket}:${r.n}`);
+      expect({ table: t.plan.target, ...counts }).toEqual({
+        table: t.plan.target,
+        spark_rows: expectedRows,
+        local_rows: expectedRows,
+        spark_null: 1,
+        local_null: 1,
+        only_spark: 0,
+        only_local: 0,
+      });
+      const perBucket = async (src: string) =>
+        (await rows(`SELECT id_bucket, count(*) AS n FROM ${src} GROUP BY 1 ORDER BY 1`)).map((r) => `${r.id_bucket}:${r.n}`);
       const sparkBuckets = await perBucket(s);
       expect(sparkBuckets).toEqual(await perBucket(l));
       // the NULL key is in bucket 0
@@ -221,11 +309,17 @@ describe('Spark and the DuckDB twin give the same tables from the same plan', ()
       const { plan, planUri } = plans.get(dataset)!;
       const resultKey = parseS3Uri(planUri).key.replace(/plan\.json$/, 'result.json');
       const spark = JSON.parse(await text(resultKey)) as { tables: Record<string, { rows: number; files: number; nullKeys: number; plannedFiles: number }> };
-      const local = JSON.parse(readFileSync(path.join(home!, 'lake', 'data', resultKey), 'utf8')) as { tables: Record<string, { rows: number; files: number; nullKeys: number }> };
+      const local = JSON.parse(readFileSync(path.join(home!, 'lake', 'data', resultKey), 'utf8')) as {
+        tables: Record<string, { rows: number; files: number; nullKeys: number }>;
+      };
       expect(Object.keys(spark.tables).sort()).toEqual(Object.keys(local.tables).sort());
       for (const t of plan.tables) {
         const side = tables.find((x) => x.plan.target === t.target)!;
-        expect({ table: t.target, rows: spark.tables[t.target]!.rows, nullKeys: spark.tables[t.target]!.nullKeys }).toEqual({ table: t.target, rows: local.tables[t.target]!.rows, nullKeys: local.tables[t.target]!.nullKeys });
+        expect({ table: t.target, rows: spark.tables[t.target]!.rows, nullKeys: spark.tables[t.target]!.nullKeys }).toEqual({
+          table: t.target,
+          rows: local.tables[t.target]!.rows,
+          nullKeys: local.tables[t.target]!.nullKeys,
+        });
         // files: each side counts what it wrote; the twin always writes fileCount files, Spark one per non-empty range
         expect(local.tables[t.target]!.files).toBe(t.fileCount);
         expect(spark.tables[t.target]).toMatchObject({ files: side.spark.files.length, plannedFiles: t.fileCount });
@@ -242,7 +336,9 @@ describe('Spark and the DuckDB twin give the same tables from the same plan', ()
       const ranges = fileRanges(t.plan.fileCount);
       // a range without rows would give no file; the sample has rows in every range
       expect({ table: t.plan.target, files: t.spark.files.length }).toEqual({ table: t.plan.target, files: t.plan.fileCount });
-      const perFile = await rows(`SELECT filename, min(id_bucket) AS lo, max(id_bucket) AS hi, count(*) AS n FROM ${parquet(t.spark.files, 'filename = true')} GROUP BY 1 ORDER BY 1`);
+      const perFile = await rows(
+        `SELECT filename, min(id_bucket) AS lo, max(id_bucket) AS hi, count(*) AS n FROM ${parquet(t.spark.files, 'filename = true')} GROUP BY 1 ORDER BY 1`,
+      );
       const got = perFile.map((r) => {
         const part = Number(/part-(\d+)-/.exec(path.basename(String(r.filename)))![1]);
         const [lo, hi] = ranges[part]!;
@@ -250,7 +346,9 @@ describe('Spark and the DuckDB twin give the same tables from the same plan', ()
       });
       expect({ table: t.plan.target, files: got }).toEqual({ table: t.plan.target, files: ranges.map((_, part) => ({ part, inRange: true })) });
       // and every row of a range is in that one file: the twin's per-range counts equal Spark's per-file counts
-      const localPerRange = await Promise.all(ranges.map(async ([lo, hi]) => (await rows(`SELECT count(*) AS n FROM ${parquet(t.local.files)} WHERE id_bucket BETWEEN ${lo} AND ${hi}`))[0]!.n));
+      const localPerRange = await Promise.all(
+        ranges.map(async ([lo, hi]) => (await rows(`SELECT count(*) AS n FROM ${parquet(t.local.files)} WHERE id_bucket BETWEEN ${lo} AND ${hi}`))[0]!.n),
+      );
       expect(perFile.map((r) => r.n)).toEqual(localPerRange);
     }
   });
@@ -294,7 +392,10 @@ describe('predictions about the split, checked on Spark', () => {
   });
 
   test('a key with invalid UTF-8 is bucketed by its raw bytes (as Hive bucketing hashes them), never NULL, and no row is lost', () => {
-    const back = task('read raw keys').result as { schema: string; rows: Array<{ row_no: number; key_hex: string | null; id_bucket: number | null; file: string }> };
+    const back = task('read raw keys').result as {
+      schema: string;
+      rows: Array<{ row_no: number; key_hex: string | null; id_bucket: number | null; file: string }>;
+    };
     expect(back.schema).toContain(`${KEY}:string`);
     expect(back.rows).toHaveLength(RAW_KEYS.length);
     const got = back.rows.sort((a, b) => a.row_no - b.row_no).map((r) => ({ key: r.key_hex, bucket: r.id_bucket }));

@@ -15,7 +15,14 @@
 import { jest } from '@jest/globals';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateDatabaseCommand, CreateJobCommand, GlueClient } from '@aws-sdk/client-glue';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutBucketNotificationConfigurationCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
@@ -100,7 +107,9 @@ export interface StackOptions {
 
 /** Route name → the function its rule targets (the template's rules are `<service>-<stage>-<route>`). */
 const ROUTE_FUNCTIONS = new Map(
-  routes({ dataBucket: 'b', athenaWorkgroup: 'w', monitorWorkgroup: 'm', datasets: [], compactionJobName: 'c', chargebacksJobName: 'cb' }).map((r) => [r.name, r.fn] as const),
+  routes({ dataBucket: 'b', athenaWorkgroup: 'w', monitorWorkgroup: 'm', datasets: [], compactionJobName: 'c', chargebacksJobName: 'cb' }).map(
+    (r) => [r.name, r.fn] as const,
+  ),
 );
 
 const kebab = (fn: FunctionName) => fn.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -114,7 +123,8 @@ export async function startStackOnMoto(options: StackOptions = {}): Promise<Stac
   const database = triggerEnv.GLUE_DATABASE!;
   // nothing from the machine may redirect or sign the entries' clients otherwise than the function's environment says
   for (const name of Object.keys(process.env)) {
-    if (/^AWS_(ENDPOINT_URL_.+|IGNORE_CONFIGURED_ENDPOINT_URLS|SESSION_TOKEN|PROFILE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|DEFAULT_REGION)$/.test(name)) delete process.env[name];
+    if (/^AWS_(ENDPOINT_URL_.+|IGNORE_CONFIGURED_ENDPOINT_URLS|SESSION_TOKEN|PROFILE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|DEFAULT_REGION)$/.test(name))
+      delete process.env[name];
   }
   const moto = await startMoto();
   const proxy = await startS3ResponseProxy(moto.endpoint);
@@ -132,14 +142,25 @@ export async function startStackOnMoto(options: StackOptions = {}): Promise<Stac
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
   for (const [, job] of stack.resources('AWS::Glue::Job')) {
     const p = stack.resolve(job.Properties);
-    await glue.send(new CreateJobCommand({
-      Name: p.Name, Role: p.Role, Command: p.Command, DefaultArguments: p.DefaultArguments, ExecutionProperty: p.ExecutionProperty,
-      GlueVersion: p.GlueVersion, WorkerType: p.WorkerType, NumberOfWorkers: p.NumberOfWorkers, Timeout: p.Timeout, MaxRetries: p.MaxRetries,
-    }));
+    await glue.send(
+      new CreateJobCommand({
+        Name: p.Name,
+        Role: p.Role,
+        Command: p.Command,
+        DefaultArguments: p.DefaultArguments,
+        ExecutionProperty: p.ExecutionProperty,
+        GlueVersion: p.GlueVersion,
+        WorkerType: p.WorkerType,
+        NumberOfWorkers: p.NumberOfWorkers,
+        Timeout: p.Timeout,
+        MaxRetries: p.MaxRetries,
+      }),
+    );
   }
   await events.send(new CreateEventBusCommand({ Name: triggerEnv.EVENT_BUS_NAME! }));
   const topic = await sns.send(new CreateTopicCommand({ Name: triggerEnv.ALERT_TOPIC_ARN!.split(':').at(-1)! }));
-  if (topic.TopicArn !== triggerEnv.ALERT_TOPIC_ARN) throw new Error(`moto made topic ${topic.TopicArn}, the functions publish to ${triggerEnv.ALERT_TOPIC_ARN}`);
+  if (topic.TopicArn !== triggerEnv.ALERT_TOPIC_ARN)
+    throw new Error(`moto made topic ${topic.TopicArn}, the functions publish to ${triggerEnv.ALERT_TOPIC_ARN}`);
   const alertQueue = await createQueue(sqs, 'alerts');
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: alertQueue.arn }));
   const ruleQueues = new Map<string, Queue>();
@@ -195,7 +216,10 @@ export async function startStackOnMoto(options: StackOptions = {}): Promise<Stac
   const receive = async (queue: Queue) => {
     const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     const messages = res.Messages ?? [];
-    if (messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (messages.length)
+      await sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+      );
     return messages.map((m) => m.Body ?? '');
   };
 
@@ -211,7 +235,21 @@ export async function startStackOnMoto(options: StackOptions = {}): Promise<Stac
   };
 
   return {
-    stack, moto, proxy, s3, glue, events, sqs, sns, dataBucket, analysisBucket, database, ruleQueues, alertQueue, invocations, mails,
+    stack,
+    moto,
+    proxy,
+    s3,
+    glue,
+    events,
+    sqs,
+    sns,
+    dataBucket,
+    analysisBucket,
+    database,
+    ruleQueues,
+    alertQueue,
+    invocations,
+    mails,
     ruleName: (route) => `${rulePrefix}${route}`,
     load: async (fns) => {
       for (const fn of fns) {
@@ -226,7 +264,11 @@ export async function startStackOnMoto(options: StackOptions = {}): Promise<Stac
       let count = 0;
       for (const body of await receive(alertQueue)) {
         const note = JSON.parse(body) as { Subject?: string; Message: string; MessageAttributes?: Record<string, { Value: string }> };
-        mails.push({ subject: note.Subject ?? '', body: note.Message, attributes: Object.fromEntries(Object.entries(note.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value])) });
+        mails.push({
+          subject: note.Subject ?? '',
+          body: note.Message,
+          attributes: Object.fromEntries(Object.entries(note.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value])),
+        });
       }
       for (const [rule, queue] of ruleQueues) {
         for (const body of await receive(queue)) {

@@ -28,7 +28,12 @@ beforeAll(async () => {
     const url = req.url ?? '';
     if (req.headers['x-amz-target']?.toString().startsWith('AWSGlue.')) {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'AccessDeniedException' });
-      res.end(JSON.stringify({ __type: 'AccessDeniedException', Message: `User: arn:aws:sts::123456789012:assumed-role/${ROLE}/s is not authorized to perform: glue:GetTable on resource: arn:aws:glue:us-east-1:123456789012:table/flywheel_dev/part_x` }));
+      res.end(
+        JSON.stringify({
+          __type: 'AccessDeniedException',
+          Message: `User: arn:aws:sts::123456789012:assumed-role/${ROLE}/s is not authorized to perform: glue:GetTable on resource: arn:aws:glue:us-east-1:123456789012:table/flywheel_dev/part_x`,
+        }),
+      );
     } else if (url.startsWith('/nobucket/')) {
       res.writeHead(404, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>');
@@ -54,7 +59,9 @@ const s3Store = () => {
 };
 
 test('a 403 on GetObject is AccessDeniedError naming the action, the object and the role; never an absent object', async () => {
-  const err = await s3Store().get('data', '_runs/index/jobs/jr_1.json').catch((e: unknown) => e);
+  const err = await s3Store()
+    .get('data', '_runs/index/jobs/jr_1.json')
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AccessDeniedError);
   const denied = err as AccessDeniedError;
   expect([denied.action, denied.resource, denied.principal]).toEqual(['s3:GetObject', 'arn:aws:s3:::data/_runs/index/jobs/jr_1.json', `role ${ROLE}`]);
@@ -64,15 +71,22 @@ test('a 403 on GetObject is AccessDeniedError naming the action, the object and 
 });
 
 test('a bare 403 to a HEAD is AccessDeniedError too (S3 sends no body to name it)', async () => {
-  const err = await s3Store().head('data', 'omc/raw_input/snapshot_dt=2025-10-31/_SUCCESS').catch((e: unknown) => e);
+  const err = await s3Store()
+    .head('data', 'omc/raw_input/snapshot_dt=2025-10-31/_SUCCESS')
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AccessDeniedError);
   expect((err as AccessDeniedError).action).toBe('s3:GetObject');
 });
 
 test('a listing refused names s3:ListBucket and the prefix', async () => {
-  const err = await s3Store().list('data', 'omc_cleanroom_data/split_cluster/').catch((e: unknown) => e);
+  const err = await s3Store()
+    .list('data', 'omc_cleanroom_data/split_cluster/')
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AccessDeniedError);
-  expect([(err as AccessDeniedError).action, (err as AccessDeniedError).resource]).toEqual(['s3:ListBucket', 'arn:aws:s3:::data/omc_cleanroom_data/split_cluster/*']);
+  expect([(err as AccessDeniedError).action, (err as AccessDeniedError).resource]).toEqual([
+    's3:ListBucket',
+    'arn:aws:s3:::data/omc_cleanroom_data/split_cluster/*',
+  ]);
 });
 
 test('a 404 is still an absent object, through the same client', async () => {
@@ -89,7 +103,11 @@ test('Glue\'s AccessDeniedException names glue:GetTable and the table (and is no
   nameAccessDenials(client, 'glue');
   const err = await new GlueCatalog(client).getTable('flywheel_dev', 'part_x').catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AccessDeniedError);
-  expect([(err as AccessDeniedError).action, (err as AccessDeniedError).resource, (err as AccessDeniedError).principal]).toEqual(['glue:GetTable', 'Glue table flywheel_dev.part_x', `role ${ROLE}`]);
+  expect([(err as AccessDeniedError).action, (err as AccessDeniedError).resource, (err as AccessDeniedError).principal]).toEqual([
+    'glue:GetTable',
+    'Glue table flywheel_dev.part_x',
+    `role ${ROLE}`,
+  ]);
 });
 
 test('the AWS composition root builds every client this way', async () => {

@@ -11,8 +11,14 @@ const engine = new AthenaQueryEngine(new AthenaClient({ region: 'us-east-1' }), 
 beforeEach(() => athena.reset());
 
 const [first, second] = buildStepsFor({
-  database: 'flywheel_dev', table: 'ibe_01a', extTable: 'ext_ibe_01a', partStaging: 'part_ibe_01a__r1', columns: [{ name: 'customer_user_id', type: 'string' }],
-  partLocation: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/', bucketCount: 256, partitionsPerQuery: 100,
+  database: 'flywheel_dev',
+  table: 'ibe_01a',
+  extTable: 'ext_ibe_01a',
+  partStaging: 'part_ibe_01a__r1',
+  columns: [{ name: 'customer_user_id', type: 'string' }],
+  partLocation: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
+  bucketCount: 256,
+  partitionsPerQuery: 100,
 });
 
 describe('start', () => {
@@ -42,12 +48,19 @@ describe('start', () => {
 
   test('startSql runs plain SQL, in the default database unless given one, with the output location when set', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-sql' });
-    const withDefaults = new AthenaQueryEngine(new AthenaClient({ region: 'us-east-1' }), { workgroup: 'wg', outputLocation: 's3://analysis/athena/', database: 'flywheel_dev' });
+    const withDefaults = new AthenaQueryEngine(new AthenaClient({ region: 'us-east-1' }), {
+      workgroup: 'wg',
+      outputLocation: 's3://analysis/athena/',
+      database: 'flywheel_dev',
+    });
     expect(await withDefaults.startSql('SELECT 1', 'tok')).toBe('q-sql');
     await withDefaults.startSql('SELECT 2', 'tok2', 'other_db');
     await engine.startSql('SHOW DATABASES', 'tok3');
     expect(athena).toHaveReceivedNthSpecificCommandWith(1, StartQueryExecutionCommand, {
-      QueryString: 'SELECT 1', WorkGroup: 'wg', QueryExecutionContext: { Database: 'flywheel_dev' }, ResultConfiguration: { OutputLocation: 's3://analysis/athena/' },
+      QueryString: 'SELECT 1',
+      WorkGroup: 'wg',
+      QueryExecutionContext: { Database: 'flywheel_dev' },
+      ResultConfiguration: { OutputLocation: 's3://analysis/athena/' },
     });
     expect(athena).toHaveReceivedNthSpecificCommandWith(2, StartQueryExecutionCommand, { QueryExecutionContext: { Database: 'other_db' } });
     expect(athena.commandCalls(StartQueryExecutionCommand)[2]!.args[0].input).not.toHaveProperty('QueryExecutionContext');
@@ -62,9 +75,18 @@ describe('start', () => {
 describe('status and results', () => {
   test('status is Status.State with its StateChangeReason', async () => {
     athena.on(GetQueryExecutionCommand, { QueryExecutionId: 'q-failed' }).resolves({
-      QueryExecution: { QueryExecutionId: 'q-failed', Status: { State: 'FAILED', StateChangeReason: 'HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers', AthenaError: { ErrorCategory: 2, ErrorType: 1100, Retryable: false } } },
+      QueryExecution: {
+        QueryExecutionId: 'q-failed',
+        Status: {
+          State: 'FAILED',
+          StateChangeReason: 'HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers',
+          AthenaError: { ErrorCategory: 2, ErrorType: 1100, Retryable: false },
+        },
+      },
     });
-    athena.on(GetQueryExecutionCommand, { QueryExecutionId: 'q-ok' }).resolves({ QueryExecution: { QueryExecutionId: 'q-ok', Status: { State: 'SUCCEEDED' } } });
+    athena
+      .on(GetQueryExecutionCommand, { QueryExecutionId: 'q-ok' })
+      .resolves({ QueryExecution: { QueryExecutionId: 'q-ok', Status: { State: 'SUCCEEDED' } } });
     expect(await engine.status('q-failed')).toEqual({ state: 'FAILED', reason: 'HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers' });
     expect(await engine.status('q-ok')).toEqual({ state: 'SUCCEEDED', reason: undefined });
     expect(athena).toHaveReceivedCommandWith(GetQueryExecutionCommand, { QueryExecutionId: 'q-ok' });
@@ -74,13 +96,24 @@ describe('status and results', () => {
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 1234 } } });
     athena.on(GetQueryResultsCommand, { NextToken: undefined }).resolves({
       ResultSet: {
-        ResultSetMetadata: { ColumnInfo: [{ Name: 'id_bucket', Type: 'integer' }, { Name: 'row_count', Type: 'bigint' }] },
+        ResultSetMetadata: {
+          ColumnInfo: [
+            { Name: 'id_bucket', Type: 'integer' },
+            { Name: 'row_count', Type: 'bigint' },
+          ],
+        },
         Rows: [{ Data: [{ VarCharValue: 'id_bucket' }, { VarCharValue: 'row_count' }] }, { Data: [{ VarCharValue: '0' }, { VarCharValue: '10' }] }],
       },
       NextToken: 'p2',
     });
     athena.on(GetQueryResultsCommand, { NextToken: 'p2' }).resolves({ ResultSet: { Rows: [{ Data: [{}, { VarCharValue: '20' }] }] } });
-    expect(await engine.results('q')).toEqual({ rows: [{ id_bucket: '0', row_count: '10' }, { id_bucket: null, row_count: '20' }], bytesScanned: 1234 });
+    expect(await engine.results('q')).toEqual({
+      rows: [
+        { id_bucket: '0', row_count: '10' },
+        { id_bucket: null, row_count: '20' },
+      ],
+      bytesScanned: 1234,
+    });
     expect(athena).toHaveReceivedCommandTimes(GetQueryResultsCommand, 2);
   });
 });

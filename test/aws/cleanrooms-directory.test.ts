@@ -2,11 +2,23 @@
 // every list read (NextToken followed), a throttled Get marks only its item, a denied List marks the
 // listing; then the report through its Lambda entry on in-memory S3 and Glue.
 import {
-  AccessDeniedException, CleanRoomsClient, GetConfiguredTableAnalysisRuleCommand, GetConfiguredTableAssociationAnalysisRuleCommand, GetConfiguredTableAssociationCommand,
-  GetConfiguredTableCommand, ListConfiguredTableAssociationsCommand, ListConfiguredTablesCommand, ThrottlingException,
+  AccessDeniedException,
+  CleanRoomsClient,
+  GetConfiguredTableAnalysisRuleCommand,
+  GetConfiguredTableAssociationAnalysisRuleCommand,
+  GetConfiguredTableAssociationCommand,
+  GetConfiguredTableCommand,
+  ListConfiguredTableAssociationsCommand,
+  ListConfiguredTablesCommand,
+  ThrottlingException,
 } from '@aws-sdk/client-cleanrooms';
 import {
-  AccessDeniedException as ErAccessDenied, EntityResolutionClient, GetIdNamespaceCommand, GetSchemaMappingCommand, ListIdNamespacesCommand, ListSchemaMappingsCommand,
+  AccessDeniedException as ErAccessDenied,
+  EntityResolutionClient,
+  GetIdNamespaceCommand,
+  GetSchemaMappingCommand,
+  ListIdNamespacesCommand,
+  ListSchemaMappingsCommand,
   ThrottlingException as ErThrottling,
 } from '@aws-sdk/client-entityresolution';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -28,13 +40,30 @@ const now = new Date('2025-11-09T08:00:00Z');
 const throttled = () => new ThrottlingException({ $metadata: { httpStatusCode: 429 }, message: 'Rate exceeded' });
 const denied = () => new AccessDeniedException({ $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: cleanrooms:ListConfiguredTables' });
 const summary = (t: string, types: Array<'CUSTOM' | 'LIST' | 'AGGREGATION'> = ['CUSTOM']) => ({
-  id: `ct-${t}`, arn: `arn:aws:cleanrooms:us-east-1:111122223333:configuredtable/ct-${t}`, name: t, createTime: now, updateTime: now, analysisRuleTypes: types, analysisMethod: 'DIRECT_QUERY' as const,
+  id: `ct-${t}`,
+  arn: `arn:aws:cleanrooms:us-east-1:111122223333:configuredtable/ct-${t}`,
+  name: t,
+  createTime: now,
+  updateTime: now,
+  analysisRuleTypes: types,
+  analysisMethod: 'DIRECT_QUERY' as const,
 });
 const configuredTable = (t: string, database = 'flywheel_dev') => ({
-  configuredTable: { ...summary(t), tableReference: { glue: { databaseName: database, tableName: t, region: 'us-east-1' as const } }, allowedColumns: ['customer_user_id'] },
+  configuredTable: {
+    ...summary(t),
+    tableReference: { glue: { databaseName: database, tableName: t, region: 'us-east-1' as const } },
+    allowedColumns: ['customer_user_id'],
+  },
 });
 const customRule = (id: string, providers: string[]) => ({
-  analysisRule: { configuredTableId: id, configuredTableArn: 'a', type: 'CUSTOM' as const, createTime: now, updateTime: now, policy: { v1: { custom: { allowedAnalyses: ['ANY_QUERY'], allowedAnalysisProviders: providers } } } },
+  analysisRule: {
+    configuredTableId: id,
+    configuredTableArn: 'a',
+    type: 'CUSTOM' as const,
+    createTime: now,
+    updateTime: now,
+    policy: { v1: { custom: { allowedAnalyses: ['ANY_QUERY'], allowedAnalysisProviders: providers } } },
+  },
 });
 
 /**
@@ -42,7 +71,11 @@ const customRule = (id: string, providers: string[]) => ({
  * token of each call as it is sent: the SDK paginator reuses one input object, so the inputs the mock
  * keeps all show the last token.
  */
-function paged<O>(mock: { on: (command: never) => { callsFake: (fn: (input: { nextToken?: string }) => unknown) => unknown } }, command: unknown, pages: Record<string, O>): Array<string | undefined> {
+function paged<O>(
+  mock: { on: (command: never) => { callsFake: (fn: (input: { nextToken?: string }) => unknown) => unknown } },
+  command: unknown,
+  pages: Record<string, O>,
+): Array<string | undefined> {
   const sent: Array<string | undefined> = [];
   mock.on(command as never).callsFake((input) => {
     sent.push(input.nextToken);
@@ -60,7 +93,9 @@ function twoPagesOfTables(tables = ['part_a', 'part_b', 'part_c']) {
     'page-2': { configuredTableSummaries: tables.slice(2).map((t) => summary(t)) },
   });
   cleanrooms.on(GetConfiguredTableCommand).callsFake((i: { configuredTableIdentifier: string }) => configuredTable(i.configuredTableIdentifier.slice(3)));
-  cleanrooms.on(GetConfiguredTableAnalysisRuleCommand).callsFake((i: { configuredTableIdentifier: string }) => customRule(i.configuredTableIdentifier, ['111122223333']));
+  cleanrooms
+    .on(GetConfiguredTableAnalysisRuleCommand)
+    .callsFake((i: { configuredTableIdentifier: string }) => customRule(i.configuredTableIdentifier, ['111122223333']));
   return sent;
 }
 
@@ -78,7 +113,9 @@ describe('configured tables', () => {
     expect(listed.error).toBeUndefined();
     expect(listed.items.map((i) => i.name)).toEqual(['part_a', 'part_b', 'part_c']);
     expect(listed.items[2]).toEqual({
-      id: 'ct-part_c', name: 'part_c', analysisRuleTypes: ['CUSTOM'],
+      id: 'ct-part_c',
+      name: 'part_c',
+      analysisRuleTypes: ['CUSTOM'],
       glue: { ok: true, value: { database: 'flywheel_dev', table: 'part_c', region: 'us-east-1' } },
       analysisRule: { ok: true, value: { type: 'CUSTOM', allowedAnalyses: ['ANY_QUERY'], allowedAnalysisProviders: ['111122223333'] } },
     });
@@ -105,9 +142,12 @@ describe('configured tables', () => {
     expect(cleanrooms).not.toHaveReceivedCommand(GetConfiguredTableAnalysisRuleCommand);
   });
 
-  test('a denied List is the listing\'s error (the pages read before it kept); nothing is thrown', async () => {
+  test("a denied List is the listing's error (the pages read before it kept); nothing is thrown", async () => {
     cleanrooms.on(ListConfiguredTablesCommand).rejects(denied());
-    expect(await directory.configuredTables()).toEqual({ items: [], error: 'ListConfiguredTables: AccessDeniedException: not authorized to perform: cleanrooms:ListConfiguredTables' });
+    expect(await directory.configuredTables()).toEqual({
+      items: [],
+      error: 'ListConfiguredTables: AccessDeniedException: not authorized to perform: cleanrooms:ListConfiguredTables',
+    });
     expect(cleanrooms).not.toHaveReceivedCommand(GetConfiguredTableCommand);
 
     cleanrooms.reset();
@@ -126,22 +166,46 @@ describe('configured tables', () => {
 });
 
 describe('associations', () => {
-  test('pages of the membership\'s associations; rule types read from the association when the summary lacks them', async () => {
-    const assoc = (t: string, types?: Array<'CUSTOM'>) => ({ id: `cta-${t}`, arn: 'a', name: t, configuredTableId: `ct-${t}`, membershipId: MEMBERSHIP, membershipArn: 'm', createTime: now, updateTime: now, ...(types ? { analysisRuleTypes: types } : {}) });
+  test("pages of the membership's associations; rule types read from the association when the summary lacks them", async () => {
+    const assoc = (t: string, types?: Array<'CUSTOM'>) => ({
+      id: `cta-${t}`,
+      arn: 'a',
+      name: t,
+      configuredTableId: `ct-${t}`,
+      membershipId: MEMBERSHIP,
+      membershipArn: 'm',
+      createTime: now,
+      updateTime: now,
+      ...(types ? { analysisRuleTypes: types } : {}),
+    });
     const sent = paged(cleanrooms, ListConfiguredTableAssociationsCommand, {
       '': { configuredTableAssociationSummaries: [assoc('part_a', ['CUSTOM'])], nextToken: 't2' },
       t2: { configuredTableAssociationSummaries: [assoc('part_b'), assoc('part_c')] },
     });
-    cleanrooms.on(GetConfiguredTableAssociationCommand, { configuredTableAssociationIdentifier: 'cta-part_b' }).resolves({ configuredTableAssociation: { ...assoc('part_b', ['CUSTOM']), configuredTableArn: 'a', roleArn: 'r' } });
+    cleanrooms
+      .on(GetConfiguredTableAssociationCommand, { configuredTableAssociationIdentifier: 'cta-part_b' })
+      .resolves({ configuredTableAssociation: { ...assoc('part_b', ['CUSTOM']), configuredTableArn: 'a', roleArn: 'r' } });
     cleanrooms.on(GetConfiguredTableAssociationCommand, { configuredTableAssociationIdentifier: 'cta-part_c' }).rejects(throttled());
     cleanrooms.on(GetConfiguredTableAssociationAnalysisRuleCommand).resolves({
-      analysisRule: { membershipIdentifier: MEMBERSHIP, configuredTableAssociationId: 'x', configuredTableAssociationArn: 'a', type: 'CUSTOM', createTime: now, updateTime: now, policy: { v1: { custom: { allowedResultReceivers: ['444455556666'] } } } },
+      analysisRule: {
+        membershipIdentifier: MEMBERSHIP,
+        configuredTableAssociationId: 'x',
+        configuredTableAssociationArn: 'a',
+        type: 'CUSTOM',
+        createTime: now,
+        updateTime: now,
+        policy: { v1: { custom: { allowedResultReceivers: ['444455556666'] } } },
+      },
     });
     const listed = await directory.associations(MEMBERSHIP);
     expect(sent).toEqual([undefined, 't2']);
     expect(cleanrooms).toHaveReceivedCommandWith(ListConfiguredTableAssociationsCommand, { membershipIdentifier: MEMBERSHIP });
     expect(cleanrooms).toHaveReceivedCommandTimes(GetConfiguredTableAssociationCommand, 2); // not for part_a, whose summary had the types
-    expect(cleanrooms).toHaveReceivedCommandWith(GetConfiguredTableAssociationAnalysisRuleCommand, { membershipIdentifier: MEMBERSHIP, configuredTableAssociationIdentifier: 'cta-part_b', analysisRuleType: 'CUSTOM' });
+    expect(cleanrooms).toHaveReceivedCommandWith(GetConfiguredTableAssociationAnalysisRuleCommand, {
+      membershipIdentifier: MEMBERSHIP,
+      configuredTableAssociationIdentifier: 'cta-part_b',
+      analysisRuleType: 'CUSTOM',
+    });
     expect(listed.items.map((i) => [i.configuredTableId, i.analysisRule])).toEqual([
       ['ct-part_a', { ok: true, value: { type: 'CUSTOM', allowedResultReceivers: ['444455556666'], allowedAdditionalAnalyses: [] } }],
       ['ct-part_b', { ok: true, value: { type: 'CUSTOM', allowedResultReceivers: ['444455556666'], allowedAdditionalAnalyses: [] } }],
@@ -157,7 +221,11 @@ describe('Entity Resolution', () => {
       n2: { idNamespaceSummaries: [{ idNamespaceName: 'ns-b', idNamespaceArn: 'b', type: 'TARGET', createdAt: now, updatedAt: now }] },
     });
     er.on(GetIdNamespaceCommand, { idNamespaceName: 'ns-a' }).resolves({
-      idNamespaceName: 'ns-a', idNamespaceArn: 'a', type: 'SOURCE', createdAt: now, updatedAt: now,
+      idNamespaceName: 'ns-a',
+      idNamespaceArn: 'a',
+      type: 'SOURCE',
+      createdAt: now,
+      updatedAt: now,
       inputSourceConfig: [{ inputSourceARN: 'arn:aws:glue:us-east-1:111122223333:table/flywheel_dev/part_a_er', schemaName: 'schema-1' }],
       idMappingWorkflowProperties: [{ idMappingType: 'RULE_BASED', ruleBasedProperties: { rules: [{ ruleName: 'r', matchingKeys: ['email'] }] } }],
     });
@@ -167,26 +235,54 @@ describe('Entity Resolution', () => {
       s2: { schemaList: [{ schemaName: 'schema-2', schemaArn: 's', createdAt: now, updatedAt: now, hasWorkflows: false }] },
     });
     er.on(GetSchemaMappingCommand, { schemaName: 'schema-1' }).resolves({
-      schemaName: 'schema-1', schemaArn: 's', createdAt: now, updatedAt: now, hasWorkflows: true,
-      mappedInputFields: [{ fieldName: 'row_id', type: 'UNIQUE_ID' }, { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL', hashed: false }],
+      schemaName: 'schema-1',
+      schemaArn: 's',
+      createdAt: now,
+      updatedAt: now,
+      hasWorkflows: true,
+      mappedInputFields: [
+        { fieldName: 'row_id', type: 'UNIQUE_ID' },
+        { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL', hashed: false },
+      ],
     });
     er.on(GetSchemaMappingCommand, { schemaName: 'schema-2' }).rejects(new ErAccessDenied({ $metadata: {}, message: 'denied' }));
 
     const namespaces = await directory.idNamespaces();
     expect(namespaceTokens).toEqual([undefined, 'n2']);
     expect(namespaces.items).toEqual([
-      { name: 'ns-a', detail: { ok: true, value: { type: 'SOURCE', methods: ['RULE_BASED'], inputSources: [{ inputSourceARN: 'arn:aws:glue:us-east-1:111122223333:table/flywheel_dev/part_a_er', schemaName: 'schema-1' }] } } },
+      {
+        name: 'ns-a',
+        detail: {
+          ok: true,
+          value: {
+            type: 'SOURCE',
+            methods: ['RULE_BASED'],
+            inputSources: [{ inputSourceARN: 'arn:aws:glue:us-east-1:111122223333:table/flywheel_dev/part_a_er', schemaName: 'schema-1' }],
+          },
+        },
+      },
       { name: 'ns-b', detail: { ok: false, error: 'GetIdNamespace ns-b: ThrottlingException: Rate exceeded' } },
     ]);
     const mappings = await directory.schemaMappings();
     expect(mappingTokens).toEqual([undefined, 's2']);
     expect(mappings.items).toEqual([
-      { name: 'schema-1', detail: { ok: true, value: { fields: [{ fieldName: 'row_id', type: 'UNIQUE_ID' }, { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL', hashed: false }] } } },
+      {
+        name: 'schema-1',
+        detail: {
+          ok: true,
+          value: {
+            fields: [
+              { fieldName: 'row_id', type: 'UNIQUE_ID' },
+              { fieldName: 'email', type: 'EMAIL_ADDRESS', matchKey: 'EMAIL', hashed: false },
+            ],
+          },
+        },
+      },
       { name: 'schema-2', detail: { ok: false, error: 'GetSchemaMapping schema-2: AccessDeniedException: denied' } },
     ]);
   });
 
-  test('a denied ListIdNamespaces is the listing\'s error', async () => {
+  test("a denied ListIdNamespaces is the listing's error", async () => {
     er.on(ListIdNamespacesCommand).rejects(new ErAccessDenied({ $metadata: { httpStatusCode: 403 }, message: 'denied' }));
     expect(await directory.idNamespaces()).toEqual({ items: [], error: 'ListIdNamespaces: AccessDeniedException: denied' });
   });
@@ -200,7 +296,13 @@ describe('through the Lambda entry, on in-memory S3 and Glue', () => {
   const tables = ['part_a', 'part_b', 'part_c', 'part_d'];
 
   beforeAll(() => {
-    Object.assign(process.env, { GLUE_DATABASE: 'flywheel_dev', ANALYSIS_BUCKET: 'analysis', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', CLEANROOMS_MEMBERSHIP_ID: MEMBERSHIP });
+    Object.assign(process.env, {
+      GLUE_DATABASE: 'flywheel_dev',
+      ANALYSIS_BUCKET: 'analysis',
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      CLEANROOMS_MEMBERSHIP_ID: MEMBERSHIP,
+    });
     // whatever else aws.ts requires: placeholder values (this test reads none of them)
     for (;;) {
       try {
@@ -212,7 +314,8 @@ describe('through the Lambda entry, on in-memory S3 and Glue', () => {
         process.env[missing] = missing.endsWith('_ARN') ? 'arn:aws:sns:us-east-1:000000000000:alerts' : 'x';
       }
     }
-    for (const t of [...tables, 'ext_a']) glue.tables.set(`flywheel_dev.${t}`, tableInput({ name: t, location: `s3://data/${t}/`, columns: [], partitionKeys: [], parameters: {} }));
+    for (const t of [...tables, 'ext_a'])
+      glue.tables.set(`flywheel_dev.${t}`, tableInput({ name: t, location: `s3://data/${t}/`, columns: [], partitionKeys: [], parameters: {} }));
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
   });
 
@@ -221,7 +324,17 @@ describe('through the Lambda entry, on in-memory S3 and Glue', () => {
     twoPagesOfTables();
     cleanrooms.on(GetConfiguredTableAnalysisRuleCommand, { configuredTableIdentifier: 'ct-part_c' }).rejects(throttled());
     cleanrooms.on(ListConfiguredTableAssociationsCommand).resolves({
-      configuredTableAssociationSummaries: ['part_a', 'part_b', 'part_c'].map((t) => ({ id: `cta-${t}`, arn: 'a', name: t, configuredTableId: `ct-${t}`, membershipId: MEMBERSHIP, membershipArn: 'm', createTime: now, updateTime: now, analysisRuleTypes: [] })),
+      configuredTableAssociationSummaries: ['part_a', 'part_b', 'part_c'].map((t) => ({
+        id: `cta-${t}`,
+        arn: 'a',
+        name: t,
+        configuredTableId: `ct-${t}`,
+        membershipId: MEMBERSHIP,
+        membershipArn: 'm',
+        createTime: now,
+        updateTime: now,
+        analysisRuleTypes: [],
+      })),
     });
     er.on(ListIdNamespacesCommand).resolves({ idNamespaceSummaries: [] });
     er.on(ListSchemaMappingsCommand).resolves({ schemaList: [] });
@@ -235,7 +348,12 @@ describe('through the Lambda entry, on in-memory S3 and Glue', () => {
     expect(keys).toHaveLength(3);
     expect(keys[0]).toMatch(/^cleanrooms-reports\/ACX_Cleanroom_Report_\d{8}_\d{6}\.json$/);
     const report = JSON.parse(s3.text('analysis', keys[0]!)!) as CleanroomsReport;
-    expect(report.tables.map((t) => [t.table, t.ready_for_analysis])).toEqual([['part_a', 'Yes'], ['part_b', 'Yes'], ['part_c', 'Unknown'], ['part_d', 'No']]);
+    expect(report.tables.map((t) => [t.table, t.ready_for_analysis])).toEqual([
+      ['part_a', 'Yes'],
+      ['part_b', 'Yes'],
+      ['part_c', 'Unknown'],
+      ['part_d', 'No'],
+    ]);
     const csv = parse(s3.text('analysis', keys.find((k) => k.endsWith('_Tables.csv'))!)!) as string[][];
     expect(csv).toHaveLength(tables.length + 1);
     expect(csv.find((r) => r[0] === 'part_c')![6]).toContain('ThrottlingException: Rate exceeded');

@@ -16,7 +16,12 @@ export function simulatePartRangeQuery(sql: string, s3: ReturnType<typeof fakeS3
       Name: table,
       TableType: 'EXTERNAL_TABLE',
       PartitionKeys: [{ Name: 'id_bucket', Type: 'int' }],
-      StorageDescriptor: { Location: location, Columns: [{ Name: 'customer_user_id', Type: 'string' }], InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat', SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' } },
+      StorageDescriptor: {
+        Location: location,
+        Columns: [{ Name: 'customer_user_id', Type: 'string' }],
+        InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+      },
     });
   }
   const location = glue.tables.get(`flywheel_dev.${table}`)!.StorageDescriptor!.Location!;

@@ -1,8 +1,20 @@
 /** An in-memory Glue Data Catalog behind aws-sdk-client-mock (tables and partitions), counting calls. */
 import {
-  BatchCreatePartitionCommand, BatchDeletePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand, DeleteTableCommand, EntityNotFoundException,
-  AlreadyExistsException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, GlueClient, StartJobRunCommand, UpdateTableCommand,
-  type Partition, type TableInput,
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  BatchUpdatePartitionCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  EntityNotFoundException,
+  AlreadyExistsException,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GetTablesCommand,
+  GlueClient,
+  StartJobRunCommand,
+  UpdateTableCommand,
+  type Partition,
+  type TableInput,
 } from '@aws-sdk/client-glue';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -54,13 +66,18 @@ export function fakeGlue() {
   mock.on(BatchCreatePartitionCommand).callsFake((i) => {
     calls.push('BatchCreatePartition');
     if (i.PartitionInputList.length > 100) throw new Error('BatchCreatePartition takes at most 100 partitions');
-    for (const p of i.PartitionInputList) parts(i.DatabaseName, i.TableName).set(JSON.stringify(p.Values), { Values: p.Values, StorageDescriptor: p.StorageDescriptor });
+    for (const p of i.PartitionInputList)
+      parts(i.DatabaseName, i.TableName).set(JSON.stringify(p.Values), { Values: p.Values, StorageDescriptor: p.StorageDescriptor });
     return { Errors: [] };
   });
   mock.on(BatchUpdatePartitionCommand).callsFake((i) => {
     calls.push('BatchUpdatePartition');
     if (i.Entries.length > 100) throw new Error('BatchUpdatePartition takes at most 100 entries');
-    for (const e of i.Entries) parts(i.DatabaseName, i.TableName).set(JSON.stringify(e.PartitionValueList), { Values: e.PartitionInput!.Values, StorageDescriptor: e.PartitionInput!.StorageDescriptor });
+    for (const e of i.Entries)
+      parts(i.DatabaseName, i.TableName).set(JSON.stringify(e.PartitionValueList), {
+        Values: e.PartitionInput!.Values,
+        StorageDescriptor: e.PartitionInput!.StorageDescriptor,
+      });
     return { Errors: [] };
   });
   mock.on(BatchDeletePartitionCommand).callsFake((i) => {
@@ -75,6 +92,7 @@ export function fakeGlue() {
     return { JobRunId: `jr_${String(++runs).padStart(4, '0')}` };
   });
   /** What Athena does when a CTAS / INSERT INTO writes a partition: registers it in Glue. */
-  const addPartition = (db: string, t: string, value: string, location: string) => parts(db, t).set(JSON.stringify([value]), { Values: [value], StorageDescriptor: { Location: location } });
+  const addPartition = (db: string, t: string, value: string, location: string) =>
+    parts(db, t).set(JSON.stringify([value]), { Values: [value], StorageDescriptor: { Location: location } });
   return { mock, tables, partitions: (db: string, t: string) => [...parts(db, t).values()], addPartition, calls };
 }

@@ -4,7 +4,14 @@
  * copies. Every request is counted, so tests can assert the cost shape (LISTs, bytes read).
  */
 import {
-  CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException,
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
@@ -16,12 +23,21 @@ export function fakeS3() {
   const stats = { lists: 0, gets: 0, bytesRead: 0, puts: 0, copies: 0 };
   const mock = mockClient(S3Client);
   const notFound = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
-  const failed = () => new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' });
+  const failed = () =>
+    new S3ServiceException({
+      name: 'PreconditionFailed',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 412 },
+      message: 'At least one of the pre-conditions you specified did not hold',
+    });
 
   mock.on(ListObjectsV2Command).callsFake((input) => {
     stats.lists++;
     const prefix = input.Prefix ?? '';
-    const keys = [...objects.keys()].filter((k) => k.startsWith(`${input.Bucket}/${prefix}`)).map((k) => k.slice(input.Bucket.length + 1)).sort();
+    const keys = [...objects.keys()]
+      .filter((k) => k.startsWith(`${input.Bucket}/${prefix}`))
+      .map((k) => k.slice(input.Bucket.length + 1))
+      .sort();
     const contents: Array<{ Key: string; Size: number }> = [];
     const common = new Set<string>();
     for (const k of keys) {
@@ -69,7 +85,8 @@ export function fakeS3() {
     mock,
     stats,
     objects,
-    put: (bucket: string, key: string, body: string | Uint8Array) => objects.set(id(bucket, key), typeof body === 'string' ? new TextEncoder().encode(body) : body),
+    put: (bucket: string, key: string, body: string | Uint8Array) =>
+      objects.set(id(bucket, key), typeof body === 'string' ? new TextEncoder().encode(body) : body),
     text: (bucket: string, key: string) => {
       const b = objects.get(id(bucket, key));
       return b && new TextDecoder().decode(b);

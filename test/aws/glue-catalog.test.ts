@@ -1,7 +1,17 @@
 // GlueCatalog against a mocked Glue client: TableInput shape, pagination, batch limits, the switch and its errors.
 import {
-  AlreadyExistsException, BatchCreatePartitionCommand, BatchDeletePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand,
-  DeleteTableCommand, EntityNotFoundException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, GlueClient, UpdateTableCommand,
+  AlreadyExistsException,
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  BatchUpdatePartitionCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  EntityNotFoundException,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GetTablesCommand,
+  GlueClient,
+  UpdateTableCommand,
   type Partition,
 } from '@aws-sdk/client-glue';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,15 +32,26 @@ const PARQUET = {
 const part: TableDef = {
   name: 'part_ibe_01a',
   location: 's3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=r1/',
-  columns: [{ name: 'customer_user_id', type: 'string' }, { name: 'age', type: 'int' }],
+  columns: [
+    { name: 'customer_user_id', type: 'string' },
+    { name: 'age', type: 'int' },
+  ],
   partitionKeys: [{ name: 'id_bucket', type: 'int' }],
   comment: 'Bucketed table created from snapshot_dt=2025-10-31',
   parameters: { snapshot_dt: '2025-10-31', run_id: 'r1' },
 };
 const partitions = (from: number, to: number, run = 'r1'): PartitionDef[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => ({ values: [String(from + i)], location: `s3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=${run}/id_bucket=${from + i}/` }));
+  Array.from({ length: to - from + 1 }, (_, i) => ({
+    values: [String(from + i)],
+    location: `s3://data/bucketed/part_ibe_01a/snapshot_dt=2025-10-31/run_id=${run}/id_bucket=${from + i}/`,
+  }));
 /** A partition as GetPartitions returns it. */
-const gluePartition = (p: PartitionDef): Partition => ({ Values: p.values, DatabaseName: 'flywheel_dev', TableName: 'part_ibe_01a', StorageDescriptor: { Location: p.location } });
+const gluePartition = (p: PartitionDef): Partition => ({
+  Values: p.values,
+  DatabaseName: 'flywheel_dev',
+  TableName: 'part_ibe_01a',
+  StorageDescriptor: { Location: p.location },
+});
 
 beforeEach(() => glue.reset());
 
@@ -44,7 +65,10 @@ describe('table definitions', () => {
       PartitionKeys: [{ Name: 'id_bucket', Type: 'int' }],
       StorageDescriptor: {
         Location: part.location,
-        Columns: [{ Name: 'customer_user_id', Type: 'string' }, { Name: 'age', Type: 'int' }],
+        Columns: [
+          { Name: 'customer_user_id', Type: 'string' },
+          { Name: 'age', Type: 'int' },
+        ],
         ...PARQUET,
         SerdeInfo: { ...PARQUET.SerdeInfo, Parameters: { 'serialization.format': '1' } },
       },
@@ -52,7 +76,12 @@ describe('table definitions', () => {
   });
 
   test('a bucketed table declares its buckets and Hive bucketing version 1, whatever its parameters say', () => {
-    const bucketed = tableInput({ ...part, partitionKeys: [], bucketing: { columns: ['customer_user_id'], count: 256 }, parameters: { bucketing_version: '2' } });
+    const bucketed = tableInput({
+      ...part,
+      partitionKeys: [],
+      bucketing: { columns: ['customer_user_id'], count: 256 },
+      parameters: { bucketing_version: '2' },
+    });
     expect(bucketed.StorageDescriptor).toMatchObject({ BucketColumns: ['customer_user_id'], NumberOfBuckets: 256 });
     expect(bucketed.Parameters).toMatchObject({ bucketing_version: '1' });
     expect(tableInput(part).Parameters).not.toHaveProperty('bucketing_version');
@@ -78,7 +107,12 @@ describe('tables', () => {
 
   test('listTables pages through GetTables with a name pattern and keeps exactly the prefix', async () => {
     glue.on(GetTablesCommand, { NextToken: undefined }).resolves({ TableList: [{ ...tableInput(part), Name: 'part_ibe_01a' }], NextToken: 'n' });
-    glue.on(GetTablesCommand, { NextToken: 'n' }).resolves({ TableList: [{ ...tableInput(part), Name: 'part_ibe_00z' }, { ...tableInput(part), Name: 'xpart_y' }] });
+    glue.on(GetTablesCommand, { NextToken: 'n' }).resolves({
+      TableList: [
+        { ...tableInput(part), Name: 'part_ibe_00z' },
+        { ...tableInput(part), Name: 'xpart_y' },
+      ],
+    });
     const tables = await catalog.listTables('flywheel_dev', 'part_');
     expect(tables.map((t) => t.name)).toEqual(['part_ibe_00z', 'part_ibe_01a']);
     expect(glue).toHaveReceivedCommandTimes(GetTablesCommand, 2);
@@ -123,7 +157,9 @@ describe('partitions', () => {
 
   test('addPartitions registers ≤100 a call with the table storage descriptor; existing ones are left alone', async () => {
     glue.on(GetTableCommand).resolves({ Table: { ...tableInput(part), DatabaseName: 'flywheel_dev' } });
-    glue.on(BatchCreatePartitionCommand).resolves({ Errors: [{ PartitionValues: ['7'], ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' } }] });
+    glue
+      .on(BatchCreatePartitionCommand)
+      .resolves({ Errors: [{ PartitionValues: ['7'], ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' } }] });
     await catalog.addPartitions('flywheel_dev', 'part_ibe_01a', partitions(0, 149));
     const calls = glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input);
     expect(calls.map((i) => i.PartitionInputList!.length)).toEqual([100, 50]);
@@ -183,7 +219,10 @@ describe('switchTables', () => {
     expect(glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input.PartitionInputList!.length)).toEqual([100, 6]);
     const updates = glue.commandCalls(BatchUpdatePartitionCommand).map((c) => c.args[0].input.Entries!);
     expect(updates.map((e) => e.length)).toEqual([100, 50]);
-    expect(updates[0]![3]).toEqual({ PartitionValueList: ['3'], PartitionInput: { Values: ['3'], StorageDescriptor: { ...tableInput(part).StorageDescriptor, Location: partitions(3, 3)[0]!.location } } });
+    expect(updates[0]![3]).toEqual({
+      PartitionValueList: ['3'],
+      PartitionInput: { Values: ['3'], StorageDescriptor: { ...tableInput(part).StorageDescriptor, Location: partitions(3, 3)[0]!.location } },
+    });
     const deletes = glue.commandCalls(BatchDeletePartitionCommand).map((c) => c.args[0].input.PartitionsToDelete!);
     expect(deletes.map((d) => d.length)).toEqual([25, 5]);
     expect(deletes.flat().map((d) => d.Values![0])).toEqual(partitions(300, 329).map((p) => p.values[0]));
@@ -202,20 +241,32 @@ describe('switchTables', () => {
   test('a partition created by someone else meanwhile is re-pointed, not left on its old location', async () => {
     succeed();
     glue.on(GetPartitionsCommand).resolves({ Partitions: [] });
-    glue.on(BatchCreatePartitionCommand).resolves({ Errors: [{ PartitionValues: ['1'], ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' } }] });
+    glue
+      .on(BatchCreatePartitionCommand)
+      .resolves({ Errors: [{ PartitionValues: ['1'], ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' } }] });
     await catalog.switchTables('flywheel_dev', [{ table: part, partitions: partitions(0, 2) }]);
     expect(glue).toHaveReceivedCommandWith(BatchUpdatePartitionCommand, { Entries: [expect.objectContaining({ PartitionValueList: ['1'] })] });
   });
 
   test('per-partition update and delete errors throw, naming the partitions', async () => {
     succeed();
-    glue.on(GetPartitionsCommand).resolves({ Partitions: partitions(0, 1, 'r0').concat(partitions(300, 300, 'r0')).map(gluePartition) });
-    glue.on(BatchUpdatePartitionCommand).resolves({ Errors: [{ PartitionValueList: ['1'], ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: 'gone' } }] });
+    glue.on(GetPartitionsCommand).resolves({
+      Partitions: partitions(0, 1, 'r0')
+        .concat(partitions(300, 300, 'r0'))
+        .map(gluePartition),
+    });
+    glue
+      .on(BatchUpdatePartitionCommand)
+      .resolves({ Errors: [{ PartitionValueList: ['1'], ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: 'gone' } }] });
     await expect(catalog.switchTables('flywheel_dev', [{ table: part, partitions: partitions(0, 1) }])).rejects.toThrow(
       'BatchUpdatePartition on flywheel_dev.part_ibe_01a failed for 1 partition(s): id_bucket=1 (EntityNotFoundException: gone)',
     );
     glue.on(BatchUpdatePartitionCommand).resolves({ Errors: [] });
-    glue.on(BatchDeletePartitionCommand).resolves({ Errors: [{ PartitionValues: ['300'], ErrorDetail: { ErrorCode: 'InternalServiceException', ErrorMessage: 'try again' } }] });
-    await expect(catalog.switchTables('flywheel_dev', [{ table: part, partitions: partitions(0, 1) }])).rejects.toThrow(/BatchDeletePartition on flywheel_dev\.part_ibe_01a .*id_bucket=300 \(InternalServiceException: try again\)/);
+    glue
+      .on(BatchDeletePartitionCommand)
+      .resolves({ Errors: [{ PartitionValues: ['300'], ErrorDetail: { ErrorCode: 'InternalServiceException', ErrorMessage: 'try again' } }] });
+    await expect(catalog.switchTables('flywheel_dev', [{ table: part, partitions: partitions(0, 1) }])).rejects.toThrow(
+      /BatchDeletePartition on flywheel_dev\.part_ibe_01a .*id_bucket=300 \(InternalServiceException: try again\)/,
+    );
   });
 });

@@ -19,7 +19,17 @@ import { fakeS3 } from './fake-s3.js';
 
 const ENV = LAMBDA_ENV;
 const context = lambdaContext;
-const envelope = (source: string, detailType: string, detail: unknown) => ({ version: '0', id: `e-${Math.random()}`, 'detail-type': detailType, source, account: '000000000000', time: '2025-10-31T23:00:00Z', region: 'us-east-1', resources: [], detail });
+const envelope = (source: string, detailType: string, detail: unknown) => ({
+  version: '0',
+  id: `e-${Math.random()}`,
+  'detail-type': detailType,
+  source,
+  account: '000000000000',
+  time: '2025-10-31T23:00:00Z',
+  region: 'us-east-1',
+  resources: [],
+  detail,
+});
 
 const s3 = fakeS3();
 const glue = fakeGlue();
@@ -36,7 +46,8 @@ beforeAll(async () => {
   // the lake: the sample generator's parquet files uploaded to the in-memory data bucket
   const lake = mkdtempSync(path.join(os.tmpdir(), 'aws-lake-'));
   await generateSampleLake(lake, { rows: 300, snapshots: ['2025-09-30', '2025-10-31'], addressable: false });
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
   for (const file of walk(path.join(lake, 'data'))) s3.put('data', path.relative(path.join(lake, 'data'), file), new Uint8Array(readFileSync(file)));
   athena.on(StartQueryExecutionCommand).callsFake((input) => {
     const id = `q-${started.length + 1}`;
@@ -63,7 +74,11 @@ async function simulateSplitJob(planUri: string): Promise<void> {
     s3.put('data', `${t.outputUri.replace('s3://data/', '')}part-00000.snappy.parquet`, new Uint8Array(readFileSync(file)));
   }
   db.closeSync();
-  s3.put('data', key.replace('plan.json', 'result.json'), JSON.stringify({ tables: Object.fromEntries(plan.tables.map((t) => [t.target, { rows: 300, files: 1, nullKeys: 1 }])) }));
+  s3.put(
+    'data',
+    key.replace('plan.json', 'result.json'),
+    JSON.stringify({ tables: Object.fromEntries(plan.tables.map((t) => [t.target, { rows: 300, files: 1, nullKeys: 1 }])) }),
+  );
 }
 
 test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ → live switch → Pipeline Completed', async () => {
@@ -78,7 +93,11 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
   const { StartJobRunCommand } = await import('@aws-sdk/client-glue');
   const args = glue.mock.commandCalls(StartJobRunCommand)[0]!.args[0].input;
   expect(args.JobName).toBe(ENV.SPLIT_JOB_NAME);
-  expect(args.Arguments).toMatchObject({ '--SNAPSHOT_DT': '2025-10-31', '--RUN_ID': first.runId, '--PLAN_URI': `s3://data/_runs/infobase/snapshot_dt=2025-10-31/run_id=${first.runId}/plan.json` });
+  expect(args.Arguments).toMatchObject({
+    '--SNAPSHOT_DT': '2025-10-31',
+    '--RUN_ID': first.runId,
+    '--PLAN_URI': `s3://data/_runs/infobase/snapshot_dt=2025-10-31/run_id=${first.runId}/plan.json`,
+  });
 
   // 2. the Glue job succeeds → register-staged-tables
   await simulateSplitJob(args.Arguments!['--PLAN_URI']!);
@@ -87,7 +106,11 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
   const registered = await register(glueEvent, context);
   expect(registered).toEqual({ outcome: 'registered', tables: ['ibe_01a', 'ibe_01b', 'ibe_04', 'miacs_01', 'miacs_02'] });
   const ext = glue.tables.get('flywheel_dev.ext_ibe_01a')!;
-  expect(ext).toMatchObject({ TableType: 'EXTERNAL_TABLE', Description: 'Bucketed table created from snapshot_dt=2025-10-31', Parameters: { snapshot_dt: '2025-10-31', run_id: first.runId } });
+  expect(ext).toMatchObject({
+    TableType: 'EXTERNAL_TABLE',
+    Description: 'Bucketed table created from snapshot_dt=2025-10-31',
+    Parameters: { snapshot_dt: '2025-10-31', run_id: first.runId },
+  });
   expect(ext.StorageDescriptor!.Columns!.map((c) => c.Name)).toEqual(['customer_user_id', 'ibe8688_age', 'ibe7602_gender', 'ibe9514_marital', 'id_bucket']);
   const stageCompleted = published().find((e) => e.DetailType === 'Stage Completed')!;
   expect(stageCompleted).toMatchObject({ EventBusName: 'flywheel-dev', Source: 'flywheel.pipeline' });
@@ -98,12 +121,22 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
     const q = started.find((x) => !x.done)!;
     simulatePartRangeQuery(q.sql, s3, glue);
     q.done = true;
-    const event = envelope('aws.athena', 'Athena Query State Change', { currentState: 'SUCCEEDED', previousState: 'RUNNING', queryExecutionId: q.id, workgroupName: 'flywheel-dev', sequenceNumber: '3', statementType: 'DML', versionId: '0' });
+    const event = envelope('aws.athena', 'Athena Query State Change', {
+      currentState: 'SUCCEEDED',
+      previousState: 'RUNNING',
+      queryExecutionId: q.id,
+      workgroupName: 'flywheel-dev',
+      sequenceNumber: '3',
+      statementType: 'DML',
+      versionId: '0',
+    });
     await bucketed(event, context);
     await bucketed(event, context);
   }
   expect(started).toHaveLength(5 * 6); // three ranges per table for part_ and part_*_er, no duplicate starts
-  expect(started.every((q) => !/BETWEEN (\d+) AND (\d+)/.test(q.sql) || Number(/AND (\d+)/.exec(q.sql)![1]) - Number(/BETWEEN (\d+)/.exec(q.sql)![1]) < 100)).toBe(true);
+  expect(
+    started.every((q) => !/BETWEEN (\d+) AND (\d+)/.test(q.sql) || Number(/AND (\d+)/.exec(q.sql)![1]) - Number(/BETWEEN (\d+)/.exec(q.sql)![1]) < 100),
+  ).toBe(true);
 
   // 4. live tables, bucketed layout, metadata, Pipeline Completed, no alert
   const part = glue.tables.get('flywheel_dev.part_ibe_04')!;
@@ -113,12 +146,17 @@ test('ready marker → split job → ext_ tables → part_ ranges → bucketed_ 
   expect(bucketedTable.StorageDescriptor).toMatchObject({ BucketColumns: ['customer_user_id'], NumberOfBuckets: 256 });
   const files = s3.keys('data', bucketedTable.StorageDescriptor!.Location!.replace('s3://data/', ''));
   expect(files).toHaveLength(256);
-  expect(files.every((k) => /\/(\d{6})_0_20251031_000000_00001_abcde_(\d+)$/.test(k) && Number(/\/(\d{6})_/.exec(k)![1]) === Number(/_(\d+)$/.exec(k)![1]))).toBe(true);
+  expect(
+    files.every((k) => /\/(\d{6})_0_20251031_000000_00001_abcde_(\d+)$/.test(k) && Number(/\/(\d{6})_/.exec(k)![1]) === Number(/_(\d+)$/.exec(k)![1])),
+  ).toBe(true);
   expect([...glue.tables.keys()].filter((k) => k.includes('__r'))).toEqual([]); // staging definitions dropped
   expect(s3.text('data', 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt')).toBe('2025-10-31\n');
   const done = published().filter((e) => e.DetailType === 'Pipeline Completed');
   expect(done).toHaveLength(1);
-  expect(JSON.parse(done[0]!.Detail!)).toMatchObject({ status: 'SUCCEEDED', tables: expect.arrayContaining([expect.objectContaining({ table: 'ibe_04', rows: 300 })]) });
+  expect(JSON.parse(done[0]!.Detail!)).toMatchObject({
+    status: 'SUCCEEDED',
+    tables: expect.arrayContaining([expect.objectContaining({ table: 'ibe_04', rows: 300 })]),
+  });
   expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
 });
 
@@ -131,6 +169,8 @@ test('a failed split job alerts over SNS with the put-events replay command', as
   const mail = sns.commandCalls(PublishCommand).at(-1)!.args[0].input;
   expect(mail.Subject).toBe('[Flywheel] split-and-bucket FAILED infobase snapshot_dt=2025-09-30');
   expect(mail.Message).toMatch(/Cause: +Glue job flywheel-dev-infobase-split-and-bucket run jr_0002 FAILED: AnalysisException/);
-  expect(mail.Message).toContain(`aws events put-events --entries '[{"EventBusName":"flywheel-dev","Source":"flywheel.ops","DetailType":"Replay Requested","Detail":"{\\"dataset\\":\\"infobase\\",\\"snapshotDt\\":\\"2025-09-30\\",\\"fromStage\\":\\"split-and-bucket\\"`);
+  expect(mail.Message).toContain(
+    `aws events put-events --entries '[{"EventBusName":"flywheel-dev","Source":"flywheel.ops","DetailType":"Replay Requested","Detail":"{\\"dataset\\":\\"infobase\\",\\"snapshotDt\\":\\"2025-09-30\\",\\"fromStage\\":\\"split-and-bucket\\"`,
+  );
   expect(published().some((e) => e.DetailType === 'Stage Failed')).toBe(true);
 });

@@ -1,7 +1,14 @@
 // S3ObjectStore against a mocked S3 client: request shapes, pagination, chunking and error mapping.
 import {
-  CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand,
-  S3Client, S3ServiceException,
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -21,12 +28,25 @@ describe('list', () => {
   test('follows NextContinuationToken over every page and returns CommonPrefixes with a delimiter', async () => {
     const modified = new Date('2025-10-31T23:00:00Z');
     s3.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
-      IsTruncated: true, NextContinuationToken: 't1', KeyCount: 2, Prefix: 'raw/', Delimiter: '/',
+      IsTruncated: true,
+      NextContinuationToken: 't1',
+      KeyCount: 2,
+      Prefix: 'raw/',
+      Delimiter: '/',
       CommonPrefixes: [{ Prefix: 'raw/snapshot_dt=2025-09-30/' }],
       Contents: [{ Key: 'raw/README.txt', Size: 3, ETag: '"0cc175b9c0f1b6a831c399e269772661"', LastModified: modified, StorageClass: 'STANDARD' }],
     });
-    s3.on(ListObjectsV2Command, { ContinuationToken: 't1' }).resolves({ IsTruncated: true, NextContinuationToken: 't2', KeyCount: 1, CommonPrefixes: [{ Prefix: 'raw/snapshot_dt=2025-10-31/' }] });
-    s3.on(ListObjectsV2Command, { ContinuationToken: 't2' }).resolves({ IsTruncated: false, KeyCount: 1, CommonPrefixes: [{ Prefix: 'raw/snapshot_dt=not-a-date/' }] });
+    s3.on(ListObjectsV2Command, { ContinuationToken: 't1' }).resolves({
+      IsTruncated: true,
+      NextContinuationToken: 't2',
+      KeyCount: 1,
+      CommonPrefixes: [{ Prefix: 'raw/snapshot_dt=2025-10-31/' }],
+    });
+    s3.on(ListObjectsV2Command, { ContinuationToken: 't2' }).resolves({
+      IsTruncated: false,
+      KeyCount: 1,
+      CommonPrefixes: [{ Prefix: 'raw/snapshot_dt=not-a-date/' }],
+    });
 
     const listing = await store.list('data', 'raw/', { delimiter: '/' });
 
@@ -38,9 +58,19 @@ describe('list', () => {
   });
 
   test('without a delimiter lists every object under the prefix', async () => {
-    s3.on(ListObjectsV2Command).resolves({ IsTruncated: false, KeyCount: 2, Contents: [{ Key: 'p/a.parquet', Size: 10 }, { Key: 'p/sub/b.parquet', Size: 20 }] });
+    s3.on(ListObjectsV2Command).resolves({
+      IsTruncated: false,
+      KeyCount: 2,
+      Contents: [
+        { Key: 'p/a.parquet', Size: 10 },
+        { Key: 'p/sub/b.parquet', Size: 20 },
+      ],
+    });
     const listing = await store.list('data', 'p/');
-    expect(listing.objects.map((o) => [o.key, o.size])).toEqual([['p/a.parquet', 10], ['p/sub/b.parquet', 20]]);
+    expect(listing.objects.map((o) => [o.key, o.size])).toEqual([
+      ['p/a.parquet', 10],
+      ['p/sub/b.parquet', 20],
+    ]);
     expect(listing.prefixes).toEqual([]);
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'data', Prefix: 'p/', Delimiter: undefined });
   });
@@ -108,7 +138,10 @@ describe('conditional put', () => {
 
 describe('delete', () => {
   test('sends quiet DeleteObjects of at most 1000 keys and raises the per-key errors', async () => {
-    s3.on(DeleteObjectsCommand).resolvesOnce({}).resolvesOnce({}).resolvesOnce({ Errors: [{ Key: 'k2001', Code: 'AccessDenied', Message: 'Access Denied' }] });
+    s3.on(DeleteObjectsCommand)
+      .resolvesOnce({})
+      .resolvesOnce({})
+      .resolvesOnce({ Errors: [{ Key: 'k2001', Code: 'AccessDenied', Message: 'Access Denied' }] });
     const keys = Array.from({ length: 2500 }, (_, i) => `k${i}`);
     await expect(store.delete('data', keys)).rejects.toThrow(/s3:\/\/data: k2001 \(AccessDenied: Access Denied\)/);
     const batches = s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete!);
@@ -132,15 +165,28 @@ test('copyMany is one CopyObject per copy, at most 16 in flight', async () => {
     inFlight--;
     return { CopyObjectResult: { ETag: '"c"' } };
   });
-  const copies = Array.from({ length: 40 }, (_, i) => ({ fromBucket: 'data', fromKey: `part_t/id_bucket=${i}/x.parquet`, toBucket: 'data', toKey: `bucketed_t/${String(i).padStart(6, '0')}_0_x.parquet` }));
+  const copies = Array.from({ length: 40 }, (_, i) => ({
+    fromBucket: 'data',
+    fromKey: `part_t/id_bucket=${i}/x.parquet`,
+    toBucket: 'data',
+    toKey: `bucketed_t/${String(i).padStart(6, '0')}_0_x.parquet`,
+  }));
   await store.copyMany(copies);
   expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 40);
-  expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, { Bucket: 'data', Key: 'bucketed_t/000039_0_x.parquet', CopySource: 'data/part_t/id_bucket%3D39/x.parquet' });
+  expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+    Bucket: 'data',
+    Key: 'bucketed_t/000039_0_x.parquet',
+    CopySource: 'data/part_t/id_bucket%3D39/x.parquet',
+  });
   expect(most).toBe(16);
 });
 
 test('copy is a server-side CopyObject with a URL-encoded source', async () => {
   s3.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"c"' } });
   await store.copy('data', 'part_t/id_bucket=3/20251031 x.parquet', 'data', 'bucketed_t/000003_0_x.parquet');
-  expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, { Bucket: 'data', Key: 'bucketed_t/000003_0_x.parquet', CopySource: 'data/part_t/id_bucket%3D3/20251031%20x.parquet' });
+  expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+    Bucket: 'data',
+    Key: 'bucketed_t/000003_0_x.parquet',
+    CopySource: 'data/part_t/id_bucket%3D3/20251031%20x.parquet',
+  });
 });

@@ -51,7 +51,10 @@ export class Stack {
   private resources_?: AwsResources;
   private readonly policies = new Map<string, Any | undefined>();
 
-  constructor(readonly template: Template, readonly stage: string) {}
+  constructor(
+    readonly template: Template,
+    readonly stage: string,
+  ) {}
 
   resolve(value: unknown): Any {
     return resolveIntrinsics(this.template, value, { stackName: `flywheel-${this.stage}` });
@@ -105,7 +108,12 @@ export class Stack {
   /** Glue job name of each port job, from the environments of the functions that start them. */
   jobNames(): Record<string, string | undefined> {
     const trigger = settingsFromEnv(this.env('snapshotTrigger'));
-    return { infobase: trigger.splitJobName, addressable: trigger.addressableJobName, compaction: this.env('compaction').COMPACTION_JOB_NAME, chargebacks: this.env('chargebacks').CHARGEBACKS_JOB_NAME };
+    return {
+      infobase: trigger.splitJobName,
+      addressable: trigger.addressableJobName,
+      compaction: this.env('compaction').COMPACTION_JOB_NAME,
+      chargebacks: this.env('chargebacks').CHARGEBACKS_JOB_NAME,
+    };
   }
 
   /** The role's identity statements (resolved) and its ARN. */
@@ -125,12 +133,18 @@ export class Stack {
   private findResourcePolicy(resource: string): Any | undefined {
     const s3 = /^arn:[^:]+:s3:::([^/]+)/.exec(resource);
     if (s3) return this.policyOf('AWS::S3::BucketPolicy', (p) => this.resolve({ Ref: p.Bucket.Ref }) === s3[1], 'PolicyDocument');
-    if (resource.includes(':sns:')) return this.policyOf('AWS::SNS::TopicPolicy', (p) => asList(p.Topics).some((t: Any) => this.resolve(t) === resource), 'PolicyDocument');
+    if (resource.includes(':sns:'))
+      return this.policyOf('AWS::SNS::TopicPolicy', (p) => asList(p.Topics).some((t: Any) => this.resolve(t) === resource), 'PolicyDocument');
     if (resource.includes(':kms:')) {
       const key = this.resources('AWS::KMS::Key').find(([id]) => this.resolve({ 'Fn::GetAtt': [id, 'Arn'] }) === resource);
       return key && this.resolve(key[1].Properties.KeyPolicy);
     }
-    if (resource.includes(':sqs:')) return this.policyOf('AWS::SQS::QueuePolicy', (p) => asList(p.Queues).some((q: Any) => this.resolve({ 'Fn::GetAtt': [q.Ref, 'Arn'] }) === resource), 'PolicyDocument');
+    if (resource.includes(':sqs:'))
+      return this.policyOf(
+        'AWS::SQS::QueuePolicy',
+        (p) => asList(p.Queues).some((q: Any) => this.resolve({ 'Fn::GetAtt': [q.Ref, 'Arn'] }) === resource),
+        'PolicyDocument',
+      );
     return undefined;
   }
 
@@ -145,12 +159,19 @@ function lambdaRequests(stack: Stack, fn: FunctionName): IamRequest[] {
   const f = stack.template.Resources[`${cap(fn)}LambdaFunction`] as Any;
   const name = stack.resolve(f.Properties.FunctionName);
   const stream = `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/lambda/${name}:log-stream:2026/11/28/[$LATEST]0123456789abcdef`;
-  const out: IamRequest[] = ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({ action, resource: stream, why: 'Lambda writes the function\'s logs' }));
-  if (f.Properties.TracingConfig?.Mode === 'Active') for (const action of ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']) out.push({ action, resource: '*', why: 'Lambda sends the traced function\'s segments' });
+  const out: IamRequest[] = ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+    action,
+    resource: stream,
+    why: "Lambda writes the function's logs",
+  }));
+  if (f.Properties.TracingConfig?.Mode === 'Active')
+    for (const action of ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'])
+      out.push({ action, resource: '*', why: "Lambda sends the traced function's segments" });
   for (const [, c] of stack.resources('AWS::Lambda::EventInvokeConfig')) {
     if (c.Properties.FunctionName?.Ref !== `${cap(fn)}LambdaFunction`) continue;
     const queue = c.Properties.DestinationConfig?.OnFailure?.Destination;
-    if (queue) out.push({ action: 'sqs:SendMessage', resource: stack.resolve(queue), why: 'Lambda sends a failed asynchronous invocation to its onFailure queue' });
+    if (queue)
+      out.push({ action: 'sqs:SendMessage', resource: stack.resolve(queue), why: 'Lambda sends a failed asynchronous invocation to its onFailure queue' });
   }
   return out;
 }
@@ -162,16 +183,18 @@ function glueRequests(stack: Stack, job: Any, bucketKeys: AwsResources['bucketKe
   const files = [p.Command.ScriptLocation, ...(args['--extra-py-files'] ?? '').split(',').filter(Boolean)].map((u: string) => parseS3Uri(u));
   const out: IamRequest[] = [];
   for (const f of files) {
-    out.push({ action: 's3:GetObject', resource: `arn:${partition}:s3:::${f.bucket}/${f.key}`, why: 'Glue reads the job\'s script' });
+    out.push({ action: 's3:GetObject', resource: `arn:${partition}:s3:::${f.bucket}/${f.key}`, why: "Glue reads the job's script" });
     const key = bucketKeys[f.bucket];
-    if (key) out.push({ action: 'kms:Decrypt', resource: key, why: 'Glue reads the job\'s script (the bucket\'s SSE-KMS key)' });
+    if (key) out.push({ action: 'kms:Decrypt', resource: key, why: "Glue reads the job's script (the bucket's SSE-KMS key)" });
   }
   if (args['--enable-continuous-cloudwatch-log'] === 'true') {
     const group = `arn:${partition}:logs:${region}:${accountId}:log-group:/aws-glue/jobs/logs-v2`;
     out.push({ action: 'logs:CreateLogGroup', resource: group, why: 'continuous logging' });
-    for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) out.push({ action, resource: `${group}:log-stream:jr_0123456789abcdef`, why: 'continuous logging' });
+    for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents'])
+      out.push({ action, resource: `${group}:log-stream:jr_0123456789abcdef`, why: 'continuous logging' });
   }
-  if (args['--enable-metrics'] === 'true') out.push({ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Glue' }, why: 'job metrics' });
+  if (args['--enable-metrics'] === 'true')
+    out.push({ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Glue' }, why: 'job metrics' });
   return out;
 }
 
@@ -194,7 +217,11 @@ export function jobRequests(stack: Stack): Array<{ jobId: string; roleId: string
     const port = byName[stack.resolve(job.Properties.Name)];
     const reach = port ? reaches[port] : undefined;
     if (!reach) throw new Error(`Glue job ${jobId} is started by no Flywheel function (no job reach)`);
-    return { jobId, roleId: job.Properties.Role['Fn::GetAtt'][0], requests: [...jobScriptRequests(reach, resources), ...glueRequests(stack, job, resources.bucketKeys)] };
+    return {
+      jobId,
+      roleId: job.Properties.Role['Fn::GetAtt'][0],
+      requests: [...jobScriptRequests(reach, resources), ...glueRequests(stack, job, resources.bucketKeys)],
+    };
   });
 }
 
@@ -239,10 +266,11 @@ export async function checkRole(stack: Stack, roleId: string, requests: IamReque
   }
   const unused: string[] = [];
   for (const s of role.statements.filter((x) => x.Effect === 'Allow')) {
-    for (const action of asList<string>(s.Action)) for (const resource of asList<string>(s.Resource)) {
-      const grant = `${sidOf(s)}: ${action} on ${resource}`;
-      if (!used.has(grant)) unused.push(grant);
-    }
+    for (const action of asList<string>(s.Action))
+      for (const resource of asList<string>(s.Resource)) {
+        const grant = `${sidOf(s)}: ${action} on ${resource}`;
+        if (!used.has(grant)) unused.push(grant);
+      }
   }
   const redundant = role.statements.filter((s) => s.Effect === 'Allow' && !soleAllower.has(sidOf(s))).map(sidOf);
   return { role: roleId, requests, denied, unused, redundant };

@@ -14,10 +14,13 @@ test('both datasets land together and are processed independently', async () => 
     expect(addressable.status).toBe('SUCCEEDED');
     expect(addressable.stages['split-and-bucket'].jobName).toBe('flywheel-local-addressable-bucket');
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
-    for (const t of ['ext_addressable_ids', 'part_addressable_ids', 'bucketed_addressable_ids', 'part_addressable_ids_er']) expect(await count(rt, `select count(*) from ${t}`)).toBe(300);
+    for (const t of ['ext_addressable_ids', 'part_addressable_ids', 'bucketed_addressable_ids', 'part_addressable_ids_er'])
+      expect(await count(rt, `select count(*) from ${t}`)).toBe(300);
     const cols = (await rt.catalog.getTable('flywheel', 'part_addressable_ids'))!.columns.map((c) => c.name);
     expect(cols).toEqual(['customer_user_id', 'addressable_id', 'id_type']);
-    expect((await rt.catalog.getTable('flywheel', 'part_addressable_ids'))!.location).toMatch(/^s3:\/\/data\/omc_cleanroom_data\/cleanroom_tables\/bucketed\/addressable\/part_addressable_ids\/snapshot_dt=2025-10-31\//);
+    expect((await rt.catalog.getTable('flywheel', 'part_addressable_ids'))!.location).toMatch(
+      /^s3:\/\/data\/omc_cleanroom_data\/cleanroom_tables\/bucketed\/addressable\/part_addressable_ids\/snapshot_dt=2025-10-31\//,
+    );
     expect(await count(rt, 'select count(*) from part_ibe_04')).toBe(600);
   } finally {
     rt.close();
@@ -34,7 +37,7 @@ test('a failing addressable run does not hold back infobase', async () => {
     await runPipeline(rt, { dataset: 'addressable', rerun: true });
     await runPipeline(rt, { dataset: 'infobase', rerun: true });
     const store = makeLedgerStore(rt.store, rt.deps.config);
-    expect((await store.load('addressable', '2025-10-31'))).toBeUndefined(); // refused: non-parquet file, alert sent
+    expect(await store.load('addressable', '2025-10-31')).toBeUndefined(); // refused: non-parquet file, alert sent
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
   } finally {
     rt.close();

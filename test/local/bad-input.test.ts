@@ -48,12 +48,18 @@ describe('bad input', () => {
   });
 
   test('empty source table: that table is skipped and alerted, the others go live', async () => {
-    const { rt, ledger: l, mail } = await scenario(async (home) => {
+    const {
+      rt,
+      ledger: l,
+      mail,
+    } = await scenario(async (home) => {
       const dir = lakePath(home, `${SNAP}IBE_04`);
       await fs.rm(dir, { recursive: true });
       await fs.mkdir(dir);
       const one = await open(home);
-      await one.db.run(`COPY (SELECT 'x' AS CUSTOMER_USER_ID, 1::BIGINT AS IBE4100_NET_WORTH, 'A' AS IBE4200_CREDIT_BAND, 1.0 AS IBE4300_SCORE WHERE false) TO '${dir}/part-0.parquet' (FORMAT parquet)`);
+      await one.db.run(
+        `COPY (SELECT 'x' AS CUSTOMER_USER_ID, 1::BIGINT AS IBE4100_NET_WORTH, 'A' AS IBE4200_CREDIT_BAND, 1.0 AS IBE4300_SCORE WHERE false) TO '${dir}/part-0.parquet' (FORMAT parquet)`,
+      );
       one.close();
     });
     expect(l!.skipped).toEqual([expect.objectContaining({ target: 'ibe_04', reason: expect.stringMatching(/IBE_04 is empty/) })]);
@@ -80,9 +86,13 @@ describe('bad input', () => {
   });
 
   test('mapping names absent columns / duplicates a target column: only those targets skipped', async () => {
-    const { rt, ledger: l, mail } = await scenario(async (home) => {
+    const {
+      rt,
+      ledger: l,
+      mail,
+    } = await scenario(async (home) => {
       const csv = await fs.readFile(lakePath(home, MAPPING), 'utf8');
-      await fs.writeFile(lakePath(home, MAPPING), csv.trimEnd() + '\nIBE_04,NOT_THERE,ibe_04,not_there\nMIACS_02,MIACS_12_002,miacs_02,miacs_12_001\n');
+      await fs.writeFile(lakePath(home, MAPPING), `${csv.trimEnd()}\nIBE_04,NOT_THERE,ibe_04,not_there\nMIACS_02,MIACS_12_002,miacs_02,miacs_12_001\n`);
     });
     expect(l!.skipped.map((s) => s.target).sort()).toEqual(['ibe_04', 'miacs_02']);
     expect(mail.some((m) => /NOT_THERE/.test(m) && /table=ibe_04/.test(m))).toBe(true);
@@ -103,7 +113,9 @@ describe('bad input', () => {
   test('schema differing between files of one table: that source is skipped', async () => {
     const { rt, ledger: l } = await scenario(async (home) => {
       const one = await open(home);
-      await one.db.run(`COPY (SELECT 'x' AS CUSTOMER_USER_ID, 42 AS MIACS_12_001, true AS MIACS_12_002) TO '${lakePath(home, `${SNAP}MIACS_02/part-9.parquet`)}' (FORMAT parquet)`);
+      await one.db.run(
+        `COPY (SELECT 'x' AS CUSTOMER_USER_ID, 42 AS MIACS_12_001, true AS MIACS_12_002) TO '${lakePath(home, `${SNAP}MIACS_02/part-9.parquet`)}' (FORMAT parquet)`,
+      );
       one.close();
     });
     expect(l!.skipped).toEqual([expect.objectContaining({ target: 'miacs_02', reason: expect.stringMatching(/schema differs between files/) })]);
@@ -122,7 +134,11 @@ describe('bad input', () => {
   });
 
   test('a query fails half-way: that table fails and stays on the previous snapshot, the others switch', async () => {
-    const { rt, ledger: l, mail } = await scenario(async () => undefined, {
+    const {
+      rt,
+      ledger: l,
+      mail,
+    } = await scenario(async () => undefined, {
       config: { partitionsPerQuery: 100 }, // AWS's ≤100-partition steps (locally one step builds a table)
       faults: { step: (s) => (s.table === 'ibe_04' && s.kind === 'part-range' && s.fromBucket === 100 ? 'HIVE_BAD_DATA: injected' : undefined) },
     });

@@ -18,7 +18,9 @@ test.each([
 });
 
 test('the metrics line and the day partition are exactly as specified', () => {
-  expect(metricsLine({ recordsProcessed: 10, duplicatesRemoved: 2, outputFiles: 4, durationSeconds: 1.5 })).toBe('METRICS: records_processed=10, duplicates_removed=2, output_files=4, duration_seconds=1.50');
+  expect(metricsLine({ recordsProcessed: 10, duplicatesRemoved: 2, outputFiles: 4, durationSeconds: 1.5 })).toBe(
+    'METRICS: records_processed=10, duplicates_removed=2, output_files=4, duration_seconds=1.50',
+  );
   expect(dayPartition('2025-11-09')).toBe('year=2025/month=11/day=09/');
   expect(() => consolidationWindow(new Date(), 5)).toThrow(/divide 24/);
 });
@@ -30,7 +32,9 @@ test('one day: deduplicated to the latest version of each chargeback, N files, w
     const lake = rt.db.lakeDir;
     await generateLanding(rt.db, lake, '2025-11-09', 30, 200);
     const landing = `read_parquet('${path.join(lake, 'data/landing/chargebacks/year=2025/month=11/day=09/*.parquet')}')`;
-    const independent = (await rt.db.all(`SELECT count(*) AS n, count(DISTINCT chargeback_id) AS ids, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls FROM ${landing}`))[0]!;
+    const independent = (
+      await rt.db.all(`SELECT count(*) AS n, count(DISTINCT chargeback_id) AS ids, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls FROM ${landing}`)
+    )[0]!;
 
     const dry = await consolidateDay(rt.db, lake, { date: '2025-11-09', fileCount: 3, codec: 'snappy', dryRun: true });
     expect(existsSync(dry.output)).toBe(false);
@@ -43,9 +47,15 @@ test('one day: deduplicated to the latest version of each chargeback, N files, w
     expect(readdirSync(r.output).sort()).toEqual(['part-00000.snappy.parquet', 'part-00001.snappy.parquet', 'part-00002.snappy.parquet']);
     const out = `read_parquet('${path.join(r.output, '*.parquet')}')`;
     expect(Number((await rt.db.all(`SELECT count(*) AS n FROM ${out}`))[0]!.n)).toBe(r.outputRows);
-    expect(Number((await rt.db.all(`SELECT count(*) AS n FROM (SELECT chargeback_id FROM ${out} WHERE chargeback_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1)`))[0]!.n)).toBe(0);
+    expect(
+      Number(
+        (await rt.db.all(`SELECT count(*) AS n FROM (SELECT chargeback_id FROM ${out} WHERE chargeback_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1)`))[0]!.n,
+      ),
+    ).toBe(0);
     // every kept row is the latest version by coalesce(updated_at, event_timestamp), computed independently
-    const wrong = await rt.db.all(`SELECT count(*) AS n FROM ${out} o JOIN (SELECT chargeback_id, max(coalesce(updated_at, event_timestamp)) AS latest FROM ${landing} WHERE chargeback_id IS NOT NULL GROUP BY 1) l USING (chargeback_id) WHERE coalesce(o.updated_at, o.event_timestamp) <> l.latest`);
+    const wrong = await rt.db.all(
+      `SELECT count(*) AS n FROM ${out} o JOIN (SELECT chargeback_id, max(coalesce(updated_at, event_timestamp)) AS latest FROM ${landing} WHERE chargeback_id IS NOT NULL GROUP BY 1) l USING (chargeback_id) WHERE coalesce(o.updated_at, o.event_timestamp) <> l.latest`,
+    );
     expect(Number(wrong[0]!.n)).toBe(0);
     // re-running (any execution order) rewrites the same complete day
     const again = await consolidateDay(rt.db, lake, { date: '2025-11-09', fileCount: 3, codec: 'snappy', dryRun: false });
@@ -54,7 +64,9 @@ test('one day: deduplicated to the latest version of each chargeback, N files, w
     // a day with no landing consolidates nothing and says so, as the Glue job does (the day's output is left as it was)
     const nothing = await consolidateDay(rt.db, lake, { date: '2025-11-08', fileCount: 3, codec: 'snappy', dryRun: false });
     expect(nothing).toMatchObject({ recordsProcessed: 0, outputFiles: 0 });
-    expect(nothing.metrics).toMatch(/^NOTHING TO CONSOLIDATE: no landing rows for 2025-11-08 .*\nMETRICS: records_processed=0, duplicates_removed=0, output_files=0,/);
+    expect(nothing.metrics).toMatch(
+      /^NOTHING TO CONSOLIDATE: no landing rows for 2025-11-08 .*\nMETRICS: records_processed=0, duplicates_removed=0, output_files=0,/,
+    );
     expect(existsSync(path.join(lake, 'data/consolidated/chargebacks/year=2025/month=11/day=08'))).toBe(false);
     expect(dedupeSql('src', ['a'])).toContain('ORDER BY coalesce(updated_at, event_timestamp) DESC NULLS LAST');
   } finally {

@@ -63,12 +63,18 @@ test('the scheduled event writes the report; counts match the catalog and the de
 
   const { summary } = await runCleanroomsReportLocal(rt, { description: file, event: scheduled });
   expect(summary?.status).toBe('SUCCEEDED_WITH_FAILED_ROWS');
-  expect(readdirSync(reportDir()).sort()).toEqual(['ACX_Cleanroom_Report_20251109_080000.json', 'ACX_Cleanroom_Report_20251109_080000_IdentityResolution.csv', 'ACX_Cleanroom_Report_20251109_080000_Tables.csv']);
+  expect(readdirSync(reportDir()).sort()).toEqual([
+    'ACX_Cleanroom_Report_20251109_080000.json',
+    'ACX_Cleanroom_Report_20251109_080000_IdentityResolution.csv',
+    'ACX_Cleanroom_Report_20251109_080000_Tables.csv',
+  ]);
   const { json, tables, identity } = readReport(now);
 
   // independent expectations, from the description itself
   const configured = description.configuredTables!.filter((t) => catalogTables.includes(t.glue!.table));
-  const associated = new Set(description.associations!.filter((a) => (a.membershipId ?? description.membershipId) === LOCAL_MEMBERSHIP_ID).map((a) => a.configuredTableId));
+  const associated = new Set(
+    description.associations!.filter((a) => (a.membershipId ?? description.membershipId) === LOCAL_MEMBERSHIP_ID).map((a) => a.configuredTableId),
+  );
   const readable = configured.filter((t) => !t.error && !t.analysisRuleError && t.analysisRule && associated.has(t.id));
   const throttled = configured.filter((t) => t.analysisRuleError).map((t) => t.glue!.table);
   const notConfigured = catalogTables.filter((t) => !configured.some((c) => c.glue!.table === t));
@@ -77,12 +83,28 @@ test('the scheduled event writes the report; counts match the catalog and the de
 
   expect(tables.map((r) => r['Table Name'])).toEqual(catalogTables);
   expect(json.tables.map((r) => r.table)).toEqual(catalogTables);
-  expect(json.summary).toMatchObject({ tables: catalogTables.length, ready: readable.length, not_ready: notConfigured.length, unknown: throttled.length, failed_table_rows: 1, configured_tables: configured.length });
+  expect(json.summary).toMatchObject({
+    tables: catalogTables.length,
+    ready: readable.length,
+    not_ready: notConfigured.length,
+    unknown: throttled.length,
+    failed_table_rows: 1,
+    configured_tables: configured.length,
+  });
   expect(tables.filter((r) => r['Ready for Analysis'] === 'Yes')).toHaveLength(readable.length);
   const missing = tables.find((r) => r['Table Name'] === notConfigured[0])!;
-  expect(missing).toMatchObject({ 'Configured Table Status': 'NOT_CONFIGURED', 'Ready for Analysis': 'No', 'Reason': `not configured in Clean Rooms (no configured table references flywheel.${notConfigured[0]})` });
+  expect(missing).toMatchObject({
+    'Configured Table Status': 'NOT_CONFIGURED',
+    'Ready for Analysis': 'No',
+    Reason: `not configured in Clean Rooms (no configured table references flywheel.${notConfigured[0]})`,
+  });
   const slow = tables.find((r) => r['Table Name'] === throttled[0])!;
-  expect(slow).toMatchObject({ 'Configured Table Status': 'CONFIGURED', 'Analysis Rule': 'ERROR', 'Association Status': 'ASSOCIATED', 'Ready for Analysis': 'Unknown' });
+  expect(slow).toMatchObject({
+    'Configured Table Status': 'CONFIGURED',
+    'Analysis Rule': 'ERROR',
+    'Association Status': 'ASSOCIATED',
+    'Ready for Analysis': 'Unknown',
+  });
   expect(slow.Reason).toContain('ThrottlingException: Rate exceeded');
   for (const r of tables.filter((x) => x['Ready for Analysis'] === 'Yes')) expect(r['Analysis Providers']).toMatch(/^\d{12}(; \d{12})*$/);
 
@@ -90,8 +112,16 @@ test('the scheduled event writes the report; counts match the catalog and the de
   const fields = description.schemaMappings!.flatMap((m) => m.mappedInputFields ?? []);
   expect(identity).toHaveLength(description.idNamespaces!.length * fields.length);
   expect(identity.map((r) => r['Input Field'])).toEqual(fields.map((f) => f.fieldName));
-  expect(identity[0]).toMatchObject({ 'ID Namespace': 'flywheel-customer-ids', 'Method': 'RULE_BASED', 'Source Database': 'flywheel', 'Region': 'us-east-1', 'Schema Mapping': 'flywheel_customer_ids', 'Unique ID': 'row_id', 'Error': '' });
-  expect(catalogTables).toContain(identity[0]!['Table']);
+  expect(identity[0]).toMatchObject({
+    'ID Namespace': 'flywheel-customer-ids',
+    Method: 'RULE_BASED',
+    'Source Database': 'flywheel',
+    Region: 'us-east-1',
+    'Schema Mapping': 'flywheel_customer_ids',
+    'Unique ID': 'row_id',
+    Error: '',
+  });
+  expect(catalogTables).toContain(identity[0]!.Table);
 
   const mail = await newMail(mailBefore);
   expect(mail).toHaveLength(1);
@@ -101,7 +131,10 @@ test('the scheduled event writes the report; counts match the catalog and the de
 
 test('a failed ListConfiguredTables marks every table row as failed; the report is still written', async () => {
   now = new Date('2025-11-09T09:00:00Z');
-  const description = { ...sampleCleanroomsDescription(catalogTables), listErrors: { configuredTables: 'AccessDeniedException: not authorized to perform: cleanrooms:ListConfiguredTables' } };
+  const description = {
+    ...sampleCleanroomsDescription(catalogTables),
+    listErrors: { configuredTables: 'AccessDeniedException: not authorized to perform: cleanrooms:ListConfiguredTables' },
+  };
   const file = await writeDescription('denied.json', description);
   const mailBefore = (await outbox(home)).length;
   const { summary } = await runCleanroomsReportLocal(rt, { description: file, event: scheduled });
@@ -143,7 +176,11 @@ test('a report that cannot be written fails the run and alerts', async () => {
   now = new Date('2025-11-09T12:00:00Z');
   const file = await writeDescription('cleanrooms.json', sampleCleanroomsDescription(catalogTables));
   // the local store, except that every write is denied
-  const store: ObjectStore = Object.assign(Object.create(rt.store) as ObjectStore, { put: async () => { throw new Error('AccessDenied: s3:PutObject'); } });
+  const store: ObjectStore = Object.assign(Object.create(rt.store) as ObjectStore, {
+    put: async () => {
+      throw new Error('AccessDenied: s3:PutObject');
+    },
+  });
   const mailBefore = (await outbox(home)).length;
   const broken = { ...rt, deps: { ...rt.deps, store } } as LocalRuntime;
   const { summary } = await runCleanroomsReportLocal(broken, { description: file, event: scheduled });
@@ -178,7 +215,12 @@ test('the CLI command: counts, failed rows and file paths printed; exit 0 when w
   const lines: string[] = [];
   const code = await cleanroomsReportCommand({ home }, (l = '') => lines.push(l));
   expect(code).toBe(0);
-  expect(lines.join('\n')).toMatch(new RegExp(`^Membership ${LOCAL_MEMBERSHIP_ID}: ${catalogTables.length} table\\(s\\), ${catalogTables.length - 2} ready for analysis, 1 not ready, 1 unknown\\.$`, 'm'));
+  expect(lines.join('\n')).toMatch(
+    new RegExp(
+      `^Membership ${LOCAL_MEMBERSHIP_ID}: ${catalogTables.length} table\\(s\\), ${catalogTables.length - 2} ready for analysis, 1 not ready, 1 unknown\\.$`,
+      'm',
+    ),
+  );
   expect(lines.filter((l) => l.includes(path.join(home, 'lake', 'analysis', 'cleanrooms-reports')))).toHaveLength(3);
   const failedCode = await cleanroomsReportCommand({ home, description: path.join(home, 'nowhere.json') }, (l = '') => lines.push(l));
   expect(failedCode).toBe(1);

@@ -14,7 +14,10 @@ test(`${N} concurrent duplicates of every event kind: one job, one query per ste
   const held: Array<Record<string, any>> = [];
   const hold = new Set(['Glue Job State Change', 'Stage Completed', 'Athena Query State Change']);
   // AWS's ≤100-partition steps (locally one step builds a table): more query events to duplicate
-  const rt = await open(home, { config: { partitionsPerQuery: 100 }, observer: { drop: (e) => hold.has((e as { 'detail-type'?: string })['detail-type'] ?? '') && (held.push(e as never), true) } });
+  const rt = await open(home, {
+    config: { partitionsPerQuery: 100 },
+    observer: { drop: (e) => hold.has((e as { 'detail-type'?: string })['detail-type'] ?? '') && (held.push(e as never), true) },
+  });
   const take = (type: string) => {
     const i = held.findIndex((e) => e['detail-type'] === type);
     return i < 0 ? undefined : held.splice(i, 1)[0];

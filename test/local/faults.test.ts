@@ -5,8 +5,12 @@ import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import type { LocalOptions, LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import { count, ledger, liveHome, open, outbox, runPipeline } from './harness.js';
 
-const live = async (rt: LocalRuntime, t: string) => [(await rt.catalog.getTable('flywheel', t))!.parameters.snapshot_dt, await count(rt, `select count(*) from ${t}`)];
-const noDupes = async (rt: LocalRuntime, t: string) => count(rt, `select count(*) from (select customer_user_id from ${t} where customer_user_id is not null group by 1 having count(*) > 1)`);
+const live = async (rt: LocalRuntime, t: string) => [
+  (await rt.catalog.getTable('flywheel', t))!.parameters.snapshot_dt,
+  await count(rt, `select count(*) from ${t}`),
+];
+const noDupes = async (rt: LocalRuntime, t: string) =>
+  count(rt, `select count(*) from (select customer_user_id from ${t} where customer_user_id is not null group by 1 having count(*) > 1)`);
 
 test('the catalog update of the switch fails: previous snapshot stays live, alert, replay completes', async () => {
   const home = await liveHome();
@@ -15,7 +19,8 @@ test('the catalog update of the switch fails: previous snapshot stays live, aler
     const switchTables = rt.catalog.switchTables.bind(rt.catalog);
     let failures = 0;
     rt.catalog.switchTables = async (db, switches) => {
-      if (switches.some((s) => s.table.name.startsWith('part_')) && failures++ === 0) throw new Error('AccessDeniedException: glue:BatchUpdatePartition (injected)');
+      if (switches.some((s) => s.table.name.startsWith('part_')) && failures++ === 0)
+        throw new Error('AccessDeniedException: glue:BatchUpdatePartition (injected)');
       return switchTables(db, switches);
     };
     await runPipeline(rt, { dataset: 'infobase' });
@@ -40,7 +45,10 @@ test('the process is killed between writing the data and switching the tables: t
   const home = await liveHome();
   // the last query events of the run never get handled: the process dies with them queued
   let athenaEvents = 0;
-  const options: Partial<LocalOptions> = { config: { partitionsPerQuery: 100 }, observer: { drop: (e) => (e as { 'detail-type'?: string })['detail-type'] === 'Athena Query State Change' && ++athenaEvents > 10 } };
+  const options: Partial<LocalOptions> = {
+    config: { partitionsPerQuery: 100 },
+    observer: { drop: (e) => (e as { 'detail-type'?: string })['detail-type'] === 'Athena Query State Change' && ++athenaEvents > 10 },
+  };
   const first = await open(home, options);
   await runPipeline(first, { dataset: 'infobase' });
   first.close(); // killed
@@ -74,7 +82,9 @@ test('the split job fails: previous snapshot stays live, the alert carries both 
     expect((await ledger(rt, '2025-10-31'))!.stages['split-and-bucket']).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/injected/) });
     const mail = (await outbox(home)).find((m) => m.includes('split-and-bucket FAILED'))!;
     expect(mail).toMatch(/npx flywheel replay .*--snapshot 2025-10-31 --from-stage split-and-bucket/);
-    expect(mail).toMatch(/In AWS: aws events put-events --entries '\[\{"EventBusName":"flywheel-<stage>","Source":"flywheel.ops","DetailType":"Replay Requested"/);
+    expect(mail).toMatch(
+      /In AWS: aws events put-events --entries '\[\{"EventBusName":"flywheel-<stage>","Source":"flywheel.ops","DetailType":"Replay Requested"/,
+    );
     expect(await live(rt, 'part_ibe_01b')).toEqual(['2025-09-30', 396]);
     fail = false;
     rt.bus.deliver(rt.bus.envelope('flywheel.ops', 'Replay Requested', { dataset: 'infobase', snapshotDt: '2025-10-31', reason: 'after the job fault' }));

@@ -96,6 +96,12 @@ export function markerEvent(snapshotDt: string) {
     time: '2025-10-31T23:00:59Z',
     region: 'us-east-1',
     resources: ['arn:aws:s3:::data'],
-    detail: { version: '0', bucket: { name: 'data' }, object: { key: `${RAW}snapshot_dt=${snapshotDt}/_SUCCESS`, size: 0 }, 'request-id': 'r', requester: '111122223333' },
+    detail: {
+      version: '0',
+      bucket: { name: 'data' },
+      object: { key: `${RAW}snapshot_dt=${snapshotDt}/_SUCCESS`, size: 0 },
+      'request-id': 'r',
+      requester: '111122223333',
+    },
   };
 }

@@ -35,7 +35,12 @@ describe.each(['Glue Job State Change', 'Athena Query State Change', 'Stage Comp
 test('a stage in flight past its timeout alerts once', async () => {
   const home = await sampleHome(100);
   let now = new Date('2025-11-01T00:00:00Z');
-  const rt = await open(home, { config: { partitionsPerQuery: 100 }, clock: { now: () => now }, observer: { drop: lose('Glue Job State Change') }, faults: {} });
+  const rt = await open(home, {
+    config: { partitionsPerQuery: 100 },
+    clock: { now: () => now },
+    observer: { drop: lose('Glue Job State Change') },
+    faults: {},
+  });
   try {
     // the job never reports and Glue still says RUNNING
     rt.deps.jobs.jobRunState = async () => ({ state: 'RUNNING' });
@@ -51,7 +56,9 @@ test('a stage in flight past its timeout alerts once', async () => {
     expect(mail).toHaveLength(1);
     expect(mail[0]).toMatch(/split-and-bucket has been in flight for 780 minutes \(timeout 720\)/);
     // the ledger's updates are stamped by the deps' Clock, as every other time in it
-    expect((await ledger(rt, (await rt.deps.store.list('data', '_runs/infobase/')).objects[0]!.key.match(/snapshot_dt=([\d-]+)/)![1]!))!.updatedAt).toBe('2025-11-01T13:00:00.000Z');
+    expect((await ledger(rt, (await rt.deps.store.list('data', '_runs/infobase/')).objects[0]!.key.match(/snapshot_dt=([\d-]+)/)![1]!))!.updatedAt).toBe(
+      '2025-11-01T13:00:00.000Z',
+    );
   } finally {
     rt.close();
   }

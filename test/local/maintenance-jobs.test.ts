@@ -39,7 +39,9 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
       expect(written).toEqual(['_SUCCESS', 'part-00000.snappy.parquet']); // a few MB: one 256 MB-target file
       expect(Number((await rt.db.all(`SELECT count(*) AS n FROM read_parquet('${out}/*.parquet')`))[0]!.n)).toBe(independent);
       // the same rows, not only as many
-      const diff = await rt.db.all(`SELECT count(*) AS n FROM (SELECT * FROM read_parquet('${rawDir}/*.parquet') EXCEPT ALL SELECT * FROM read_parquet('${out}/*.parquet'))`);
+      const diff = await rt.db.all(
+        `SELECT count(*) AS n FROM (SELECT * FROM read_parquet('${rawDir}/*.parquet') EXCEPT ALL SELECT * FROM read_parquet('${out}/*.parquet'))`,
+      );
       expect(Number(diff[0]!.n)).toBe(0);
       // the compacted marker started the pipeline for that snapshot
       const l = (await makeLedgerStore(rt.store, rt.deps.config).load('addressable', SNAPSHOT))?.ledger;
@@ -131,18 +133,29 @@ describe('chargebacks scheduler', () => {
     try {
       await generateLanding(rt.db, rt.db.lakeDir, '2025-11-10', 20, 300);
       const landing = `read_parquet('${path.join(rt.db.lakeDir, 'data/landing/chargebacks/year=2025/month=11/day=10/*.parquet')}')`;
-      const q = (await rt.db.all(`SELECT count(*) AS n, count(DISTINCT chargeback_id) + count(*) FILTER (WHERE chargeback_id IS NULL) AS kept FROM ${landing}`))[0]!;
+      const q = (
+        await rt.db.all(`SELECT count(*) AS n, count(DISTINCT chargeback_id) + count(*) FILTER (WHERE chargeback_id IS NULL) AS kept FROM ${landing}`)
+      )[0]!;
       await deliver(rt, event('scheduled-event.chargebacks.json'));
       const glue = rt.bus.published.find((e) => e['detail-type'] === 'Glue Job State Change')!;
       expect(glue.detail).toMatchObject({ jobName: 'flywheel-local-chargebacks-consolidation', state: 'SUCCEEDED' });
-      expect(glue.detail.message).toBe(`METRICS: records_processed=${q.n}, duplicates_removed=${Number(q.n) - Number(q.kept)}, output_files=4, duration_seconds=${String(glue.detail.message).split('duration_seconds=')[1]}`);
+      expect(glue.detail.message).toBe(
+        `METRICS: records_processed=${q.n}, duplicates_removed=${Number(q.n) - Number(q.kept)}, output_files=4, duration_seconds=${String(glue.detail.message).split('duration_seconds=')[1]}`,
+      );
       const out = path.join(rt.db.lakeDir, 'data/consolidated/chargebacks/year=2025/month=11/day=10');
       expect(readdirSync(out).filter((f) => f.endsWith('.parquet'))).toHaveLength(4);
       expect(Number((await rt.db.all(`SELECT count(*) AS n FROM read_parquet('${out}/*.parquet')`))[0]!.n)).toBe(Number(q.kept));
       // what the job was started with: sequence and day computed from the schedule's time
       const record = (await rt.store.list('data', '_runs/index/jobs/')).objects[0]!;
       const args = JSON.parse(Buffer.from((await rt.store.get('data', record.key))!.body).toString()).args;
-      expect(args).toMatchObject({ EXECUTION_SEQUENCE: '2', PARTITION_DATE: '2025-11-10', TOTAL_EXECUTIONS: '4', EXECUTION_TIME: '2025-11-10T06:30:00.000Z', DRY_RUN: 'false', OUTPUT_FILE_COUNT: '4' });
+      expect(args).toMatchObject({
+        EXECUTION_SEQUENCE: '2',
+        PARTITION_DATE: '2025-11-10',
+        TOTAL_EXECUTIONS: '4',
+        EXECUTION_TIME: '2025-11-10T06:30:00.000Z',
+        DRY_RUN: 'false',
+        OUTPUT_FILE_COUNT: '4',
+      });
     } finally {
       rt.close();
     }
@@ -156,12 +169,18 @@ describe('chargebacks scheduler', () => {
       rt.bus.invoke('chargebacks', { partitionDate: '2025-11-09', dryRun: true });
       await rt.bus.drain();
       expect(existsSync(path.join(rt.db.lakeDir, 'data/consolidated'))).toBe(false);
-      expect(rt.bus.published.at(-1)!.detail).toMatchObject({ state: 'SUCCEEDED', message: expect.stringMatching(/^METRICS: records_processed=500, duplicates_removed=\d+, output_files=0,/) });
+      expect(rt.bus.published.at(-1)!.detail).toMatchObject({
+        state: 'SUCCEEDED',
+        message: expect.stringMatching(/^METRICS: records_processed=500, duplicates_removed=\d+, output_files=0,/),
+      });
 
       rt.bus.invoke('chargebacks', { executionTime: '2025-11-12T00:30:00Z' }); // execution 1 → 2025-11-11: nothing landed
       await rt.bus.drain();
       // as the Glue job does: nothing to consolidate is said, not a failure (execution 2 of a day often finds nothing yet)
-      expect(rt.bus.published.at(-1)!.detail).toMatchObject({ state: 'SUCCEEDED', message: expect.stringMatching(/^NOTHING TO CONSOLIDATE: no landing rows for 2025-11-11 /) });
+      expect(rt.bus.published.at(-1)!.detail).toMatchObject({
+        state: 'SUCCEEDED',
+        message: expect.stringMatching(/^NOTHING TO CONSOLIDATE: no landing rows for 2025-11-11 /),
+      });
       expect((await outbox(home)).join('\n')).not.toContain('2025-11-11');
 
       rt.bus.invoke('chargebacks', { partitionDate: 'yesterday' });

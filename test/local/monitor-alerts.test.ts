@@ -71,8 +71,20 @@ describe('monitor e-mail: action, with evidence; inherent skew in the report onl
       // 1,979 keys leave buckets empty: every row of ext_<t> is in part_<t>, so they are empty, not lost
       expect(t.bucket_empty).toBeGreaterThan(0);
       expect(t.report_only).toEqual([
-        expect.objectContaining({ code: 'PARTITION_MISSING_S3', table: t.table, message: expect.stringMatching(new RegExp(`^${t.bucket_empty} of 256 id_bucket partitions have no data on S3: .* — empty, not lost: every row of ext_${t.table.slice(5)} is in the table, so no key of this snapshot falls in these buckets$`)) }),
-        expect.objectContaining({ code: 'BUCKET_SKEW', table: t.table, message: expect.stringMatching(/the bucket function's own spread of the 1979 distinct keys .*; no previous snapshot to compare with$/) }),
+        expect.objectContaining({
+          code: 'PARTITION_MISSING_S3',
+          table: t.table,
+          message: expect.stringMatching(
+            new RegExp(
+              `^${t.bucket_empty} of 256 id_bucket partitions have no data on S3: .* — empty, not lost: every row of ext_${t.table.slice(5)} is in the table, so no key of this snapshot falls in these buckets$`,
+            ),
+          ),
+        }),
+        expect.objectContaining({
+          code: 'BUCKET_SKEW',
+          table: t.table,
+          message: expect.stringMatching(/the bucket function's own spread of the 1979 distinct keys .*; no previous snapshot to compare with$/),
+        }),
       ]);
     }
     expect(first.report.report_only).toHaveLength(10);
@@ -95,23 +107,38 @@ describe('monitor e-mail: action, with evidence; inherent skew in the report onl
     expect(second.report.alerts).toContain(line);
     expect(second.mail).toContain(`High   ${line}`);
     // the duplicates it makes name it too; the skew it causes is accounted for, not e-mailed again
-    expect(second.mail).toMatch(new RegExp(`\\[PK_DUPES\\] part_ibe_04: customer_user_id duplicate rows=${planted} in 1 bucket \\(${bucketOf('UNKNOWN')}\\); most repeated 'UNKNOWN' \\(${planted} rows\\)`));
+    expect(second.mail).toMatch(
+      new RegExp(
+        `\\[PK_DUPES\\] part_ibe_04: customer_user_id duplicate rows=${planted} in 1 bucket \\(${bucketOf('UNKNOWN')}\\); most repeated 'UNKNOWN' \\(${planted} rows\\)`,
+      ),
+    );
     expect(t.bucket_skew).toBe('explained');
     expect(second.report.alert_details.filter((a) => a.code === 'KEY_CONCENTRATION').map((a) => a.table)).toEqual(['part_ibe_04']);
   });
 
-  test('second snapshot: the plain tables\' skew is no worse than September\'s, so it stays in the report', () => {
+  test("second snapshot: the plain tables' skew is no worse than September's, so it stays in the report", () => {
     for (const name of PLAIN) {
       const t = row(second.report, name);
       expect(t.raw_input_snapshot_dt).toBe('2025-10-31');
       expect(t.bucket_skew).toBe('unchanged');
-      expect(t.skew_previous).toEqual({ snapshot_dt: '2025-09-30', max_min_ratio: Number(row(first.report, name).bucket_max_min_ratio), cv: Number(row(first.report, name).bucket_cv) });
+      expect(t.skew_previous).toEqual({
+        snapshot_dt: '2025-09-30',
+        max_min_ratio: Number(row(first.report, name).bucket_max_min_ratio),
+        cv: Number(row(first.report, name).bucket_cv),
+      });
       expect(t.report_only![1]!.message).toMatch(/ — no worse than snapshot_dt=2025-09-30 \(max\/min [\d.]+ → [\d.]+, cv [\d.]+ → [\d.]+\)$/);
       expect(Number(t.bucket_cv)).toBeGreaterThan(0.5);
     }
     expect(second.mail).not.toMatch(/BUCKET_SKEW\]|PARTITION_MISSING_S3\]/);
     // what is left in the e-mail needs action: the sample's one NULL key per table, and the planted default
-    expect(second.report.alert_details.map((a) => `${a.code} ${a.table}`).sort()).toEqual([...PLAIN, 'part_ibe_04'].map((t) => `PK_NULL ${t}`).concat(['KEY_CONCENTRATION part_ibe_04', 'PK_DUPES part_ibe_04']).sort());
-    expect(second.report.alert_details.filter((a) => ['KEY_CONCENTRATION', 'BUCKET_CONCENTRATION', 'BUCKET_SKEW'].includes(a.code)).map((a) => a.table)).toEqual(['part_ibe_04']);
+    expect(second.report.alert_details.map((a) => `${a.code} ${a.table}`).sort()).toEqual(
+      [...PLAIN, 'part_ibe_04']
+        .map((t) => `PK_NULL ${t}`)
+        .concat(['KEY_CONCENTRATION part_ibe_04', 'PK_DUPES part_ibe_04'])
+        .sort(),
+    );
+    expect(
+      second.report.alert_details.filter((a) => ['KEY_CONCENTRATION', 'BUCKET_CONCENTRATION', 'BUCKET_SKEW'].includes(a.code)).map((a) => a.table),
+    ).toEqual(['part_ibe_04']);
   });
 });

@@ -20,9 +20,18 @@ async function monitor(rt: LocalRuntime, options: Record<string, unknown> = {}):
 
 /** `1, 3-5` → [1, 3, 4, 5] */
 const expand = (ranges: string) =>
-  ranges === '' ? [] : ranges.split(', ').flatMap((r) => { const [a, b = a] = r.split('-').map(Number); return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i); });
+  ranges === ''
+    ? []
+    : ranges.split(', ').flatMap((r) => {
+        const [a, b = a] = r.split('-').map(Number);
+        return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+      });
 const row = (r: MonitorReport, t: string) => r.tables.find((x) => x.table === t) as TableReport;
-const codes = (r: MonitorReport, t?: string) => r.alert_details.filter((a) => a.table === t).map((a) => a.code).sort();
+const codes = (r: MonitorReport, t?: string) =>
+  r.alert_details
+    .filter((a) => a.table === t)
+    .map((a) => a.code)
+    .sort();
 
 describe('data monitor', () => {
   let home: string;
@@ -44,12 +53,24 @@ describe('data monitor', () => {
   test('a clean lake: only the sample NULL keys, exact counts, one scan and one count per table', () => {
     expect(clean.tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01b', 'part_ibe_04', 'part_miacs_01', 'part_miacs_02']);
     for (const t of clean.tables) {
-      expect(t).toMatchObject({ count_part: 3000, count_src: 3000, count_diff_pct: '0.000000', pk_nulls: 1, pk_dupes: 0, wrong_bucket_rows: 0, table_type_ok: true, contract_ok: true, raw_input_snapshot_dt: '2025-10-31' });
+      expect(t).toMatchObject({
+        count_part: 3000,
+        count_src: 3000,
+        count_diff_pct: '0.000000',
+        pk_nulls: 1,
+        pk_dupes: 0,
+        wrong_bucket_rows: 0,
+        table_type_ok: true,
+        contract_ok: true,
+        raw_input_snapshot_dt: '2025-10-31',
+      });
       expect(t.s3_partitions).toBe(t.glue_partitions);
       expect(t.query_ids).toHaveLength(2);
       expect(t.bucket_histogram.reduce((a, b) => a + b, 0)).toBe(3000);
     }
-    expect(new Set(clean.alert_details.map((a) => a.code))).toEqual(new Set(['PK_NULL', 'PARTITION_MISSING_S3', 'BUCKET_SKEW'].filter((c) => clean.alert_details.some((a) => a.code === c))));
+    expect(new Set(clean.alert_details.map((a) => a.code))).toEqual(
+      new Set(['PK_NULL', 'PARTITION_MISSING_S3', 'BUCKET_SKEW'].filter((c) => clean.alert_details.some((a) => a.code === c))),
+    );
     expect(clean.alerts).toContain('[PK_NULL] part_ibe_01a: customer_user_id NULL rows=1');
   });
 
@@ -60,7 +81,9 @@ describe('data monitor', () => {
     expect(faulty.alerts).toContain(`[PARTITION_STALE] part_ibe_01a: 1 catalog partitions have no data on S3 (Clean Rooms fails on them): 5`);
     const lost = row(clean, 'part_ibe_01a').bucket_histogram[5]!;
     expect(t.count_part).toBe(3000 - lost);
-    expect(faulty.alerts).toContain(`[COUNT_MISMATCH] part_ibe_01a: flywheel.part_ibe_01a=${3000 - lost} vs flywheel.ext_ibe_01a=3000 (Δ=${((lost * 100) / 3000).toFixed(6)}%)`);
+    expect(faulty.alerts).toContain(
+      `[COUNT_MISMATCH] part_ibe_01a: flywheel.part_ibe_01a=${3000 - lost} vs flywheel.ext_ibe_01a=3000 (Δ=${((lost * 100) / 3000).toFixed(6)}%)`,
+    );
   });
 
   test('a run of missing buckets matching a 100-partition write batch is named with the range to re-run', () => {
@@ -88,7 +111,12 @@ describe('data monitor', () => {
     // the duplicates' evidence: where they are, and the most repeated value
     const dupBuckets = [bucketOf('cust_00000001'), bucketOf('cust_00000002')].sort((a, b) => a - b);
     expect(dupBuckets).toEqual([109, 110]);
-    expect(faulty.alerts).toEqual(expect.arrayContaining(['[PK_NULL] part_ibe_04: customer_user_id NULL rows=3', "[PK_DUPES] part_ibe_04: customer_user_id duplicate rows=7 in 2 buckets (109-110); most repeated 'cust_00000001' (4 rows)"]));
+    expect(faulty.alerts).toEqual(
+      expect.arrayContaining([
+        '[PK_NULL] part_ibe_04: customer_user_id NULL rows=3',
+        "[PK_DUPES] part_ibe_04: customer_user_id duplicate rows=7 in 2 buckets (109-110); most repeated 'cust_00000001' (4 rows)",
+      ]),
+    );
     expect(codes(faulty, 'part_ibe_04')).toEqual(expect.arrayContaining(['COUNT_MISMATCH', 'PK_DUPES', 'PK_NULL', 'WRONG_BUCKET']));
   });
 
@@ -100,10 +128,12 @@ describe('data monitor', () => {
   });
 
   test('a stale processed snapshot and a newer raw snapshot raise freshness alerts', () => {
-    expect(faulty.alerts).toEqual(expect.arrayContaining([
-      '[FRESHNESS] processed snapshot too old: snapshot_dt=2025-08-01 is 101 days old (window 45)',
-      '[FRESHNESS] processed snapshot_dt=2025-08-01 is behind the newest raw_input snapshot_dt=2025-10-31',
-    ]));
+    expect(faulty.alerts).toEqual(
+      expect.arrayContaining([
+        '[FRESHNESS] processed snapshot too old: snapshot_dt=2025-08-01 is 101 days old (window 45)',
+        '[FRESHNESS] processed snapshot_dt=2025-08-01 is behind the newest raw_input snapshot_dt=2025-10-31',
+      ]),
+    );
   });
 
   test('file sizes outside the window are sampled (at most 20)', () => {
@@ -114,7 +144,10 @@ describe('data monitor', () => {
 
   test("trend: the previous report's count beside today's; the same snapshot is no volume change", () => {
     const t = row(faulty, 'part_ibe_01a');
-    expect(t.trend.map((p) => [p.generated_at.slice(0, 10), p.count_part])).toEqual([['2025-11-09', 3000], ['2025-11-10', t.count_part]]);
+    expect(t.trend.map((p) => [p.generated_at.slice(0, 10), p.count_part])).toEqual([
+      ['2025-11-09', 3000],
+      ['2025-11-10', t.count_part],
+    ]);
     expect(faulty.alert_details.filter((a) => a.code === 'VOLUME_CHANGE')).toEqual([]);
   });
 
@@ -123,7 +156,11 @@ describe('data monitor', () => {
     const files = readdirSync(dir).filter((f) => f.startsWith('omc_monitor_report_'));
     expect(files.sort()).toEqual(['09', '10'].flatMap((d) => ['csv', 'html', 'json'].map((x) => `omc_monitor_report_2025-11-${d}.${x}`)));
     const csv = readFileSync(path.join(dir, 'omc_monitor_report_2025-11-10.csv'), 'utf8').split('\n');
-    expect(csv[0]!.startsWith('table,location,s3_partitions,glue_partitions,missing_glue_count,table_type_ok,contract_ok,raw_input_snapshot_dt,count_src,count_part,count_diff_pct,pk_nulls,pk_dupes,file_issues_sample,checked_at,')).toBe(true);
+    expect(
+      csv[0]!.startsWith(
+        'table,location,s3_partitions,glue_partitions,missing_glue_count,table_type_ok,contract_ok,raw_input_snapshot_dt,count_src,count_part,count_diff_pct,pk_nulls,pk_dupes,file_issues_sample,checked_at,',
+      ),
+    ).toBe(true);
     expect(csv).toHaveLength(faulty.tables.length + 2);
     const mail = (await outbox(home)).at(-1)!;
     expect(mail).toMatch(new RegExp(`^Subject: \\[DATA MONITOR\\] flywheel part_\\* — ${faulty.alerts.length} issue\\(s\\)`));
@@ -140,27 +177,36 @@ async function injectFaults(rt: LocalRuntime): Promise<void> {
   // a whole 100-partition batch never written (and never registered)
   const miacs02 = await rt.catalog.getTable(db, 'part_miacs_02');
   for (let b = 100; b <= 199; b++) await fs.rm(path.join(await partDir('part_miacs_02'), `id_bucket=${b}`), { recursive: true, force: true });
-  await rt.catalog.switchTables(db, [{ table: miacs02!, partitions: (await rt.catalog.getPartitions(db, 'part_miacs_02')).filter((p) => Number(p.values[0]) < 100 || Number(p.values[0]) > 199) }]);
+  await rt.catalog.switchTables(db, [
+    {
+      table: miacs02!,
+      partitions: (await rt.catalog.getPartitions(db, 'part_miacs_02')).filter((p) => Number(p.values[0]) < 100 || Number(p.values[0]) > 199),
+    },
+  ]);
   // partitions on S3 the catalog lost
   const ibe01b = (await rt.catalog.getTable(db, 'part_ibe_01b'))!;
-  await rt.catalog.switchTables(db, [{ table: ibe01b, partitions: (await rt.catalog.getPartitions(db, 'part_ibe_01b')).filter((p) => !['10', '11', '12'].includes(p.values[0]!)) }]);
+  await rt.catalog.switchTables(db, [
+    { table: ibe01b, partitions: (await rt.catalog.getPartitions(db, 'part_ibe_01b')).filter((p) => !['10', '11', '12'].includes(p.values[0]!)) },
+  ]);
   // NULL, duplicate and wrong-bucket keys
   const dir = await partDir('part_ibe_04');
   const k1 = 'cust_00000001';
   const k2 = 'cust_00000002';
-  const extra = (key: string | null, bucket: number, n: number) =>
+  const extra = (key: string | null, n: number) =>
     `SELECT ${key === null ? 'NULL' : `'${key}'`}::VARCHAR AS customer_user_id, 1::BIGINT AS ibe4100_net_worth, 'A' AS ibe4200_credit_band, 1.0::DOUBLE AS ibe4300_score FROM range(${n})`;
   const write = async (sql: string, bucket: number, name: string) => {
     await fs.mkdir(path.join(dir, `id_bucket=${bucket}`), { recursive: true });
     await rt.db.run(`COPY (${sql}) TO '${path.join(dir, `id_bucket=${bucket}`, name)}' (FORMAT parquet)`);
   };
-  await write(extra(k1, bucketOf(k1), 3), bucketOf(k1), 'dupes1.parquet');
-  await write(extra(k2, bucketOf(k2), 2), bucketOf(k2), 'dupes2.parquet');
-  await write(extra(null, 0, 2), 0, 'nulls.parquet');
-  await write(extra('abc', 3, 1), 3, 'wrong.parquet'); // bucketOf('abc') = 98
+  await write(extra(k1, 3), bucketOf(k1), 'dupes1.parquet');
+  await write(extra(k2, 2), bucketOf(k2), 'dupes2.parquet');
+  await write(extra(null, 2), 0, 'nulls.parquet');
+  await write(extra('abc', 1), 3, 'wrong.parquet'); // bucketOf('abc') = 98
   // a wrong-type partition key
   const miacs01 = (await rt.catalog.getTable(db, 'part_miacs_01'))!;
-  await rt.catalog.switchTables(db, [{ table: { ...miacs01, partitionKeys: [{ name: 'id_bucket', type: 'string' }] }, partitions: await rt.catalog.getPartitions(db, 'part_miacs_01') }]);
+  await rt.catalog.switchTables(db, [
+    { table: { ...miacs01, partitionKeys: [{ name: 'id_bucket', type: 'string' }] }, partitions: await rt.catalog.getPartitions(db, 'part_miacs_01') },
+  ]);
   // a stale processed snapshot
   await fs.writeFile(lakePath(rt.home, 'omc_cleanroom_data/cleanroom_tables/bucketed/metadata/snapshot_dt.txt'), '2025-08-01\n');
 }
@@ -169,7 +215,9 @@ describe('data monitor: repair modes, dry run, one table failing', () => {
   let rt: LocalRuntime;
   const drop = async (table: string, buckets: string[]) => {
     const def = (await rt.catalog.getTable('flywheel', table))!;
-    await rt.catalog.switchTables('flywheel', [{ table: def, partitions: (await rt.catalog.getPartitions('flywheel', table)).filter((p) => !buckets.includes(p.values[0]!)) }]);
+    await rt.catalog.switchTables('flywheel', [
+      { table: def, partitions: (await rt.catalog.getPartitions('flywheel', table)).filter((p) => !buckets.includes(p.values[0]!)) },
+    ]);
   };
   beforeAll(async () => {
     rt = await open(await sampleHome(2000), { clock });

@@ -30,7 +30,13 @@ describe('the local pipeline end to end', () => {
 
   test.each(TABLES)('%s: ext_, part_ and bucketed_ hold every source row', async (t) => {
     const source = t.startsWith('ibe_01') ? 'IBE_01' : t.toUpperCase();
-    const src = Number((await rt.db.all(`SELECT count(*) n FROM read_parquet('${lakePath(home, `omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/${source}`)}/*.parquet')`))[0]!.n);
+    const src = Number(
+      (
+        await rt.db.all(
+          `SELECT count(*) n FROM read_parquet('${lakePath(home, `omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/${source}`)}/*.parquet')`,
+        )
+      )[0]!.n,
+    );
     expect(src).toBe(3000);
     for (const prefix of ['ext_', 'part_', 'bucketed_']) expect(await count(rt, `select count(*) from ${prefix}${t}`)).toBe(src);
     expect((await ledger(rt, '2025-10-31'))!.tables[t]!.rows).toBe(src);
@@ -46,7 +52,11 @@ describe('the local pipeline end to end', () => {
   });
 
   test('split columns are carried, lower-cased, unmapped ones dropped', async () => {
-    const cols = (await rt.db.all("SELECT column_name FROM information_schema.columns WHERE table_schema = 'flywheel' AND table_name = 'part_ibe_01b' ORDER BY ordinal_position")).map((r) => r.column_name);
+    const cols = (
+      await rt.db.all(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'flywheel' AND table_name = 'part_ibe_01b' ORDER BY ordinal_position",
+      )
+    ).map((r) => r.column_name);
     expect(cols).toEqual(['customer_user_id', 'ibe8606_income', 'ibe8463_homeowner', 'ibe2800_children', 'id_bucket']);
   });
 
@@ -69,7 +79,10 @@ describe('the local pipeline end to end', () => {
     const files = readdirSync(rt.db.localPath(def.location));
     expect(files.length).toBeGreaterThan(150);
     expect(files.every((f) => /^\d{6}_\d+_part_[0-9a-f-]+\.parquet$/.test(f))).toBe(true);
-    const bucket0 = await count(rt, `select count(*) from read_parquet('${rt.db.localPath(def.location)}000000_*.parquet') where ${duckdbBucketSql('customer_user_id')} <> 0`);
+    const bucket0 = await count(
+      rt,
+      `select count(*) from read_parquet('${rt.db.localPath(def.location)}000000_*.parquet') where ${duckdbBucketSql('customer_user_id')} <> 0`,
+    );
     expect(bucket0).toBe(0);
   });
 
@@ -140,27 +153,34 @@ describe('replay from a later stage', () => {
   });
   afterAll(() => rt.close());
 
-  test.each(['register-staged-tables', 'bucketed-tables'] as const)('from %s: a new run reuses the split, rebuilds and switches, no rows lost or doubled', async (fromStage) => {
-    const before = (await ledger(rt, '2025-10-31'))!;
-    const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
-    await makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage, tables: ['miacs_01'] });
-    await rt.bus.drain();
-    const after = (await ledger(rt, '2025-10-31'))!;
-    expect(after.runId).not.toBe(before.runId);
-    expect(after.status).toBe('SUCCEEDED');
-    expect(after.trigger.kind).toBe('replay');
-    expect(after.stages['split-and-bucket'].jobRunId).toBe(before.stages['split-and-bucket'].jobRunId);
-    expect(Object.keys(after.tables)).toEqual(['miacs_01']);
-    expect((await rt.catalog.getTable('flywheel', 'part_miacs_01'))!.parameters.run_id).toBe(after.runId);
-    expect(await count(rt, 'select count(*) from part_miacs_01')).toBe(1000);
-    expect(await count(rt, 'select count(*) from bucketed_miacs_01')).toBe(1000);
-    expect(rt.bus.published.filter((e) => e.source === 'aws.glue')).toHaveLength(1); // the split ran once
-  });
+  test.each(['register-staged-tables', 'bucketed-tables'] as const)(
+    'from %s: a new run reuses the split, rebuilds and switches, no rows lost or doubled',
+    async (fromStage) => {
+      const before = (await ledger(rt, '2025-10-31'))!;
+      const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
+      await makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage, tables: ['miacs_01'] });
+      await rt.bus.drain();
+      const after = (await ledger(rt, '2025-10-31'))!;
+      expect(after.runId).not.toBe(before.runId);
+      expect(after.status).toBe('SUCCEEDED');
+      expect(after.trigger.kind).toBe('replay');
+      expect(after.stages['split-and-bucket'].jobRunId).toBe(before.stages['split-and-bucket'].jobRunId);
+      expect(Object.keys(after.tables)).toEqual(['miacs_01']);
+      expect((await rt.catalog.getTable('flywheel', 'part_miacs_01'))!.parameters.run_id).toBe(after.runId);
+      expect(await count(rt, 'select count(*) from part_miacs_01')).toBe(1000);
+      expect(await count(rt, 'select count(*) from bucketed_miacs_01')).toBe(1000);
+      expect(rt.bus.published.filter((e) => e.source === 'aws.glue')).toHaveLength(1); // the split ran once
+    },
+  );
 
   test('refused while the inputs are missing, with the fix', async () => {
     const { makeReplayFromStage } = await import('../../shared/use-cases/replay-from-stage.js');
-    await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-09-30', fromStage: 'bucketed-tables' })).rejects.toThrow(/no run of infobase snapshot_dt=2025-09-30/);
-    await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage: 'bucketed-tables', tables: ['nope'] })).rejects.toThrow(/tables nope were not split/);
+    await expect(makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-09-30', fromStage: 'bucketed-tables' })).rejects.toThrow(
+      /no run of infobase snapshot_dt=2025-09-30/,
+    );
+    await expect(
+      makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage: 'bucketed-tables', tables: ['nope'] }),
+    ).rejects.toThrow(/tables nope were not split/);
   });
 });
 
@@ -174,15 +194,31 @@ describe('observability', () => {
     } finally {
       rt.close();
     }
-    const lines = readFileSync(`${home}/logs/flywheel.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const lines = readFileSync(`${home}/logs/flywheel.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const emf = lines.filter((l) => l._aws);
     const names = emf.flatMap((l) => l._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name));
     expect(names).toEqual(expect.arrayContaining(['StageDuration', 'RowsPublished', 'FilesWritten', 'TablesSucceeded', 'TablesFailed']));
-    expect(emf.filter((l) => l.StageDuration !== undefined).map((l) => l.stage)).toEqual(['snapshot-trigger', 'split-and-bucket', 'register-staged-tables', 'bucketed-tables']);
+    expect(emf.filter((l) => l.StageDuration !== undefined).map((l) => l.stage)).toEqual([
+      'snapshot-trigger',
+      'split-and-bucket',
+      'register-staged-tables',
+      'bucketed-tables',
+    ]);
     expect(emf.find((l) => l.RowsPublished !== undefined)).toMatchObject({ dataset: 'infobase', RowsPublished: 1000, TablesSucceeded: 5, TablesFailed: 0 });
-    const pipelineLogs = lines.filter((l) => l.level && !String(l.run_id ?? '').startsWith('monitor-') && l.message !== 'ignoring entries under raw_input/ that are not valid snapshots');
+    const pipelineLogs = lines.filter(
+      (l) => l.level && !String(l.run_id ?? '').startsWith('monitor-') && l.message !== 'ignoring entries under raw_input/ that are not valid snapshots',
+    );
     expect(pipelineLogs.length).toBeGreaterThan(10);
-    for (const l of pipelineLogs) expect(l).toMatchObject({ dataset: 'infobase', snapshot_dt: '2025-10-31', run_id: expect.any(String), stage: expect.stringMatching(/^(snapshot-trigger|register-staged-tables|bucketed-tables)$/) });
+    for (const l of pipelineLogs)
+      expect(l).toMatchObject({
+        dataset: 'infobase',
+        snapshot_dt: '2025-10-31',
+        run_id: expect.any(String),
+        stage: expect.stringMatching(/^(snapshot-trigger|register-staged-tables|bucketed-tables)$/),
+      });
   });
 });
 
@@ -194,8 +230,12 @@ describe('the split into several files per table', () => {
       // IBE_04 in two source files of uneven size, so a share cuts across the file boundary
       const src = lakePath(home, 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_04');
       await fs.rename(path.join(src, 'part-0.parquet'), path.join(home, 'ibe_04.parquet'));
-      await rt.db.run(`COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') LIMIT 1100) TO '${path.join(src, 'part-0.parquet')}' (FORMAT parquet)`);
-      await rt.db.run(`COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') OFFSET 1100) TO '${path.join(src, 'part-1.parquet')}' (FORMAT parquet)`);
+      await rt.db.run(
+        `COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') LIMIT 1100) TO '${path.join(src, 'part-0.parquet')}' (FORMAT parquet)`,
+      );
+      await rt.db.run(
+        `COPY (SELECT * FROM read_parquet('${path.join(home, 'ibe_04.parquet')}') OFFSET 1100) TO '${path.join(src, 'part-1.parquet')}' (FORMAT parquet)`,
+      );
       await runPipeline(rt);
       expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
       for (const t of TABLES) {
@@ -228,14 +268,20 @@ describe('part_<t>_er for Entity Resolution', () => {
       await runPipeline(rt);
       expect(await count(rt, 'select count(*) from part_ibe_04_er')).toBe(600);
       expect(await count(rt, 'select count(distinct row_id) from part_ibe_04_er')).toBe(600);
-      expect(await count(rt, `select count(*) from part_ibe_04_er e join part_ibe_04 p on p.customer_user_id = e.customer_user_id and p.id_bucket = e.id_bucket`)).toBe(599); // the NULL key never joins
+      expect(
+        await count(rt, `select count(*) from part_ibe_04_er e join part_ibe_04 p on p.customer_user_id = e.customer_user_id and p.id_bucket = e.id_bucket`),
+      ).toBe(599); // the NULL key never joins
       const def = (await rt.catalog.getTable('flywheel', 'part_ibe_04_er'))!;
-      expect(def.columns).toEqual([{ name: 'row_id', type: 'string' }, { name: 'customer_user_id', type: 'string' }]);
+      expect(def.columns).toEqual([
+        { name: 'row_id', type: 'string' },
+        { name: 'customer_user_id', type: 'string' },
+      ]);
       expect(def.partitionKeys).toEqual([{ name: 'id_bucket', type: 'int' }]);
       expect(def.comment).toBe('Bucketed table created from snapshot_dt=2025-10-31');
       const row = (await rt.db.all("SELECT row_id FROM flywheel.part_ibe_04_er WHERE customer_user_id = 'cust_00000042'"))[0]!;
       expect(row.row_id).toBe(createHash('sha256').update('2025-10-31|Kcust_00000042|1').digest('hex'));
-      const ids = async () => (await rt.db.all('SELECT row_id, customer_user_id FROM flywheel.part_ibe_04_er ORDER BY row_id')).map((r) => `${r.row_id}:${r.customer_user_id}`);
+      const ids = async () =>
+        (await rt.db.all('SELECT row_id, customer_user_id FROM flywheel.part_ibe_04_er ORDER BY row_id')).map((r) => `${r.row_id}:${r.customer_user_id}`);
       const before = await ids();
       await makeReplayFromStage(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', fromStage: 'bucketed-tables', tables: ['ibe_04'] });
       await rt.bus.drain();
@@ -255,11 +301,30 @@ describe('part_<t>_er for Entity Resolution', () => {
       SELECT k AS customer_user_id, ${db.bucketSql('k')} AS id_bucket FROM (SELECT 'c' || (i % 500) AS k FROM range(2000) t(i) UNION ALL SELECT 'solo' || i FROM range(300) t(i))
       UNION ALL SELECT NULL, 0 FROM range(4)`);
     try {
-      const step: PartRangeStep = { kind: 'part-range', database: 'er_twin', table: 't', sourceTable: 'part_t', stagingTable: 'x', location: 's3://data/x/', columns: [], first: true, fromBucket: 0, toBucket: 255, er: { snapshotDt: '2025-10-31', keyColumn: 'customer_user_id' } };
+      const step: PartRangeStep = {
+        kind: 'part-range',
+        database: 'er_twin',
+        table: 't',
+        sourceTable: 'part_t',
+        stagingTable: 'x',
+        location: 's3://data/x/',
+        columns: [],
+        first: true,
+        fromBucket: 0,
+        toBucket: 255,
+        er: { snapshotDt: '2025-10-31', keyColumn: 'customer_user_id' },
+      };
       // Trino's spellings mapped to DuckDB's: sha256 returns hex text in DuckDB, varbinary in Trino
-      const trinoAsDuck = (sql: string) => sql.replace(/lower\(to_hex\(sha256\(to_utf8\((.*?)\)\)\)\) AS "row_id"/, 'sha256($1) AS "row_id"').replace('AS varchar', 'AS VARCHAR');
-      for (const [fromBucket, toBucket] of [[0, 99], [100, 255]] as const) {
-        const pairs = async (sql: string) => (await db.all(`SELECT row_id, customer_user_id, id_bucket FROM (${sql}) ORDER BY row_id`)).map((r) => `${r.row_id}:${r.customer_user_id}:${r.id_bucket}`);
+      const trinoAsDuck = (sql: string) =>
+        sql.replace(/lower\(to_hex\(sha256\(to_utf8\((.*?)\)\)\)\) AS "row_id"/, 'sha256($1) AS "row_id"').replace('AS varchar', 'AS VARCHAR');
+      for (const [fromBucket, toBucket] of [
+        [0, 99],
+        [100, 255],
+      ] as const) {
+        const pairs = async (sql: string) =>
+          (await db.all(`SELECT row_id, customer_user_id, id_bucket FROM (${sql}) ORDER BY row_id`)).map(
+            (r) => `${r.row_id}:${r.customer_user_id}:${r.id_bucket}`,
+          );
         const duck = await pairs(rangeSelectSql({ ...step, fromBucket, toBucket }, 'duckdb'));
         const trino = rangeSelectSql({ ...step, fromBucket, toBucket }, 'trino');
         expect(trino).toContain('row_number() OVER (PARTITION BY "customer_user_id"');

@@ -19,7 +19,16 @@ describe('Replay Requested', () => {
     home = await sampleHome(500);
     // ibe_04's second range fails once: the run ends FAILED for that table
     let failOnce = true;
-    rt = await open(home, { config: { partitionsPerQuery: 100 }, faults: { step: (s) => (s.table === 'ibe_04' && s.fromBucket === 100 && failOnce ? ((failOnce = false), 'HIVE_BAD_DATA: injected') : undefined) } });
+    rt = await open(home, {
+      config: { partitionsPerQuery: 100 },
+      faults: {
+        step: (s) => {
+          if (s.table !== 'ibe_04' || s.fromBucket !== 100 || !failOnce) return undefined;
+          failOnce = false;
+          return 'HIVE_BAD_DATA: injected';
+        },
+      },
+    });
     await runPipeline(rt);
   });
   afterAll(() => rt.close());
@@ -47,13 +56,22 @@ describe('Replay Requested', () => {
   test('the run left ibe_04 failed; the alert carries the replay command', async () => {
     const l = (await ledger(rt, '2025-10-31'))!;
     expect(l.tables.ibe_04!.status).toBe('FAILED');
-    expect((await outbox(home)).some((m) => m.includes('npx flywheel replay') && m.includes('--snapshot 2025-10-31 --from-stage bucketed-tables --tables ibe_04'))).toBe(true);
+    expect(
+      (await outbox(home)).some((m) => m.includes('npx flywheel replay') && m.includes('--snapshot 2025-10-31 --from-stage bucketed-tables --tables ibe_04')),
+    ).toBe(true);
   });
 
   test('a dry run returns the plan and changes nothing', async () => {
     const { makeReplay } = await import('../../shared/use-cases/replay.js');
     const before = JSON.stringify(await ledger(rt, '2025-10-31'));
-    const outcome = await makeReplay(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', tables: ['ibe_04'], dryRun: true, reason: 't', requestId: 'dry' });
+    const outcome = await makeReplay(rt.deps)({
+      dataset: 'infobase',
+      snapshotDt: '2025-10-31',
+      tables: ['ibe_04'],
+      dryRun: true,
+      reason: 't',
+      requestId: 'dry',
+    });
     expect(outcome).toMatchObject({ outcome: 'planned', plan: { fromStage: 'bucketed-tables', stages: ['bucketed-tables'], tables: ['ibe_04'], jobs: [] } });
     expect(JSON.stringify(await ledger(rt, '2025-10-31'))).toBe(before);
   });
@@ -63,10 +81,16 @@ describe('Replay Requested', () => {
     const { makeLedgerStore } = await import('../../shared/use-cases/ledger-store.js');
     const store = makeLedgerStore(rt.store, rt.deps.config);
     const l = (await ledger(rt, '2025-10-31'))!;
-    await store.update(l, (x) => ((x.status = 'RUNNING'), true));
+    await store.update(l, (x) => {
+      x.status = 'RUNNING';
+      return true;
+    });
     const outcome = await makeReplay(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', reason: 't', requestId: 'inflight' });
     expect(outcome).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/still in flight; replay refused/) });
-    await store.update(l, (x) => ((x.status = 'FAILED'), true));
+    await store.update(l, (x) => {
+      x.status = 'FAILED';
+      return true;
+    });
   });
 
   test('replaying the failed table completes the run: no rows lost or doubled; a duplicate delivery starts nothing', async () => {
@@ -76,7 +100,12 @@ describe('Replay Requested', () => {
     expect(l.trigger.kind).toBe('replay');
     expect(l.tables.ibe_04!.status).toBe('SUCCEEDED');
     expect(await count(rt, 'select count(*) from part_ibe_04')).toBe(500);
-    expect(await count(rt, 'select count(*) from (select customer_user_id, count(*) c from part_ibe_04 where customer_user_id is not null group by 1 having count(*) > 1)')).toBe(0);
+    expect(
+      await count(
+        rt,
+        'select count(*) from (select customer_user_id, count(*) c from part_ibe_04 where customer_user_id is not null group by 1 having count(*) > 1)',
+      ),
+    ).toBe(0);
     expect(await count(rt, 'select count(*) from bucketed_ibe_04')).toBe(500);
     await send(rt, event);
     expect((await ledger(rt, '2025-10-31'))!.runId).toBe(l.runId);

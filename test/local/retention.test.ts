@@ -26,11 +26,17 @@ test('three snapshots, retain 2: the oldest is removed after the newest checks o
     // the monitor (retain 2) finds the live data intact and applies retention
     rt.bus.invoke('dataMonitor', { options: { retain_snapshots: 2 } });
     await rt.bus.drain();
-    const done = rt.bus.published.filter((e) => e['detail-type'] === 'Monitor Completed').at(-1)!.detail as { intact: boolean; retention: { deleted: string[] } };
+    const done = rt.bus.published.filter((e) => e['detail-type'] === 'Monitor Completed').at(-1)!.detail as {
+      intact: boolean;
+      retention: { deleted: string[] };
+    };
     expect(done.intact).toBe(true);
     expect(done.retention.deleted.every((f) => f.includes('snapshot_dt=2025-09-30'))).toBe(true);
     expect((await folders(rt, partBase)).map((f) => f!.slice(0, 22))).toEqual(['snapshot_dt=2025-10-31', 'snapshot_dt=2025-11-30']);
-    expect((await folders(rt, 'omc_cleanroom_data/split_cluster/infobase_attributes/ibe_04/')).map((f) => f!.slice(0, 22))).toEqual(['snapshot_dt=2025-10-31', 'snapshot_dt=2025-11-30']);
+    expect((await folders(rt, 'omc_cleanroom_data/split_cluster/infobase_attributes/ibe_04/')).map((f) => f!.slice(0, 22))).toEqual([
+      'snapshot_dt=2025-10-31',
+      'snapshot_dt=2025-11-30',
+    ]);
     expect(await count(rt, 'select count(*) from part_ibe_04')).toBe(300);
     expect(await count(rt, 'select count(*) from bucketed_ibe_04')).toBe(300);
   } finally {

@@ -14,7 +14,17 @@ const template: Template = {
     Unnamed: { Type: 'AWS::S3::Bucket' },
     Dlq: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'q-dlq' } },
     Topic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'alerts' } },
-    Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:*', Resource: '*' }] } } },
+    Key: {
+      Type: 'AWS::KMS::Key',
+      Properties: {
+        KeyPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:*', Resource: '*' },
+          ],
+        },
+      },
+    },
     Db: { Type: 'AWS::Glue::Database', Properties: { DatabaseInput: { Name: 'flywheel_dev' } } },
     Job: { Type: 'AWS::Glue::Job', Properties: { Name: 'split' } },
     Wg: { Type: 'AWS::Athena::WorkGroup', Properties: { Name: 'wg' } },
@@ -24,12 +34,24 @@ const template: Template = {
       Properties: {
         RoleName: 'r',
         Policies: [
-          { PolicyName: 'p', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': '${Data.Arn}/*' } }] } },
+          {
+            PolicyName: 'p',
+            PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': '${Data.Arn}/*' } }] },
+          },
           { 'Fn::If': ['IsProd', { PolicyName: 'prod-only', PolicyDocument: {} }, { Ref: 'AWS::NoValue' }] },
         ],
       },
     },
-    TopicPolicy: { Type: 'AWS::SNS::TopicPolicy', Properties: { Topics: [{ Ref: 'Topic' }], PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: 'Topic' } }] } } },
+    TopicPolicy: {
+      Type: 'AWS::SNS::TopicPolicy',
+      Properties: {
+        Topics: [{ Ref: 'Topic' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: 'Topic' } }],
+        },
+      },
+    },
   },
 };
 const r = (v: unknown) => resolveIntrinsics(template, v);
@@ -83,7 +105,14 @@ test('listPolicyDocuments: identity and resource policies, located, resolved, Fn
     { where: 'Role/Policies[0]', kind: 'identity', policyName: 'p' },
     { where: 'TopicPolicy/PolicyDocument', kind: 'resource', policyName: undefined },
   ]);
-  expect(docs[1]!.document).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::flywheel-dev-data/*' }] });
+  expect(docs[1]!.document).toEqual({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::flywheel-dev-data/*' }],
+  });
   expect(docs.flatMap((d) => unresolvedParts(d.document))).toEqual([]);
-  expect(unresolvedParts({ a: [{ Ref: 'X' }], b: 'arn:${AWS::Region}', c: '${aws:username}/${*}', d: '${Data.Arn}' })).toEqual(['$.a[0].Ref', '$.b: arn:${AWS::Region}', '$.d: ${Data.Arn}']);
+  expect(unresolvedParts({ a: [{ Ref: 'X' }], b: 'arn:${AWS::Region}', c: '${aws:username}/${*}', d: '${Data.Arn}' })).toEqual([
+    '$.a[0].Ref',
+    '$.b: arn:${AWS::Region}',
+    '$.d: ${Data.Arn}',
+  ]);
 });

@@ -127,7 +127,8 @@ function resolve(ctx: Context, value: Json, at: string): Resolved {
         if (!Array.isArray(arg) || arg.length !== 2) throw new ResolveError(`${where}: expected [index, list]`);
         const index = Number(scalar(resolve(ctx, arg[0]!, `${where}[0]`), `${where}[0]`));
         const list = resolve(ctx, arg[1]!, `${where}[1]`);
-        if (!Array.isArray(list) || !Number.isInteger(index) || index < 0 || index >= list.length) throw new ResolveError(`${where}: index ${index} is outside the list`);
+        if (!Array.isArray(list) || !Number.isInteger(index) || index < 0 || index >= list.length)
+          throw new ResolveError(`${where}: index ${index} is outside the list`);
         return list[index]!;
       }
       case 'Fn::Split': {
@@ -165,7 +166,7 @@ function resolve(ctx: Context, value: Json, at: string): Resolved {
 }
 
 function scalar(v: Resolved, at: string): string {
-  const s = v === NO_VALUE ? undefined : str(v) ?? (typeof v === 'boolean' ? String(v) : undefined);
+  const s = v === NO_VALUE ? undefined : (str(v) ?? (typeof v === 'boolean' ? String(v) : undefined));
   if (s === undefined) throw new ResolveError(`${at}: expected a string, got ${v === NO_VALUE ? 'AWS::NoValue' : JSON.stringify(v)}`);
   return s;
 }
@@ -446,7 +447,7 @@ function topicOf(ctx: Context, logicalId: string, at: string): string {
 
 function attributeOf(ctx: Context, logicalId: string, attribute: string, at: string): string {
   const type = typeOf(ctx, logicalId);
-  const { partition: p, region: r, accountId: a } = ctx.opts;
+  const { region: r } = ctx.opts;
   const name = () => nameOf(ctx, logicalId);
   switch (`${type}.${attribute}`) {
     case 'AWS::S3::Bucket.DomainName':
@@ -463,7 +464,11 @@ function attributeOf(ctx: Context, logicalId: string, attribute: string, at: str
     case 'AWS::SNS::Topic.TopicArn':
       return arnOf(ctx, logicalId, at);
     case 'AWS::IAM::Role.RoleId':
-      return `AROA${logicalId.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 17).padEnd(17, 'X')}`;
+      return `AROA${logicalId
+        .toUpperCase()
+        .replace(/[^A-Z0-9]/g, '')
+        .slice(0, 17)
+        .padEnd(17, 'X')}`;
     case 'AWS::Athena::WorkGroup.Name':
       return name();
     case 'AWS::Lambda::Function.FunctionName':

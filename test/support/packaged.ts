@@ -46,7 +46,8 @@ export function packaged(stage: Stage): Packaged {
     const work = `${dir}.partial`;
     rmSync(work, { recursive: true, force: true });
     runOsls(['package', '--stage', stage, '--package', work, ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : [])]);
-    for (const old of readdirSync(cacheDir)) if (old.endsWith(`-${stage}`) && old !== path.basename(dir)) rmSync(path.join(cacheDir, old), { recursive: true, force: true });
+    for (const old of readdirSync(cacheDir))
+      if (old.endsWith(`-${stage}`) && old !== path.basename(dir)) rmSync(path.join(cacheDir, old), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);
     writeFileSync(path.join(dir, 'done'), '');

@@ -10,7 +10,13 @@ import { AccessDeniedError } from '../../ports.js';
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError', 'AuthorizationErrorException', 'Forbidden', 'UnauthorizedOperation']);
 
 /** S3 operations whose IAM action is not their name. */
-const S3_ACTION: Record<string, string> = { ListObjectsV2: 's3:ListBucket', ListObjects: 's3:ListBucket', HeadObject: 's3:GetObject', DeleteObjects: 's3:DeleteObject', CopyObject: 's3:PutObject' };
+const S3_ACTION: Record<string, string> = {
+  ListObjectsV2: 's3:ListBucket',
+  ListObjects: 's3:ListBucket',
+  HeadObject: 's3:GetObject',
+  DeleteObjects: 's3:DeleteObject',
+  CopyObject: 's3:PutObject',
+};
 
 interface Failure {
   name?: string;
@@ -68,6 +74,7 @@ export function principalOf(message: string | undefined, env: NodeJS.ProcessEnv 
  * Adds the middleware to a client: its access-denied errors are rethrown as AccessDeniedError (the original
  * as `cause`). `env` is the function's (it names the execution role when AWS's message names none).
  */
+// biome-ignore lint/suspicious/noExplicitAny: any client's stack (MiddlewareStack is invariant in its input and output types)
 export function nameAccessDenials(client: { middlewareStack: MiddlewareStack<any, any> }, service: string, env: NodeJS.ProcessEnv = process.env): void {
   client.middlewareStack.add(
     (next, context: HandlerExecutionContext) => async (args) => {
@@ -78,7 +85,10 @@ export function nameAccessDenials(client: { middlewareStack: MiddlewareStack<any
         const action = iamAction(service, context.commandName ?? 'UnknownCommand');
         const input = (args.input ?? {}) as Record<string, unknown>;
         const message = (err as Failure).message;
-        const missing = service === 's3' && /^(GetObject|HeadObject)Command$/.test(context.commandName ?? '') ? '; S3 also answers 403 for a missing key when the role lacks s3:ListBucket on the bucket' : '';
+        const missing =
+          service === 's3' && /^(GetObject|HeadObject)Command$/.test(context.commandName ?? '')
+            ? '; S3 also answers 403 for a missing key when the role lacks s3:ListBucket on the bucket'
+            : '';
         const fix = `${message ? `AWS: ${message.slice(0, 300)}${missing}. ` : missing ? `${missing.slice(2)}. ` : ''}Fix: allow ${action} on it in the role's statements (serverless.yml iamRoleStatements)`;
         throw Object.assign(new AccessDeniedError(action, resourceOf(service, input), principalOf(message, env), fix), { cause: err });
       }

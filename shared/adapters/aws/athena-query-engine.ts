@@ -13,9 +13,21 @@ import type { EngineQuery, QueryEngine, QueryState } from '../../ports.js';
  * and data of the tables a query reads or writes, the partitions a DDL statement registers.
  */
 export const ATHENA_ACTIONS = {
-  calls: { start: ['athena:StartQueryExecution'], status: ['athena:GetQueryExecution'], results: ['athena:GetQueryExecution', 'athena:GetQueryResults'] } satisfies Record<EngineMethod, string[]>,
-  results: { bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], objects: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] },
-  read: { glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], bucket: ['s3:GetBucketLocation', 's3:ListBucket'], objects: ['s3:GetObject'], key: ['kms:Decrypt'] },
+  calls: {
+    start: ['athena:StartQueryExecution'],
+    status: ['athena:GetQueryExecution'],
+    results: ['athena:GetQueryExecution', 'athena:GetQueryResults'],
+  } satisfies Record<EngineMethod, string[]>,
+  results: {
+    bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+    objects: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  },
+  read: {
+    glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+    bucket: ['s3:GetBucketLocation', 's3:ListBucket'],
+    objects: ['s3:GetObject'],
+    key: ['kms:Decrypt'],
+  },
   /** CTAS (CreateTable) and INSERT INTO (partitions looked up, then created) of a partitioned parquet table; multipart writes under SSE-KMS need Decrypt too. */
   write: {
     glue: ['glue:GetDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:CreatePartition', 'glue:BatchCreatePartition'],
@@ -51,7 +63,10 @@ export interface AthenaOptions {
 
 /** QueryEngine over Athena (the client comes from the composition root). */
 export class AthenaQueryEngine implements QueryEngine {
-  constructor(private readonly client: AthenaClient, private readonly options: AthenaOptions) {}
+  constructor(
+    private readonly client: AthenaClient,
+    private readonly options: AthenaOptions,
+  ) {}
 
   /** Starts a build step or monitor query, rendered as Athena SQL, in the query's database. */
   async start(query: EngineQuery, token: string): Promise<string> {

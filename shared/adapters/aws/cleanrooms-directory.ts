@@ -7,17 +7,37 @@
  * marks every row it would have fed. Anything that is not a service error (a bug) is thrown.
  */
 import {
-  CleanRoomsServiceException, GetConfiguredTableAnalysisRuleCommand, GetConfiguredTableAssociationAnalysisRuleCommand, GetConfiguredTableAssociationCommand,
-  GetConfiguredTableCommand, paginateListConfiguredTableAssociations, paginateListConfiguredTables,
-  type CleanRoomsClient, type ConfiguredTableAnalysisRuleType, type ConfiguredTableAssociationAnalysisRuleType,
+  CleanRoomsServiceException,
+  GetConfiguredTableAnalysisRuleCommand,
+  GetConfiguredTableAssociationAnalysisRuleCommand,
+  GetConfiguredTableAssociationCommand,
+  GetConfiguredTableCommand,
+  paginateListConfiguredTableAssociations,
+  paginateListConfiguredTables,
+  type CleanRoomsClient,
+  type ConfiguredTableAnalysisRuleType,
+  type ConfiguredTableAssociationAnalysisRuleType,
 } from '@aws-sdk/client-cleanrooms';
 import {
-  EntityResolutionServiceException, GetIdNamespaceCommand, GetSchemaMappingCommand, paginateListIdNamespaces, paginateListSchemaMappings,
+  EntityResolutionServiceException,
+  GetIdNamespaceCommand,
+  GetSchemaMappingCommand,
+  paginateListIdNamespaces,
+  paginateListSchemaMappings,
   type EntityResolutionClient,
 } from '@aws-sdk/client-entityresolution';
 import {
-  failed, fetched,
-  type AssociationAnalysisRule, type AssociationItem, type ConfiguredTableItem, type Fetched, type GlueTableRef, type IdNamespaceItem, type Listed, type SchemaMappingItem, type TableAnalysisRule,
+  failed,
+  fetched,
+  type AssociationAnalysisRule,
+  type AssociationItem,
+  type ConfiguredTableItem,
+  type Fetched,
+  type GlueTableRef,
+  type IdNamespaceItem,
+  type Listed,
+  type SchemaMappingItem,
+  type TableAnalysisRule,
 } from '../../domain/cleanrooms-report.js';
 import type { DirectoryMethod } from '../../domain/access.js';
 import { AccessDeniedError } from '../../ports.js';
@@ -150,23 +170,38 @@ export class AwsCleanRoomsDirectory implements CleanRoomsDirectory {
       let types: Fetched<ConfiguredTableAssociationAnalysisRuleType[]> = fetched(s.analysisRuleTypes ?? []);
       if (!s.analysisRuleTypes) {
         types = await attempt(`GetConfiguredTableAssociation ${id}`, async () => {
-          const out = await this.cleanrooms.send(new GetConfiguredTableAssociationCommand({ membershipIdentifier: membershipId, configuredTableAssociationIdentifier: id }));
+          const out = await this.cleanrooms.send(
+            new GetConfiguredTableAssociationCommand({ membershipIdentifier: membershipId, configuredTableAssociationIdentifier: id }),
+          );
           return out.configuredTableAssociation?.analysisRuleTypes ?? [];
         });
       }
       if (!types.ok) return { ...base, analysisRule: types };
       const type = types.value[0];
       if (!type) return base;
-      return { ...base, analysisRule: await attempt(`GetConfiguredTableAssociationAnalysisRule ${id} ${type}`, () => this.associationRule(membershipId, id, type)) };
+      return {
+        ...base,
+        analysisRule: await attempt(`GetConfiguredTableAssociationAnalysisRule ${id} ${type}`, () => this.associationRule(membershipId, id, type)),
+      };
     });
     return { items, ...(listed.error ? { error: listed.error } : {}) };
   }
 
   private async associationRule(membershipId: string, id: string, type: ConfiguredTableAssociationAnalysisRuleType): Promise<AssociationAnalysisRule> {
-    const out = await this.cleanrooms.send(new GetConfiguredTableAssociationAnalysisRuleCommand({ membershipIdentifier: membershipId, configuredTableAssociationIdentifier: id, analysisRuleType: type }));
+    const out = await this.cleanrooms.send(
+      new GetConfiguredTableAssociationAnalysisRuleCommand({
+        membershipIdentifier: membershipId,
+        configuredTableAssociationIdentifier: id,
+        analysisRuleType: type,
+      }),
+    );
     const v1 = out.analysisRule?.policy?.v1;
     const rule = v1?.custom ?? v1?.aggregation ?? v1?.list;
-    return { type: out.analysisRule?.type ?? type, allowedResultReceivers: rule?.allowedResultReceivers ?? [], allowedAdditionalAnalyses: rule?.allowedAdditionalAnalyses ?? [] };
+    return {
+      type: out.analysisRule?.type ?? type,
+      allowedResultReceivers: rule?.allowedResultReceivers ?? [],
+      allowedAdditionalAnalyses: rule?.allowedAdditionalAnalyses ?? [],
+    };
   }
 
   async idNamespaces(): Promise<Listed<IdNamespaceItem>> {
@@ -178,7 +213,10 @@ export class AwsCleanRoomsDirectory implements CleanRoomsDirectory {
         return {
           ...(out.type ? { type: out.type } : {}),
           methods: (out.idMappingWorkflowProperties ?? []).map((w) => w.idMappingType ?? '').filter(Boolean),
-          inputSources: (out.inputSourceConfig ?? []).map((i) => ({ inputSourceARN: i.inputSourceARN ?? '', ...(i.schemaName ? { schemaName: i.schemaName } : {}) })),
+          inputSources: (out.inputSourceConfig ?? []).map((i) => ({
+            inputSourceARN: i.inputSourceARN ?? '',
+            ...(i.schemaName ? { schemaName: i.schemaName } : {}),
+          })),
         };
       });
       return { name, detail };

@@ -16,13 +16,17 @@ const entrySize = (e: PutEventsRequestEntry) => utf8(e.Source) + utf8(e.DetailTy
 
 /** EventBus over EventBridge (the client comes from the composition root). */
 export class EventBridgeBus implements EventBus {
-  constructor(private readonly client: EventBridgeClient, private readonly options: { busName: string }) {}
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly options: { busName: string },
+  ) {}
 
   /** Sends the events in order, in requests of ≤10 entries and <256 KB; throws naming every rejected entry. */
   async put(events: BusEvent[]): Promise<void> {
     const entries = events.map((e) => ({ EventBusName: this.options.busName, Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail) }));
     const oversized = entries.find((e) => entrySize(e) >= MAX_BYTES);
-    if (oversized) throw new Error(`event ${oversized.Source} / ${oversized.DetailType} is ${entrySize(oversized)} bytes; EventBridge takes less than ${MAX_BYTES}`);
+    if (oversized)
+      throw new Error(`event ${oversized.Source} / ${oversized.DetailType} is ${entrySize(oversized)} bytes; EventBridge takes less than ${MAX_BYTES}`);
     for (const batch of batches(entries)) {
       const res = await this.client.send(new PutEventsCommand({ Entries: batch }));
       if (res.FailedEntryCount) {

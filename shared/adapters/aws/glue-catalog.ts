@@ -5,9 +5,23 @@
  * Glue batches partition calls: create ≤100, update ≤100, delete ≤25 partitions a call.
  */
 import {
-  AlreadyExistsException, BatchCreatePartitionCommand, BatchDeletePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand,
-  DeleteTableCommand, EntityNotFoundException, GetPartitionsCommand, GetTableCommand, GetTablesCommand, UpdateTableCommand,
-  type ErrorDetail, type GlueClient, type PartitionInput, type StorageDescriptor, type Table, type TableInput,
+  AlreadyExistsException,
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  BatchUpdatePartitionCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  EntityNotFoundException,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GetTablesCommand,
+  UpdateTableCommand,
+  type ErrorDetail,
+  type GlueClient,
+  type PartitionInput,
+  type StorageDescriptor,
+  type Table,
+  type TableInput,
 } from '@aws-sdk/client-glue';
 import type { CatalogMethod } from '../../domain/access.js';
 import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
@@ -20,7 +34,14 @@ export const GLUE_CATALOG_ACTIONS: Record<CatalogMethod, string[]> = {
   deleteTable: ['glue:DeleteTable'],
   getPartitions: ['glue:GetPartitions'],
   addPartitions: ['glue:GetTable', 'glue:BatchCreatePartition'],
-  switchTables: ['glue:UpdateTable', 'glue:CreateTable', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:BatchDeletePartition'],
+  switchTables: [
+    'glue:UpdateTable',
+    'glue:CreateTable',
+    'glue:GetPartitions',
+    'glue:BatchCreatePartition',
+    'glue:BatchUpdatePartition',
+    'glue:BatchDeletePartition',
+  ],
 };
 
 const INPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat';
@@ -31,7 +52,8 @@ const UPDATE_BATCH = 100;
 const DELETE_BATCH = 25;
 
 const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-const isNamed = (err: unknown, type: { new (...args: never[]): Error }, name: string) => err instanceof type || (err as { name?: string } | undefined)?.name === name;
+const isNamed = (err: unknown, type: { new (...args: never[]): Error }, name: string) =>
+  err instanceof type || (err as { name?: string } | undefined)?.name === name;
 const notFound = (err: unknown) => isNamed(err, EntityNotFoundException, 'EntityNotFoundException');
 const alreadyExists = (err: unknown) => isNamed(err, AlreadyExistsException, 'AlreadyExistsException');
 const valuesKey = (values: string[] | undefined) => JSON.stringify(values ?? []);
@@ -220,7 +242,12 @@ export class GlueCatalog implements Catalog {
       const already = new Set(errors.filter((e) => e.ErrorDetail?.ErrorCode === 'AlreadyExistsException').map((e) => valuesKey(e.PartitionValues)));
       existed.push(...batch.filter((p) => already.has(valuesKey(p.values))));
       const failed = errors.filter((e) => e.ErrorDetail?.ErrorCode !== 'AlreadyExistsException');
-      raise('BatchCreatePartition', database, t, failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })));
+      raise(
+        'BatchCreatePartition',
+        database,
+        t,
+        failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })),
+      );
     }
     return existed;
   }
@@ -235,7 +262,12 @@ export class GlueCatalog implements Catalog {
           Entries: batch.map((p) => ({ PartitionValueList: p.values, PartitionInput: partitionInput(t, p) })),
         }),
       );
-      raise('BatchUpdatePartition', database, t, (res.Errors ?? []).map((e) => ({ values: e.PartitionValueList, detail: e.ErrorDetail })));
+      raise(
+        'BatchUpdatePartition',
+        database,
+        t,
+        (res.Errors ?? []).map((e) => ({ values: e.PartitionValueList, detail: e.ErrorDetail })),
+      );
     }
   }
 
@@ -246,7 +278,12 @@ export class GlueCatalog implements Catalog {
         new BatchDeletePartitionCommand({ DatabaseName: database, TableName: t.name, PartitionsToDelete: batch.map((p) => ({ Values: p.values })) }),
       );
       const failed = (res.Errors ?? []).filter((e) => e.ErrorDetail?.ErrorCode !== 'EntityNotFoundException');
-      raise('BatchDeletePartition', database, t, failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })));
+      raise(
+        'BatchDeletePartition',
+        database,
+        t,
+        failed.map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail })),
+      );
     }
   }
 }

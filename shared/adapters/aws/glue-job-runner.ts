@@ -4,7 +4,11 @@ import type { JobMethod } from '../../domain/access.js';
 import type { JobRunner, JobState, MaintenanceJob, SplitJobArgs } from '../../ports.js';
 
 /** The Glue action behind each method (on the job). */
-export const GLUE_JOB_ACTIONS: Record<JobMethod, string[]> = { startSplitJob: ['glue:StartJobRun'], startJob: ['glue:StartJobRun'], jobRunState: ['glue:GetJobRun'] };
+export const GLUE_JOB_ACTIONS: Record<JobMethod, string[]> = {
+  startSplitJob: ['glue:StartJobRun'],
+  startJob: ['glue:StartJobRun'],
+  jobRunState: ['glue:GetJobRun'],
+};
 
 /** JobRunner over Glue; each dataset has its own split job (`jobNames[dataset]`), each maintenance job its own (`maintenanceJobNames`). */
 export class GlueJobRunner implements JobRunner {
@@ -17,7 +21,9 @@ export class GlueJobRunner implements JobRunner {
   async startJob(job: MaintenanceJob, args: Record<string, string>): Promise<{ jobName: string; jobRunId: string }> {
     const jobName = this.options.maintenanceJobNames?.[job];
     if (!jobName) throw new Error(`no Glue job is configured for ${job} (set ${job.toUpperCase()}_JOB_NAME)`);
-    const res = await this.client.send(new StartJobRunCommand({ JobName: jobName, Arguments: Object.fromEntries(Object.entries(args).map(([k, v]) => [`--${k}`, v])) }));
+    const res = await this.client.send(
+      new StartJobRunCommand({ JobName: jobName, Arguments: Object.fromEntries(Object.entries(args).map(([k, v]) => [`--${k}`, v])) }),
+    );
     if (!res.JobRunId) throw new Error(`Glue StartJobRun of ${jobName} returned no JobRunId`);
     return { jobName, jobRunId: res.JobRunId };
   }
@@ -60,7 +66,11 @@ export class GlueJobRunner implements JobRunner {
  */
 export const GLUE_JOB_SCRIPT_ACTIONS = {
   read: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject'], key: ['kms:Decrypt'] },
-  write: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], key: ['kms:GenerateDataKey', 'kms:Decrypt'] },
+  write: {
+    bucket: ['s3:ListBucket'],
+    objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+    key: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  },
   put: { bucket: [] as string[], objects: ['s3:PutObject'], key: ['kms:GenerateDataKey'] },
   catalog: { database: ['glue:GetDatabase'], table: ['glue:GetTable', 'glue:GetPartitions'] },
 };

@@ -38,7 +38,11 @@ export function iamRequests(grants: readonly Grant[], r: AwsResources): IamReque
   const s3Object = (bucket: string, key: string) => `arn:${r.partition}:s3:::${bucket}/${key}`;
   const glue = (kind: string) => `arn:${r.partition}:glue:${r.region}:${r.accountId}:${kind}`;
   /** A Glue action's resources: the catalog and the database, and the table unless it acts on the database alone. */
-  const glueTable = (database: string, table: string, action?: string) => [glue('catalog'), glue(`database/${database}`), ...(action === 'glue:GetDatabase' ? [] : [glue(`table/${database}/${table}`)])];
+  const glueTable = (database: string, table: string, action?: string) => [
+    glue('catalog'),
+    glue(`database/${database}`),
+    ...(action === 'glue:GetDatabase' ? [] : [glue(`table/${database}/${table}`)]),
+  ];
   const out: IamRequest[] = [];
   const add = (actions: string[], resources: string[], why: string, context?: Record<string, string>) => {
     for (const action of actions) for (const resource of resources) out.push({ action, resource, why, ...(context ? { context } : {}) });
@@ -52,7 +56,11 @@ export function iamRequests(grants: readonly Grant[], r: AwsResources): IamReque
   };
   /** S3 access of a data location by Athena (read or write), with the bucket's key. */
   const data = (d: { bucket: string; prefix: string }, a: { bucket: string[]; objects: string[]; key: string[] }, why: string) => {
-    add(a.bucket.filter((x) => x !== 's3:ListBucket'), [s3Bucket(d.bucket)], why);
+    add(
+      a.bucket.filter((x) => x !== 's3:ListBucket'),
+      [s3Bucket(d.bucket)],
+      why,
+    );
     if (a.bucket.includes('s3:ListBucket')) add(['s3:ListBucket'], [s3Bucket(d.bucket)], why, { 's3:prefix': d.prefix });
     add(a.objects, [s3Object(d.bucket, sampleKey(d.prefix))], why);
     key(d.bucket, a.key, why);
@@ -71,8 +79,10 @@ export function iamRequests(grants: readonly Grant[], r: AwsResources): IamReque
         const wg = r.workgroups[g.port];
         const workgroup = `arn:${r.partition}:athena:${r.region}:${r.accountId}:workgroup/${wg.name}`;
         for (const m of g.methods) add(ATHENA_ACTIONS.calls[m], [workgroup], `${g.port}.${m} in ${wg.name}`);
-        if (g.methods.includes('start')) data(wg.results, { ...ATHENA_ACTIONS.results, key: [] }, `${g.port} query results under s3://${wg.results.bucket}/${wg.results.prefix}`);
-        else if (g.methods.includes('results')) add(['s3:GetObject'], [s3Object(wg.results.bucket, sampleKey(wg.results.prefix))], `${g.port}.results reads the result file`);
+        if (g.methods.includes('start'))
+          data(wg.results, { ...ATHENA_ACTIONS.results, key: [] }, `${g.port} query results under s3://${wg.results.bucket}/${wg.results.prefix}`);
+        else if (g.methods.includes('results'))
+          add(['s3:GetObject'], [s3Object(wg.results.bucket, sampleKey(wg.results.prefix))], `${g.port}.results reads the result file`);
         for (const d of g.reads) {
           addGlue(ATHENA_ACTIONS.read.glue, g.database, sampleTable(d.tablePrefix), `${g.port} query reads ${g.database}.${d.tablePrefix}*`);
           data(d, ATHENA_ACTIONS.read, `${g.port} query reads ${d.tablePrefix}* data`);
@@ -81,7 +91,8 @@ export function iamRequests(grants: readonly Grant[], r: AwsResources): IamReque
           addGlue(ATHENA_ACTIONS.write.glue, g.database, sampleTable(d.tablePrefix), `${g.port} query writes ${g.database}.${d.tablePrefix}*`);
           data(d, ATHENA_ACTIONS.write, `${g.port} query writes ${d.tablePrefix}* data`);
         }
-        for (const d of g.partitions ?? []) addGlue(ATHENA_ACTIONS.partitions.glue, g.database, sampleTable(d.tablePrefix), `${g.port} DDL adds partitions to ${g.database}.${d.tablePrefix}*`);
+        for (const d of g.partitions ?? [])
+          addGlue(ATHENA_ACTIONS.partitions.glue, g.database, sampleTable(d.tablePrefix), `${g.port} DDL adds partitions to ${g.database}.${d.tablePrefix}*`);
         break;
       }
       case 'jobs':
@@ -131,8 +142,10 @@ export function jobScriptRequests(reach: JobReach, r: Pick<AwsResources, 'partit
   const glue = (kind: string) => `arn:${r.partition}:glue:${r.region}:${r.accountId}:${kind}`;
   for (const t of reach.tables) {
     const why = `script reads ${t.database}.${t.table} through the catalog`;
-    for (const action of GLUE_JOB_SCRIPT_ACTIONS.catalog.database) for (const resource of [glue('catalog'), glue(`database/${t.database}`)]) out.push({ action, resource, why });
-    for (const action of GLUE_JOB_SCRIPT_ACTIONS.catalog.table) for (const resource of [glue('catalog'), glue(`database/${t.database}`), glue(`table/${t.database}/${t.table}`)]) out.push({ action, resource, why });
+    for (const action of GLUE_JOB_SCRIPT_ACTIONS.catalog.database)
+      for (const resource of [glue('catalog'), glue(`database/${t.database}`)]) out.push({ action, resource, why });
+    for (const action of GLUE_JOB_SCRIPT_ACTIONS.catalog.table)
+      for (const resource of [glue('catalog'), glue(`database/${t.database}`), glue(`table/${t.database}/${t.table}`)]) out.push({ action, resource, why });
   }
   return out;
 }

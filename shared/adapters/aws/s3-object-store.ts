@@ -1,7 +1,13 @@
 /** S3 as the object store: paginated listings, ranged reads, conditional writes (If-None-Match / If-Match). */
 import {
-  CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-  S3ServiceException, type S3Client,
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import type { StoreMethod } from '../../domain/access.js';
 import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
@@ -38,8 +44,7 @@ const isMissing = (err: unknown) => nameOf(err) !== 'NoSuchBucket' && (nameOf(er
  * A failed condition is 412 PreconditionFailed; 409 ConditionalRequestConflict means a concurrent
  * conditional write to the same key won the race. Either way the caller must re-read, not overwrite.
  */
-const isPrecondition = (err: unknown) =>
-  statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
+const isPrecondition = (err: unknown) => statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
 
 /** ObjectStore over S3 (the client comes from the composition root). */
 export class S3ObjectStore implements ObjectStore {
@@ -106,14 +111,18 @@ export class S3ObjectStore implements ObjectStore {
         new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true } }),
       );
       if (res.Errors?.length) {
-        throw new Error(`could not delete ${res.Errors.length} object(s) from s3://${bucket}: ${res.Errors.map((e) => `${e.Key} (${e.Code}: ${e.Message})`).join(', ')}`);
+        throw new Error(
+          `could not delete ${res.Errors.length} object(s) from s3://${bucket}: ${res.Errors.map((e) => `${e.Key} (${e.Code}: ${e.Message})`).join(', ')}`,
+        );
       }
     }
   }
 
   /** Server-side CopyObject (objects up to 5 GB; split output files are sized far below that). */
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
-    await this.client.send(new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }));
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }),
+    );
   }
 
   /** One CopyObject per copy, at most 16 in flight (S3 has no batch copy). */

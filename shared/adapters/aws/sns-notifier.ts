@@ -12,7 +12,11 @@ export const MAX_MESSAGE_BYTES = 250 * 1024;
 
 /** An SNS-safe subject: printable ASCII on one line, at most 99 characters (cut with `...`). */
 export function snsSubject(subject: string): string {
-  const ascii = subject.replace(/\s+/g, ' ').replace(/[—–]/g, '-').replace(/[^\x20-\x7e]/g, '?').trim();
+  const ascii = subject
+    .replace(/\s+/g, ' ')
+    .replace(/[—–]/g, '-')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
   return ascii.length <= MAX_SUBJECT ? ascii : `${ascii.slice(0, MAX_SUBJECT - 3)}...`;
 }
 
@@ -23,13 +27,19 @@ export function snsMessage(body: string): string {
   if (bytes.byteLength <= MAX_MESSAGE_BYTES) return body;
   const note = `\n\n[message truncated: ${bytes.byteLength} bytes exceed SNS's 256 KB limit]`;
   // decoding a cut that splits a character yields U+FFFD at the end: drop it
-  const kept = bytes.subarray(0, MAX_MESSAGE_BYTES - Buffer.byteLength(note)).toString('utf8').replace(/\uFFFD+$/, '');
+  const kept = bytes
+    .subarray(0, MAX_MESSAGE_BYTES - Buffer.byteLength(note))
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
   return kept + note;
 }
 
 /** Notifier over an SNS topic (the client comes from the composition root). */
 export class SnsNotifier implements Notifier {
-  constructor(private readonly client: SNSClient, private readonly options: { topicArn: string }) {}
+  constructor(
+    private readonly client: SNSClient,
+    private readonly options: { topicArn: string },
+  ) {}
 
   /** Publishes one message; empty attribute values are left out (SNS rejects them). */
   async publish(message: { subject: string; body: string; attributes?: Record<string, string> }): Promise<void> {

@@ -116,5 +116,9 @@ async function duckdbPlatform(): Promise<string> {
   }
 }
 
-const exists = (file: string) => fs.access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  );
 const firstLine = (err: unknown) => ((err as { stderr?: string }).stderr || (err as Error).message || String(err)).trim().split('\n')[0]!;

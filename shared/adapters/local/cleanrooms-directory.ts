@@ -36,8 +36,13 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import {
-  failed, fetched,
-  type AssociationItem, type ConfiguredTableItem, type IdNamespaceItem, type Listed, type SchemaMappingItem,
+  failed,
+  fetched,
+  type AssociationItem,
+  type ConfiguredTableItem,
+  type IdNamespaceItem,
+  type Listed,
+  type SchemaMappingItem,
 } from '../../domain/cleanrooms-report.js';
 import type { CleanRoomsDirectory } from '../../use-cases/cleanrooms-report.js';
 
@@ -48,7 +53,10 @@ const ConfiguredTableSchema = z
   .object({
     id: z.string().min(1),
     name: z.string().min(1),
-    glue: z.object({ database: z.string().min(1), table: z.string().min(1), region: z.string().optional() }).strict().optional(),
+    glue: z
+      .object({ database: z.string().min(1), table: z.string().min(1), region: z.string().optional() })
+      .strict()
+      .optional(),
     analysisRule: z
       .object({ type: z.enum(['CUSTOM', 'AGGREGATION', 'LIST']), allowedAnalyses: z.array(z.string()).default([]), allowedAnalysisProviders: accountIds })
       .strict()
@@ -66,7 +74,11 @@ const AssociationSchema = z
     configuredTableId: z.string().min(1),
     membershipId: z.string().min(1).optional(),
     analysisRule: z
-      .object({ type: z.enum(['CUSTOM', 'AGGREGATION', 'LIST']), allowedResultReceivers: accountIds, allowedAdditionalAnalyses: z.array(z.string()).default([]) })
+      .object({
+        type: z.enum(['CUSTOM', 'AGGREGATION', 'LIST']),
+        allowedResultReceivers: accountIds,
+        allowedAdditionalAnalyses: z.array(z.string()).default([]),
+      })
       .strict()
       .optional(),
     error,
@@ -87,7 +99,17 @@ const SchemaMappingSchema = z
   .object({
     name: z.string().min(1),
     mappedInputFields: z
-      .array(z.object({ fieldName: z.string().min(1), type: z.string().min(1), matchKey: z.string().optional(), groupName: z.string().optional(), hashed: z.boolean().optional() }).strict())
+      .array(
+        z
+          .object({
+            fieldName: z.string().min(1),
+            type: z.string().min(1),
+            matchKey: z.string().optional(),
+            groupName: z.string().optional(),
+            hashed: z.boolean().optional(),
+          })
+          .strict(),
+      )
       .default([]),
     error,
   })
@@ -134,7 +156,10 @@ export class LocalCleanRoomsDirectory implements CleanRoomsDirectory {
     }
     const parsed = CleanroomsDescriptionSchema.safeParse(json);
     if (!parsed.success) {
-      const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ');
+      const problems = parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`)
+        .join('; ');
       throw new Error(`Clean Rooms description ${this.file} is invalid: ${problems}. Fix: correct the file (${FORMAT_HELP})`);
     }
     return parsed.data;
@@ -150,7 +175,11 @@ export class LocalCleanRoomsDirectory implements CleanRoomsDirectory {
         analysisRuleTypes: t.analysisRule ? [t.analysisRule.type] : [],
         glue: t.error ? failed(`GetConfiguredTable ${t.id}: ${t.error}`) : fetched(t.glue),
         ...(t.analysisRule
-          ? { analysisRule: t.analysisRuleError ? failed(`GetConfiguredTableAnalysisRule ${t.id} ${t.analysisRule.type}: ${t.analysisRuleError}`) : fetched(t.analysisRule) }
+          ? {
+              analysisRule: t.analysisRuleError
+                ? failed(`GetConfiguredTableAnalysisRule ${t.id} ${t.analysisRule.type}: ${t.analysisRuleError}`)
+                : fetched(t.analysisRule),
+            }
           : {}),
       })),
     };
@@ -181,7 +210,9 @@ export class LocalCleanRoomsDirectory implements CleanRoomsDirectory {
     return {
       items: d.idNamespaces.map((n) => ({
         name: n.name,
-        detail: n.error ? failed(`GetIdNamespace ${n.name}: ${n.error}`) : fetched({ ...(n.type ? { type: n.type } : {}), methods: n.methods, inputSources: n.inputSources }),
+        detail: n.error
+          ? failed(`GetIdNamespace ${n.name}: ${n.error}`)
+          : fetched({ ...(n.type ? { type: n.type } : {}), methods: n.methods, inputSources: n.inputSources }),
       })),
     };
   }
@@ -190,7 +221,10 @@ export class LocalCleanRoomsDirectory implements CleanRoomsDirectory {
     const d = await this.read();
     if (d.listErrors.schemaMappings) return { items: [], error: `ListSchemaMappings: ${d.listErrors.schemaMappings}` };
     return {
-      items: d.schemaMappings.map((m) => ({ name: m.name, detail: m.error ? failed(`GetSchemaMapping ${m.name}: ${m.error}`) : fetched({ fields: m.mappedInputFields }) })),
+      items: d.schemaMappings.map((m) => ({
+        name: m.name,
+        detail: m.error ? failed(`GetSchemaMapping ${m.name}: ${m.error}`) : fetched({ fields: m.mappedInputFields }),
+      })),
     };
   }
 }

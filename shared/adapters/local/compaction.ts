@@ -32,7 +32,8 @@ export async function copyToNumberedFiles(
     const dir = path.join(parts, `__file=${i}`);
     const written = existsSync(dir) ? (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort() : [];
     if (written.length === 0) await copy(`SELECT * EXCLUDE (__file) FROM (${o.select}) LIMIT 0`, path.join(o.dir, o.fileName(i)));
-    const names = written.length === 0 ? [o.fileName(i)] : written.map((_, j) => (j === 0 ? o.fileName(i) : o.fileName(i).replace(/\.parquet$/, `-${j}.parquet`)));
+    const names =
+      written.length === 0 ? [o.fileName(i)] : written.map((_, j) => (j === 0 ? o.fileName(i) : o.fileName(i).replace(/\.parquet$/, `-${j}.parquet`)));
     for (const [j, name] of written.entries()) await fs.rename(path.join(dir, name), path.join(o.dir, names[j]!));
     files.push(...names);
   }

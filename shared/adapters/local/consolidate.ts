@@ -26,7 +26,11 @@ export interface ConsolidationResult {
 }
 
 /** Consolidates one day; with `dryRun` it reads and counts, writes nothing, and says what it would write. */
-export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date: string; fileCount: number; codec: string; dryRun: boolean }): Promise<ConsolidationResult> {
+export async function consolidateDay(
+  db: LocalDuckDb,
+  lakeDir: string,
+  o: { date: string; fileCount: number; codec: string; dryRun: boolean },
+): Promise<ConsolidationResult> {
   const started = Date.now();
   const day = dayPartition(o.date);
   const landing = path.join(lakeDir, 'data', LANDING_PREFIX, day);
@@ -40,7 +44,9 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
   }
   // the day's folder names year=/month=/day=: hive partitioning off, so no partition columns are added to the rows (the Glue job reads none)
   const src = `read_parquet(${literal(path.join(landing, '*.parquet'))}, hive_partitioning = false)`;
-  const quality = (await db.all(`SELECT count(*) AS n, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls, count(DISTINCT chargeback_id) AS ids FROM ${src}`))[0]!;
+  const quality = (
+    await db.all(`SELECT count(*) AS n, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls, count(DISTINCT chargeback_id) AS ids FROM ${src}`)
+  )[0]!;
   const columns = (await db.all(`DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name));
   const recordsProcessed = Number(quality.n);
   const nullIds = Number(quality.nulls);
@@ -49,11 +55,26 @@ export async function consolidateDay(db: LocalDuckDb, lakeDir: string, o: { date
   let outputFiles = 0;
   if (!o.dryRun) {
     // the compaction capability: one streaming write of N files aside, then the switch
-    const written = await compactInto(db, { select: `SELECT *, hash(chargeback_id) AS __spread FROM (${dedupeSql(src, columns)})`, outputDir: output, fileCount: o.fileCount, codec });
+    const written = await compactInto(db, {
+      select: `SELECT *, hash(chargeback_id) AS __spread FROM (${dedupeSql(src, columns)})`,
+      outputDir: output,
+      fileCount: o.fileCount,
+      codec,
+    });
     if (written.rows !== outputRows) throw new Error(`consolidation of ${o.date} wrote ${written.rows} rows, expected ${outputRows}`);
     outputFiles = written.files.length;
   }
   const metrics = metricsLine({ recordsProcessed, duplicatesRemoved, outputFiles, durationSeconds: (Date.now() - started) / 1000 });
   // a dry run reports the files it would write
-  return { date: o.date, recordsProcessed, nullIds, duplicatesRemoved, outputRows, outputFiles: o.dryRun ? o.fileCount : outputFiles, output, dryRun: o.dryRun, metrics };
+  return {
+    date: o.date,
+    recordsProcessed,
+    nullIds,
+    duplicatesRemoved,
+    outputRows,
+    outputFiles: o.dryRun ? o.fileCount : outputFiles,
+    output,
+    dryRun: o.dryRun,
+    metrics,
+  };
 }

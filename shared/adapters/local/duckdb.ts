@@ -88,8 +88,17 @@ export class LocalDuckDb {
 }
 
 const DUCK_TYPES: Record<string, string> = {
-  string: 'VARCHAR', int: 'INTEGER', bigint: 'BIGINT', smallint: 'SMALLINT', tinyint: 'TINYINT', double: 'DOUBLE',
-  float: 'FLOAT', boolean: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMP', binary: 'BLOB',
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  smallint: 'SMALLINT',
+  tinyint: 'TINYINT',
+  double: 'DOUBLE',
+  float: 'FLOAT',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+  binary: 'BLOB',
 };
 
 /** DuckDB type of a Hive type name. */
@@ -120,7 +129,10 @@ export class DuckDbCatalog implements Catalog {
   }
 
   async listTables(database: string, prefix = ''): Promise<TableDef[]> {
-    const rows = await this.db.all('SELECT def FROM flywheel_meta.tables WHERE database = $db AND starts_with(name, $prefix) ORDER BY name', { db: database, prefix });
+    const rows = await this.db.all('SELECT def FROM flywheel_meta.tables WHERE database = $db AND starts_with(name, $prefix) ORDER BY name', {
+      db: database,
+      prefix,
+    });
     return rows.map((r) => JSON.parse(r.def as string) as TableDef);
   }
 
@@ -137,7 +149,10 @@ export class DuckDbCatalog implements Catalog {
   }
 
   async getPartitions(database: string, table: string): Promise<PartitionDef[]> {
-    const rows = await this.db.all('SELECT vals, location FROM flywheel_meta.partitions WHERE database = $db AND tbl = $t ORDER BY vals', { db: database, t: table });
+    const rows = await this.db.all('SELECT vals, location FROM flywheel_meta.partitions WHERE database = $db AND tbl = $t ORDER BY vals', {
+      db: database,
+      t: table,
+    });
     return rows.map((r) => ({ values: JSON.parse(r.vals as string) as string[], location: r.location as string }));
   }
 
@@ -207,13 +222,18 @@ export class DuckDbCatalog implements Catalog {
     for (const p of partitions.filter((x) => withData.has(x.location))) {
       const keys = hiveKeys(this.db.localPath(p.location), table, p.values);
       if (keys) hive.set(keys, [...(hive.get(keys) ?? []), glob(p.location)]);
-      else branches.push(`SELECT ${select(table.columns)}, ${table.partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.type)}) AS ${q(k.name)}`).join(', ')} FROM read_parquet(${literal(glob(p.location))}, hive_partitioning = false)`);
+      else
+        branches.push(
+          `SELECT ${select(table.columns)}, ${table.partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.type)}) AS ${q(k.name)}`).join(', ')} FROM read_parquet(${literal(glob(p.location))}, hive_partitioning = false)`,
+        );
     }
     // one scan over every partition whose folder names its values (as every partition Flywheel writes does): bound once,
     // pruned by the partition keys; DuckDB binds a UNION branch per other partition (~0.3 ms each, 256 per table)
     const types = `{${table.partitionKeys.map((k) => `${literal(k.name)}: ${literal(duckType(k.type))}`).join(', ')}}`;
     for (const files of hive.values()) {
-      branches.unshift(`SELECT ${select(all)} FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = true, hive_types = ${types}, hive_types_autocast = false)`);
+      branches.unshift(
+        `SELECT ${select(all)} FROM read_parquet([${files.map(literal).join(', ')}], hive_partitioning = true, hive_types = ${types}, hive_types_autocast = false)`,
+      );
     }
     return branches.join(' UNION ALL ');
   }
@@ -229,7 +249,8 @@ function hiveKeys(dir: string, table: TableDef, values: string[]): string | unde
   const segments = dir.split(path.sep).filter(Boolean);
   const n = table.partitionKeys.length;
   const tail = segments.slice(-n);
-  if (tail.length !== n || table.partitionKeys.some((k, i) => !/^[A-Za-z0-9_.-]+$/.test(values[i] ?? '') || tail[i] !== `${k.name}=${values[i]}`)) return undefined;
+  if (tail.length !== n || table.partitionKeys.some((k, i) => !/^[A-Za-z0-9_.-]+$/.test(values[i] ?? '') || tail[i] !== `${k.name}=${values[i]}`))
+    return undefined;
   const pathKeys = segments.map((s) => /^([^=]+)=/.exec(s)?.[1]?.toLowerCase()).filter((k): k is string => k !== undefined);
   const data = new Set(table.columns.map((c) => c.name.toLowerCase()));
   if (pathKeys.some((k) => data.has(k))) return undefined;

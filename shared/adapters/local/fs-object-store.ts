@@ -4,7 +4,7 @@
  * lock plus rename for If-Match), so ledgers behave as they do on S3.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
 import { mapLimit } from '../../use-cases/map-limit.js';
@@ -31,7 +31,7 @@ export class FsObjectStore implements ObjectStore {
     const objects: ObjectInfo[] = [];
     const prefixes: string[] = [];
     const walk = async (key: string, recurse: boolean, filter?: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await fs.readdir(path.join(root, key), { withFileTypes: true });
       } catch {
@@ -43,8 +43,8 @@ export class FsObjectStore implements ObjectStore {
         if (e.name.startsWith(TMP)) continue;
         const childKey = key + e.name;
         if (e.isDirectory()) {
-          if (recurse) await walk(childKey + '/', true);
-          else prefixes.push(childKey + '/');
+          if (recurse) await walk(`${childKey}/`, true);
+          else prefixes.push(`${childKey}/`);
         } else if (e.isFile()) {
           const st = await fs.stat(path.join(root, childKey));
           objects.push({ key: childKey, size: st.size, lastModified: st.mtime });

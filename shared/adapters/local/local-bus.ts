@@ -35,7 +35,11 @@ export class LocalBus implements EventBus {
   /** Every event put on the bus, in order (for summaries and tests). */
   readonly published: AwsEvent[] = [];
 
-  constructor(private readonly routes: Route[], private readonly clock: Clock, private readonly observer: BusObserver = {}) {}
+  constructor(
+    private readonly routes: Route[],
+    private readonly clock: Clock,
+    private readonly observer: BusObserver = {},
+  ) {}
 
   /** Handlers are attached after construction: they need the deps that contain this bus. */
   attach(handlers: Handlers): void {
@@ -44,7 +48,20 @@ export class LocalBus implements EventBus {
 
   /** Wraps an AWS-shaped event as EventBridge would deliver it. */
   envelope(source: string, detailType: string, detail: Record<string, unknown>): AwsEvent {
-    return { version: '0', id: randomUUID(), 'detail-type': detailType, source, account: '000000000000', time: this.clock.now().toISOString().replace(/\.\d+Z$/, 'Z'), region: 'local', resources: [], detail };
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      account: '000000000000',
+      time: this.clock
+        .now()
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z'),
+      region: 'local',
+      resources: [],
+      detail,
+    };
   }
 
   async put(events: BusEvent[]): Promise<void> {

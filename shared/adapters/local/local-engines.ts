@@ -13,7 +13,7 @@ import { parseS3Uri } from '../../domain/config.js';
 import { evenRanges, rowShares } from '../../domain/sizing.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
-import { type EngineQuery, type JobRunner, type JobState, type MaintenanceJob, type ObjectStore, type QueryEngine, type QueryState, type SplitJobArgs } from '../../ports.js';
+import type { EngineQuery, JobRunner, JobState, MaintenanceJob, ObjectStore, QueryEngine, QueryState, SplitJobArgs } from '../../ports.js';
 import { assertCodec, type CompactionGroup } from '../../domain/compaction.js';
 import { advanceSnapshotMarker } from '../../use-cases/snapshot-marker.js';
 import { compactLanding } from './compaction.js';
@@ -47,7 +47,13 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
     const columns = `${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${db.bucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket`;
     let rows = 0;
     try {
-      rows = await writeRowShareFiles(db, t.sourceFiles.map((f) => db.localPath(f)), columns, out, t.fileCount);
+      rows = await writeRowShareFiles(
+        db,
+        t.sourceFiles.map((f) => db.localPath(f)),
+        columns,
+        out,
+        t.fileCount,
+      );
     } catch (err) {
       throw new Error(`table ${t.target}: ${(err as Error).message}`);
     }
@@ -92,7 +98,12 @@ async function writeRowShareFiles(db: LocalDuckDb, sources: string[], columns: s
     const whole = pieces.filter((p) => p.from === 0 && p.to === rowCounts[p.file]);
     const parts = [
       ...(whole.length > 0 ? [`SELECT ${columns} FROM read_parquet(${list(whole.map((p) => sources[p.file]!))})`] : []),
-      ...pieces.filter((p) => !whole.includes(p)).map((p) => `SELECT ${columns} FROM read_parquet(${literal(sources[p.file]!)}, file_row_number = true) WHERE file_row_number >= ${p.from} AND file_row_number < ${p.to}`),
+      ...pieces
+        .filter((p) => !whole.includes(p))
+        .map(
+          (p) =>
+            `SELECT ${columns} FROM read_parquet(${literal(sources[p.file]!)}, file_row_number = true) WHERE file_row_number >= ${p.from} AND file_row_number < ${p.to}`,
+        ),
     ];
     // a share without rows still gets its file, with the schema
     const select = parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT ${columns} FROM read_parquet(${list(sources)}) LIMIT 0`;
@@ -144,7 +155,12 @@ export class LocalJobRunner implements JobRunner {
           const bucket = parseS3Uri(need(args, 'OUTPUT_PATH')).bucket;
           this.bus.deliver(this.bus.envelope('aws.s3', 'Object Created', s3ObjectCreatedDetail(bucket, r.markerKey)));
         } else {
-          const r = await consolidateDay(this.db, this.db.lakeDir, { date: need(args, 'PARTITION_DATE'), fileCount: Number(need(args, 'OUTPUT_FILE_COUNT')), codec: need(args, 'COMPRESSION_CODEC'), dryRun: args.DRY_RUN === 'true' });
+          const r = await consolidateDay(this.db, this.db.lakeDir, {
+            date: need(args, 'PARTITION_DATE'),
+            fileCount: Number(need(args, 'OUTPUT_FILE_COUNT')),
+            codec: need(args, 'COMPRESSION_CODEC'),
+            dryRun: args.DRY_RUN === 'true',
+          });
           message = r.metrics;
         }
       } catch (err) {
@@ -152,7 +168,9 @@ export class LocalJobRunner implements JobRunner {
         message = (err as Error).message;
       }
       this.runs.set(jobRunId, { state, reason: state === 'SUCCEEDED' ? undefined : message });
-      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message }));
+      this.bus.deliver(
+        this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message }),
+      );
     });
     return { jobName, jobRunId };
   }
@@ -172,7 +190,15 @@ export class LocalJobRunner implements JobRunner {
         message = (err as Error).message;
       }
       this.runs.set(jobRunId, { state, reason: message });
-      this.bus.deliver(this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message: message ?? 'Job run succeeded' }));
+      this.bus.deliver(
+        this.bus.envelope('aws.glue', 'Glue Job State Change', {
+          jobName,
+          severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR',
+          state,
+          jobRunId,
+          message: message ?? 'Job run succeeded',
+        }),
+      );
     });
     return { jobName, jobRunId };
   }
@@ -220,7 +246,9 @@ export class LocalQueryEngine implements QueryEngine {
    * Athena): they fail, so the reconciler and a replay can move on.
    */
   async recoverInterrupted(): Promise<number> {
-    const rows = await this.db.all(`UPDATE flywheel_meta.queries SET state = 'FAILED', reason = 'the local engine stopped before the query finished', ended_at = now() WHERE state = 'RUNNING' RETURNING id`);
+    const rows = await this.db.all(
+      `UPDATE flywheel_meta.queries SET state = 'FAILED', reason = 'the local engine stopped before the query finished', ended_at = now() WHERE state = 'RUNNING' RETURNING id`,
+    );
     return rows.length;
   }
 
@@ -243,8 +271,23 @@ export class LocalQueryEngine implements QueryEngine {
         state = 'FAILED';
         reason = (err as Error).message;
       }
-      await this.db.run('UPDATE flywheel_meta.queries SET state = $state, reason = $reason, result = $result, ended_at = now() WHERE id = $id', { id, state, reason, result });
-      this.bus.deliver(this.bus.envelope('aws.athena', 'Athena Query State Change', { currentState: state, previousState: 'RUNNING', queryExecutionId: id, sequenceNumber: '3', statementType: 'DML', versionId: '0', workgroupName: this.workgroup }));
+      await this.db.run('UPDATE flywheel_meta.queries SET state = $state, reason = $reason, result = $result, ended_at = now() WHERE id = $id', {
+        id,
+        state,
+        reason,
+        result,
+      });
+      this.bus.deliver(
+        this.bus.envelope('aws.athena', 'Athena Query State Change', {
+          currentState: state,
+          previousState: 'RUNNING',
+          queryExecutionId: id,
+          sequenceNumber: '3',
+          statementType: 'DML',
+          versionId: '0',
+          workgroupName: this.workgroup,
+        }),
+      );
     });
     return id;
   }
@@ -268,8 +311,10 @@ export class LocalQueryEngine implements QueryEngine {
       return [];
     }
     await this.catalog.refreshView(query.database, query.table);
-    const asStrings = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])));
-    if (query.kind === 'monitor-count') return asStrings(await this.db.all(`SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`));
+    const asStrings = (rows: Array<Record<string, unknown>>) =>
+      rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? null : String(v)])));
+    if (query.kind === 'monitor-count')
+      return asStrings(await this.db.all(`SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`));
     // a range of buckets at a time (see KEYED_ROWS_PER_QUERY), the sums merged; Athena scans the table once.
     // The outer ends stay open, so rows of a partition outside 0..255 are counted as in one scan.
     const results: Array<Array<Record<string, string | null>>> = [];
@@ -308,16 +353,25 @@ export class LocalQueryEngine implements QueryEngine {
     }
     await fs.mkdir(out, { recursive: true });
     // an ER range groups by the key: it runs in sub-ranges (see KEYED_ROWS_PER_QUERY), appending to the same folders
-    const ranges = step.er ? await this.keyedRanges(step.database, step.sourceTable, step.fromBucket, step.toBucket) : [[step.fromBucket, step.toBucket] as const];
+    const ranges = step.er
+      ? await this.keyedRanges(step.database, step.sourceTable, step.fromBucket, step.toBucket)
+      : [[step.fromBucket, step.toBucket] as const];
     for (const [fromBucket, toBucket] of ranges) {
       await this.db.run(
         `COPY (${rangeSelectSql({ ...step, fromBucket, toBucket }, 'duckdb')}) TO ${literal(out)} ` +
           `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${PART_ROW_GROUP_ROWS}, PARTITION_BY (id_bucket), APPEND, FILENAME_PATTERN 'part_{uuid}')`,
       );
     }
-    const written = (await fs.readdir(out)).map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+    const written = (await fs.readdir(out))
+      .map((d) => /^id_bucket=(\d+)$/.exec(d)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number);
     const inRange = written.filter((b) => b >= step.fromBucket && b <= step.toBucket);
-    await this.catalog.addPartitions(step.database, step.stagingTable, inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })));
+    await this.catalog.addPartitions(
+      step.database,
+      step.stagingTable,
+      inRange.map((b) => ({ values: [String(b)], location: `${step.location}id_bucket=${b}/` })),
+    );
   }
 }
 

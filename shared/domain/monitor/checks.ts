@@ -82,7 +82,8 @@ export function projectionOf(table: TableDef, bucketCount: number): Projection {
   const p = table.parameters;
   if (p['projection.enabled'] !== 'true') return { enabled: false, ok: true, problems: [] };
   const problems: string[] = [];
-  if (p['projection.id_bucket.type'] !== 'integer') problems.push(`projection.id_bucket.type is ${p['projection.id_bucket.type'] ?? 'unset'}, expected integer`);
+  if (p['projection.id_bucket.type'] !== 'integer')
+    problems.push(`projection.id_bucket.type is ${p['projection.id_bucket.type'] ?? 'unset'}, expected integer`);
   const range = (p['projection.id_bucket.range'] ?? '').replace(/\s/g, '');
   if (range !== `0,${bucketCount - 1}`) problems.push(`projection.id_bucket.range is '${range}', expected 0,${bucketCount - 1}`);
   return { enabled: true, ok: problems.length === 0, problems };
@@ -109,15 +110,24 @@ export function checkPartitions(table: string, facts: PartitionFacts, bucketCoun
   const all = Array.from({ length: bucketCount }, (_, i) => i);
   const missingS3 = all.filter((b) => !s3.has(b));
   const alerts: Alert[] = [];
-  if (missingS3.length > 0) alerts.push(alert('PARTITION_MISSING_S3', table, `${missingS3.length} of ${bucketCount} id_bucket partitions have no data on S3: ${ranges(missingS3)}${batchHint(missingS3, bucketCount)}`));
+  if (missingS3.length > 0)
+    alerts.push(
+      alert(
+        'PARTITION_MISSING_S3',
+        table,
+        `${missingS3.length} of ${bucketCount} id_bucket partitions have no data on S3: ${ranges(missingS3)}${batchHint(missingS3, bucketCount)}`,
+      ),
+    );
   if (projection.enabled) {
     if (!projection.ok) alerts.push(alert('SCHEMA', table, `partition projection misconfigured: ${projection.problems.join('; ')}`));
     return { missingS3, missingCatalog: [], stale: [], alerts };
   }
   const missingCatalog = [...s3].filter((b) => !catalog.has(b)).sort((a, b) => a - b);
   const stale = [...catalog].filter((b) => !s3.has(b)).sort((a, b) => a - b);
-  if (missingCatalog.length > 0) alerts.push(alert('PARTITION_MISSING_CATALOG', table, `catalog missing ${missingCatalog.length} partitions that exist on S3: ${ranges(missingCatalog)}`));
-  if (stale.length > 0) alerts.push(alert('PARTITION_STALE', table, `${stale.length} catalog partitions have no data on S3 (Clean Rooms fails on them): ${ranges(stale)}`));
+  if (missingCatalog.length > 0)
+    alerts.push(alert('PARTITION_MISSING_CATALOG', table, `catalog missing ${missingCatalog.length} partitions that exist on S3: ${ranges(missingCatalog)}`));
+  if (stale.length > 0)
+    alerts.push(alert('PARTITION_STALE', table, `${stale.length} catalog partitions have no data on S3 (Clean Rooms fails on them): ${ranges(stale)}`));
   return { missingS3, missingCatalog, stale, alerts };
 }
 
@@ -167,11 +177,18 @@ export function checkSchema(def: TableDef, shape: TableShape, pkColumn: string):
   const problems: string[] = [];
   const typeProblems: string[] = [];
   const is = (cols: ColumnDef[], name: string) => cols.find((c) => c.name.toLowerCase() === name);
-  if (!is(def.columns, pkColumn)) problems.push(is(def.partitionKeys, pkColumn) ? `${pkColumn} is a partition key, expected a data column` : `${pkColumn} is not a column`);
+  if (!is(def.columns, pkColumn))
+    problems.push(is(def.partitionKeys, pkColumn) ? `${pkColumn} is a partition key, expected a data column` : `${pkColumn} is not a column`);
   const key = is(def.partitionKeys, 'id_bucket');
   if (!key) problems.push(is(def.columns, 'id_bucket') ? 'id_bucket is a data column, expected the partition key' : 'id_bucket partition key is missing');
   else if (!['int', 'integer'].includes(key.type.toLowerCase())) problems.push(`id_bucket partition key is ${key.type}, expected int`);
-  if (def.partitionKeys.length > 1) problems.push(`unexpected extra partition keys ${def.partitionKeys.filter((k) => k.name !== 'id_bucket').map((k) => k.name).join(', ')}`);
+  if (def.partitionKeys.length > 1)
+    problems.push(
+      `unexpected extra partition keys ${def.partitionKeys
+        .filter((k) => k.name !== 'id_bucket')
+        .map((k) => k.name)
+        .join(', ')}`,
+    );
   if (shape.tableType !== 'EXTERNAL_TABLE') typeProblems.push(`table type is ${shape.tableType ?? 'unset'}, expected EXTERNAL_TABLE`);
   if (shape.inputFormat !== PARQUET_INPUT) typeProblems.push(`input format is ${shape.inputFormat ?? 'unset'}, expected parquet`);
   if (shape.serde !== PARQUET_SERDE) typeProblems.push(`SerDe is ${shape.serde ?? 'unset'}, expected ${PARQUET_SERDE}`);
@@ -193,12 +210,23 @@ export function checkFreshness(args: { metadata?: string; newestRaw?: string; no
   const valid = value !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`));
   const alerts: Alert[] = [];
   if (!valid) {
-    if (args.strict) alerts.push(alert('FRESHNESS', undefined, value === undefined ? 'processed snapshot missing: metadata/snapshot_dt.txt not found' : `processed snapshot unparseable: metadata/snapshot_dt.txt holds '${value.slice(0, 40)}'`));
+    if (args.strict)
+      alerts.push(
+        alert(
+          'FRESHNESS',
+          undefined,
+          value === undefined
+            ? 'processed snapshot missing: metadata/snapshot_dt.txt not found'
+            : `processed snapshot unparseable: metadata/snapshot_dt.txt holds '${value.slice(0, 40)}'`,
+        ),
+      );
     return { alerts };
   }
   const ageDays = Math.floor((args.now.getTime() - Date.parse(`${value}T00:00:00Z`)) / 86_400_000);
-  if (ageDays > args.windowDays) alerts.push(alert('FRESHNESS', undefined, `processed snapshot too old: snapshot_dt=${value} is ${ageDays} days old (window ${args.windowDays})`));
-  if (args.newestRaw && args.newestRaw > value) alerts.push(alert('FRESHNESS', undefined, `processed snapshot_dt=${value} is behind the newest raw_input snapshot_dt=${args.newestRaw}`));
+  if (ageDays > args.windowDays)
+    alerts.push(alert('FRESHNESS', undefined, `processed snapshot too old: snapshot_dt=${value} is ${ageDays} days old (window ${args.windowDays})`));
+  if (args.newestRaw && args.newestRaw > value)
+    alerts.push(alert('FRESHNESS', undefined, `processed snapshot_dt=${value} is behind the newest raw_input snapshot_dt=${args.newestRaw}`));
   return { snapshotDt: value, ageDays, alerts };
 }
 
@@ -245,7 +273,8 @@ export interface CountCheck {
 export function checkCounts(table: string, part: number, src: { count: number; name: string; partName: string } | undefined, tolerancePct: number): CountCheck {
   if (!src) return { alerts: [] };
   const diffPct = src.count === 0 ? (part === 0 ? 0 : 100) : (Math.abs(part - src.count) * 100) / src.count;
-  const alerts = diffPct > tolerancePct ? [alert('COUNT_MISMATCH', table, `${src.partName}=${part} vs ${src.name}=${src.count} (Δ=${diffPct.toFixed(6)}%)`)] : [];
+  const alerts =
+    diffPct > tolerancePct ? [alert('COUNT_MISMATCH', table, `${src.partName}=${part} vs ${src.name}=${src.count} (Δ=${diffPct.toFixed(6)}%)`)] : [];
   return { diffPct, alerts };
 }
 
@@ -255,11 +284,13 @@ export function checkKeys(table: string, scan: ScanFacts, pkColumn: string): Ale
   if (scan.pkNulls > 0) alerts.push(alert('PK_NULL', table, `${pkColumn} NULL rows=${scan.pkNulls}`));
   if (scan.pkDupes > 0) {
     const k = scan.keys;
-    const where = k && k.dupes.size > 0 ? ` in ${k.dupes.size} bucket${k.dupes.size === 1 ? '' : 's'}${k.dupes.size <= 5 ? ` (${ranges([...k.dupes.keys()])})` : ''}` : '';
+    const where =
+      k && k.dupes.size > 0 ? ` in ${k.dupes.size} bucket${k.dupes.size === 1 ? '' : 's'}${k.dupes.size <= 5 ? ` (${ranges([...k.dupes.keys()])})` : ''}` : '';
     const most = k?.top?.key !== undefined && k.top.rows > 1 ? `; most repeated ${showKey(k.top.key)} (${k.top.rows} rows)` : '';
     alerts.push(alert('PK_DUPES', table, `${pkColumn} duplicate rows=${scan.pkDupes}${where}${most}`));
   }
-  if (scan.wrongBucket > 0) alerts.push(alert('WRONG_BUCKET', table, `${scan.wrongBucket} rows have an id_bucket that differs from the bucket function of their ${pkColumn}`));
+  if (scan.wrongBucket > 0)
+    alerts.push(alert('WRONG_BUCKET', table, `${scan.wrongBucket} rows have an id_bucket that differs from the bucket function of their ${pkColumn}`));
   return alerts;
 }
 
@@ -267,7 +298,9 @@ export function checkKeys(table: string, scan: ScanFacts, pkColumn: string): Ale
 export function showKey(value: string, max = 40): string {
   const chars = [...value];
   const cut = chars.length > max ? `${chars.slice(0, max).join('')}…` : value;
-  const escaped = cut.replace(/[\\']/g, (c) => `\\${c}`).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  const escaped = cut
+    .replace(/[\\']/g, (c) => `\\${c}`)
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
   return `'${escaped}'`;
 }
 
@@ -324,7 +357,10 @@ export function checkConcentration(table: string, scan: ScanFacts, o: Concentrat
   if (!k || k.distinct === 0 || keyed <= 0) return { keys: [], buckets: [], alerts: [] };
   const tops = [...k.tops.entries()];
   // a key's fair rows: the median over the buckets of their rows per key, which the few buckets a concentration touches do not move
-  const means = [...k.perBucket.entries()].filter(([, n]) => n > 0).map(([b, n]) => ((scan.perBucket.get(b) ?? 0) - (k.nulls.get(b) ?? 0)) / n).sort((a, b) => a - b);
+  const means = [...k.perBucket.entries()]
+    .filter(([, n]) => n > 0)
+    .map(([b, n]) => ((scan.perBucket.get(b) ?? 0) - (k.nulls.get(b) ?? 0)) / n)
+    .sort((a, b) => a - b);
   const mid = Math.floor(means.length / 2);
   const fair = means.length === 0 ? keyed / k.distinct : means.length % 2 === 1 ? means[mid]! : (means[mid - 1]! + means[mid]!) / 2;
   const minRows = (o.concentration_min_pct * scan.rows) / 100;
@@ -335,7 +371,9 @@ export function checkConcentration(table: string, scan: ScanFacts, o: Concentrat
   };
   const keys: HeavyKey[] = tops
     .flatMap(([bucket, t]) =>
-      t.key !== undefined && t.rows > 1 && t.rows >= o.concentration_ratio * Math.max(fair, neighbours(bucket, t)) && t.rows - fair >= minRows ? [{ bucket, key: t.key, rows: t.rows }] : [],
+      t.key !== undefined && t.rows > 1 && t.rows >= o.concentration_ratio * Math.max(fair, neighbours(bucket, t)) && t.rows - fair >= minRows
+        ? [{ bucket, key: t.key, rows: t.rows }]
+        : [],
     )
     .sort((a, b) => b.rows - a.rows || a.bucket - b.bucket);
   const heavyIn = new Map(keys.map((h) => [h.bucket, h]));
@@ -353,12 +391,29 @@ export function checkConcentration(table: string, scan: ScanFacts, o: Concentrat
     const shown = keys.slice(0, 5).map((h) => `${showKey(h.key)} ${h.rows} rows (${pct(h.rows, scan.rows)} of ${scan.rows}, bucket ${h.bucket})`);
     const more = keys.length > 5 ? ` and ${keys.length - 5} more` : '';
     const head = keys.length === 1 ? `one ${o.pk_column} value holds` : `${keys.length} ${o.pk_column} values hold`;
-    alerts.push(alert('KEY_CONCENTRATION', table, `${head} far more than a key's share of the rows: ${shown.join(', ')}${more}; ${fairText} — a default or placeholder standing in for a missing key?`));
+    alerts.push(
+      alert(
+        'KEY_CONCENTRATION',
+        table,
+        `${head} far more than a key's share of the rows: ${shown.join(', ')}${more}; ${fairText} — a default or placeholder standing in for a missing key?`,
+      ),
+    );
   }
   if (buckets.length > 0) {
-    const shown = buckets.slice(0, 5).map((b) => `bucket ${b.bucket} holds ${b.rows} rows (${pct(b.rows, scan.rows)}) where its ${b.keys} distinct keys account for ~${Math.round(b.expected)} (${pct(b.expected, scan.rows)}): ${rowsPerKey(b.rows / b.keys)}`);
+    const shown = buckets
+      .slice(0, 5)
+      .map(
+        (b) =>
+          `bucket ${b.bucket} holds ${b.rows} rows (${pct(b.rows, scan.rows)}) where its ${b.keys} distinct keys account for ~${Math.round(b.expected)} (${pct(b.expected, scan.rows)}): ${rowsPerKey(b.rows / b.keys)}`,
+      );
     const more = buckets.length > 5 ? ` and ${buckets.length - 5} more buckets` : '';
-    alerts.push(alert('BUCKET_CONCENTRATION', table, `${shown.join('; ')}${more} (table: ${rowsPerKey(fair)}) — rows written more than once, or keys piled into one bucket?`));
+    alerts.push(
+      alert(
+        'BUCKET_CONCENTRATION',
+        table,
+        `${shown.join('; ')}${more} (table: ${rowsPerKey(fair)}) — rows written more than once, or keys piled into one bucket?`,
+      ),
+    );
   }
   return { fairRowsPerKey: fair, keys, buckets, alerts };
 }
@@ -409,7 +464,8 @@ export interface SkewContext {
   explained?: boolean;
 }
 
-const grew = (now: number | undefined, before: number | undefined, tolerancePct: number) => now !== undefined && before !== undefined && now > before * (1 + tolerancePct / 100);
+const grew = (now: number | undefined, before: number | undefined, tolerancePct: number) =>
+  now !== undefined && before !== undefined && now > before * (1 + tolerancePct / 100);
 
 /**
  * Per-bucket histogram: empty and low buckets, max/min ratio and coefficient of variation against
@@ -439,8 +495,18 @@ export function checkBuckets(
   const tolerance = o.skew_change_pct ?? 25;
   const what = problems.join('; ');
   const ratioText = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(2));
-  const emailed = (verdict: SkewVerdict, why: string): BucketHealth => ({ ...figures, verdict, alerts: [alert('BUCKET_SKEW', table, `${what}${why}`)], reportOnly: [] });
-  const reported = (verdict: SkewVerdict, why: string): BucketHealth => ({ ...figures, verdict, alerts: [], reportOnly: [alert('BUCKET_SKEW', table, `${what}${why}`)] });
+  const emailed = (verdict: SkewVerdict, why: string): BucketHealth => ({
+    ...figures,
+    verdict,
+    alerts: [alert('BUCKET_SKEW', table, `${what}${why}`)],
+    reportOnly: [],
+  });
+  const reported = (verdict: SkewVerdict, why: string): BucketHealth => ({
+    ...figures,
+    verdict,
+    alerts: [],
+    reportOnly: [alert('BUCKET_SKEW', table, `${what}${why}`)],
+  });
   if (context.explained) return reported('explained', ' — accounted for by the concentration alert of this table');
   const p = context.previous;
   if (p) {
@@ -452,7 +518,10 @@ export function checkBuckets(
   const distinct = scan.keys.distinct;
   const keysText = `${distinct} distinct keys (max/min ${ratioText(keySpread.maxMinRatio)}, cv ${keySpread.cv.toFixed(3)})`;
   if (grew(maxMinRatio, keySpread.maxMinRatio, tolerance) || grew(cv, keySpread.cv, tolerance)) {
-    return emailed('beyond-keys', ` — the rows are more skewed than the bucket function spreads the ${keysText}, by more than ${tolerance}%; no previous snapshot to compare with`);
+    return emailed(
+      'beyond-keys',
+      ` — the rows are more skewed than the bucket function spreads the ${keysText}, by more than ${tolerance}%; no previous snapshot to compare with`,
+    );
   }
   // a hash spreading n keys uniformly at random over B buckets gives counts with cv ≈ √((B − 1) / n)
   const uniform = distinct > 0 ? `; a uniformly spreading hash would give cv ≈ ${Math.sqrt((o.bucket_count - 1) / distinct).toFixed(3)}` : '';
@@ -467,9 +536,29 @@ export interface FileIssue {
 }
 
 /** Files outside [min, max] MB among the sampled partitions (at most 20 named). */
-export function checkFileSizes(table: string, files: Array<{ key: string; size: number }>, minMb: number, maxMb: number): { issues: FileIssue[]; alerts: Alert[] } {
-  const issues = files.map((f) => ({ key: f.key, sizeMb: f.size / (1024 * 1024) })).filter((f) => f.sizeMb < minMb || f.sizeMb > maxMb).slice(0, 20);
-  const alerts = issues.length > 0 ? [alert('FILE_SIZE', table, `${issues.length} sampled files outside ${minMb}–${maxMb} MB, e.g. ${issues.slice(0, 3).map((i) => `${i.key.split('/').slice(-2).join('/')} (${i.sizeMb.toFixed(1)} MB)`).join(', ')}`)] : [];
+export function checkFileSizes(
+  table: string,
+  files: Array<{ key: string; size: number }>,
+  minMb: number,
+  maxMb: number,
+): { issues: FileIssue[]; alerts: Alert[] } {
+  const issues = files
+    .map((f) => ({ key: f.key, sizeMb: f.size / (1024 * 1024) }))
+    .filter((f) => f.sizeMb < minMb || f.sizeMb > maxMb)
+    .slice(0, 20);
+  const alerts =
+    issues.length > 0
+      ? [
+          alert(
+            'FILE_SIZE',
+            table,
+            `${issues.length} sampled files outside ${minMb}–${maxMb} MB, e.g. ${issues
+              .slice(0, 3)
+              .map((i) => `${i.key.split('/').slice(-2).join('/')} (${i.sizeMb.toFixed(1)} MB)`)
+              .join(', ')}`,
+          ),
+        ]
+      : [];
   return { issues, alerts };
 }
 
@@ -480,11 +569,26 @@ export interface TrendPoint {
 }
 
 /** Flags a count that moved more than `pct` against the latest earlier report of a different snapshot. */
-export function checkTrend(table: string, countPart: number | undefined, snapshotDt: string | undefined, history: TrendPoint[], pct: number): { changePct?: number; alerts: Alert[] } {
+export function checkTrend(
+  table: string,
+  countPart: number | undefined,
+  snapshotDt: string | undefined,
+  history: TrendPoint[],
+  pct: number,
+): { changePct?: number; alerts: Alert[] } {
   const previous = history.filter((h) => h.countPart !== undefined && h.snapshotDt !== snapshotDt).at(-1);
   if (countPart === undefined || !previous?.countPart) return { alerts: [] };
   const changePct = ((countPart - previous.countPart) * 100) / previous.countPart;
-  const alerts = Math.abs(changePct) > pct ? [alert('VOLUME_CHANGE', table, `rows ${previous.countPart} → ${countPart} (${changePct >= 0 ? '+' : ''}${changePct.toFixed(2)}%) since snapshot_dt=${previous.snapshotDt ?? '?'} (threshold ${pct}%)`)] : [];
+  const alerts =
+    Math.abs(changePct) > pct
+      ? [
+          alert(
+            'VOLUME_CHANGE',
+            table,
+            `rows ${previous.countPart} → ${countPart} (${changePct >= 0 ? '+' : ''}${changePct.toFixed(2)}%) since snapshot_dt=${previous.snapshotDt ?? '?'} (threshold ${pct}%)`,
+          ),
+        ]
+      : [];
   return { changePct, alerts };
 }
 

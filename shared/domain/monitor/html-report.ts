@@ -29,7 +29,13 @@ export function cellColour(rows: number, min: number, max: number): string {
   const at = t * (SCALE.length - 1);
   const i = Math.min(SCALE.length - 2, Math.floor(at));
   const [a, b] = [rgb(SCALE[i]!), rgb(SCALE[i + 1]!)];
-  return `#${a.map((v, k) => Math.round(v + (b[k]! - v) * (at - i)).toString(16).padStart(2, '0')).join('')}`;
+  return `#${a
+    .map((v, k) =>
+      Math.round(v + (b[k]! - v) * (at - i))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 /** The heatmap's scale runs from the smallest non-empty bucket to at least this many times it. */
@@ -55,7 +61,8 @@ function bytes(n: unknown): string {
   return `<span title="${n.toLocaleString('en-US')} bytes">${u === 0 ? v : v.toFixed(1)} ${units[u]}</span>`;
 }
 
-const badge = (severity: string) => `<span class="badge" style="background:${SEVERITY_COLOURS[severity as Severity] ?? '#344054'}">${escapeHtml(severity)}</span>`;
+const badge = (severity: string) =>
+  `<span class="badge" style="background:${SEVERITY_COLOURS[severity as Severity] ?? '#344054'}">${escapeHtml(severity)}</span>`;
 
 const bySeverity = (alerts: Alert[]) => [...alerts].sort((a, b) => (ORDER[a.severity] ?? 3) - (ORDER[b.severity] ?? 3));
 
@@ -69,7 +76,8 @@ function alertsTable(alerts: Alert[], anchors: Map<string, string> | undefined, 
   const head = `<tr><th scope="col">Severity</th><th scope="col">Check</th>${withTable ? '<th scope="col">Table</th>' : ''}<th scope="col">Detail</th></tr>`;
   const rows = bySeverity(alerts).map((a) => {
     const anchor = a.table === undefined ? undefined : anchors?.get(a.table);
-    const table = a.table === undefined ? '<span class="muted">all tables</span>' : anchor ? `<a href="#${anchor}">${escapeHtml(a.table)}</a>` : escapeHtml(a.table);
+    const table =
+      a.table === undefined ? '<span class="muted">all tables</span>' : anchor ? `<a href="#${anchor}">${escapeHtml(a.table)}</a>` : escapeHtml(a.table);
     return `<tr data-severity="${escapeHtml(a.severity)}"><td>${badge(a.severity)}</td><td><code>[${escapeHtml(a.code)}]</code></td>${withTable ? `<td>${table}</td>` : ''}<td class="msg">${escapeHtml(a.message)}</td></tr>`;
   });
   return `<table class="alerts"><caption class="sr">${escapeHtml(caption)}</caption><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
@@ -79,7 +87,10 @@ function overview(tables: TableReport[], anchors: Map<string, string>): string {
   if (tables.length === 0) return '<p class="muted">No tables matched.</p>';
   const rows = tables.map((t) => {
     const counts = countBy(t.alerts).filter(([, n]) => n > 0);
-    const status = counts.length === 0 ? '<span class="ok">clean</span>' : counts.map(([s, n]) => `<span class="pill" style="background:${SEVERITY_COLOURS[s]}">${n} ${s}</span>`).join(' ');
+    const status =
+      counts.length === 0
+        ? '<span class="ok">clean</span>'
+        : counts.map(([s, n]) => `<span class="pill" style="background:${SEVERITY_COLOURS[s]}">${n} ${s}</span>`).join(' ');
     return `<tr><th scope="row"><a href="#${anchors.get(t.table)}">${escapeHtml(t.table)}</a></th><td class="num">${fmt(t.count_part)}</td><td class="num">${fmt(t.count_src)}</td><td class="num">${fmt(t.count_diff_pct)}</td><td class="num">${fmt(t.bucket_empty)}</td><td>${status}</td></tr>`;
   });
   return `<table class="overview"><caption class="sr">Tables</caption><thead><tr><th scope="col">Table</th><th scope="col" class="num">Rows (part)</th><th scope="col" class="num">Rows (source)</th><th scope="col" class="num">Δ %</th><th scope="col" class="num">Empty buckets</th><th scope="col">Alerts</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -94,12 +105,17 @@ function facts(t: TableReport): string {
     ['NULL keys', fmt(t.pk_nulls), positive(t.pk_nulls)],
     ['Duplicate rows', fmt(t.pk_dupes), positive(t.pk_dupes)],
     ['Rows in the wrong bucket', fmt(t.wrong_bucket_rows), positive(t.wrong_bucket_rows)],
-    ['Partitions S3 / catalog', `${fmt(t.s3_partitions)} / ${t.partition_projection ? 'projection' : fmt(t.glue_partitions)}`, !t.partition_projection && t.s3_partitions !== t.glue_partitions],
+    [
+      'Partitions S3 / catalog',
+      `${fmt(t.s3_partitions)} / ${t.partition_projection ? 'projection' : fmt(t.glue_partitions)}`,
+      !t.partition_projection && t.s3_partitions !== t.glue_partitions,
+    ],
     ['Bytes scanned', bytes(t.bytes_scanned), false],
   ];
   if (t.volume_change_pct !== '') items.push(['Rows vs previous snapshot', `${fmt(t.volume_change_pct)} %`, t.alerts.some((a) => a.code === 'VOLUME_CHANGE')]);
   if (t.distinct_keys !== undefined && t.distinct_keys !== '') items.push(['Distinct keys', fmt(t.distinct_keys), false]);
-  if (t.top_key_rows !== undefined && t.top_key_rows !== '') items.push(['Rows of the most frequent key', fmt(t.top_key_rows), t.alerts.some((a) => a.code === 'KEY_CONCENTRATION')]);
+  if (t.top_key_rows !== undefined && t.top_key_rows !== '')
+    items.push(['Rows of the most frequent key', fmt(t.top_key_rows), t.alerts.some((a) => a.code === 'KEY_CONCENTRATION')]);
   if (t.missing_s3_partitions !== '') items.push(['Buckets missing on S3', fmt(t.missing_s3_partitions), true]);
   if (t.stale_partitions !== '') items.push(['Stale catalog partitions', fmt(t.stale_partitions), true]);
   if (t.repaired !== '') items.push(['Repair', fmt(t.repaired), /failed/.test(t.repaired)]);
@@ -153,7 +169,9 @@ const SKEW_TEXT: Record<string, string> = {
 
 function keySpread(t: TableReport): string {
   if (t.bucket_keys_cv === undefined || t.bucket_keys_cv === '') return '';
-  const previous = t.skew_previous ? ` · previous snapshot ${escapeHtml(t.skew_previous.snapshot_dt)}: max/min ${fmt(t.skew_previous.max_min_ratio?.toFixed(2))} · cv ${fmt(t.skew_previous.cv.toFixed(3))}` : '';
+  const previous = t.skew_previous
+    ? ` · previous snapshot ${escapeHtml(t.skew_previous.snapshot_dt)}: max/min ${fmt(t.skew_previous.max_min_ratio?.toFixed(2))} · cv ${fmt(t.skew_previous.cv.toFixed(3))}`
+    : '';
   const verdict = t.bucket_skew ? ` · skew: ${escapeHtml(SKEW_TEXT[t.bucket_skew] ?? t.bucket_skew)}` : '';
   return `<p class="legend">Distinct keys per bucket: max/min ${fmt(t.bucket_keys_max_min_ratio)} · cv ${fmt(t.bucket_keys_cv)}${previous}${verdict}</p>`;
 }
@@ -166,7 +184,10 @@ function sparkline(points: Array<{ label: string; rows: number }>): string {
   const x = (i: number) => pad + (i * (w - 2 * pad)) / (points.length - 1);
   const y = (v: number) => (hi === lo ? hgt / 2 : hgt - pad - ((v - lo) * (hgt - 2 * pad)) / (hi - lo));
   const xy = points.map((p, i) => `${x(i).toFixed(1)},${y(p.rows).toFixed(1)}`);
-  const dots = points.map((p, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(p.rows).toFixed(1)}" r="${i === points.length - 1 ? 3.5 : 2.5}"><title>${escapeHtml(p.label)}: ${p.rows.toLocaleString('en-US')} rows</title></circle>`);
+  const dots = points.map(
+    (p, i) =>
+      `<circle cx="${x(i).toFixed(1)}" cy="${y(p.rows).toFixed(1)}" r="${i === points.length - 1 ? 3.5 : 2.5}"><title>${escapeHtml(p.label)}: ${p.rows.toLocaleString('en-US')} rows</title></circle>`,
+  );
   return `<svg class="spark" width="${w}" height="${hgt}" viewBox="0 0 ${w} ${hgt}" role="img" aria-label="rows per snapshot, ${lo.toLocaleString('en-US')} to ${hi.toLocaleString('en-US')}"><polyline points="${xy.join(' ')}"/>${dots.join('')}</svg>`;
 }
 
@@ -228,7 +249,7 @@ svg.spark polyline{fill:none;stroke:#2171b5;stroke-width:2}svg.spark circle{fill
 /** The whole page. */
 export function renderHtmlReport(report: MonitorReport): string {
   const anchors = new Map<string, string>();
-  report.tables.forEach((t, i) => anchors.set(t.table, anchors.get(t.table) ?? `table-${i + 1}`));
+  for (const [i, t] of report.tables.entries()) anchors.set(t.table, anchors.get(t.table) ?? `table-${i + 1}`);
   const details = report.alert_details ?? [];
   const notes = report.report_only ?? [];
   const summary = countBy(details).map(([s, n]) => `<span${n === 0 ? ' class="none"' : ''} style="background:${SEVERITY_COLOURS[s]}">${n} ${s}</span>`);
@@ -239,7 +260,10 @@ export function renderHtmlReport(report: MonitorReport): string {
     ['Run', fmt(report.run_id)],
     ['Tables', fmt(report.tables.length)],
     ['Buckets', fmt(report.bucket_count)],
-    ['Compared with', report.compare?.enabled ? `${fmt(report.compare.type)} in ${fmt(report.compare.db)}, tolerance ${fmt(report.compare.tolerance_pct)} %` : 'off'],
+    [
+      'Compared with',
+      report.compare?.enabled ? `${fmt(report.compare.type)} in ${fmt(report.compare.db)}, tolerance ${fmt(report.compare.tolerance_pct)} %` : 'off',
+    ],
     ['Auto-repair', `${fmt(report.auto_repair)}${report.dry_run ? ' (dry run)' : ''}`],
     ['Bytes scanned', bytes(report.bytes_scanned_total)],
   ];

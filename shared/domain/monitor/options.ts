@@ -11,7 +11,10 @@ const num = z.coerce.number();
 
 export const MonitorOptionsSchema = z.object({
   database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'database names are lower-case letters, digits and _'),
-  table_prefix: z.string().regex(/^[a-z0-9_]*$/).default('part_'),
+  table_prefix: z
+    .string()
+    .regex(/^[a-z0-9_]*$/)
+    .default('part_'),
   bucket_count: num.pipe(z.number().int().min(1).max(100000)).default(256),
   report_bucket: z.string().min(1),
   report_prefix: z.string().default(LAYOUT.monitorReportPrefix),
@@ -24,9 +27,15 @@ export const MonitorOptionsSchema = z.object({
   freshness_window_days: num.pipe(z.number().min(0)).default(45),
   count_check_enabled: bool.default(true),
   compare_source_type: z.enum(['ext', 'part']).default('ext'),
-  compare_database: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  compare_database: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .optional(),
   count_tolerance_pct: num.pipe(z.number().min(0)).default(0),
-  pk_column: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('customer_user_id'),
+  pk_column: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('customer_user_id'),
   file_size_check: bool.default(false),
   file_size_min_mb: num.pipe(z.number().min(0)).default(64),
   file_size_max_mb: num.pipe(z.number().min(0)).default(1024),

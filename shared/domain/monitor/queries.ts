@@ -25,8 +25,17 @@ const hiveName = (name: string) => `\`${identifier(name)}\``;
  * either end open (the local engine scans a large table a range at a time, the first range open below
  * and the last above so a stray partition is still counted; see mergeScanRows); Athena scans it whole.
  */
-export function scanSql(database: string, table: string, pkColumn: string, bucketExpr: (column: string) => string, buckets: { from?: number; to?: number } = {}): string {
-  const bounds = [buckets.from === undefined ? '' : `"id_bucket" >= ${nonNegativeInt(buckets.from)}`, buckets.to === undefined ? '' : `"id_bucket" <= ${nonNegativeInt(buckets.to)}`].filter(Boolean);
+export function scanSql(
+  database: string,
+  table: string,
+  pkColumn: string,
+  bucketExpr: (column: string) => string,
+  buckets: { from?: number; to?: number } = {},
+): string {
+  const bounds = [
+    buckets.from === undefined ? '' : `"id_bucket" >= ${nonNegativeInt(buckets.from)}`,
+    buckets.to === undefined ? '' : `"id_bucket" <= ${nonNegativeInt(buckets.to)}`,
+  ].filter(Boolean);
   const where = bounds.length > 0 ? ` WHERE ${bounds.join(' AND ')}` : '';
   return (
     `WITH keys AS (SELECT "id_bucket" AS b, ${q(pkColumn)} AS k, count(*) AS c FROM ${q(database)}.${q(table)}${where} GROUP BY "id_bucket", ${q(pkColumn)}) ` +
@@ -71,7 +80,10 @@ const num = (v: string | number | null | undefined) => (v === null || v === unde
 export function mergeScanRows(ranges: Array<Array<Record<string, string | null>>>): Array<Record<string, string | null>> {
   const totals = ranges.flat().filter(isTotalRow);
   const sum = (c: (typeof TOTALS)[number]) => String(totals.reduce((acc, r) => acc + num(r[c]), 0));
-  const top = totals.reduce<Record<string, string | null> | undefined>((best, r) => (r.top_key_rows === null || r.top_key_rows === undefined || (best && compareTop(r, best) <= 0) ? best : r), undefined);
+  const top = totals.reduce<Record<string, string | null> | undefined>(
+    (best, r) => (r.top_key_rows === null || r.top_key_rows === undefined || (best && compareTop(r, best) <= 0) ? best : r),
+    undefined,
+  );
   return [
     ...ranges.flat().filter((r) => !isTotalRow(r)),
     { id_bucket: null, ...Object.fromEntries(TOTALS.map((c) => [c, sum(c)])), top_key_rows: top?.top_key_rows ?? null, top_key: top?.top_key ?? null },
@@ -123,7 +135,10 @@ export function parseScanRows(rows: ScanRow[]): ScanFacts {
   const keys: NonNullable<ScanFacts['keys']> = { perBucket: new Map(), nulls: new Map(), dupes: new Map(), tops: new Map(), distinct: 0 };
   let total = { rows: 0, pkNulls: 0, pkDupes: 0, wrongBucket: 0 };
   for (const r of rows) {
-    const top = r.top_key_rows === null || r.top_key_rows === undefined || r.top_key_rows === '' ? undefined : { rows: num(r.top_key_rows), key: r.top_key === null || r.top_key === undefined ? undefined : String(r.top_key) };
+    const top =
+      r.top_key_rows === null || r.top_key_rows === undefined || r.top_key_rows === ''
+        ? undefined
+        : { rows: num(r.top_key_rows), key: r.top_key === null || r.top_key === undefined ? undefined : String(r.top_key) };
     if (isTotalRow(r)) {
       total = { rows: num(r.row_count), pkNulls: num(r.pk_nulls), pkDupes: num(r.pk_dupes), wrongBucket: num(r.wrong_bucket) };
       keys.distinct = num(r.distinct_keys);

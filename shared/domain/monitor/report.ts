@@ -80,15 +80,45 @@ export interface MonitorReport {
 
 /** Columns of the current CSV, in its order, then the new ones. */
 export const CSV_COLUMNS: Array<keyof TableReport> = [
-  'table', 'location', 's3_partitions', 'glue_partitions', 'missing_glue_count', 'table_type_ok', 'contract_ok', 'raw_input_snapshot_dt',
-  'count_src', 'count_part', 'count_diff_pct', 'pk_nulls', 'pk_dupes', 'file_issues_sample', 'checked_at',
-  'partition_projection', 'missing_s3_partitions', 'stale_partitions', 'wrong_bucket_rows', 'bucket_empty', 'bucket_low', 'bucket_max_min_ratio',
-  'bucket_cv', 'volume_change_pct', 'bytes_scanned', 'repaired',
-  'distinct_keys', 'top_key_rows', 'bucket_keys_max_min_ratio', 'bucket_keys_cv', 'bucket_skew',
+  'table',
+  'location',
+  's3_partitions',
+  'glue_partitions',
+  'missing_glue_count',
+  'table_type_ok',
+  'contract_ok',
+  'raw_input_snapshot_dt',
+  'count_src',
+  'count_part',
+  'count_diff_pct',
+  'pk_nulls',
+  'pk_dupes',
+  'file_issues_sample',
+  'checked_at',
+  'partition_projection',
+  'missing_s3_partitions',
+  'stale_partitions',
+  'wrong_bucket_rows',
+  'bucket_empty',
+  'bucket_low',
+  'bucket_max_min_ratio',
+  'bucket_cv',
+  'volume_change_pct',
+  'bytes_scanned',
+  'repaired',
+  'distinct_keys',
+  'top_key_rows',
+  'bucket_keys_max_min_ratio',
+  'bucket_keys_cv',
+  'bucket_skew',
 ];
 
 /** The report header from the options. */
-export function reportHeader(o: MonitorOptions, runId: string, generatedAt: Date): Omit<MonitorReport, 'alerts' | 'tables' | 'alert_details' | 'bytes_scanned_total' | 'snapshot_dt' | 'newest_raw_snapshot_dt' | 'report_only'> {
+export function reportHeader(
+  o: MonitorOptions,
+  runId: string,
+  generatedAt: Date,
+): Omit<MonitorReport, 'alerts' | 'tables' | 'alert_details' | 'bytes_scanned_total' | 'snapshot_dt' | 'newest_raw_snapshot_dt' | 'report_only'> {
   return {
     database: o.database,
     prefix: o.table_prefix,
@@ -110,7 +140,7 @@ export function reportCsv(report: MonitorReport): string {
     const s = Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : String(v);
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [CSV_COLUMNS.join(','), ...report.tables.map((t) => CSV_COLUMNS.map((c) => cell(t[c])).join(','))].join('\n') + '\n';
+  return `${[CSV_COLUMNS.join(','), ...report.tables.map((t) => CSV_COLUMNS.map((c) => cell(t[c])).join(','))].join('\n')}\n`;
 }
 
 /** Object keys of the report files for a date: `<prefix>omc_monitor_report_<YYYY-MM-DD>.{json,csv,html}`. */
@@ -153,7 +183,8 @@ export function previousSkew(history: MonitorReport[], table: string, snapshotDt
       return { snapshotDt: t.raw_input_snapshot_dt, maxMinRatio: toNumber(t.bucket_max_min_ratio), cv };
     }
     const carried = t.skew_previous;
-    if (carried && carried.snapshot_dt !== snapshotDt && Number.isFinite(carried.cv)) return { snapshotDt: carried.snapshot_dt, maxMinRatio: carried.max_min_ratio, cv: carried.cv };
+    if (carried && carried.snapshot_dt !== snapshotDt && Number.isFinite(carried.cv))
+      return { snapshotDt: carried.snapshot_dt, maxMinRatio: carried.max_min_ratio, cv: carried.cv };
   }
   return undefined;
 }

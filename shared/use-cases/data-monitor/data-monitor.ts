@@ -61,7 +61,10 @@ export function monitorOptionsOf(defaults: MonitorDefaults, overrides: Record<st
   return parseMonitorOptions({ ...defaults, ...overrides });
 }
 
-export type DataMonitorDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger' | 'bus' | 'monitorEngine'> & InspectionDeps & ReportDeps & RetentionDeps;
+export type DataMonitorDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger' | 'bus' | 'monitorEngine'> &
+  InspectionDeps &
+  ReportDeps &
+  RetentionDeps;
 
 export function makeDataMonitor(deps: DataMonitorDeps) {
   const { store, catalog, clock, logger, config } = deps;
@@ -71,12 +74,18 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
 
   /** 1.–2. */
   async function start(options: MonitorOptions, trigger: string): Promise<MonitorRun> {
-    const runId = `monitor-${clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 6)}`;
+    const runId = `monitor-${clock
+      .now()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 6)}`;
     logger.appendKeys({ run_id: runId, database: options.database, stage: 'data-monitor' });
     const run: MonitorRun = { runId, startedAt: clock.now().toISOString(), options, trigger, tables: {}, finished: false };
     const [metadata, newestRaw] = await Promise.all([readProcessedSnapshot(), newestRawSnapshot()]);
     Object.assign(run, { metadata, newestRaw });
-    let tables = (await catalog.listTables(options.database, options.table_prefix)).filter((t) => !t.name.includes('__') && (options.include_er_tables || !t.name.endsWith('_er')));
+    let tables = (await catalog.listTables(options.database, options.table_prefix)).filter(
+      (t) => !t.name.includes('__') && (options.include_er_tables || !t.name.endsWith('_er')),
+    );
     if (options.max_tables > 0) tables = tables.slice(0, options.max_tables);
     await mapLimit(tables, 4, async (def) => {
       run.tables[def.name] = await inspect(def, options);
@@ -101,7 +110,11 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
       let record: QueryRecord;
       try {
         const id = await engine.start(query, `${run.runId}:${table}:${name}`);
-        await store.put(config.dataBucket, indexKey(id), JSON.stringify({ runId: run.runId, reportBucket: o.report_bucket, reportPrefix: o.report_prefix, table, name }));
+        await store.put(
+          config.dataBucket,
+          indexKey(id),
+          JSON.stringify({ runId: run.runId, reportBucket: o.report_bucket, reportPrefix: o.report_prefix, table, name }),
+        );
         record = { id, status: 'RUNNING' };
       } catch (err) {
         record = { status: 'FAILED', error: (err as Error).message };
@@ -137,7 +150,7 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
     const key = `${ref.reportPrefix}_runs/${ref.runId}.json`;
     const { run, changed } = await updateRun(ref.reportBucket, key, (r) => {
       const q = r.tables[ref.table]?.queries[ref.name];
-      if (!q || q.status !== 'RUNNING' || q.id !== queryId) return false;
+      if (q?.status !== 'RUNNING' || q.id !== queryId) return false;
       r.tables[ref.table]!.queries[ref.name] = record;
       if (ref.name === 'repair') recordRepair(r.tables[ref.table]!, record);
       return true;
@@ -163,9 +176,27 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
     // retention: older snapshots go only once the live data checked out intact
     const intact = reportIntact(report);
     const retention = intact && o.retain_snapshots > 0 && !o.dry_run ? await makeRetention(deps)(o.retain_snapshots) : undefined;
-    await deps.bus.put([{ source: PIPELINE_SOURCE, detailType: 'Monitor Completed', detail: { runId, database: o.database, reportUri, alerts: report.alerts.length, high: report.alert_details.filter((a) => a.severity === 'High').length, tables: report.tables.length, intact, retention: retention && { deleted: retention.deleted, objectsDeleted: retention.objectsDeleted } } }]);
+    await deps.bus.put([
+      {
+        source: PIPELINE_SOURCE,
+        detailType: 'Monitor Completed',
+        detail: {
+          runId,
+          database: o.database,
+          reportUri,
+          alerts: report.alerts.length,
+          high: report.alert_details.filter((a) => a.severity === 'High').length,
+          tables: report.tables.length,
+          intact,
+          retention: retention && { deleted: retention.deleted, objectsDeleted: retention.objectsDeleted },
+        },
+      },
+    ]);
     logger.info('monitor completed', { report: reportUri, alerts: report.alerts.length });
-    const done = await updateRun(o.report_bucket, key, (r) => ((r.reportUri = reportUri), true));
+    const done = await updateRun(o.report_bucket, key, (r) => {
+      r.reportUri = reportUri;
+      return true;
+    });
     return done.run;
   }
 

@@ -33,11 +33,18 @@ export function makeInspection(deps: InspectionDeps) {
     // the logical table name comes off the part_ prefix, not off --table_prefix (which may narrow it, e.g. part_ibe_)
     const base = def.name.slice(def.name.startsWith(config.prefixes.part) ? config.prefixes.part.length : o.table_prefix.length);
     // an ER table is compared with its part_ table (it has a row per part_ row)
-    state.sourceName = base.endsWith('_er') ? `${config.prefixes.part}${base.slice(0, -3)}` : o.compare_source_type === 'ext' ? `${config.prefixes.ext}${base}` : `${config.prefixes.part}${base}`;
+    state.sourceName = base.endsWith('_er')
+      ? `${config.prefixes.part}${base.slice(0, -3)}`
+      : o.compare_source_type === 'ext'
+        ? `${config.prefixes.ext}${base}`
+        : `${config.prefixes.part}${base}`;
     try {
       const { bucket, key } = parseS3Uri(def.location);
       const listing = await store.list(bucket, key, { delimiter: '/' });
-      state.s3Buckets = listing.prefixes.map((p) => /id_bucket=(\d+)\/$/.exec(p)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+      state.s3Buckets = listing.prefixes
+        .map((p) => /id_bucket=(\d+)\/$/.exec(p)?.[1])
+        .filter((v): v is string => v !== undefined)
+        .map(Number);
       const projection = projectionOf(def, o.bucket_count);
       if (!projection.enabled) state.catalog = await catalog.getPartitions(o.database, def.name);
       if (o.file_size_check) {

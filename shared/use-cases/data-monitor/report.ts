@@ -4,8 +4,23 @@
  */
 import { s3Uri } from '../../domain/config.js';
 import {
-  alertLine, INTEGRITY_ALERTS, checkBuckets, checkConcentration, checkCounts, checkFailed, checkFileSizes, checkFreshness, checkKeys, checkPartitions, checkSchema, checkTrend, missingButEmpty, projectionOf, ranges,
-  type Alert, type TrendPoint,
+  alertLine,
+  INTEGRITY_ALERTS,
+  checkBuckets,
+  checkConcentration,
+  checkCounts,
+  checkFailed,
+  checkFileSizes,
+  checkFreshness,
+  checkKeys,
+  checkPartitions,
+  checkSchema,
+  checkTrend,
+  missingButEmpty,
+  projectionOf,
+  ranges,
+  type Alert,
+  type TrendPoint,
 } from '../../domain/monitor/checks.js';
 import type { MonitorOptions } from '../../domain/monitor/options.js';
 import { parseScanRows } from '../../domain/monitor/queries.js';
@@ -48,7 +63,11 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
   const projection = projectionOf(def, o.bucket_count);
   const catalogAfter = t.repair.done.length > 0 ? [...t.catalog, ...t.repair.done.map((b) => ({ values: [String(b)], location: '' }))] : t.catalog;
   const parts = checkPartitions(name, { s3: t.s3Buckets, catalog: t.catalog }, o.bucket_count, projection);
-  alerts.push(...parts.alerts.map((a) => (a.code === 'PARTITION_MISSING_CATALOG' && t.repair.done.length > 0 ? { ...a, message: `${a.message} — repaired (${t.repair.mode})` } : a)));
+  alerts.push(
+    ...parts.alerts.map((a) =>
+      a.code === 'PARTITION_MISSING_CATALOG' && t.repair.done.length > 0 ? { ...a, message: `${a.message} — repaired (${t.repair.mode})` } : a,
+    ),
+  );
   const schema = checkSchema(def, def.storage ?? {}, o.pk_column);
   alerts.push(...schema.alerts);
   const scanQ = t.queries.scan;
@@ -57,13 +76,26 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
   if (scanQ.status === 'FAILED') alerts.push(checkFailed(name, 'scan query', scanQ.error ?? 'unknown'));
   if (countQ.status === 'FAILED') alerts.push(checkFailed(name, `count of ${t.sourceName}`, countQ.error ?? 'unknown'));
   const countSrc = countQ.status === 'SUCCEEDED' ? Number(countQ.rows?.[0]?.row_count ?? NaN) : undefined;
-  const counts = scan ? checkCounts(name, scan.rows, countSrc === undefined ? undefined : { count: countSrc, name: `${o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` }, o.count_tolerance_pct) : { alerts: [] as Alert[], diffPct: undefined };
+  const counts = scan
+    ? checkCounts(
+        name,
+        scan.rows,
+        countSrc === undefined
+          ? undefined
+          : { count: countSrc, name: `${o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` },
+        o.count_tolerance_pct,
+      )
+    : { alerts: [] as Alert[], diffPct: undefined };
   alerts.push(...counts.alerts);
   // buckets no key falls in (a small table's) are reported, not e-mailed; the count against another table proves nothing is lost
   // (named without its database: the message is the same in every deployment)
   const countedAgainst = t.sourceName !== name || (o.compare_database ?? o.database) !== o.database ? t.sourceName : undefined;
   const emptyBuckets = missingButEmpty(parts, { diffPct: counts.diffPct, source: countedAgainst });
-  if (emptyBuckets) alerts.splice(alerts.findIndex((a) => a.code === 'PARTITION_MISSING_S3'), 1);
+  if (emptyBuckets)
+    alerts.splice(
+      alerts.findIndex((a) => a.code === 'PARTITION_MISSING_S3'),
+      1,
+    );
   if (scan) alerts.push(...checkKeys(name, scan, o.pk_column));
   const concentration = scan ? checkConcentration(name, scan, o) : undefined;
   if (concentration) alerts.push(...concentration.alerts);
@@ -73,7 +105,11 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
   if (health) alerts.push(...health.alerts);
   const files = o.file_size_check ? checkFileSizes(name, t.files, o.file_size_min_mb, o.file_size_max_mb) : { issues: [], alerts: [] };
   alerts.push(...files.alerts);
-  const points: TrendPoint[] = history.map((h) => ({ generatedAt: h.generated_at, snapshotDt: h.tables.find((x) => x.table === name)?.raw_input_snapshot_dt, countPart: numberOr(h.tables.find((x) => x.table === name)?.count_part) }));
+  const points: TrendPoint[] = history.map((h) => ({
+    generatedAt: h.generated_at,
+    snapshotDt: h.tables.find((x) => x.table === name)?.raw_input_snapshot_dt,
+    countPart: numberOr(h.tables.find((x) => x.table === name)?.count_part),
+  }));
   const trend = checkTrend(name, scan?.rows, snapshotDt, points, o.volume_change_pct);
   alerts.push(...trend.alerts);
   return {
@@ -103,9 +139,15 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
     volume_change_pct: trend.changePct === undefined ? '' : trend.changePct.toFixed(2),
     bytes_scanned: (scanQ.bytesScanned ?? 0) + (countQ.bytesScanned ?? 0),
     query_ids: [t.queries.repair.id, scanQ.id, countQ.id].filter((x): x is string => !!x),
-    repaired: t.repair.planned.length === 0 ? '' : `${t.repair.done.length > 0 ? 'repaired' : `planned (${t.repair.mode})`}: ${ranges(t.repair.planned)}${t.repair.error ? ` — failed: ${t.repair.error}` : ''}`,
+    repaired:
+      t.repair.planned.length === 0
+        ? ''
+        : `${t.repair.done.length > 0 ? 'repaired' : `planned (${t.repair.mode})`}: ${ranges(t.repair.planned)}${t.repair.error ? ` — failed: ${t.repair.error}` : ''}`,
     bucket_histogram: health?.histogram ?? [],
-    trend: [...points.filter((p) => p.countPart !== undefined).map((p) => ({ generated_at: p.generatedAt, snapshot_dt: p.snapshotDt, count_part: p.countPart })), ...(scan ? [{ generated_at: now.toISOString(), snapshot_dt: snapshotDt, count_part: scan.rows }] : [])],
+    trend: [
+      ...points.filter((p) => p.countPart !== undefined).map((p) => ({ generated_at: p.generatedAt, snapshot_dt: p.snapshotDt, count_part: p.countPart })),
+      ...(scan ? [{ generated_at: now.toISOString(), snapshot_dt: snapshotDt, count_part: scan.rows }] : []),
+    ],
     alerts,
     distinct_keys: scan?.keys?.distinct ?? '',
     top_key_rows: scan?.keys?.top?.rows ?? '',
@@ -123,7 +165,11 @@ async function readHistory(deps: ReportDeps, o: MonitorOptions): Promise<Monitor
   if (o.trend_reports === 0) return [];
   const today = reportKeys(o.report_prefix, clock.now()).json;
   const { objects } = await store.list(o.report_bucket, `${o.report_prefix}omc_monitor_report_`);
-  const keys = objects.map((x) => x.key).filter((k) => k.endsWith('.json') && k !== today).sort().slice(-o.trend_reports);
+  const keys = objects
+    .map((x) => x.key)
+    .filter((k) => k.endsWith('.json') && k !== today)
+    .sort()
+    .slice(-o.trend_reports);
   const reports: MonitorReport[] = [];
   for (const k of keys) {
     try {

@@ -98,19 +98,19 @@ export const ATHENA_RULES: ReadonlyArray<{ id: string; kind: 'rejects' | 'transl
   {
     id: 'hive-ddl-grammar',
     kind: 'rejects',
-    what: 'DDL (CREATE [EXTERNAL] TABLE without AS, ALTER TABLE/DATABASE, DROP TABLE/DATABASE, MSCK REPAIR TABLE, SHOW, DESCRIBE) is parsed by Hive: identifiers are quoted with backticks, a double-quoted identifier is a parse error (checked with dt-sql-parser\'s Hive grammar).',
+    what: "DDL (CREATE [EXTERNAL] TABLE without AS, ALTER TABLE/DATABASE, DROP TABLE/DATABASE, MSCK REPAIR TABLE, SHOW, DESCRIBE) is parsed by Hive: identifiers are quoted with backticks, a double-quoted identifier is a parse error (checked with dt-sql-parser's Hive grammar).",
     doc: 'https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html',
   },
   {
     id: 'hive-ddl-untranslated',
     kind: 'rejects',
-    what: 'Façade limit, not Athena\'s: Hive DDL that parses but that the façade does not translate to Trino (anything but ALTER TABLE ADD PARTITION) fails with a reason saying so, never succeeds silently.',
+    what: "Façade limit, not Athena's: Hive DDL that parses but that the façade does not translate to Trino (anything but ALTER TABLE ADD PARTITION) fails with a reason saying so, never succeeds silently.",
     doc: 'https://docs.aws.amazon.com/athena/latest/ug/ddl-reference.html',
   },
   {
     id: 'partitions-per-query',
     kind: 'configured',
-    what: 'A CTAS or INSERT INTO writes at most 100 partitions (HIVE_TOO_MANY_OPEN_PARTITIONS). Trino\'s catalog hive.max-partitions-per-writers=100 counts per writer and Trino spreads partitions over up to 4 writers (101 passed), so the façade runs every query with session task_max_writer_count=1: one writer per query.',
+    what: "A CTAS or INSERT INTO writes at most 100 partitions (HIVE_TOO_MANY_OPEN_PARTITIONS). Trino's catalog hive.max-partitions-per-writers=100 counts per writer and Trino spreads partitions over up to 4 writers (101 passed), so the façade runs every query with session task_max_writer_count=1: one writer per query.",
     doc: 'https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html',
   },
   {
@@ -122,7 +122,7 @@ export const ATHENA_RULES: ReadonlyArray<{ id: string; kind: 'rejects' | 'transl
   {
     id: 'insert-compression',
     kind: 'translates',
-    what: 'INSERT INTO a table with a compression property (parquet.compression, orc.compress, write.compression) writes with it: session hive.compression_codec from the table\'s properties. Without one both write GZIP parquet, Athena\'s default for Hive tables and Trino\'s.',
+    what: "INSERT INTO a table with a compression property (parquet.compression, orc.compress, write.compression) writes with it: session hive.compression_codec from the table's properties. Without one both write GZIP parquet, Athena's default for Hive tables and Trino's.",
     doc: 'https://docs.aws.amazon.com/athena/latest/ug/compression-formats.html',
   },
   {
@@ -259,7 +259,12 @@ function route(sql: string): Route {
   if (first === 'MSCK') return { engine: 'hive', statementType: 'DDL' };
   if ((first === 'ALTER' || first === 'DROP') && isWord(w1, 'TABLE', 'DATABASE', 'SCHEMA')) return { engine: 'hive', statementType: 'DDL' };
   if (first === 'CREATE' && (isWord(w1, 'EXTERNAL', 'DATABASE', 'SCHEMA') || (isWord(w1, 'TABLE') && !ctas))) return { engine: 'hive', statementType: 'DDL' };
-  if ((first === 'SHOW' || first === 'DESCRIBE' || first === 'DESC') && !isWord(w1, 'VIEWS') && !(isWord(w1, 'CREATE') && isWord(w2, 'VIEW')) && !isWord(w1, 'VIEW'))
+  if (
+    (first === 'SHOW' || first === 'DESCRIBE' || first === 'DESC') &&
+    !isWord(w1, 'VIEWS') &&
+    !(isWord(w1, 'CREATE') && isWord(w2, 'VIEW')) &&
+    !isWord(w1, 'VIEW')
+  )
     return { engine: 'hive', statementType: 'UTILITY' };
   if (['SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'USE'].includes(first)) return { engine: 'trino', statementType: 'UTILITY', ctas: false };
   if (['CREATE', 'DROP', 'ALTER'].includes(first)) return { engine: 'trino', statementType: ctas ? 'DML' : 'DDL', ctas };
@@ -321,7 +326,8 @@ function translateCtas(sql: string, resultLocation: string, executionId: string)
   }
   if (!hadLocation) properties.push(defaultLocation);
   // Athena keeps the codec as a table property, which its later INSERT INTOs write with
-  if (codec && !extraProperties) properties.push(`extra_properties = MAP(ARRAY[${trinoString(COMPRESSION_PROPERTY[format] ?? 'write.compression')}], ARRAY[${trinoString(codec)}])`);
+  if (codec && !extraProperties)
+    properties.push(`extra_properties = MAP(ARRAY[${trinoString(COMPRESSION_PROPERTY[format] ?? 'write.compression')}], ARRAY[${trinoString(codec)}])`);
   return { sql: `${sql.slice(0, tokens[open]!.end)}${properties.join(', ')}${sql.slice(tokens[close]!.start)}`, session, hadLocation };
 }
 
@@ -540,7 +546,10 @@ const csvCell = (v: string | undefined) => (v === undefined ? '' : `"${v.replace
 // The server
 
 class AthenaError extends Error {
-  constructor(readonly type: string, message: string) {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -603,7 +612,18 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
   const putEvent = async (x: Internal, detail: Record<string, string>) => {
     try {
       const res = await events.send(
-        new PutEventsCommand({ Entries: [{ Source: 'aws.athena', DetailType: 'Athena Query State Change', Detail: JSON.stringify(detail), Resources: [], EventBusName: 'default', Time: new Date() }] }),
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: 'aws.athena',
+              DetailType: 'Athena Query State Change',
+              Detail: JSON.stringify(detail),
+              Resources: [],
+              EventBusName: 'default',
+              Time: new Date(),
+            },
+          ],
+        }),
       );
       if (res.FailedEntryCount) eventFailures.push(`${x.exec.id} ${x.exec.state}: ${JSON.stringify(res.Entries)}`);
     } catch (error) {
@@ -619,7 +639,13 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
     x.sequence++;
     emit(x, previous);
     // listeners run beside the query, not awaited by it (a listener may kill() it, which waits for its end); settled() awaits them
-    if (state === 'RUNNING') for (const listener of [...listeners]) track(Promise.resolve().then(() => listener(x.exec)).catch((error) => void listenerFailures.push(`${x.exec.id}: ${(error as Error).message}`)));
+    if (state === 'RUNNING')
+      for (const listener of [...listeners])
+        track(
+          Promise.resolve()
+            .then(() => listener(x.exec))
+            .catch((error) => void listenerFailures.push(`${x.exec.id}: ${(error as Error).message}`)),
+        );
   };
 
   const fail = (x: Internal, reason: string, rule?: string, category = 2) => {
@@ -653,7 +679,12 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
   const finishError = async (x: Internal, error: unknown) => {
     if (error instanceof TrinoQueryError) {
       if (error.errorName === 'USER_CANCELED' || (x.cancelRequested && !x.killRequested)) return transition(x, 'CANCELLED', 'Query cancelled by user');
-      const rule = error.errorName === 'HIVE_TOO_MANY_OPEN_PARTITIONS' ? 'partitions-per-query' : error.errorName === 'HIVE_PATH_ALREADY_EXISTS' ? 'ctas-location-empty' : undefined;
+      const rule =
+        error.errorName === 'HIVE_TOO_MANY_OPEN_PARTITIONS'
+          ? 'partitions-per-query'
+          : error.errorName === 'HIVE_PATH_ALREADY_EXISTS'
+            ? 'ctas-location-empty'
+            : undefined;
       return fail(x, engineReason(x, error), rule, x.killRequested || error.errorType !== 'USER_ERROR' ? 1 : 2);
     }
     return fail(x, `GENERIC_INTERNAL_ERROR: ${(error as Error).message}`, undefined, 1);
@@ -685,12 +716,16 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
     if (!add) {
       await transition(x, 'RUNNING');
       const words = x.exec.sql.trim().split(/\s+/).slice(0, 3).join(' ');
-      return fail(x, `The Athena façade does not translate this Hive DDL statement to Trino (${words} …): only ALTER TABLE … ADD PARTITION is translated.`, 'hive-ddl-untranslated');
+      return fail(
+        x,
+        `The Athena façade does not translate this Hive DDL statement to Trino (${words} …): only ALTER TABLE … ADD PARTITION is translated.`,
+        'hive-ddl-untranslated',
+      );
     }
     const schema = add.database ?? x.exec.database;
     if (!schema) {
       await transition(x, 'RUNNING');
-      return fail(x, 'FAILED: SemanticException [Error 10001]: no database given for table ' + add.table);
+      return fail(x, `FAILED: SemanticException [Error 10001]: no database given for table ${add.table}`);
     }
     const listSql = `SELECT * FROM ${trinoName(schema)}.${trinoName(`${add.table}$partitions`)}`;
     const calls = add.partitions.map(
@@ -705,7 +740,11 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       const key = (p: AddPartitions['partitions'][number]) => names.map((n) => p.values[p.columns.indexOf(n)] ?? '\u0001').join('\u0000');
       const exists = add.partitions.filter((p) => present.has(key(p)));
       if (exists.length > 0 && !add.ifNotExists)
-        return fail(x, `FAILED: AlreadyExistsException: Partition already exists: ${exists.map((p) => p.columns.map((c, i) => `${c}=${p.values[i]}`).join('/')).join(', ')}`, 'add-partition');
+        return fail(
+          x,
+          `FAILED: AlreadyExistsException: Partition already exists: ${exists.map((p) => p.columns.map((c, i) => `${c}=${p.values[i]}`).join('/')).join(', ')}`,
+          'add-partition',
+        );
       let last: TrinoResult = existing;
       for (const [i, p] of add.partitions.entries()) {
         if (x.cancelRequested) return transition(x, 'CANCELLED', 'Query cancelled by user');
@@ -751,7 +790,11 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       // INSERT INTO writes with the table's compression property (what Athena's CTAS write_compression recorded)
       const found = await trino.query(`SELECT * FROM ${trinoName(schema)}.${trinoName(`${target.table}$properties`)}`).catch(() => undefined);
       const row = found?.rows[0];
-      const codec = row && ['parquet.compression', 'orc.compress', 'write.compression'].map((p) => row[found.columns.findIndex((c) => c.name === p)]).find((v) => typeof v === 'string');
+      const codec =
+        row &&
+        ['parquet.compression', 'orc.compress', 'write.compression']
+          .map((p) => row[found.columns.findIndex((c) => c.name === p)])
+          .find((v) => typeof v === 'string');
       if (typeof codec === 'string') session = { 'hive.compression_codec': codec.toUpperCase() === 'UNCOMPRESSED' ? 'NONE' : codec.toUpperCase() };
     }
     x.exec.trinoSql = sql;
@@ -807,7 +850,8 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       const workgroup = workgroups.get(workgroupName);
       if (!workgroup) throw new AthenaError('InvalidRequestException', `WorkGroup ${workgroupName} is not found.`);
       const catalog = input.QueryExecutionContext?.Catalog;
-      if (catalog !== undefined && String(catalog).toLowerCase() !== 'awsdatacatalog') throw new AthenaError('InvalidRequestException', `The façade serves only the catalog AwsDataCatalog, not ${catalog}`);
+      if (catalog !== undefined && String(catalog).toLowerCase() !== 'awsdatacatalog')
+        throw new AthenaError('InvalidRequestException', `The façade serves only the catalog AwsDataCatalog, not ${catalog}`);
       const token = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : undefined;
       const database = typeof input.QueryExecutionContext?.Database === 'string' ? input.QueryExecutionContext.Database.toLowerCase() : undefined;
       if (token) {
@@ -821,8 +865,24 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       const clientLocation = input.ResultConfiguration?.OutputLocation;
       const outputLocation = workgroup.enforce || typeof clientLocation !== 'string' ? workgroup.outputLocation : withSlash(clientLocation);
       const id = randomUUID();
-      const exec: FacadeExecution = { id, workgroup: workgroupName, ...(database ? { database } : {}), sql, statementType: route(sql).statementType, state: 'QUEUED' };
-      const x: Internal = { exec, ...(token ? { token } : {}), outputLocation, submitted: Date.now(), sequence: 0, cancelRequested: false, killRequested: false, events: Promise.resolve() };
+      const exec: FacadeExecution = {
+        id,
+        workgroup: workgroupName,
+        ...(database ? { database } : {}),
+        sql,
+        statementType: route(sql).statementType,
+        state: 'QUEUED',
+      };
+      const x: Internal = {
+        exec,
+        ...(token ? { token } : {}),
+        outputLocation,
+        submitted: Date.now(),
+        sequence: 0,
+        cancelRequested: false,
+        killRequested: false,
+        events: Promise.resolve(),
+      };
       executions.push(exec);
       byId.set(id, x);
       if (token) byToken.set(token, x);
@@ -835,10 +895,13 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       if (x.exec.state !== 'SUCCEEDED')
         throw new AthenaError(
           'InvalidRequestException',
-          FINAL.has(x.exec.state) ? `Query did not finish successfully. Final query state: ${x.exec.state}\n${x.exec.reason ?? ''}` : `Query has not yet finished. Current state: ${x.exec.state}`,
+          FINAL.has(x.exec.state)
+            ? `Query did not finish successfully. Final query state: ${x.exec.state}\n${x.exec.reason ?? ''}`
+            : `Query has not yet finished. Current state: ${x.exec.state}`,
         );
       const max = input.MaxResults === undefined ? MAX_RESULTS : Number(input.MaxResults);
-      if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS) throw new AthenaError('InvalidRequestException', `MaxResults must be between 1 and ${MAX_RESULTS}`);
+      if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS)
+        throw new AthenaError('InvalidRequestException', `MaxResults must be between 1 and ${MAX_RESULTS}`);
       const columns = x.rows ? x.result!.columns : [];
       const all = x.rows ? [columns.map((c) => c.name), ...x.rows] : [];
       let offset = 0;
@@ -851,7 +914,10 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       const next = offset + max < all.length ? Buffer.from(JSON.stringify({ id: x.exec.id, offset: offset + max })).toString('base64url') : undefined;
       return {
         ...(x.result?.updateCount !== undefined ? { UpdateCount: x.result.updateCount } : {}),
-        ResultSet: { Rows: page.map((r) => ({ Data: r.map((v) => (v === undefined ? {} : { VarCharValue: v })) })), ResultSetMetadata: { ColumnInfo: columns.map(columnInfo) } },
+        ResultSet: {
+          Rows: page.map((r) => ({ Data: r.map((v) => (v === undefined ? {} : { VarCharValue: v })) })),
+          ResultSetMetadata: { ColumnInfo: columns.map(columnInfo) },
+        },
         ...(next ? { NextToken: next } : {}),
       };
     },
@@ -898,7 +964,12 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       const input = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>) : {};
       reply(200, await handler(input));
     } catch (error) {
-      if (error instanceof AthenaError) reply(400, { __type: error.type, Message: error.message, ...(error.type === 'InvalidRequestException' ? { AthenaErrorCode: 'INVALID_INPUT' } : {}) }, error.type);
+      if (error instanceof AthenaError)
+        reply(
+          400,
+          { __type: error.type, Message: error.message, ...(error.type === 'InvalidRequestException' ? { AthenaErrorCode: 'INVALID_INPUT' } : {}) },
+          error.type,
+        );
       else reply(500, { __type: 'InternalServerException', Message: (error as Error).message }, 'InternalServerException');
     }
   });
@@ -917,9 +988,12 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
     onRunning: (listener) => void listeners.push(listener),
     kill: async (executionId) => {
       const x = find(executionId);
-      if (x.exec.state !== 'RUNNING' || !x.exec.trinoQueryId) throw new Error(`Athena façade: execution ${executionId} is ${x.exec.state}${x.exec.trinoQueryId ? '' : ' with no Trino query'}: nothing to kill`);
+      if (x.exec.state !== 'RUNNING' || !x.exec.trinoQueryId)
+        throw new Error(`Athena façade: execution ${executionId} is ${x.exec.state}${x.exec.trinoQueryId ? '' : ' with no Trino query'}: nothing to kill`);
       x.killRequested = true;
-      await trino.query(`CALL system.runtime.kill_query(query_id => ${trinoString(x.exec.trinoQueryId)}, message => ${trinoString(`Athena façade kill of ${executionId}`)})`);
+      await trino.query(
+        `CALL system.runtime.kill_query(query_id => ${trinoString(x.exec.trinoQueryId)}, message => ${trinoString(`Athena façade kill of ${executionId}`)})`,
+      );
       await x.done;
     },
     settled,

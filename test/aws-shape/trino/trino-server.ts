@@ -54,7 +54,12 @@ export interface TrinoResult {
 
 /** A failed Trino query: its error name (e.g. HIVE_TOO_MANY_OPEN_PARTITIONS, USER_CANCELED) and message. */
 export class TrinoQueryError extends Error {
-  constructor(readonly queryId: string, readonly errorName: string, readonly errorType: string, message: string) {
+  constructor(
+    readonly queryId: string,
+    readonly errorName: string,
+    readonly errorType: string,
+    message: string,
+  ) {
     super(`${errorName}: ${message}`);
   }
 }
@@ -152,7 +157,14 @@ async function startGlueGapProxy(motoEndpoint: string, gaps: Record<string, numb
     }
     // the body may have changed: the signature covers it, but moto does not check signatures unless IAM is enforced
     const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) }, agent },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, 'content-length': String(body.length) },
+        agent,
+      },
       (answered) => {
         res.writeHead(answered.statusCode ?? 502, answered.headers);
         answered.pipe(res);
@@ -169,12 +181,15 @@ async function startGlueGapProxy(motoEndpoint: string, gaps: Record<string, numb
 }
 
 function properties(values: Record<string, string>): string {
-  return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+  return `${Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
 }
 
 export async function startTrino(options: TrinoOptions): Promise<TrinoServer> {
   const server = path.join(TRINO_HOME, 'server');
-  if (!existsSync(path.join(server, 'lib'))) throw new Error(`Trino is not unpacked in ${TRINO_HOME}: run node test/aws-shape/python-env.mjs (npm run test:aws does)`);
+  if (!existsSync(path.join(server, 'lib')))
+    throw new Error(`Trino is not unpacked in ${TRINO_HOME}: run node test/aws-shape/python-env.mjs (npm run test:aws does)`);
   const gaps: Record<string, number> = {};
   const proxy = await startGlueGapProxy(options.motoEndpoint, gaps);
   const credentials = options.credentials ?? { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -291,13 +306,22 @@ export async function startTrino(options: TrinoOptions): Promise<TrinoServer> {
     'X-Trino-User': 'flywheel',
     'X-Trino-Catalog': TRINO_CATALOG,
     ...(o.schema ? { 'X-Trino-Schema': o.schema } : {}),
-    ...(o.session && Object.keys(o.session).length ? { 'X-Trino-Session': Object.entries(o.session).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(',') } : {}),
+    ...(o.session && Object.keys(o.session).length
+      ? {
+          'X-Trino-Session': Object.entries(o.session)
+            .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+            .join(','),
+        }
+      : {}),
   });
 
   const startQuery = (sql: string, o?: QueryOptions): RunningQuery => {
     let resolveId!: (id: string) => void;
     let rejectId!: (e: unknown) => void;
-    const id = new Promise<string>((resolve, reject) => ((resolveId = resolve), (rejectId = reject)));
+    const id = new Promise<string>((resolve, reject) => {
+      resolveId = resolve;
+      rejectId = reject;
+    });
     const done = (async () => {
       let answer = (await (await fetch(`${endpoint}/v1/statement`, { method: 'POST', body: sql, headers: headers(o) })).json()) as Record<string, any>;
       resolveId(answer.id);
