@@ -8,6 +8,7 @@ import { functionDeps, localRouteParams, localRuntime, type LocalRuntime } from 
 import { LOCAL_CHARGEBACKS_JOB } from '../composition/local-functions.js';
 import { CONSOLIDATED_PREFIX, dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
+import { datasetsWithTables } from '../use-cases/snapshot-trigger.js';
 import { LocalBus, type AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
 import { awsReplayCommand } from '../events/replay-command.js';
@@ -63,7 +64,13 @@ export async function runLocal(o: RunLocalOptions): Promise<number> {
     if (o.kick) {
       o.kick(rt);
     } else {
-      const datasets = o.dataset && o.dataset !== 'all' ? [o.dataset] : Object.keys(config.datasets);
+      let datasets = o.dataset && o.dataset !== 'all' ? [o.dataset] : Object.keys(config.datasets);
+      if (o.tables && datasets.length > 1) {
+        // --tables without --dataset: only the datasets that have one of the tables (a filter for one never fails another)
+        const owners = await datasetsWithTables(rt.deps, o.tables);
+        for (const name of datasets.filter((d) => !owners.includes(d))) out(`dataset ${name}: none of the tables ${o.tables.join(', ')}; skipped`);
+        datasets = datasets.filter((d) => owners.includes(d));
+      }
       for (const name of datasets) {
         const ds = config.datasets[name];
         if (!ds) {

@@ -36,7 +36,7 @@ interface QueryRef extends RunRef {
 }
 
 /**
- * The ledgers and query index; the catalog's ext_ (read), part_ and bucketed_ tables (staging and live, switched and dropped);
+ * The ledgers and query index; the catalog's ext_, part_ and bucketed_ tables (staging and live, switched and dropped; part_ listed for the marker);
  * range queries reading ext_ (split output) and part_ (for part_<t>_er) and writing part_ under the bucketed base; that base's
  * files (listed, copied into bucketed_) and its metadata/snapshot_dt.txt.
  */
@@ -48,8 +48,8 @@ export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
     ledgerReach(config),
     [indexReach(config, 'athena')],
     [
-      catalogGrant(['getTable', 'deleteTable'], database, prefixes.ext),
-      catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.part),
+      catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.ext),
+      catalogGrant(['getTable', 'listTables', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.part),
       catalogGrant(['getTable', 'upsertTable', 'switchTables', 'deleteTable'], database, prefixes.bucketed),
       {
         port: 'engine',

@@ -1,7 +1,8 @@
 /**
  * The live switch at the end of the bucketed-tables stage (claimed once by bucketed-tables.ts): a run's
- * part_<t>, part_<t>_er and bucketed_<t> pointed at its data in one catalog step, its staging definitions
- * dropped, then metadata/snapshot_dt.txt under the bucketed base advanced to its snapshot.
+ * part_<t>, part_<t>_er and bucketed_<t> (and ext_<t>, so the four agree per table) pointed at its data in one
+ * catalog step, its staging definitions dropped, then metadata/snapshot_dt.txt under the bucketed base set to the
+ * newest snapshot its live tables serve.
  */
 import { stagingName as staging } from '../domain/config.js';
 import type { DepsOf } from '../deps.js';
@@ -47,6 +48,18 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
         const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingName) : undefined;
         switches.push({ table: { ...def, name: `${prefix}${name}`, comment, parameters: { ...def.parameters, ...parameters } }, partitions });
       }
+      // ext_<t> follows when registering left it on a newer snapshot (a deliberate rollback): the split output the
+      // live tables were built from, so counts compared across them agree
+      const extName = `${config.prefixes.ext}${t}`;
+      const ext = await catalog.getTable(config.database, extName);
+      if (ext?.parameters.snapshot_dt !== ref.snapshotDt) {
+        const stagingExt = staging(config.prefixes.ext, t, ref.runId);
+        const def = await catalog.getTable(config.database, stagingExt);
+        if (def) {
+          const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingExt) : undefined;
+          switches.push({ table: { ...def, name: extName }, partitions });
+        }
+      }
     }
     if (switches.length > 0) await catalog.switchTables(config.database, switches);
     for (const t of tables)
@@ -57,17 +70,24 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
 
   /**
    * metadata/snapshot_dt.txt under the bucketed base: never moved back to an older snapshot (runs of two
-   * snapshots may finish in any order) unless a deliberate replay switched the live tables back to it.
-   * Conditional on what was read, so a run finishing at the same moment is not overwritten unseen.
+   * snapshots may finish in any order) unless a deliberate replay switched the live tables back to it — and then
+   * only as far back as the newest snapshot a live table of the dataset still serves (a rollback of some tables
+   * leaves the marker on the snapshot the others serve). Conditional on what was read, so a run finishing at the
+   * same moment is not overwritten unseen.
    */
   async function writeLiveSnapshot(ref: RunRef, deliberate: boolean): Promise<void> {
-    const kept = await advanceSnapshotMarker(
-      store,
-      config.dataBucket,
-      `${config.datasets[ref.dataset]!.bucketedPrefix}metadata/snapshot_dt.txt`,
-      ref.snapshotDt,
-      { force: deliberate },
-    );
+    const base = config.datasets[ref.dataset]!.bucketedPrefix;
+    let snapshotDt = ref.snapshotDt;
+    if (deliberate) {
+      // the dataset's live part_ tables are those whose data lies under its bucketed base (e.g. …/bucketed/part_x/, not …/bucketed/addressable/part_y/)
+      const own = `s3://${config.dataBucket}/${base}${config.prefixes.part}`;
+      const live = (await catalog.listTables(config.database, config.prefixes.part))
+        .filter((t) => !t.name.includes('__') && t.location.startsWith(own))
+        .map((t) => t.parameters.snapshot_dt ?? '')
+        .filter((d) => d > snapshotDt);
+      if (live.length > 0) snapshotDt = live.sort().at(-1)!;
+    }
+    const kept = await advanceSnapshotMarker(store, config.dataBucket, `${base}metadata/snapshot_dt.txt`, snapshotDt, { force: deliberate });
     if (!kept.written) logger.warn('metadata/snapshot_dt.txt names a later snapshot; kept', { metadata_snapshot_dt: kept.kept });
   }
 

@@ -53,6 +53,30 @@ export function startSnapshotRunReach(config: PipelineConfig): Grant[] {
   );
 }
 
+/**
+ * The datasets a tables filter concerns: those whose tables (the mapping CSV's targets, or the one table of a dataset
+ * without a mapping) include one of `tables`. `flywheel run --tables …` without `--dataset` starts only these, so a
+ * filter meant for one dataset never fails, and alerts about, another. A dataset whose mapping cannot be read is kept:
+ * its run reports why.
+ */
+export async function datasetsWithTables(deps: DepsOf<'config' | 'store'>, tables: string[]): Promise<string[]> {
+  const wanted = new Set(tables.map((t) => t.toLowerCase()));
+  const owners: string[] = [];
+  for (const ds of Object.values(deps.config.datasets)) {
+    let targets: string[] | undefined = ds.singleTable ? [ds.singleTable] : undefined;
+    if (ds.mappingKey) {
+      const csv = await deps.store.get(deps.config.dataBucket, ds.mappingKey).catch(() => undefined);
+      try {
+        targets = csv ? parseMapping(decoder.decode(csv.body), { snapshotDt: 'any', key: ds.mappingKey }).targets.map((t) => t.target) : undefined;
+      } catch {
+        targets = undefined;
+      }
+    }
+    if (!targets || targets.some((t) => wanted.has(t))) owners.push(ds.name);
+  }
+  return owners;
+}
+
 export type StartSnapshotRunDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'jobs' | 'readFooter'> & AlertDeps;
 
 export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
