@@ -268,7 +268,7 @@ class CompactLanding(unittest.TestCase):
         _SUCCESS there, which the ready-marker rule `<rawPrefix>snapshot_dt=*/_SUCCESS` matches ('*' crosses '/')."""
         s3 = FakeS3()
         raw = "omc_cleanroom_data/addressable/addressable_ids_compaction_cr/"
-        src = "opus/addressable/raw_input/snapshot_dt=2025-10-31/"
+        src = "opus/addressable_ids/raw_input/snapshot_dt=2025-10-31/"
         for f in range(24):
             s3.objects[("b", f"{src}part-{f:05d}.parquet")] = [f"{f}-{r}" for r in range(3)]
         fcmp.compact_landing(FakeSpark(s3), s3, "s3://b/" + src, f"s3://b/{raw}snapshot_dt=2025-10-31/", "_SUCCESS", 10, "snappy", log=lambda m: None)

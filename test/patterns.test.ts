@@ -16,7 +16,7 @@ const params = {
       rawPrefix: 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/',
       readyMarker: '_SUCCESS',
       splitJobName: 'flywheel-dev-addressable-bucket',
-      compactionPrefix: 'opus/addressable/raw_input/',
+      compactionPrefix: 'opus/addressable_ids/raw_input/',
     },
   ],
   compactionJobName: 'flywheel-dev-compaction',

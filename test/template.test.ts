@@ -208,7 +208,21 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
         expect(existsSync(path.join(root, uri.slice(uri.indexOf('glue-scripts/'))))).toBe(true);
     }
     const crawlers = Object.fromEntries(ofType(t(), 'AWS::Glue::Crawler').map(([id, c]) => [id, c.Properties]));
-    expect(Object.keys(crawlers).sort()).toEqual(['AddressableRawCrawler', 'ChargebacksLandingCrawler', 'InfobaseRawCrawler']);
+    expect(Object.keys(crawlers).sort()).toEqual([
+      'AddressableCompactedCrawler',
+      'AddressableRawCrawler',
+      'ChargebacksLandingCrawler',
+      'InfobaseCompactedCrawler',
+      'InfobaseRawCrawler',
+    ]);
+    // the current infrastructure's two …_compaction_cr crawlers: over the compacted inputs the splits read
+    expect([crawlers.InfobaseCompactedCrawler.Name, crawlers.AddressableCompactedCrawler.Name]).toEqual([
+      expect.stringMatching(/^flywheel-\w+-infobase-attributes-compaction$/),
+      expect.stringMatching(/^flywheel-\w+-addressable-ids-compaction$/),
+    ]);
+    expect(sub(crawlers.InfobaseCompactedCrawler.Targets.S3Targets[0].Path)).toMatch(new RegExp(`${INFOBASE.rawPrefix}$`));
+    expect(sub(crawlers.AddressableCompactedCrawler.Targets.S3Targets[0].Path)).toMatch(new RegExp(`${ADDRESSABLE.rawPrefix}$`));
+    expect([crawlers.InfobaseCompactedCrawler.Schedule, crawlers.AddressableCompactedCrawler.Schedule]).toEqual([undefined, undefined]);
     expect([crawlers.InfobaseRawCrawler.TablePrefix, crawlers.AddressableRawCrawler.TablePrefix]).toEqual(['infobase_attributes_', 'addressable_']);
     expect(sub(crawlers.InfobaseRawCrawler.Targets.S3Targets[0].Path)).toContain(INFOBASE.compaction!.sourcePrefix);
     expect(sub(crawlers.AddressableRawCrawler.Targets.S3Targets[0].Path)).toContain(ADDRESSABLE.compaction!.sourcePrefix);

@@ -56,7 +56,7 @@ export const LAYOUT: Layout = {
       splitPrefix: 'omc_cleanroom_data/split_cluster/addressable/',
       bucketedPrefix: 'omc_cleanroom_data/cleanroom_tables/bucketed/addressable/',
       runsPrefix: '_runs/addressable/',
-      compaction: { sourcePrefix: 'opus/addressable/raw_input/', readyMarker: '_SUCCESS' },
+      compaction: { sourcePrefix: 'opus/addressable_ids/raw_input/', readyMarker: '_SUCCESS' },
     },
   },
   rawLandingRoot: 'opus/',

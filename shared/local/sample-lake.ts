@@ -18,7 +18,7 @@ export interface SampleOptions {
   addressable?: boolean;
   /**
    * Land the newest addressable snapshot as many small files under its raw prefix
-   * (`opus/addressable/raw_input/`), so the run starts with the compaction stage. Default false.
+   * (`opus/addressable_ids/raw_input/`), so the run starts with the compaction stage. Default false.
    */
   rawLanding?: boolean;
   /** Days of chargebacks landing to write (`flywheel consolidate` reads them). Default: yesterday (UTC), the command's default day. */

@@ -4,7 +4,7 @@
  * raw landings:
  *
  * - the addressable landing of the `npm start` sample (shared/local/sample-lake.ts rawLanding: 24 small files directly
- *   under opus/addressable/raw_input/snapshot_dt=D/),
+ *   under opus/addressable_ids/raw_input/snapshot_dt=D/),
  * - an infobase landing (table folders: each sample source table re-landed as 6 small files under
  *   opus/infobase_attributes/raw_input/snapshot_dt=D/<TABLE>/, a stray text file, and a stale file in one output folder),
  * - a bigger addressable landing compacted with a 1 MB target (a stage's compactionTargetFileMb), so a folder becomes
@@ -305,7 +305,7 @@ describe('compact_raw.py on Spark, as Glue runs it, with the arguments the compa
     expect(runs[0]!.args).toEqual({
       DATASET: 'addressable',
       SNAPSHOT_DT: SNAPSHOT,
-      SOURCE_PATH: `s3://data/opus/addressable/raw_input/snapshot_dt=${SNAPSHOT}/`,
+      SOURCE_PATH: `s3://data/opus/addressable_ids/raw_input/snapshot_dt=${SNAPSHOT}/`,
       OUTPUT_PATH: `s3://data/${ADDRESSABLE.rawPrefix}snapshot_dt=${SNAPSHOT}/`,
       READY_MARKER: '_SUCCESS',
       TARGET_FILE_MB: '256',

@@ -42,7 +42,7 @@ test('a raw landing marker starts the compaction job with its source, output and
     Arguments: {
       '--DATASET': 'addressable',
       '--SNAPSHOT_DT': '2025-10-31',
-      '--SOURCE_PATH': 's3://data/opus/addressable/raw_input/snapshot_dt=2025-10-31/',
+      '--SOURCE_PATH': 's3://data/opus/addressable_ids/raw_input/snapshot_dt=2025-10-31/',
       '--OUTPUT_PATH': 's3://data/omc_cleanroom_data/addressable/addressable_ids_compaction_cr/snapshot_dt=2025-10-31/',
       '--READY_MARKER': '_SUCCESS',
       '--TARGET_FILE_MB': '256',

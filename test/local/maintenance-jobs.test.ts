@@ -97,7 +97,7 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
       expect(existsSync(path.join(home, 'lake', 'data', ADDRESSABLE.rawPrefix, `snapshot_dt=${SNAPSHOT}`, '_SUCCESS'))).toBe(false);
       const [mail] = await outbox(home);
       expect(mail).toContain('compaction job FAILED for addressable snapshot_dt=2025-10-31');
-      expect(mail).toContain('no parquet files under s3://data/opus/addressable/raw_input/snapshot_dt=2025-10-31/');
+      expect(mail).toContain('no parquet files under s3://data/opus/addressable_ids/raw_input/snapshot_dt=2025-10-31/');
       expect(mail).toContain('npx flywheel compact --dataset addressable --snapshot 2025-10-31');
       expect(rt.bus.published.some((e) => e['detail-type'] === 'Pipeline Completed')).toBe(false);
     } finally {
