@@ -234,6 +234,8 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     );
     const env = (fn: string) => r[logicalId(fn)].Properties.Environment.Variables;
     expect(env('compaction')).toMatchObject({ COMPACTION_JOB_NAME: { Ref: 'CompactionJob' }, COMPACTION_DATASETS: 'infobase,addressable' });
+    // the file sizes are stage parameters every function reads (the compaction job's default argument is the same one)
+    for (const fn of Object.keys(FUNCTIONS)) expect(env(fn)).toMatchObject({ SPLIT_TARGET_FILE_MB: '512', COMPACTION_TARGET_FILE_MB: '256' });
     expect(env('chargebacks')).toMatchObject({
       CHARGEBACKS_JOB_NAME: { Ref: 'ChargebacksJob' },
       CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks',

@@ -19,7 +19,7 @@ import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { CONSOLIDATED_PREFIX } from '../domain/chargebacks.js';
-import { defaultConfig, s3Uri, withCompaction, type PipelineConfig } from '../domain/config.js';
+import { defaultConfig, s3Uri, withCompaction, withCompactionTarget, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
@@ -41,6 +41,9 @@ export interface AwsSettings {
   chargebacksJobName?: string;
   /** Datasets whose raw landings are compacted first (COMPACTION_DATASETS, comma-separated). */
   compactionDatasets: string[];
+  /** Target size of the split's output files (SPLIT_TARGET_FILE_MB; default 512) and of compacted files (COMPACTION_TARGET_FILE_MB; default 256). */
+  splitTargetFileMb?: number;
+  compactionTargetFileMb?: number;
   region?: string;
 }
 
@@ -67,8 +70,22 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
       .split(',')
       .map((d) => d.trim())
       .filter(Boolean),
+    splitTargetFileMb: megabytes(env, 'SPLIT_TARGET_FILE_MB'),
+    compactionTargetFileMb: megabytes(env, 'COMPACTION_TARGET_FILE_MB'),
     region: env.AWS_REGION,
   };
+}
+
+/** A whole number of megabytes from the environment (absent: the default); anything else is a deployment error naming the variable. */
+function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const mb = Number(v);
+  if (!Number.isInteger(mb) || mb < 1 || mb > 5120)
+    throw new Error(
+      `environment variable ${name}=${v} is not a whole number of megabytes from 1 to 5120 (set it with the stage parameter of the same meaning in serverless.yml)`,
+    );
+  return mb;
 }
 
 /** The chargebacks job's parameters from `CHARGEBACKS_*` (serverless.yml sets them per stage). */
@@ -107,7 +124,8 @@ export function awsConfig(s: AwsSettings): PipelineConfig {
     dataBucket: s.dataBucket,
     analysisBucket: s.analysisBucket,
     database: s.database,
-    datasets: withCompaction(defaultConfig().datasets, s.compactionDatasets),
+    ...(s.splitTargetFileMb ? { targetFileBytes: s.splitTargetFileMb * 1024 * 1024 } : {}),
+    datasets: withCompactionTarget(withCompaction(defaultConfig().datasets, s.compactionDatasets), s.compactionTargetFileMb),
   });
 }
 

@@ -75,6 +75,14 @@ export function withCompaction(datasets: Record<string, DatasetConfig>, enabled:
   return Object.fromEntries(Object.entries(datasets).map(([name, d]) => [name, enabled.includes(name) ? d : { ...d, compaction: undefined }]));
 }
 
+/** The datasets with their compaction's target file size set to `mb` megabytes (absent: as they are). */
+export function withCompactionTarget(datasets: Record<string, DatasetConfig>, mb?: number): Record<string, DatasetConfig> {
+  if (!mb) return datasets;
+  return Object.fromEntries(
+    Object.entries(datasets).map(([name, d]) => [name, d.compaction ? { ...d, compaction: { ...d.compaction, targetFileBytes: mb * 1024 * 1024 } } : d]),
+  );
+}
+
 /** Defaults shared by both modes; AWS overrides bucket names and database from the environment. */
 export function defaultConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
   return {
