@@ -87,6 +87,9 @@ describe('flywheel CLI', () => {
     const none = await fw('consolidate', '--home', home, '--date', '2020-01-01');
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/consolidation failed: no chargebacks landed for 2020-01-01; land the day's files under .*year=2020\/month=01\/day=01/);
+    // both accepted folder forms are named: year=YYYY/month=MM/day=DD/ and the current system's YYYY/MM/DD/
+    expect(none.stderr).toMatch(/under .*landing\/chargebacks\/year=2020\/month=01\/day=01\/? or .*landing\/chargebacks\/2020\/01\/01\/? first/);
+    expect(ok.stdout).toMatch(/^DATA QUALITY: null_chargeback_ids=\d+, records_processed=20000$/m);
     expect(existsSync(path.join(landing, 'year=2020'))).toBe(false);
   });
 

@@ -4,13 +4,14 @@
  * routes (patterns.ts), the environment the AWS composition root reads (aws.ts) and the dataset
  * layout (config.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { settingsFromEnv } from '../shared/composition/aws.js';
+import { assertScheduleMatches } from '../shared/domain/chargebacks.js';
 import { ADDRESSABLE, INFOBASE } from '../shared/domain/config.js';
 import { renderAthenaStep } from '../shared/domain/athena-sql.js';
 import { buildStepsFor } from '../shared/domain/build-steps.js';
@@ -243,6 +244,17 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     });
   });
 
+  test("chargebacks: TOTAL_EXECUTIONS, the schedule (agreeing with it), and the job's worker type and count are stage parameters", () => {
+    const r = resources(t());
+    const job = r.ChargebacksJob.Properties;
+    expect([job.WorkerType, job.NumberOfWorkers]).toEqual(stage === 'prod' ? ['G.1X', 10] : ['G.1X', 4]);
+    const total = Number(r.ChargebacksLambdaFunction.Properties.Environment.Variables.CHARGEBACKS_TOTAL_EXECUTIONS);
+    expect(total).toBe(4);
+    const rule = ofType(t(), 'AWS::Events::Rule').find(([, x]) => x.Properties.Name === `flywheel-${stage}-chargebacks`)![1].Properties;
+    expect(assertScheduleMatches(rule.ScheduleExpression, total)).toBe('cron(30 0,6,12,18 * * ? *)');
+    expect(rule.Description).toBe('Chargebacks consolidation, 4 executions a day (the 1st covers the previous day)');
+  });
+
   test('alerts: a topic under the project KMS key, published only by this stack, one e-mail subscription per address', () => {
     expect(one(t(), 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
     expect(resources(t()).AlertKey.Properties.EnableKeyRotation).toBe(true);
@@ -427,6 +439,30 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
       });
     }
   });
+});
+
+test('the chargebacks schedule is checked against TOTAL_EXECUTIONS while packaging (serverless-chargebacks.cjs)', () => {
+  const schedule = (params: Record<string, string>) =>
+    execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require('./shared/composition/serverless-chargebacks.cjs').schedule({ resolveVariable: async (v) => (${JSON.stringify(params)})[v.slice('param:'.length)] })` +
+          '.then((s) => process.stdout.write(s), (e) => process.stdout.write(`ERROR ${e.message}`))',
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+  expect(schedule({ chargebacksSchedule: 'cron(30 0,6,12,18 * * ? *)', chargebacksTotalExecutions: '4' })).toBe('cron(30 0,6,12,18 * * ? *)');
+  expect(schedule({ chargebacksSchedule: 'cron(30 * * * ? *)', chargebacksTotalExecutions: '24' })).toBe('cron(30 * * * ? *)');
+  expect(schedule({ chargebacksSchedule: 'cron(30 0,6,12,18 * * ? *)', chargebacksTotalExecutions: '6' })).toMatch(
+    /^ERROR the chargebacks schedule cron\(30 0,6,12,18 \* \* \? \*\) does not agree with TOTAL_EXECUTIONS=6/,
+  );
+  // and osls stops on it: a stage whose parameters disagree does not package
+  const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-chargebacks-schedule-'));
+  workDirs.push(dir);
+  expect(() => runOsls(['package', '--stage', 'dev', '--package', dir, '--param=chargebacksTotalExecutions=6'])).toThrow(
+    /does not agree with TOTAL_EXECUTIONS=6/,
+  );
 });
 
 test('prod packages only with explicit alert recipients', () => {

@@ -139,7 +139,14 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     store,
     bus,
     Object.fromEntries(Object.keys(config.datasets).map((d) => [d, localJobName(d)])),
-    options.progress,
+    {
+      ...options.progress,
+      // a job's log lines go to the local log (as a Glue job's go to CloudWatch), and to the CLI when it listens
+      jobLog: (jobName, line) => {
+        logger.info(line, { jobName });
+        options.progress?.jobLog?.(jobName, line);
+      },
+    },
     maintenanceJobNames,
   );
   const jobs = options.faults?.job ? withJobFaults(localJobs, bus, options.faults.job, { split: localJobName, maintenance: maintenanceJobNames }) : localJobs;

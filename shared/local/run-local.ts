@@ -6,7 +6,7 @@ import type { RunLedger, StageName } from '../domain/ledger.js';
 import { durationMs, STAGES } from '../domain/ledger.js';
 import { functionDeps, localRouteParams, localRuntime, type LocalRuntime } from '../composition/local.js';
 import { LOCAL_CHARGEBACKS_JOB } from '../composition/local-functions.js';
-import { CONSOLIDATED_PREFIX, dayPartition, LANDING_PREFIX } from '../domain/chargebacks.js';
+import { CONSOLIDATED_PREFIX, dayPartition, LANDING_PREFIX, landingDayFolders } from '../domain/chargebacks.js';
 import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { datasetsWithTables } from '../use-cases/snapshot-trigger.js';
 import { LocalBus, type AwsEvent } from '../adapters/local/local-bus.js';
@@ -520,7 +520,9 @@ export async function runMonitor(o: { home: string; verbose?: boolean; options: 
  * a refused request or a failed job is exit 1.
  */
 export async function runConsolidate(o: { home: string; date: string; files: number; codec: string; dryRun: boolean; verbose?: boolean }): Promise<number> {
-  const rt = await localRuntime({ home: o.home, verbose: o.verbose, chargebacks: { outputFileCount: o.files, codec: o.codec } });
+  // the job's DATA QUALITY line (rows without a chargeback_id, kept) is printed before its METRICS line
+  const progress = { jobLog: (_job: string, line: string) => (line.startsWith('DATA QUALITY:') ? out(line) : undefined) };
+  const rt = await localRuntime({ home: o.home, verbose: o.verbose, progress, chargebacks: { outputFileCount: o.files, codec: o.codec } });
   try {
     rt.bus.invoke('chargebacks', { partitionDate: o.date, dryRun: o.dryRun });
     await rt.bus.drain();
@@ -541,7 +543,9 @@ export async function runConsolidate(o: { home: string; date: string; files: num
     if (/^METRICS: records_processed=[1-9]/m.test(message)) out(`${o.dryRun ? 'would write' : 'wrote'} ${day}`);
     if (/^NOTHING TO CONSOLIDATE/m.test(message)) {
       process.stderr.write(
-        `consolidation failed: no chargebacks landed for ${o.date}; land the day's files under ${path.join(rt.home, 'lake', rt.deps.config.dataBucket, LANDING_PREFIX, dayPartition(o.date))} first\n`,
+        `consolidation failed: no chargebacks landed for ${o.date}; land the day's files under ${landingDayFolders(o.date)
+          .map((f) => path.join(rt.home, 'lake', rt.deps.config.dataBucket, LANDING_PREFIX, f))
+          .join(' or ')} first\n`,
       );
       return 1;
     }

@@ -1,6 +1,6 @@
 /**
- * chargebacks: one consolidation of a day's chargebacks landing (4×/day; sequence and day from the execution time
- * unless given) into N deduplicated files (a Glue job; the DuckDB twin locally).
+ * chargebacks: one consolidation of a day's chargebacks landing (4×/day; the sequence from the execution time unless
+ * given, the day from the sequence unless given) into N deduplicated files (a Glue job; the DuckDB twin locally).
  */
 import { consolidationWindow, type ChargebacksParams, type ConsolidationWindow } from '../domain/chargebacks.js';
 import { assertCodec, assertFileCount } from '../domain/compaction.js';
@@ -21,7 +21,7 @@ export interface ChargebacksRequest {
 export function makeChargebacks(deps: MaintenanceJobsDeps) {
   const { start, alert, onJobFinished } = makeJobRuns(deps);
   return {
-    /** Starts one chargebacks consolidation: sequence and day from the execution time unless given. */
+    /** Starts one chargebacks consolidation: the sequence from the execution time unless given, the day from the sequence unless given. */
     async startChargebacks(p: ChargebacksParams, r: ChargebacksRequest): Promise<JobRecord | undefined> {
       const at = r.executionTime ? new Date(r.executionTime) : deps.clock.now();
       const rerunPayload = { ...r, executionTime: at.toISOString() };
@@ -33,7 +33,8 @@ export function makeChargebacks(deps: MaintenanceJobsDeps) {
       let window: ConsolidationWindow;
       try {
         if (Number.isNaN(at.getTime())) throw new Error(`executionTime ${r.executionTime} is not an ISO date-time`);
-        window = consolidationWindow(at, p.totalExecutions);
+        // an explicit sequence decides the day as the derived one would (1: the previous day; 2..N: the day itself)
+        window = consolidationWindow(at, p.totalExecutions, r.executionSequence);
         if (r.partitionDate !== undefined && !isValidSnapshotDt(r.partitionDate))
           throw new Error(`partitionDate ${r.partitionDate} is not a valid YYYY-MM-DD date`);
         assertCodec(p.codec);
@@ -51,7 +52,7 @@ export function makeChargebacks(deps: MaintenanceJobsDeps) {
         OUTPUT_FILE_COUNT: String(p.outputFileCount),
         COMPRESSION_CODEC: p.codec,
         EXECUTION_TIME: at.toISOString(),
-        EXECUTION_SEQUENCE: String(r.executionSequence ?? window.executionSequence),
+        EXECUTION_SEQUENCE: String(window.executionSequence),
         TOTAL_EXECUTIONS: String(p.totalExecutions),
         ENABLE_PARTITION_FILTER: String(p.partitionFilter),
         PARTITION_DATE: partitionDate,

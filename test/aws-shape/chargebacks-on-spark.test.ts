@@ -9,7 +9,9 @@
  * ones the chargebacks use case passes (makeMaintenanceJobs(…).startChargebacks with the dev stage's CHARGEBACKS_*
  * parameters, its job runner captured): the 00:30 execution (the previous day, complete), the 06:30 one (the day so
  * far), a dry run, a re-run of a day after a late file landed, and a day without a crawled partition (both ways Glue
- * may answer it: the table's columns without rows, or a frame without columns).
+ * may answer it: the table's columns without rows, or a frame without columns). And a day landed as the current system
+ * lands it, under landing/chargebacks/YYYY/MM/DD/, in the table a crawler makes of such folders (partition keys
+ * partition_0, partition_1, partition_2), started with an explicit EXECUTION_SEQUENCE that decides its day.
  *
  * The data bucket sends its S3 events to EventBridge; a catch-all rule puts them on an SQS queue, so every object a
  * task created or deleted is on record, in order, between the sentinel objects put by the checkpoint tasks.
@@ -19,13 +21,13 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { BatchCreatePartitionCommand, CreateDatabaseCommand, CreateTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { consolidateDay, type ConsolidationResult } from '../../shared/adapters/local/consolidate.js';
 import { generateLanding } from '../../shared/local/sample-lake.js';
 import { LocalDuckDb } from '../../shared/adapters/local/duckdb.js';
-import { dayPartition, LANDING_PREFIX } from '../../shared/domain/chargebacks.js';
+import { dayPartition, dayPath, LANDING_PREFIX } from '../../shared/domain/chargebacks.js';
 import { defaultConfig } from '../../shared/domain/config.js';
 import type { ChargebacksParams, ChargebacksRequest } from '../../shared/use-cases/chargebacks.js';
 import { bodies, createQueue, receiveAll } from './moto-fixtures.js';
@@ -45,6 +47,11 @@ const DAY1 = '2025-11-09';
 const DAY2 = '2025-11-10';
 /** A day the crawler has no partition for. */
 const DAY_NONE = '2025-11-11';
+/** A day landed in the current system's layout, landing/chargebacks/YYYY/MM/DD/, crawled into TABLE_CURRENT. */
+const DAY_CURRENT = '2025-11-08';
+const DAY_CURRENT_FILES = 10;
+/** The landing table as a crawler registers YYYY/MM/DD/ folders: partition keys partition_0, partition_1, partition_2. */
+const TABLE_CURRENT = 'landing_chargebacks_current';
 const DAY1_FILES = 40;
 const DAY2_FILES = 12;
 const ROWS_PER_FILE = 500;
@@ -76,6 +83,8 @@ interface S3Event {
 interface Step {
   name: string;
   request: ChargebacksRequest;
+  /** Over PARAMS (the current layout's step reads TABLE_CURRENT). */
+  params?: Partial<ChargebacksParams>;
   args: Record<string, string>;
   /** The twin's result (or its error) on the same landing at the same point. */
   local?: ConsolidationResult;
@@ -105,8 +114,8 @@ const download = (keys: string[], to: string) => downloadObjects(s3, BUCKET, key
 const rows = (sql: string) => queryRows(duck, sql);
 
 /** The job arguments the chargebacks use case passes for `request`. */
-const chargebacksArgs = (request: ChargebacksRequest) =>
-  maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks(PARAMS, request));
+const chargebacksArgs = (request: ChargebacksRequest, params: Partial<ChargebacksParams> = {}) =>
+  maintenanceJobArgs(defaultConfig(), new Date('2025-11-10T00:30:00Z'), (jobs) => jobs.startChargebacks({ ...PARAMS, ...params }, request));
 
 /** The events between the checkpoint before a task and the one after it. */
 function eventsOf(taskName: string): S3Event[] {
@@ -142,6 +151,11 @@ beforeAll(async () => {
   db = await LocalDuckDb.open(path.join(home, 'catalog.duckdb'), lake);
   await generateLanding(db, lake, DAY1, DAY1_FILES, ROWS_PER_FILE);
   await generateLanding(db, lake, DAY2, DAY2_FILES, ROWS_PER_FILE);
+  // DAY_CURRENT as the current system lands it: landing/chargebacks/YYYY/MM/DD/
+  await generateLanding(db, lake, DAY_CURRENT, DAY_CURRENT_FILES, ROWS_PER_FILE);
+  const currentDir = path.join(lake, 'data', LANDING_PREFIX, dayPath(DAY_CURRENT));
+  mkdirSync(path.dirname(currentDir.replace(/\/$/, '')), { recursive: true });
+  renameSync(path.join(lake, 'data', LANDING_PREFIX, dayPartition(DAY_CURRENT)), currentDir);
   const day1Dir = path.join(lake, 'data', LANDING_PREFIX, dayPartition(DAY1));
   const lateFile = path.join(home, 'part-late.parquet');
   // 100 chargebacks updated late in the day, and one more row without an id (the same columns and types)
@@ -153,6 +167,8 @@ beforeAll(async () => {
     for (const f of readdirSync(dir).sort())
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${LANDING_PREFIX}${dayPartition(day)}${f}`, Body: readFileSync(path.join(dir, f)) }));
   }
+  for (const f of readdirSync(currentDir).sort())
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${LANDING_PREFIX}${dayPath(DAY_CURRENT)}${f}`, Body: readFileSync(path.join(currentDir, f)) }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: LATE, Body: readFileSync(lateFile) }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: PREVIOUS_DAY_NONE, Body: readFileSync(path.join(day1Dir, 'part-0001.parquet')) }));
 
@@ -190,6 +206,26 @@ beforeAll(async () => {
       PartitionInputList: [DAY1, DAY2].map((d) => ({ Values: d.split('-'), StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}${dayPartition(d)}`) })),
     }),
   );
+  // the same landing as a crawler registers the current system's YYYY/MM/DD/ folders: keys partition_0..2, values YYYY, MM, DD
+  await glue.send(
+    new CreateTableCommand({
+      DatabaseName: DATABASE,
+      TableInput: {
+        Name: TABLE_CURRENT,
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: { classification: 'parquet', UPDATED_BY_CRAWLER: 'flywheel-dev-chargebacks-landing' },
+        StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}`),
+        PartitionKeys: ['partition_0', 'partition_1', 'partition_2'].map((Name) => ({ Name, Type: 'string' })),
+      },
+    }),
+  );
+  await glue.send(
+    new BatchCreatePartitionCommand({
+      DatabaseName: DATABASE,
+      TableName: TABLE_CURRENT,
+      PartitionInputList: [{ Values: DAY_CURRENT.split('-'), StorageDescriptor: storage(`s3://${BUCKET}/${LANDING_PREFIX}${dayPath(DAY_CURRENT)}`) }],
+    }),
+  );
   await receiveAll(sqs, queue, { expected: 0, settleSeconds: 1 });
 
   // 3. the executions, with the arguments the use case passes
@@ -197,9 +233,16 @@ beforeAll(async () => {
   steps.push({ name: '06:30 the day so far', request: { executionTime: '2025-11-10T06:30:00.000Z' }, args: {} });
   steps.push({ name: 'dry run', request: { executionTime: '2025-11-10T12:30:00.000Z', partitionDate: DAY1, dryRun: true }, args: {} });
   steps.push({ name: 're-run after a late file', request: { executionTime: '2025-11-10T12:30:00.000Z', partitionDate: DAY1 }, args: {} });
+  // 06:30 is execution 2 by the time; the explicit sequence 1 makes it the previous day, DAY_CURRENT
+  steps.push({
+    name: 'current layout YYYY/MM/DD',
+    request: { executionTime: '2025-11-09T06:30:00.000Z', executionSequence: 1 },
+    params: { sourceTable: TABLE_CURRENT },
+    args: {},
+  });
   steps.push({ name: 'no crawled partition', request: { executionTime: '2025-11-12T00:30:00.000Z' }, args: {} });
   steps.push({ name: 'no crawled partition, frame without columns', request: { executionTime: '2025-11-12T00:30:00.000Z' }, args: {} });
-  for (const s of steps) s.args = await chargebacksArgs(s.request);
+  for (const s of steps) s.args = await chargebacksArgs(s.request, s.params);
 
   // 4. the DuckDB twin, step by step on the local lake (the late file lands before the re-run)
   for (const s of steps) {
@@ -333,6 +376,7 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
       `${DAY2} 2 false`,
       `${DAY1} 3 true`,
       `${DAY1} 3 false`,
+      `${DAY_CURRENT} 1 false`,
       `${DAY_NONE} 1 false`,
       `${DAY_NONE} 1 false`,
     ]);
@@ -341,6 +385,10 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
   test('the METRICS: line: the same records processed, duplicates removed and output files as the twin', () => {
     for (const s of steps.filter((x) => x.local && x.local.recordsProcessed > 0)) {
       expect({ step: s.name, metrics: metrics(task(s.name).stdout) }).toEqual({ step: s.name, metrics: metrics(s.local!.metrics) });
+      // the null-id count: the same DATA QUALITY line, logged before METRICS
+      const said = task(s.name).stdout.split('\n');
+      expect({ step: s.name, quality: said.find((l) => l.startsWith('DATA QUALITY:')) }).toEqual({ step: s.name, quality: s.local!.log[0] });
+      expect(said.findIndex((l) => l.startsWith('DATA QUALITY:'))).toBeLessThan(said.findIndex((l) => l.startsWith('METRICS:')));
     }
     expect(metrics(task('00:30 previous day').stdout)).toBe(
       `METRICS: records_processed=${DAY1_FILES * ROWS_PER_FILE}, duplicates_removed=${step('00:30 previous day').local!.duplicatesRemoved}, output_files=8`,
@@ -426,6 +474,31 @@ describe('consolidate_chargebacks.py on Spark, as Glue runs it, with the argumen
     expect(Math.max(...copiedIn.map((e) => e.i))).toBeLessThan(Math.min(...oldDeleted.map((e) => e.i)));
     // no object named _SUCCESS is ever written by the job
     expect(ev.filter((e) => e.key.endsWith('_SUCCESS'))).toEqual([]);
+  });
+});
+
+describe('the current landing layout, landing/chargebacks/YYYY/MM/DD/, crawled as partition_0..2', () => {
+  test('the day is consolidated exactly: the distinct ids that landed are the ids written (rows without an id kept), as the twin does', async () => {
+    const s = step('current layout YYYY/MM/DD');
+    expect(s.args).toMatchObject({ SOURCE_TABLE: TABLE_CURRENT, EXECUTION_SEQUENCE: '1', PARTITION_DATE: DAY_CURRENT });
+    expect(describeFailure(task(s.name))).toBe(`${s.name}: ok`);
+    expect(s.local!.landing).toEqual([path.join(lake, 'data', LANDING_PREFIX, dayPath(DAY_CURRENT))]);
+    expect(metrics(task(s.name).stdout)).toBe(
+      `METRICS: records_processed=${DAY_CURRENT_FILES * ROWS_PER_FILE}, duplicates_removed=${s.local!.duplicatesRemoved}, output_files=8`,
+    );
+    const spark = await sparkFilesAfter(s);
+    const landed = `read_parquet('${path.join(lake, 'data', LANDING_PREFIX, dayPath(DAY_CURRENT), '*.parquet')}', hive_partitioning = false)`;
+    const [c] = await rows(`SELECT
+        (SELECT count(DISTINCT chargeback_id) FROM ${landed}) AS landed_ids,
+        (SELECT count(*) FROM ${landed} WHERE chargeback_id IS NULL) AS landed_nulls,
+        (SELECT count(*) FROM (SELECT DISTINCT chargeback_id FROM ${landed} WHERE chargeback_id IS NOT NULL EXCEPT SELECT chargeback_id FROM ${parquet(spark)})) AS missing,
+        (SELECT count(*) FROM (SELECT chargeback_id FROM ${parquet(spark)} WHERE chargeback_id IS NOT NULL EXCEPT SELECT chargeback_id FROM ${landed})) AS extra,
+        (SELECT count(*) FROM ${parquet(spark)} WHERE chargeback_id IS NOT NULL) AS id_rows,
+        (SELECT count(*) FROM ${parquet(spark)} WHERE chargeback_id IS NULL) AS null_rows`);
+    expect(Number(c!.landed_nulls)).toBeGreaterThan(0);
+    expect(c).toEqual({ landed_ids: c!.landed_ids, landed_nulls: c!.landed_nulls, missing: 0, extra: 0, id_rows: c!.landed_ids, null_rows: c!.landed_nulls });
+    // the partition keys are not written (no partition_0..2 columns): the landing's columns only, as for year=/month=/day=
+    expect(await types(spark)).toEqual(await types([path.join(lake, 'data', LANDING_PREFIX, dayPath(DAY_CURRENT), 'part-0000.parquet')]));
   });
 });
 

@@ -1,11 +1,21 @@
 /**
  * The DuckDB twin of the chargebacks consolidation job: one day of small landing files → N parquet
  * files under `<CONSOLIDATED_PREFIX>year=/month=/day=/` (the layout's chargebacks output), deduplicated,
- * written aside then switched.
+ * written aside then switched. The day's landing is read from both accepted folders under LANDING_PREFIX,
+ * `year=YYYY/month=MM/day=DD/` and the current system's `YYYY/MM/DD/` (landingDayFolders): both when both hold files.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CONSOLIDATED_PREFIX, dayPartition, dedupeSql, LANDING_PREFIX, metricsLine, nothingToConsolidateLine } from '../../domain/chargebacks.js';
+import {
+  CONSOLIDATED_PREFIX,
+  dayPartition,
+  dedupeSql,
+  LANDING_PREFIX,
+  landingDayFolders,
+  metricsLine,
+  nothingToConsolidateLine,
+  qualityLine,
+} from '../../domain/chargebacks.js';
 import { literal } from '../../domain/sql-identifiers.js';
 import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
@@ -22,7 +32,12 @@ export interface ConsolidationResult {
   outputFiles: number;
   output: string;
   dryRun: boolean;
+  /** The landing folders read (absolute; those of landingDayFolders holding parquet files). */
+  landing: string[];
+  /** The METRICS line (preceded by the NOTHING TO CONSOLIDATE line when the day has no landing rows): the Glue Job State Change's message. */
   metrics: string;
+  /** The job's log, as the Glue job prints it: the DATA QUALITY line (null ids), then `metrics`. */
+  log: string[];
 }
 
 /** Consolidates one day; with `dryRun` it reads and counts, writes nothing, and says what it would write. */
@@ -33,17 +48,33 @@ export async function consolidateDay(
 ): Promise<ConsolidationResult> {
   const started = Date.now();
   const day = dayPartition(o.date);
-  const landing = path.join(lakeDir, 'data', LANDING_PREFIX, day);
+  const folders = landingDayFolders(o.date);
+  const landing = folders
+    .map((f) => path.join(lakeDir, 'data', LANDING_PREFIX, f))
+    .filter((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.parquet')));
   const output = path.join(lakeDir, 'data', CONSOLIDATED_PREFIX, day);
   const codec = assertCodec(o.codec);
   assertFileCount(o.fileCount);
-  if (!existsSync(landing) || !readdirSync(landing).some((f) => f.endsWith('.parquet'))) {
+  if (landing.length === 0) {
     // as the Glue job does: a day with no landing rows consolidates nothing and leaves the day's output as it was
-    const metrics = `${nothingToConsolidateLine(o.date, path.join('data', LANDING_PREFIX, day), path.join('data', CONSOLIDATED_PREFIX, day))}\n${metricsLine({ recordsProcessed: 0, duplicatesRemoved: 0, outputFiles: 0, durationSeconds: (Date.now() - started) / 1000 })}`;
-    return { date: o.date, recordsProcessed: 0, nullIds: 0, duplicatesRemoved: 0, outputRows: 0, outputFiles: 0, output, dryRun: o.dryRun, metrics };
+    const source = folders.map((f) => path.join('data', LANDING_PREFIX, f)).join(' or ');
+    const metrics = `${nothingToConsolidateLine(o.date, source, path.join('data', CONSOLIDATED_PREFIX, day))}\n${metricsLine({ recordsProcessed: 0, duplicatesRemoved: 0, outputFiles: 0, durationSeconds: (Date.now() - started) / 1000 })}`;
+    return {
+      date: o.date,
+      recordsProcessed: 0,
+      nullIds: 0,
+      duplicatesRemoved: 0,
+      outputRows: 0,
+      outputFiles: 0,
+      output,
+      dryRun: o.dryRun,
+      landing,
+      metrics,
+      log: metrics.split('\n'),
+    };
   }
-  // the day's folder names year=/month=/day=: hive partitioning off, so no partition columns are added to the rows (the Glue job reads none)
-  const src = `read_parquet(${literal(path.join(landing, '*.parquet'))}, hive_partitioning = false)`;
+  // hive partitioning off: no partition columns (year=/month=/day=) are added to the rows (the Glue job writes none)
+  const src = `read_parquet([${landing.map((dir) => literal(path.join(dir, '*.parquet'))).join(', ')}], hive_partitioning = false)`;
   const quality = (
     await db.all(`SELECT count(*) AS n, count(*) FILTER (WHERE chargeback_id IS NULL) AS nulls, count(DISTINCT chargeback_id) AS ids FROM ${src}`)
   )[0]!;
@@ -67,6 +98,8 @@ export async function consolidateDay(
   const metrics = metricsLine({ recordsProcessed, duplicatesRemoved, outputFiles, durationSeconds: (Date.now() - started) / 1000 });
   // a dry run reports the files it would write
   return {
+    landing,
+    log: [qualityLine({ nullIds, recordsProcessed }), metrics],
     date: o.date,
     recordsProcessed,
     nullIds,

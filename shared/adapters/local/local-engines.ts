@@ -28,6 +28,8 @@ export interface SplitProgress {
   table?(plan: SplitTablePlan, result: { rows: number; files: number; nullKeys: number; ms: number }): void;
   /** One folder of a raw landing compacted. */
   compacted?(folder: string, result: CompactionGroup & { rowsIn: number; rowsOut: number; files: string[] }): void;
+  /** One line of a maintenance job's log, as the Glue job prints it to CloudWatch (the chargebacks' DATA QUALITY and METRICS lines). */
+  jobLog?(jobName: string, line: string): void;
 }
 
 /** The DuckDB twin of split_and_bucket.py: executes a split plan, writes result.json and the metadata file. */
@@ -161,6 +163,7 @@ export class LocalJobRunner implements JobRunner {
             codec: need(args, 'COMPRESSION_CODEC'),
             dryRun: args.DRY_RUN === 'true',
           });
+          for (const line of r.log) this.progress.jobLog?.(jobName, line);
           message = r.metrics;
         }
       } catch (err) {
