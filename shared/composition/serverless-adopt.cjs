@@ -96,7 +96,11 @@ function adoptInTemplate(template, names) {
     }
     if (keys.length === 1 && keys[0] === 'Fn::Sub') {
       const arg = v['Fn::Sub'];
-      if (typeof arg === 'string') return { 'Fn::Sub': subString(arg, new Set(), at) };
+      if (typeof arg === 'string') {
+        const out = subString(arg, new Set(), at);
+        // nothing left to substitute: a plain string (cfn-lint W1020)
+        return out === arg || out.includes('${') ? { 'Fn::Sub': out } : out;
+      }
       const [s, vars = {}] = arg;
       return { 'Fn::Sub': [subString(s, new Set(Object.keys(vars)), at), walk(vars, `${at}.Fn::Sub[1]`)] };
     }
@@ -115,7 +119,26 @@ function adoptInTemplate(template, names) {
   }
   const result = { ...template, Resources };
   for (const section of ['Outputs', 'Conditions']) if (template[section]) result[section] = walk(template[section], section);
+  // a condition only the adopted resources used (the buckets' EncryptWithProjectKey) goes with them (cfn-lint W8001)
+  if (result.Conditions) {
+    const used = conditionsUsed({ Resources, Outputs: result.Outputs, Conditions: result.Conditions });
+    result.Conditions = Object.fromEntries(Object.entries(result.Conditions).filter(([name]) => used.has(name)));
+    if (Object.keys(result.Conditions).length === 0) delete result.Conditions;
+  }
   return result;
+}
+
+/** The condition names a template part uses: resources' and outputs' `Condition`, `Fn::If`, `{ Condition: X }` in conditions. */
+function conditionsUsed(v, used = new Set()) {
+  if (Array.isArray(v)) for (const x of v) conditionsUsed(x, used);
+  else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'Condition' && typeof x === 'string') used.add(x);
+      else if (k === 'Fn::If' && Array.isArray(x) && typeof x[0] === 'string') used.add(x[0]);
+      conditionsUsed(x, used);
+    }
+  }
+  return used;
 }
 
 /** The custom resource that turns on EventBridge delivery of an adopted data bucket (services/bucket-event-bridge/). */
