@@ -183,3 +183,19 @@ export interface Ports extends OperatorHints {
   clock: Clock;
   readFooter: FooterReader;
 }
+
+/**
+ * A bucket's event notification configuration, as far as Flywheel changes it: whether S3 sends the bucket's
+ * events to EventBridge, and everything else (topic, queue and function notifications) carried as it is.
+ */
+export interface BucketNotificationConfig {
+  eventBridge: boolean;
+  /** The rest of the configuration, opaque: written back unchanged. */
+  others: Record<string, unknown>;
+}
+
+/** The event notification configuration of a bucket (S3's Get/PutBucketNotificationConfiguration): a whole document, read then written. */
+export interface BucketNotifications {
+  get(bucket: string): Promise<BucketNotificationConfig>;
+  put(bucket: string, config: BucketNotificationConfig): Promise<void>;
+}

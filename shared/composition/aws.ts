@@ -15,6 +15,7 @@ import { AthenaQueryEngine } from '../adapters/aws/athena-query-engine.js';
 import { EventBridgeBus } from '../adapters/aws/eventbridge-bus.js';
 import { GlueCatalog } from '../adapters/aws/glue-catalog.js';
 import { GlueJobRunner } from '../adapters/aws/glue-job-runner.js';
+import { S3BucketNotifications } from '../adapters/aws/s3-bucket-notifications.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
@@ -22,6 +23,7 @@ import { CONSOLIDATED_PREFIX } from '../domain/chargebacks.js';
 import { defaultConfig, s3Uri, withCompaction, withCompactionTarget, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
+import type { BucketEventBridgeDeps } from '../use-cases/bucket-event-bridge.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
 import type { MonitorDefaults } from '../domain/monitor/options.js';
 
@@ -189,4 +191,14 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
     replayCommand: (a) => awsReplayCommand(s.eventBusName, a),
     describeLocation: (uri) => uri,
   };
+}
+
+/**
+ * The deps of the bucketEventBridge custom resource (an adopted data bucket's EventBridge delivery): S3's
+ * notification configuration and a logger, nothing of the pipeline's settings.
+ */
+export function awsBucketEventBridgeDeps(env: NodeJS.ProcessEnv = process.env, clients: AwsClientOptions = {}): BucketEventBridgeDeps {
+  const { forcePathStyle, ...common } = { region: env.AWS_REGION, ...clients };
+  const s3 = naming(new S3Client({ ...common, forcePathStyle }), 's3', env);
+  return { notifications: new S3BucketNotifications(s3), logger: new Logger({ serviceName: 'flywheel' }) };
 }

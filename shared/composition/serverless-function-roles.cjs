@@ -5,7 +5,7 @@
  * - X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords on "*", the only resource X-Ray takes)
  *   when the function is traced: without it Lambda refuses to create a traced function;
  * - its own `destinations.onFailure` queue: sqs:SendMessage on that queue alone;
- * - `provider.iam.role.statements`, the statements every function shares;
+ * - `provider.iam.role.statements`, the statements every function shares (unless it sets `sharedIamRoleStatements: false`);
  * - the function's `iamRoleStatements`.
  * Every function gets a role, so the framework creates no default role. It replaces
  * serverless-iam-roles-per-function, whose roles leave out the X-Ray statement (its issues #28 and
@@ -21,7 +21,7 @@ class FunctionRoles {
     this.serverless = serverless;
     this.provider = serverless.getProvider('aws');
     serverless.configSchemaHandler.defineFunctionProperties('aws', {
-      properties: { iamRoleStatements: { $ref: '#/definitions/awsIamPolicyStatements' } },
+      properties: { iamRoleStatements: { $ref: '#/definitions/awsIamPolicyStatements' }, sharedIamRoleStatements: { type: 'boolean' } },
     });
     this.hooks = {
       'before:package:setupProviderConfiguration': () => this.assignRoles(),
@@ -69,7 +69,7 @@ class FunctionRoles {
           throw new this.serverless.classes.Error(`function ${name}: only an sqs onFailure destination ({ type: sqs, arn }) is supported`);
         statements.push({ Sid: 'OwnDeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: onFailure.arn });
       }
-      statements.push(...shared, ...fn.iamRoleStatements);
+      statements.push(...(fn.sharedIamRoleStatements === false ? [] : shared), ...fn.iamRoleStatements);
       const nameParts = [service.service, this.provider.getStage(), name, { Ref: 'AWS::Region' }, 'lambdaRole'];
       resources[roleId] = {
         Type: 'AWS::IAM::Role',

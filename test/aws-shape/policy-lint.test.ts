@@ -29,7 +29,8 @@ const venvBin = path.join(root, '.venv', 'bin');
 const CFN_LINT = path.join(venvBin, 'cfn-lint');
 const PYTHON = path.join(venvBin, 'python');
 const SETUP = 'node test/aws-shape/python-env.mjs';
-const STAGES = ['dev', 'prod'] as const;
+// dev-adopt: the dev stack adopting an existing data bucket, analysis bucket and Glue database (serverless-adopt.cjs)
+const STAGES = ['dev', 'prod', 'dev-adopt'] as const;
 type Stage = (typeof STAGES)[number];
 const TOOLS = ['cfn-lint', 'parliament'] as const;
 type Tool = (typeof TOOLS)[number];
@@ -88,7 +89,7 @@ function readAccepted(stateFile: string): { accepted: Accepted[]; acceptedErrors
 const packaged = {} as Record<Stage, Packaged>;
 
 function packageStage(stage: Stage): Packaged {
-  const { dir } = packageOnce(stage);
+  const { dir } = stage === 'dev-adopt' ? packageOnce('dev', 'adopt') : packageOnce(stage);
   const templateFile = path.join(dir, 'cloudformation-template-update-stack.json');
   return { dir, templateFile, template: JSON.parse(readFileSync(templateFile, 'utf8')) as Template, ...readAccepted(path.join(dir, 'serverless-state.json')) };
 }
@@ -98,9 +99,8 @@ beforeAll(() => {
     if (!existsSync(tool))
       throw new Error(`${path.relative(root, tool)} is missing: create the project's Python tools first with \`${SETUP}\` (npm run test:aws runs it)`);
   }
-  packaged.dev = packageStage('dev');
-  packaged.prod = packageStage('prod');
-}, 600_000);
+  for (const stage of STAGES) packaged[stage] = packageStage(stage);
+}, 900_000);
 
 /** The environment of the Python tools: no AWS credentials, nothing from jest. */
 function toolEnv(): NodeJS.ProcessEnv {
@@ -185,7 +185,7 @@ function statementLabel(entry: PolicyDocumentEntry, index: number | null): strin
 
 const policies = {} as Record<Stage, PolicyDocumentEntry[]>;
 const policiesOf = (stage: Stage): PolicyDocumentEntry[] =>
-  (policies[stage] ??= listPolicyDocuments(packaged[stage].template, { stackName: `flywheel-${stage}` }));
+  (policies[stage] ??= listPolicyDocuments(packaged[stage].template, { stackName: `flywheel-${stage.replace(/-adopt$/, '')}` }));
 
 function runParliament(stage: Stage): Finding[] {
   const entries = policiesOf(stage);
@@ -262,7 +262,7 @@ test('every entry of custom.policyLint.accepted is well formed and still matches
       if (seen.has(key)) continue;
       seen.add(key);
       const used = STAGES.some((s) => packaged[s].accepted.some((b) => JSON.stringify(b) === key) && findingsOf(a.tool, s).some((f) => matches(a, f)));
-      if (!used) stale.push(`  ${key}: matches no ${a.tool} finding in dev or prod any more; remove it`);
+      if (!used) stale.push(`  ${key}: matches no ${a.tool} finding in ${STAGES.join(', ')} any more; remove it`);
     }
   }
   expect([...errors, ...stale]).toEqual([]);

@@ -13,6 +13,16 @@ import { fileURLToPath } from 'node:url';
 export type Stage = 'dev' | 'prod';
 export const PROD_EMAILS = ['data-ops@example.org', 'oncall@example.org'];
 
+/** The stack that creates its buckets and database (the default), or one adopting existing ones (shared/composition/serverless-adopt.cjs). */
+export type Variant = 'create' | 'adopt';
+/** The existing resources the adopting package names (made-up names, no deployment's). */
+export const ADOPTED = { dataBucket: 'existing-data-example', analysisBucket: 'existing-analysis-example', glueDatabase: 'existing_catalog_example' } as const;
+export const ADOPT_PARAMS = [
+  `--param=existingDataBucket=${ADOPTED.dataBucket}`,
+  `--param=existingAnalysisBucket=${ADOPTED.analysisBucket}`,
+  `--param=existingGlueDatabase=${ADOPTED.glueDatabase}`,
+];
+
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const osls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
 const cacheDir = path.join(root, 'node_modules', '.cache', 'flywheel', 'packaged');
@@ -37,17 +47,27 @@ export interface Packaged {
 }
 
 /** The stage's package (zips and templates), built when the service changed since the last one. */
-export function packaged(stage: Stage): Packaged {
-  const dir = path.join(cacheDir, `${contentKey()}-${stage}`);
+export function packaged(stage: Stage, variant: Variant = 'create'): Packaged {
+  const suffix = variant === 'create' ? `-${stage}` : `-${stage}-${variant}`;
+  const dir = path.join(cacheDir, `${contentKey()}${suffix}`);
   const templateOf = () => JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   if (existsSync(path.join(dir, 'done'))) return { dir, template: templateOf() };
   withLock(() => {
     if (existsSync(path.join(dir, 'done'))) return;
     const work = `${dir}.partial`;
     rmSync(work, { recursive: true, force: true });
-    runOsls(['package', '--stage', stage, '--package', work, ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : [])]);
+    runOsls([
+      'package',
+      '--stage',
+      stage,
+      '--package',
+      work,
+      ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : []),
+      ...(variant === 'adopt' ? ADOPT_PARAMS : []),
+    ]);
     for (const old of readdirSync(cacheDir))
-      if (old.endsWith(`-${stage}`) && old !== path.basename(dir)) rmSync(path.join(cacheDir, old), { recursive: true, force: true });
+      if (old.endsWith(suffix) && /^[0-9a-f]{16}$/.test(old.slice(0, -suffix.length)) && old !== path.basename(dir))
+        rmSync(path.join(cacheDir, old), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);
     writeFileSync(path.join(dir, 'done'), '');
