@@ -24,7 +24,7 @@ export function makeDataMonitorHandler(deps: Deps) {
     const overrides = 'options' in e ? (e.options ?? {}) : {};
     let options: ReturnType<typeof monitorOptionsOf>;
     try {
-      options = monitorOptionsOf(deps.monitorDefaults, overrides);
+      options = monitorOptionsOf(deps.monitorDefaults, overrides, deps.monitorDeployment);
     } catch (err) {
       await alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
       return undefined;

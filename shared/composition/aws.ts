@@ -23,7 +23,8 @@ import { defaultConfig, s3Uri, withCompaction, type PipelineConfig } from '../do
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
-import type { MonitorDefaults } from '../domain/monitor/options.js';
+import type { MonitorDefaults, MonitorDeployment } from '../domain/monitor/options.js';
+import { LAYOUT } from '../domain/layout.js';
 
 /** Settings every function reads from its environment. */
 export interface AwsSettings {
@@ -34,6 +35,8 @@ export interface AwsSettings {
   addressableJobName: string;
   athenaWorkgroup: string;
   monitorWorkgroup: string;
+  /** The result location the monitor's workgroup enforces (MONITOR_WORKGROUP_RESULTS, the data-monitor function's). */
+  monitorResults?: string;
   eventBusName: string;
   alertTopicArn: string;
   /** Glue jobs of the compaction stage and the chargebacks consolidation (optional per function). */
@@ -59,6 +62,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     addressableJobName: need('ADDRESSABLE_JOB_NAME'),
     athenaWorkgroup: need('ATHENA_WORKGROUP'),
     monitorWorkgroup: env.MONITOR_WORKGROUP ?? need('ATHENA_WORKGROUP'),
+    monitorResults: env.MONITOR_WORKGROUP_RESULTS || undefined,
     eventBusName: need('EVENT_BUS_NAME'),
     alertTopicArn: need('ALERT_TOPIC_ARN'),
     compactionJobName: env.COMPACTION_JOB_NAME || undefined,
@@ -84,21 +88,72 @@ export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings)
   };
 }
 
+/** `MONITOR_` variables that describe the deployment, not an option. */
+const MONITOR_SETTINGS = new Set(['MONITOR_WORKGROUP', 'MONITOR_WORKGROUP_RESULTS']);
+
 /**
- * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue); the database,
- * report bucket and topic default to the deployment's own.
+ * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue; an empty one is unset);
+ * the database, report bucket, workgroup, its result location, topic and region default to the deployment's own.
+ * A variable naming no option is refused at the next run (the options are strict), never ignored.
  */
 export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDefaults {
   const options: Record<string, unknown> = {
     database: s.database,
     report_bucket: s.analysisBucket,
     athena_workgroup: s.monitorWorkgroup,
+    athena_results: s.monitorResults,
     sns_topic_arn: s.alertTopicArn,
+    region: s.region,
   };
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('MONITOR_') && name !== 'MONITOR_WORKGROUP' && value !== undefined) options[name.slice('MONITOR_'.length).toLowerCase()] = value;
+    if (name.startsWith('MONITOR_') && !MONITOR_SETTINGS.has(name) && value !== undefined && value !== '')
+      options[name.slice('MONITOR_'.length).toLowerCase()] = value;
   }
-  return options;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * What the deployed monitor can honour (README, The data monitor: options bound to the deployment). Its role
+ * reads the deployment's database and the compare database of the stage (MONITOR_COMPARE_DATABASE, from
+ * `monitorCompareDatabase`), writes reports under its report prefix of the analysis bucket, starts queries in its
+ * own workgroup (whose state changes alone reach it, and which enforces its result location) and publishes to the
+ * alert topic; its clients are in the function's region.
+ */
+export function monitorDeploymentFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDeployment {
+  const redeploy = (param: string) => `deploy the stack with --param="${param}=…" for another.`;
+  const compare = env.MONITOR_COMPARE_DATABASE || undefined;
+  const reportPrefix = env.MONITOR_REPORT_PREFIX || LAYOUT.monitorReportPrefix;
+  const part = awsConfig(s).prefixes.part;
+  return {
+    database: { values: [s.database], why: `the function's role reads the catalog and data of ${s.database} alone; ${redeploy('glueDatabase')}` },
+    compare_database: {
+      values: [s.database, ...(compare ? [compare] : [])],
+      why: `the function's role reads source tables in ${[s.database, ...(compare ? [compare] : [])].join(' and ')} only; ${redeploy('monitorCompareDatabase')}`,
+    },
+    report_bucket: { values: [s.analysisBucket], why: `the function's role writes reports to the analysis bucket ${s.analysisBucket} alone.` },
+    report_prefix: { values: [reportPrefix], prefix: true, why: `the function's role writes reports under ${reportPrefix} of the analysis bucket alone.` },
+    table_prefix: {
+      values: [part],
+      prefix: true,
+      why: `the function's role reads and repairs ${part}* tables alone (the monitor checks part_ tables).`,
+    },
+    athena_workgroup: {
+      values: [s.monitorWorkgroup],
+      why: `the monitor's queries run in its own workgroup ${s.monitorWorkgroup}: its role may start queries in no other, and only that workgroup's state changes reach the monitor.`,
+    },
+    athena_results: {
+      values: s.monitorResults ? [s.monitorResults, s.monitorResults.replace(/\/$/, '')] : [],
+      why: `the workgroup ${s.monitorWorkgroup} enforces its own result location${s.monitorResults ? ` ${s.monitorResults}` : ''} (EnforceWorkGroupConfiguration): Athena would ignore another.`,
+    },
+    sns_topic_arn: {
+      values: [s.alertTopicArn],
+      why: `the monitor e-mails through the stack's alert topic ${s.alertTopicArn}, the only topic its role may publish to; subscribe to it (stage param alertEmails).`,
+    },
+    region: {
+      values: s.region ? [s.region] : [],
+      why: `the function's clients use the region it runs in${s.region ? ` (${s.region})` : ''}, where its database, buckets and workgroup are; deploy the stack in the other region for that one.`,
+    },
+  };
 }
 
 /** The pipeline config of a deployment, from its settings (no client is created). */
@@ -157,6 +212,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
     monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
     monitorDefaults: monitorOptionsFromEnv(env, s),
+    monitorDeployment: monitorDeploymentFromEnv(env, s),
     chargebacks: chargebacksParamsFromEnv(env, s),
     jobs: new GlueJobRunner(glue, {
       jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },

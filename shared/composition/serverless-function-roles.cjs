@@ -21,7 +21,23 @@ class FunctionRoles {
     this.serverless = serverless;
     this.provider = serverless.getProvider('aws');
     serverless.configSchemaHandler.defineFunctionProperties('aws', {
-      properties: { iamRoleStatements: { $ref: '#/definitions/awsIamPolicyStatements' } },
+      properties: {
+        iamRoleStatements: {
+          type: 'array',
+          // a statement, or `!If [Condition, statement, !Ref AWS::NoValue]`: one the stack holds only under a condition
+          items: {
+            anyOf: [
+              { $ref: '#/definitions/awsIamPolicyStatements/items' },
+              {
+                type: 'object',
+                properties: { 'Fn::If': { type: 'array', minItems: 3, maxItems: 3 } },
+                required: ['Fn::If'],
+                additionalProperties: false,
+              },
+            ],
+          },
+        },
+      },
     });
     this.hooks = {
       'before:package:setupProviderConfiguration': () => this.assignRoles(),

@@ -36,18 +36,36 @@ export interface Packaged {
   template: any;
 }
 
-/** The stage's package (zips and templates), built when the service changed since the last one. */
-export function packaged(stage: Stage): Packaged {
-  const dir = path.join(cacheDir, `${contentKey()}-${stage}`);
+/**
+ * The stage's package (zips and templates), built when the service changed since the last one; `params` are
+ * stage parameters passed as `--param=name=value` (a variant kept beside the plain one).
+ */
+export function packaged(stage: Stage, params: Record<string, string> = {}): Packaged {
+  const variant = Object.entries(params)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
+  const suffix = variant.length ? `-${createHash('sha256').update(variant.join('\n')).digest('hex').slice(0, 8)}` : '';
+  const dir = path.join(cacheDir, `${contentKey()}-${stage}${suffix}`);
   const templateOf = () => JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   if (existsSync(path.join(dir, 'done'))) return { dir, template: templateOf() };
   withLock(() => {
     if (existsSync(path.join(dir, 'done'))) return;
     const work = `${dir}.partial`;
     rmSync(work, { recursive: true, force: true });
-    runOsls(['package', '--stage', stage, '--package', work, ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : [])]);
+    runOsls([
+      'package',
+      '--stage',
+      stage,
+      '--package',
+      work,
+      ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : []),
+      ...variant.map((p) => `--param=${p}`),
+    ]);
+    // older packages of this stage and variant (another content key) go
+    const own = `-${stage}${suffix}`;
     for (const old of readdirSync(cacheDir))
-      if (old.endsWith(`-${stage}`) && old !== path.basename(dir)) rmSync(path.join(cacheDir, old), { recursive: true, force: true });
+      if (old.endsWith(own) && !old.slice(0, -own.length).includes('-') && old !== path.basename(dir))
+        rmSync(path.join(cacheDir, old), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);
     writeFileSync(path.join(dir, 'done'), '');
