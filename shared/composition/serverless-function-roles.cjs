@@ -6,7 +6,8 @@
  *   when the function is traced: without it Lambda refuses to create a traced function;
  * - its own `destinations.onFailure` queue: sqs:SendMessage on that queue alone;
  * - `provider.iam.role.statements`, the statements every function shares;
- * - the function's `iamRoleStatements`.
+ * - the function's `iamRoleStatements`; an item may be `!If [Condition, statement, !Ref AWS::NoValue]`, a
+ *   statement the role holds only under a template condition (the data monitor's compare database).
  * Every function gets a role, so the framework creates no default role. It replaces
  * serverless-iam-roles-per-function, whose roles leave out the X-Ray statement (its issues #28 and
  * #39, closed without a fix) and which keeps an unused default role in the stack as its template.
