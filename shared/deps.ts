@@ -8,7 +8,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PipelineConfig } from './domain/config.js';
 import type { ChargebacksParams } from './domain/chargebacks.js';
 import type { CleanroomsReportDefaults } from './domain/cleanrooms-report.js';
-import type { MonitorDefaults, MonitorDeployment } from './domain/monitor/options.js';
+import type { MonitorDefaults } from './domain/monitor/options.js';
 import type { Ports } from './ports.js';
 
 export type { ParquetFooter, ReplayArgs } from './ports.js';
@@ -20,8 +20,6 @@ export interface Deps extends Ports {
   metrics: Metrics;
   /** Monitor options of this deployment (environment in AWS, flags locally); an invocation may override them. */
   monitorDefaults: MonitorDefaults;
-  /** What this deployment can honour of the options bound to it (workgroup, results, topic, region, …); the rest is refused. */
-  monitorDeployment: MonitorDeployment;
   /** Parameters of the chargebacks consolidation job (CHARGEBACKS_* in AWS). */
   chargebacks: ChargebacksParams;
 }

@@ -10,7 +10,8 @@ import {
   ranges,
 } from '../shared/domain/monitor/checks.js';
 import { deploymentRefusals, parseMonitorOptions } from '../shared/domain/monitor/options.js';
-import { monitorDeploymentFromEnv, monitorOptionsFromEnv, settingsFromEnv } from '../shared/composition/aws.js';
+import { monitorOptionsFromEnv, settingsFromEnv } from '../shared/composition/aws.js';
+import { monitorDeploymentFromEnv } from '../shared/composition/aws-monitor.js';
 import { LOCAL_MONITOR_DEPLOYMENT, LOCAL_MONITOR_WORKGROUP } from '../shared/composition/local-functions.js';
 import { monitorOptionsOf } from '../shared/use-cases/data-monitor/data-monitor.js';
 import { CSV_COLUMNS, reportEmail } from '../shared/domain/monitor/report.js';

@@ -23,8 +23,7 @@ import { defaultConfig, s3Uri, withCompaction, type PipelineConfig } from '../do
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
-import type { MonitorDefaults, MonitorDeployment } from '../domain/monitor/options.js';
-import { LAYOUT } from '../domain/layout.js';
+import type { MonitorDefaults } from '../domain/monitor/options.js';
 
 /** Settings every function reads from its environment. */
 export interface AwsSettings {
@@ -112,50 +111,6 @@ export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): M
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
-/**
- * What the deployed monitor can honour (README, The data monitor: options bound to the deployment). Its role
- * reads the deployment's database and the compare database of the stage (MONITOR_COMPARE_DATABASE, from
- * `monitorCompareDatabase`), writes reports under its report prefix of the analysis bucket, starts queries in its
- * own workgroup (whose state changes alone reach it, and which enforces its result location) and publishes to the
- * alert topic; its clients are in the function's region.
- */
-export function monitorDeploymentFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDeployment {
-  const redeploy = (param: string) => `deploy the stack with --param="${param}=…" for another.`;
-  const compare = env.MONITOR_COMPARE_DATABASE || undefined;
-  const reportPrefix = env.MONITOR_REPORT_PREFIX || LAYOUT.monitorReportPrefix;
-  const part = awsConfig(s).prefixes.part;
-  return {
-    database: { values: [s.database], why: `the function's role reads the catalog and data of ${s.database} alone; ${redeploy('glueDatabase')}` },
-    compare_database: {
-      values: [s.database, ...(compare ? [compare] : [])],
-      why: `the function's role reads source tables in ${[s.database, ...(compare ? [compare] : [])].join(' and ')} only; ${redeploy('monitorCompareDatabase')}`,
-    },
-    report_bucket: { values: [s.analysisBucket], why: `the function's role writes reports to the analysis bucket ${s.analysisBucket} alone.` },
-    report_prefix: { values: [reportPrefix], prefix: true, why: `the function's role writes reports under ${reportPrefix} of the analysis bucket alone.` },
-    table_prefix: {
-      values: [part],
-      prefix: true,
-      why: `the function's role reads and repairs ${part}* tables alone (the monitor checks part_ tables).`,
-    },
-    athena_workgroup: {
-      values: [s.monitorWorkgroup],
-      why: `the monitor's queries run in its own workgroup ${s.monitorWorkgroup}: its role may start queries in no other, and only that workgroup's state changes reach the monitor.`,
-    },
-    athena_results: {
-      values: s.monitorResults ? [s.monitorResults, s.monitorResults.replace(/\/$/, '')] : [],
-      why: `the workgroup ${s.monitorWorkgroup} enforces its own result location${s.monitorResults ? ` ${s.monitorResults}` : ''} (EnforceWorkGroupConfiguration): Athena would ignore another.`,
-    },
-    sns_topic_arn: {
-      values: [s.alertTopicArn],
-      why: `the monitor e-mails through the stack's alert topic ${s.alertTopicArn}, the only topic its role may publish to; subscribe to it (stage param alertEmails).`,
-    },
-    region: {
-      values: s.region ? [s.region] : [],
-      why: `the function's clients use the region it runs in${s.region ? ` (${s.region})` : ''}, where its database, buckets and workgroup are; deploy the stack in the other region for that one.`,
-    },
-  };
-}
-
 /** The pipeline config of a deployment, from its settings (no client is created). */
 export function awsConfig(s: AwsSettings): PipelineConfig {
   return defaultConfig({
@@ -212,7 +167,6 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, clients: AwsClientOptions =
     engine: new AthenaQueryEngine(athena, { workgroup: s.athenaWorkgroup }),
     monitorEngine: new AthenaQueryEngine(athena, { workgroup: s.monitorWorkgroup }),
     monitorDefaults: monitorOptionsFromEnv(env, s),
-    monitorDeployment: monitorDeploymentFromEnv(env, s),
     chargebacks: chargebacksParamsFromEnv(env, s),
     jobs: new GlueJobRunner(glue, {
       jobNames: { infobase: s.splitJobName, addressable: s.addressableJobName },

@@ -160,7 +160,6 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     engine,
     monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP, options.keyedRowsPerQuery),
     monitorDefaults: { ...localMonitorDefaults(config), ...options.monitor },
-    monitorDeployment: LOCAL_MONITOR_DEPLOYMENT,
     chargebacks: { ...LOCAL_CHARGEBACKS, ...options.chargebacks },
     jobs,
     bus,
@@ -186,7 +185,10 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     registerStagedTables: makeRegisterStagedTablesHandler(as('registerStagedTables')),
     bucketedTables: makeBucketedTablesHandler(as('bucketedTables')),
     // flags the options refuse reach the handler, which alerts and runs nothing: its guard is then the plain local defaults'
-    dataMonitor: makeDataMonitorHandler(functionDeps(deps, 'dataMonitor', monitorReachable(deps) ? {} : { monitorDefaults: localMonitorDefaults(config) })),
+    dataMonitor: makeDataMonitorHandler(
+      functionDeps(deps, 'dataMonitor', monitorReachable(deps) ? {} : { monitorDefaults: localMonitorDefaults(config) }),
+      LOCAL_MONITOR_DEPLOYMENT,
+    ),
     replay: makeReplayHandler(as('replay')),
     compaction: makeCompactionHandler(as('compaction')),
     chargebacks: makeChargebacksHandler(as('chargebacks')),

@@ -6,7 +6,8 @@ import type { MonitorReport, TableReport } from '../../shared/domain/monitor/rep
 import { bucketOf } from '../../shared/domain/bucket.js';
 import { lakePath, open, outbox, runPipeline, sampleHome } from './harness.js';
 import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
-import { monitorDeploymentFromEnv, settingsFromEnv } from '../../shared/composition/aws.js';
+import { monitorDeploymentFromEnv } from '../../shared/composition/aws-monitor.js';
+import { settingsFromEnv } from '../../shared/composition/aws.js';
 import { LOCAL_MONITOR_WORKGROUP } from '../../shared/composition/local-functions.js';
 
 let now = new Date('2025-11-09T06:00:00Z');
@@ -329,7 +330,7 @@ describe('data monitor options: another database to compare with, options refuse
       EVENT_BUS_NAME: 'flywheel-dev',
       ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:alerts',
     };
-    const handler = makeDataMonitorHandler({ ...rt.deps, monitorDeployment: monitorDeploymentFromEnv(env, settingsFromEnv(env)) });
+    const handler = makeDataMonitorHandler(rt.deps, monitorDeploymentFromEnv(env, settingsFromEnv(env)));
     const mails = (await outbox(home)).length;
     const docs = runDocs();
     expect(await handler({ options: { athena_workgroup: 'primary' } })).toBeUndefined();

@@ -28,6 +28,7 @@ import { buildReport, publishReport, reportIntact, type ReportDeps } from './rep
 import { runKey, type MonitorRun, type QueryName, type QueryRecord } from './run.js';
 
 export type { MonitorRun } from './run.js';
+export type { MonitorDeployment } from '../../domain/monitor/options.js';
 
 const decoder = new TextDecoder();
 
