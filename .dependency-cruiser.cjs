@@ -45,7 +45,14 @@ module.exports = {
       comment: 'A service (services/<stage>/) imports only its own folder, the AWS composition root, use cases, events and the deps type.',
       from: { path: '^services/' },
       to: {
-        pathNot: ['^services/', '^shared/composition/aws(-cleanrooms)?[.]ts$', '^shared/use-cases/', '^shared/events/', '^shared/deps[.]ts$', '^node_modules/'],
+        pathNot: [
+          '^services/',
+          '^shared/composition/aws(-cleanrooms|-monitor)?[.]ts$',
+          '^shared/use-cases/',
+          '^shared/events/',
+          '^shared/deps[.]ts$',
+          '^node_modules/',
+        ],
         dependencyTypesNot: ['core'],
       },
     },

@@ -154,3 +154,39 @@ describe('the check fails when a statement is removed', () => {
     expect(r.denied.map((d) => d.action)).toEqual(expect.arrayContaining(['s3:PutObject', 's3:DeleteObject']));
   });
 });
+
+describe('the data monitor with a compare database (stage param monitorCompareDatabase)', () => {
+  const COMPARE = 'omc_flywheel_staged';
+  let compare: Stack;
+  beforeAll(() => {
+    compare = new Stack(packaged('dev', { monitorCompareDatabase: COMPARE }).template, 'dev');
+  }, 600_000);
+  const role = 'DataMonitorIamRoleLambdaExecution';
+  const sids = (stack: Stack) => stack.role(role).statements.map((s: { Sid: string }) => s.Sid);
+  const compareRequests = (stack: Stack) => functionRequests(stack, 'dataMonitor').filter((r) => r.resource.includes(`/${COMPARE}`));
+
+  test('the role reads the sources in that database: every call allowed, every statement needed', async () => {
+    expect(compare.env('dataMonitor').MONITOR_COMPARE_DATABASE).toBe(COMPARE);
+    const requests = compareRequests(compare);
+    expect(new Set(requests.map((r) => r.action))).toEqual(new Set(['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions']));
+    expect(requests.map((r) => r.resource)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`:table/${COMPARE}/ext_example$`))]));
+    expectClean(await checkRole(compare, role, functionRequests(compare, 'dataMonitor')));
+  });
+
+  test('without its statements the reads of that database are denied; without the param the stack holds none', async () => {
+    const template = structuredClone(compare.template) as any; // CloudFormation is untyped JSON
+    template.Conditions.MonitorComparesDatabase = { 'Fn::Equals': ['a', 'b'] };
+    const stripped = new Stack(template, 'dev');
+    expect(sids(stripped)).not.toContain('CompareSources');
+    const r = await checkRole(stripped, role, compareRequests(compare));
+    expect(new Set(r.denied.map((d) => d.action))).toEqual(new Set(['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions']));
+    expect(sids(stacks.dev)).not.toEqual(expect.arrayContaining(['CompareDatabase']));
+    expect(sids(compare)).toEqual(expect.arrayContaining(['CompareDatabase', 'CompareSources']));
+    expect(stacks.dev.env('dataMonitor').MONITOR_COMPARE_DATABASE).toBe('');
+  });
+
+  test('the monitor knows the result location its workgroup enforces (an --athena_results naming another is refused)', () => {
+    const { results } = compare.awsResources().workgroups.monitorEngine;
+    expect(compare.env('dataMonitor').MONITOR_WORKGROUP_RESULTS).toBe(`s3://${results.bucket}/${results.prefix}`);
+  });
+});

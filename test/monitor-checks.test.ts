@@ -9,7 +9,11 @@ import {
   projectionOf,
   ranges,
 } from '../shared/domain/monitor/checks.js';
-import { parseMonitorOptions } from '../shared/domain/monitor/options.js';
+import { deploymentRefusals, parseMonitorOptions } from '../shared/domain/monitor/options.js';
+import { monitorOptionsFromEnv, settingsFromEnv } from '../shared/composition/aws.js';
+import { monitorDeploymentFromEnv } from '../shared/composition/aws-monitor.js';
+import { LOCAL_MONITOR_DEPLOYMENT, LOCAL_MONITOR_WORKGROUP } from '../shared/composition/local-functions.js';
+import { monitorOptionsOf } from '../shared/use-cases/data-monitor/data-monitor.js';
 import { CSV_COLUMNS, reportEmail } from '../shared/domain/monitor/report.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -253,4 +257,107 @@ test('report: CSV columns of the current monitor first, e-mail subject within 10
   );
   expect(mail.subject.length).toBeLessThanOrEqual(100);
   expect(mail.body).toContain('High   [PK_NULL] t: x');
+});
+
+describe('options bound to the deployment: honoured, or refused naming the option and the fix', () => {
+  const env: NodeJS.ProcessEnv = {
+    DATA_BUCKET: 'flywheel-dev-data-us-east-1',
+    ANALYSIS_BUCKET: 'flywheel-dev-analysis',
+    GLUE_DATABASE: 'flywheel_dev',
+    SPLIT_JOB_NAME: 'split',
+    ADDRESSABLE_JOB_NAME: 'addressable',
+    ATHENA_WORKGROUP: 'flywheel-dev',
+    MONITOR_WORKGROUP: 'flywheel-dev-monitor',
+    MONITOR_WORKGROUP_RESULTS: 's3://flywheel-dev-analysis/athena-results/monitor/',
+    EVENT_BUS_NAME: 'flywheel-dev',
+    ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:flywheel-dev-alerts',
+    AWS_REGION: 'us-east-1',
+    MONITOR_AUTO_REPAIR: 'glue',
+    MONITOR_COMPARE_DATABASE: 'omc_flywheel_staged',
+    MONITOR_REPORT_PREFIX: 'data-monitor/',
+  };
+  const run = (overrides: Record<string, unknown> = {}, e: NodeJS.ProcessEnv = env) => {
+    const s = settingsFromEnv(e);
+    return monitorOptionsOf(monitorOptionsFromEnv(e, s), overrides, monitorDeploymentFromEnv(e, s));
+  };
+  const refusal = (overrides: Record<string, unknown>, e?: NodeJS.ProcessEnv) => {
+    try {
+      run(overrides, e);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`${JSON.stringify(overrides)} was not refused`);
+  };
+
+  test("AWS: the deployment's own values are the defaults, and passing them again is honoured", () => {
+    expect(run()).toMatchObject({
+      database: 'flywheel_dev',
+      athena_workgroup: 'flywheel-dev-monitor',
+      athena_results: 's3://flywheel-dev-analysis/athena-results/monitor/',
+      sns_topic_arn: 'arn:aws:sns:us-east-1:123456789012:flywheel-dev-alerts',
+      region: 'us-east-1',
+      compare_database: 'omc_flywheel_staged',
+      auto_repair: 'glue',
+    });
+    expect(
+      run({
+        athena_workgroup: 'flywheel-dev-monitor',
+        athena_results: 's3://flywheel-dev-analysis/athena-results/monitor',
+        sns_topic_arn: 'arn:aws:sns:us-east-1:123456789012:flywheel-dev-alerts',
+        region: 'us-east-1',
+        compare_database: 'flywheel_dev',
+        report_prefix: 'data-monitor/adhoc/',
+        table_prefix: 'part_ibe_',
+      }),
+    ).toMatchObject({ compare_database: 'flywheel_dev', report_prefix: 'data-monitor/adhoc/', table_prefix: 'part_ibe_' });
+  });
+
+  test.each([
+    ['athena_workgroup', 'primary', /workgroup flywheel-dev-monitor.*Fix: omit --athena_workgroup or pass flywheel-dev-monitor\./],
+    [
+      'athena_results',
+      's3://elsewhere/results/',
+      /enforces its own result location s3:\/\/flywheel-dev-analysis\/athena-results\/monitor\/.*Fix: omit --athena_results/,
+    ],
+    ['sns_topic_arn', 'arn:aws:sns:us-east-1:123456789012:other', /alert topic .*flywheel-dev-alerts.*alertEmails.*Fix: omit --sns_topic_arn/],
+    ['region', 'eu-west-1', /region it runs in \(us-east-1\).*Fix: omit --region or pass us-east-1\./],
+    [
+      'compare_database',
+      'other_db',
+      /reads source tables in flywheel_dev and omc_flywheel_staged only; deploy the stack with --param="monitorCompareDatabase=…"/,
+    ],
+    ['database', 'other_db', /catalog and data of flywheel_dev alone/],
+    ['report_bucket', 'other-bucket', /analysis bucket flywheel-dev-analysis alone/],
+    ['report_prefix', 'elsewhere/', /Fix: omit --report_prefix or pass data-monitor\/…\./],
+    ['table_prefix', 'ext_', /part_\* tables alone/],
+  ])('AWS: --%s %s is refused with the reason and the fix', (option, value, reason) => {
+    const message = refusal({ [option]: value });
+    expect(message).toContain(`--${option} ${value} cannot be honoured:`);
+    expect(message).toMatch(reason);
+  });
+
+  test('AWS: a MONITOR_ variable the deployment cannot honour, or one naming no option, refuses every run', () => {
+    expect(refusal({}, { ...env, MONITOR_ATHENA_WORKGROUP: 'primary' })).toMatch(/--athena_workgroup primary cannot be honoured/);
+    expect(refusal({}, { ...env, MONITOR_ATHENA_WORKGRUOP: 'primary' })).toMatch(/--athena_workgruop: not a monitor option/);
+    // an empty variable is unset (monitorCompareDatabase '' = none): the sources are in the deployment's database
+    const none = { ...env, MONITOR_COMPARE_DATABASE: '' };
+    expect(run({}, none).compare_database).toBeUndefined();
+    expect(refusal({ compare_database: 'omc_flywheel_staged' }, none)).toMatch(/reads source tables in flywheel_dev only/);
+  });
+
+  test('every refusal is listed at once; an unknown option is named', () => {
+    const message = refusal({ athena_workgroup: 'primary', region: 'eu-west-1' });
+    expect(message).toMatch(/--athena_workgroup primary cannot be honoured[\s\S]*--region eu-west-1 cannot be honoured/);
+    expect(() => parseMonitorOptions({ database: 'db', report_bucket: 'a', athena_workgroupp: 'x' })).toThrow(/--athena_workgroupp: not a monitor option/);
+  });
+
+  test('local: the local workgroup is honoured; results, topic and region have no local meaning and are refused', () => {
+    const local = (o: Record<string, unknown>) =>
+      deploymentRefusals(parseMonitorOptions({ database: 'flywheel', report_bucket: 'analysis', ...o }), LOCAL_MONITOR_DEPLOYMENT);
+    expect(local({ athena_workgroup: LOCAL_MONITOR_WORKGROUP, compare_database: 'any_db', database: 'other' })).toEqual([]);
+    expect(local({ athena_workgroup: 'primary' })).toEqual([expect.stringMatching(/DuckDB.*Fix: omit --athena_workgroup or pass flywheel-local-monitor\./)]);
+    expect(local({ athena_results: 's3://b/r/' })).toEqual([expect.stringMatching(/no query result files.*Fix: omit --athena_results\.$/)]);
+    expect(local({ sns_topic_arn: 'arn:aws:sns:us-east-1:1:t' })).toEqual([expect.stringMatching(/outbox.*Fix: omit --sns_topic_arn\.$/)]);
+    expect(local({ region: 'us-east-1' })).toEqual([expect.stringMatching(/no AWS region.*Fix: omit --region\.$/)]);
+  });
 });

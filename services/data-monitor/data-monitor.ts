@@ -5,7 +5,13 @@ import type { Deps, ReachInputs } from '../../shared/deps.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
-import { dataMonitorReach, makeDataMonitor, monitorOptionsOf, type MonitorRun } from '../../shared/use-cases/data-monitor/data-monitor.js';
+import {
+  dataMonitorReach,
+  makeDataMonitor,
+  monitorOptionsOf,
+  type MonitorDeployment,
+  type MonitorRun,
+} from '../../shared/use-cases/data-monitor/data-monitor.js';
 
 const PipelineCompletedSchema = EventBridgeSchema.extend({ source: z.literal('flywheel.pipeline'), 'detail-type': z.literal('Pipeline Completed') });
 /** A direct invocation may override any option (same names as the CLI flags). */
@@ -15,7 +21,8 @@ const DataMonitorEventSchema = z.union([AthenaQueryStateChangeSchema, ScheduledE
 /** For the deployment's monitor options (MONITOR_* / the CLI's flags). */
 export const reach = (i: ReachInputs) => dataMonitorReach(i.config, monitorOptionsOf(i.monitorDefaults));
 
-export function makeDataMonitorHandler(deps: Deps) {
+/** `deployment`: what this deployment can honour of the options bound to it (AWS: composition/aws-monitor.ts; local: LOCAL_MONITOR_DEPLOYMENT). */
+export function makeDataMonitorHandler(deps: Deps, deployment: MonitorDeployment) {
   const monitor = makeDataMonitor(deps);
   return async function dataMonitor(event: unknown): Promise<MonitorRun | undefined> {
     const e = await parseEvent(deps, 'data-monitor', DataMonitorEventSchema, event);
@@ -24,7 +31,7 @@ export function makeDataMonitorHandler(deps: Deps) {
     const overrides = 'options' in e ? (e.options ?? {}) : {};
     let options: ReturnType<typeof monitorOptionsOf>;
     try {
-      options = monitorOptionsOf(deps.monitorDefaults, overrides);
+      options = monitorOptionsOf(deps.monitorDefaults, overrides, deployment);
     } catch (err) {
       await alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
       return undefined;

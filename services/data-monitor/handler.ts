@@ -2,8 +2,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsDeps } from '../../shared/composition/aws.js';
+import { monitorDeploymentFromEnv } from '../../shared/composition/aws-monitor.js';
 import { makeDataMonitorHandler } from './data-monitor.js';
 
 const deps = awsDeps();
 
-export const handler = middy(makeDataMonitorHandler(deps)).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+export const handler = middy(makeDataMonitorHandler(deps, monitorDeploymentFromEnv())).use(injectLambdaContext(deps.logger, { resetKeys: true }));

@@ -36,6 +36,8 @@ export interface AwsSettings {
   addressableJobName: string;
   athenaWorkgroup: string;
   monitorWorkgroup: string;
+  /** The result location the monitor's workgroup enforces (MONITOR_WORKGROUP_RESULTS, the data-monitor function's). */
+  monitorResults?: string;
   eventBusName: string;
   alertTopicArn: string;
   /** Glue jobs of the compaction stage and the chargebacks consolidation (optional per function). */
@@ -64,6 +66,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
     addressableJobName: need('ADDRESSABLE_JOB_NAME'),
     athenaWorkgroup: need('ATHENA_WORKGROUP'),
     monitorWorkgroup: env.MONITOR_WORKGROUP ?? need('ATHENA_WORKGROUP'),
+    monitorResults: env.MONITOR_WORKGROUP_RESULTS || undefined,
     eventBusName: need('EVENT_BUS_NAME'),
     alertTopicArn: need('ALERT_TOPIC_ARN'),
     compactionJobName: env.COMPACTION_JOB_NAME || undefined,
@@ -103,21 +106,28 @@ export function chargebacksParamsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings)
   };
 }
 
+/** `MONITOR_` variables that describe the deployment, not an option. */
+const MONITOR_SETTINGS = new Set(['MONITOR_WORKGROUP', 'MONITOR_WORKGROUP_RESULTS']);
+
 /**
- * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue); the database,
- * report bucket and topic default to the deployment's own.
+ * Monitor options from `MONITOR_<OPTION>` variables (e.g. MONITOR_AUTO_REPAIR=glue; an empty one is unset);
+ * the database, report bucket, workgroup, its result location, topic and region default to the deployment's own.
+ * A variable naming no option is refused at the next run (the options are strict), never ignored.
  */
 export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): MonitorDefaults {
   const options: Record<string, unknown> = {
     database: s.database,
     report_bucket: s.analysisBucket,
     athena_workgroup: s.monitorWorkgroup,
+    athena_results: s.monitorResults,
     sns_topic_arn: s.alertTopicArn,
+    region: s.region,
   };
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('MONITOR_') && name !== 'MONITOR_WORKGROUP' && value !== undefined) options[name.slice('MONITOR_'.length).toLowerCase()] = value;
+    if (name.startsWith('MONITOR_') && !MONITOR_SETTINGS.has(name) && value !== undefined && value !== '')
+      options[name.slice('MONITOR_'.length).toLowerCase()] = value;
   }
-  return options;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 /** The pipeline config of a deployment, from its settings (no client is created). */

@@ -6,6 +6,7 @@
 import { guardDeps } from '../adapters/access-guard.js';
 import type { PipelineConfig } from '../domain/config.js';
 import { LAYOUT } from '../domain/layout.js';
+import type { MonitorDefaults, MonitorDeployment } from '../domain/monitor/options.js';
 import type { Deps, ReachInputs } from '../deps.js';
 import type { FunctionName } from '../events/patterns.js';
 import { FUNCTION_REACH } from './function-reach.js';
@@ -14,6 +15,25 @@ import { FUNCTION_REACH } from './function-reach.js';
 export const localJobName = (dataset: string) => (dataset === 'infobase' ? 'flywheel-local-infobase-split-and-bucket' : `flywheel-local-${dataset}-bucket`);
 export const LOCAL_WORKGROUP = 'flywheel-local';
 export const LOCAL_MONITOR_WORKGROUP = 'flywheel-local-monitor';
+/**
+ * What the local monitor can honour of the options bound to a deployment: its queries run in DuckDB as the local
+ * monitor workgroup; no result files, topic or region exist locally, so those options are refused, never ignored.
+ */
+export const LOCAL_MONITOR_DEPLOYMENT: MonitorDeployment = {
+  athena_workgroup: {
+    values: [LOCAL_MONITOR_WORKGROUP],
+    why: `locally the monitor's queries run in DuckDB, as the workgroup ${LOCAL_MONITOR_WORKGROUP}; there is no other.`,
+  },
+  athena_results: { values: [], why: 'locally DuckDB writes no query result files (the results stay in the catalog database).' },
+  sns_topic_arn: { values: [], why: "locally the monitor's e-mail is a file in <home>/outbox/, not an SNS message." },
+  region: { values: [], why: 'locally there is no AWS region: the lake is under <home>/lake/.' },
+};
+/** The local monitor's own defaults, before the CLI's flags. */
+export const localMonitorDefaults = (config: PipelineConfig): MonitorDefaults => ({
+  database: config.database,
+  report_bucket: config.analysisBucket,
+  athena_workgroup: LOCAL_MONITOR_WORKGROUP,
+});
 export const LOCAL_COMPACTION_JOB = 'flywheel-local-compaction';
 export const LOCAL_CHARGEBACKS_JOB = 'flywheel-local-chargebacks-consolidation';
 

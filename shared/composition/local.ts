@@ -23,7 +23,17 @@ import { routes, type FunctionName, type RouteParams } from '../events/patterns.
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { ReplayArgs } from '../ports.js';
-import { functionDeps, LOCAL_CHARGEBACKS_JOB, LOCAL_COMPACTION_JOB, localJobName, LOCAL_MONITOR_WORKGROUP, LOCAL_WORKGROUP } from './local-functions.js';
+import { monitorOptionsOf } from '../use-cases/data-monitor/data-monitor.js';
+import {
+  functionDeps,
+  LOCAL_CHARGEBACKS_JOB,
+  LOCAL_COMPACTION_JOB,
+  LOCAL_MONITOR_DEPLOYMENT,
+  localJobName,
+  localMonitorDefaults,
+  LOCAL_MONITOR_WORKGROUP,
+  LOCAL_WORKGROUP,
+} from './local-functions.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { DuckDbCatalog, LocalDuckDb } from '../adapters/local/duckdb.js';
 import { FsObjectStore } from '../adapters/local/fs-object-store.js';
@@ -156,7 +166,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     catalog,
     engine,
     monitorEngine: new LocalQueryEngine(db, catalog, bus, LOCAL_MONITOR_WORKGROUP, options.keyedRowsPerQuery),
-    monitorDefaults: { database: config.database, report_bucket: config.analysisBucket, athena_workgroup: LOCAL_MONITOR_WORKGROUP, ...options.monitor },
+    monitorDefaults: { ...localMonitorDefaults(config), ...options.monitor },
     chargebacks: { ...LOCAL_CHARGEBACKS, ...options.chargebacks },
     jobs,
     bus,
@@ -169,11 +179,23 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     describeLocation: (uri) => localLocation(paths.lake, uri),
   };
   const as = (fn: FunctionName) => functionDeps(deps, fn);
+  const monitorReachable = (d: Deps) => {
+    try {
+      monitorOptionsOf(d.monitorDefaults);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   bus.attach({
     snapshotTrigger: makeSnapshotTriggerHandler(as('snapshotTrigger')),
     registerStagedTables: makeRegisterStagedTablesHandler(as('registerStagedTables')),
     bucketedTables: makeBucketedTablesHandler(as('bucketedTables')),
-    dataMonitor: makeDataMonitorHandler(as('dataMonitor')),
+    // flags the options refuse reach the handler, which alerts and runs nothing: its guard is then the plain local defaults'
+    dataMonitor: makeDataMonitorHandler(
+      functionDeps(deps, 'dataMonitor', monitorReachable(deps) ? {} : { monitorDefaults: localMonitorDefaults(config) }),
+      LOCAL_MONITOR_DEPLOYMENT,
+    ),
     replay: makeReplayHandler(as('replay')),
     compaction: makeCompactionHandler(as('compaction')),
     chargebacks: makeChargebacksHandler(as('chargebacks')),

@@ -6,7 +6,8 @@
  *   when the function is traced: without it Lambda refuses to create a traced function;
  * - its own `destinations.onFailure` queue: sqs:SendMessage on that queue alone;
  * - `provider.iam.role.statements`, the statements every function shares (unless it sets `sharedIamRoleStatements: false`);
- * - the function's `iamRoleStatements`.
+ * - the function's `iamRoleStatements`; an item may be `!If [Condition, statement, !Ref AWS::NoValue]`, a
+ *   statement the role holds only under a template condition (the data monitor's compare database).
  * Every function gets a role, so the framework creates no default role. It replaces
  * serverless-iam-roles-per-function, whose roles leave out the X-Ray statement (its issues #28 and
  * #39, closed without a fix) and which keeps an unused default role in the stack as its template.
@@ -21,7 +22,24 @@ class FunctionRoles {
     this.serverless = serverless;
     this.provider = serverless.getProvider('aws');
     serverless.configSchemaHandler.defineFunctionProperties('aws', {
-      properties: { iamRoleStatements: { $ref: '#/definitions/awsIamPolicyStatements' }, sharedIamRoleStatements: { type: 'boolean' } },
+      properties: {
+        iamRoleStatements: {
+          type: 'array',
+          // a statement, or `!If [Condition, statement, !Ref AWS::NoValue]`: one the stack holds only under a condition
+          items: {
+            anyOf: [
+              { $ref: '#/definitions/awsIamPolicyStatements/items' },
+              {
+                type: 'object',
+                properties: { 'Fn::If': { type: 'array', minItems: 3, maxItems: 3 } },
+                required: ['Fn::If'],
+                additionalProperties: false,
+              },
+            ],
+          },
+        },
+        sharedIamRoleStatements: { type: 'boolean' },
+      },
     });
     this.hooks = {
       'before:package:setupProviderConfiguration': () => this.assignRoles(),

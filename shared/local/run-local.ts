@@ -494,10 +494,19 @@ export function printLedgers(all: RunLedger[], print: (line: string) => void): v
 export async function runMonitor(o: { home: string; verbose?: boolean; options: Record<string, unknown> }): Promise<number> {
   const rt = await localRuntime({ home: o.home, verbose: o.verbose, monitor: o.options });
   try {
+    const before = new Set(await listOutbox(rt));
     rt.bus.invoke('dataMonitor', { options: o.options });
     await rt.bus.drain();
     const done = rt.bus.published.find((e) => e['detail-type'] === 'Monitor Completed');
     if (!done) {
+      // options refused (a bad value, an unknown option, one this deployment cannot honour): the alert names each and its fix
+      for (const file of (await listOutbox(rt)).filter((f) => !before.has(f))) {
+        const alert = await readAlert(rt, file);
+        if (/data-monitor rejected/.test(alert.subject)) {
+          process.stderr.write(`flywheel monitor: refused, nothing ran: ${alert.cause ?? alert.subject} (alert in ${path.join(rt.home, 'outbox', file)})\n`);
+          return 2;
+        }
+      }
       out('The monitor did not complete (see the outbox and logs/flywheel.jsonl).');
       return 1;
     }

@@ -1,10 +1,14 @@
 // The data monitor on the local engine, against a lake with injected faults: each reported exactly.
-import { promises as fs, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
 import type { MonitorReport, TableReport } from '../../shared/domain/monitor/report.js';
 import { bucketOf } from '../../shared/domain/bucket.js';
 import { lakePath, open, outbox, runPipeline, sampleHome } from './harness.js';
+import { makeDataMonitorHandler } from '../../services/data-monitor/data-monitor.js';
+import { monitorDeploymentFromEnv } from '../../shared/composition/aws-monitor.js';
+import { settingsFromEnv } from '../../shared/composition/aws.js';
+import { LOCAL_MONITOR_WORKGROUP } from '../../shared/composition/local-functions.js';
 
 let now = new Date('2025-11-09T06:00:00Z');
 const clock = { now: () => now };
@@ -261,5 +265,78 @@ describe('data monitor: repair modes, dry run, one table failing', () => {
     const r = await monitor(rt, { table_prefix: 'part_ibe_01', include_er_tables: 'true' });
     expect(r.tables.map((t) => t.table)).toEqual(['part_ibe_01a', 'part_ibe_01a_er', 'part_ibe_01b', 'part_ibe_01b_er']);
     expect(row(r, 'part_ibe_01a_er')).toMatchObject({ count_part: 2000, count_src: 2000, contract_ok: true });
+  });
+});
+
+describe('data monitor options: another database to compare with, options refused before anything runs', () => {
+  let home: string;
+  let rt: LocalRuntime;
+  const runsDir = () => path.join(home, 'lake', 'analysis', 'data-monitor', '_runs');
+  const runDocs = () => (existsSync(runsDir()) ? readdirSync(runsDir()).length : 0);
+  beforeAll(async () => {
+    home = await sampleHome(1000);
+    // as `flywheel monitor --compare_database flywheel_staged`: the flag is the local deployment's default
+    rt = await open(home, { clock, monitor: { compare_database: 'flywheel_staged' } });
+    await runPipeline(rt);
+    // the staged database holds the same ext_ tables, but its ext_ibe_04 only the rows of buckets 0-9
+    for (const t of await rt.catalog.listTables('flywheel', 'ext_')) await rt.catalog.upsertTable('flywheel_staged', t);
+    const part = (await rt.catalog.getTable('flywheel', 'part_ibe_04'))!;
+    const partitions = (await rt.catalog.getPartitions('flywheel', 'part_ibe_04')).filter((p) => Number(p.values[0]) < 10);
+    await rt.catalog.switchTables('flywheel_staged', [{ table: { ...part, name: 'ext_ibe_04' }, partitions }]);
+  });
+  afterAll(() => rt.close());
+
+  test('--compare_database: the sources are counted in that database', async () => {
+    const r = await monitor(rt);
+    expect(row(r, 'part_ibe_01a')).toMatchObject({ count_part: 1000, count_src: 1000 });
+    const t = row(r, 'part_ibe_04');
+    expect(t.count_part).toBe(1000);
+    expect(t.count_src).toBeGreaterThan(0);
+    expect(t.count_src).toBeLessThan(1000);
+    expect(r.alerts.find((a) => a.startsWith('[COUNT_MISMATCH] part_ibe_04'))).toContain('flywheel_staged.ext_ibe_04');
+  });
+
+  test.each([
+    ['athena_workgroup', 'primary', 'omit --athena_workgroup or pass flywheel-local-monitor.'],
+    ['athena_results', 's3://bucket/query-results/', 'omit --athena_results.'],
+    ['sns_topic_arn', 'arn:aws:sns:us-east-1:123456789012:alerts', 'omit --sns_topic_arn.'],
+    ['region', 'us-east-1', 'omit --region.'],
+  ])('--%s %s is refused: one alert names the option and the fix, nothing runs', async (option, value, fix) => {
+    const mails = (await outbox(home)).length;
+    const docs = runDocs();
+    expect(docs).toBeGreaterThan(0); // the runs so far left their documents: a refused one would add one
+    const completed = rt.bus.published.filter((e) => e['detail-type'] === 'Monitor Completed').length;
+    rt.bus.invoke('dataMonitor', { options: { [option]: value } });
+    await rt.bus.drain();
+    const sent = (await outbox(home)).slice(mails);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/data-monitor rejected an invalid event/);
+    expect(sent[0]).toContain(`--${option} ${value} cannot be honoured`);
+    expect(sent[0]).toContain(`Fix: ${fix}`);
+    expect(runDocs()).toBe(docs);
+    expect(rt.bus.published.filter((e) => e['detail-type'] === 'Monitor Completed')).toHaveLength(completed);
+  });
+
+  test("the local workgroup is honoured when named; the AWS deployment's bindings refuse another workgroup through the same handler", async () => {
+    expect(row(await monitor(rt, { athena_workgroup: LOCAL_MONITOR_WORKGROUP }), 'part_ibe_01a').count_src).toBe(1000);
+    const env = {
+      DATA_BUCKET: 'data',
+      ANALYSIS_BUCKET: 'analysis',
+      GLUE_DATABASE: 'flywheel',
+      SPLIT_JOB_NAME: 'split',
+      ADDRESSABLE_JOB_NAME: 'addressable',
+      ATHENA_WORKGROUP: 'flywheel-dev',
+      MONITOR_WORKGROUP: 'flywheel-dev-monitor',
+      EVENT_BUS_NAME: 'flywheel-dev',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:alerts',
+    };
+    const handler = makeDataMonitorHandler(rt.deps, monitorDeploymentFromEnv(env, settingsFromEnv(env)));
+    const mails = (await outbox(home)).length;
+    const docs = runDocs();
+    expect(await handler({ options: { athena_workgroup: 'primary' } })).toBeUndefined();
+    const sent = (await outbox(home)).slice(mails);
+    expect(sent).toEqual([expect.stringContaining('--athena_workgroup primary cannot be honoured')]);
+    expect(sent[0]).toContain('Fix: omit --athena_workgroup or pass flywheel-dev-monitor.');
+    expect(runDocs()).toBe(docs);
   });
 });

@@ -46,10 +46,22 @@ export interface Packaged {
   template: any;
 }
 
-/** The stage's package (zips and templates), built when the service changed since the last one. */
-export function packaged(stage: Stage, variant: Variant = 'create'): Packaged {
-  const suffix = variant === 'create' ? `-${stage}` : `-${stage}-${variant}`;
-  const dir = path.join(cacheDir, `${contentKey()}${suffix}`);
+/**
+ * The stage's package (zips and templates), built when the service changed since the last one. `variant` is the
+ * adopting stack ('adopt', ADOPT_PARAMS) or stage parameters passed as `--param=name=value`; each variant is kept
+ * beside the plain one.
+ */
+export function packaged(stage: Stage, variant: Variant | Record<string, string> = 'create'): Packaged {
+  const params =
+    variant === 'create'
+      ? []
+      : variant === 'adopt'
+        ? ADOPT_PARAMS.map((p) => p.replace(/^--param=/, ''))
+        : Object.entries(variant)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => `${k}=${v}`);
+  const suffix = variant === 'create' ? '' : variant === 'adopt' ? '-adopt' : `-${createHash('sha256').update(params.join('\n')).digest('hex').slice(0, 8)}`;
+  const dir = path.join(cacheDir, `${contentKey()}-${stage}${suffix}`);
   const templateOf = () => JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   if (existsSync(path.join(dir, 'done'))) return { dir, template: templateOf() };
   withLock(() => {
@@ -63,10 +75,12 @@ export function packaged(stage: Stage, variant: Variant = 'create'): Packaged {
       '--package',
       work,
       ...(stage === 'prod' ? [`--param=alertEmails=${PROD_EMAILS.join(',')}`] : []),
-      ...(variant === 'adopt' ? ADOPT_PARAMS : []),
+      ...params.map((p) => `--param=${p}`),
     ]);
+    // older packages of this stage and variant (another content key) go
+    const own = `-${stage}${suffix}`;
     for (const old of readdirSync(cacheDir))
-      if (old.endsWith(suffix) && /^[0-9a-f]{16}$/.test(old.slice(0, -suffix.length)) && old !== path.basename(dir))
+      if (old.endsWith(own) && /^[0-9a-f]{16}$/.test(old.slice(0, -own.length)) && old !== path.basename(dir))
         rmSync(path.join(cacheDir, old), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);

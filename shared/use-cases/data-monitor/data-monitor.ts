@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { catalogGrant, storeGrant, union, type DataGrant, type Grant } from '../../domain/access.js';
 import type { PipelineConfig } from '../../domain/config.js';
-import { parseMonitorOptions, type MonitorDefaults, type MonitorOptions } from '../../domain/monitor/options.js';
+import { deploymentRefusals, parseMonitorOptions, type MonitorDefaults, type MonitorDeployment, type MonitorOptions } from '../../domain/monitor/options.js';
 import type { MonitorQuery } from '../../domain/monitor/queries.js';
 import { PIPELINE_SOURCE } from '../../events/patterns.js';
 import type { DepsOf } from '../../deps.js';
@@ -28,6 +28,7 @@ import { buildReport, publishReport, reportIntact, type ReportDeps } from './rep
 import { runKey, type MonitorRun, type QueryName, type QueryRecord } from './run.js';
 
 export type { MonitorRun } from './run.js';
+export type { MonitorDeployment } from '../../domain/monitor/options.js';
 
 const decoder = new TextDecoder();
 
@@ -56,9 +57,16 @@ export function dataMonitorReach(config: PipelineConfig, o: MonitorOptions): Gra
   );
 }
 
-/** The options of one run: the deployment's defaults (MONITOR_* / the CLI's flags), an invocation's overrides on top; a bad value throws, naming the option. */
-export function monitorOptionsOf(defaults: MonitorDefaults, overrides: Record<string, unknown> = {}): MonitorOptions {
-  return parseMonitorOptions({ ...defaults, ...overrides });
+/**
+ * The options of one run: the deployment's defaults (MONITOR_* / the CLI's flags), an invocation's overrides on top.
+ * A bad value, an unknown option, or (given the deployment) a value the deployment cannot honour throws, naming
+ * the option and the fix: no option is ever ignored.
+ */
+export function monitorOptionsOf(defaults: MonitorDefaults, overrides: Record<string, unknown> = {}, deployment?: MonitorDeployment): MonitorOptions {
+  const options = parseMonitorOptions({ ...defaults, ...overrides });
+  const refused = deployment ? deploymentRefusals(options, deployment) : [];
+  if (refused.length > 0) throw new Error(`monitor options refused: ${refused.join(' ')}`);
+  return options;
 }
 
 export type DataMonitorDeps = DepsOf<'config' | 'store' | 'catalog' | 'clock' | 'logger' | 'bus' | 'monitorEngine'> &
