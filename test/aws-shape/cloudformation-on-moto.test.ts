@@ -189,7 +189,9 @@ interface Difference {
 const DIFFERENCES: Record<string, Difference> = {
   'AWS::IAM::Role Policies': {
     verdict: 'unresolved',
-    note: "the ARNs of the functions' policies that name a Glue job, the Glue database or an Athena workgroup keep ${SplitJob}, ${GlueDatabase}, ${AthenaWorkGroup}, ... as text",
+    note:
+      "the ARNs of the functions' policies that name a Glue job, the Glue database or an Athena workgroup keep ${SplitJob}, ${GlueDatabase}, ${AthenaWorkGroup}, ... as text; " +
+      "a statement that is AWS::NoValue (the monitor role's compare-database statements when none is set) stays in the document as null",
   },
   'AWS::IAM::Role Policies.PolicyDocument': {
     verdict: 'wrong',
@@ -542,10 +544,30 @@ function resolved(value: Json): Json {
   names ??= madeUpNames();
   return resolveIntrinsics(template, pinNames(value, names), { stackName: STACK, region: MOTO_REGION, accountId: MOTO_ACCOUNT_ID });
 }
-/** The same, as moto resolves it: what refers to a resource moto did not create is left out, or left as ${X} text. */
+/**
+ * The same, as moto resolves it: what refers to a resource moto did not create is left out, or left as ${X} text;
+ * and AWS::NoValue is kept as null where CloudFormation drops the element (the data monitor's compare-database
+ * statements, `!If [MonitorComparesDatabase, …, !Ref AWS::NoValue]`, are null items of its policy when none is set).
+ */
 function resolvedAsMoto(value: Json): Json {
   names ??= madeUpNames();
-  return resolveIntrinsics(template, pinNames(value, names, skippedIds()), { stackName: STACK, region: MOTO_REGION, accountId: MOTO_ACCOUNT_ID });
+  return resolveIntrinsics(template, pinNames(ifNoValueAsNull(value), names, skippedIds()), {
+    stackName: STACK,
+    region: MOTO_REGION,
+    accountId: MOTO_ACCOUNT_ID,
+  });
+}
+
+/** An Fn::If branch that is AWS::NoValue, as moto takes it: null. */
+function ifNoValueAsNull(value: Json): Json {
+  if (Array.isArray(value)) return value.map(ifNoValueAsNull);
+  if (!value || typeof value !== 'object') return value;
+  const branches = value['Fn::If'];
+  if (Array.isArray(branches) && branches.length === 3 && Object.keys(value).length === 1) {
+    const noValue = (b: Json) => (b && typeof b === 'object' && !Array.isArray(b) && b.Ref === 'AWS::NoValue' ? null : ifNoValueAsNull(b));
+    return { 'Fn::If': [branches[0]!, noValue(branches[1]!), noValue(branches[2]!)] };
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ifNoValueAsNull(v as Json)]));
 }
 
 const skippedIds = () => new Set(Object.entries(template.Resources).flatMap(([id, r]) => (r && NOT_CREATED[r.Type] ? [id] : [])));
