@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalBus } from '../adapters/local/local-bus.js';
+import { deliverJobEnd, deliverQueryEnd, newJobRunId } from '../adapters/local/local-engines.js';
 import type { BuildStep } from '../domain/build-steps.js';
 import type { JobRunner, MaintenanceJob, QueryEngine } from '../ports.js';
 
@@ -24,9 +25,9 @@ export function withJobFaults(
 ): JobRunner {
   const failed = new Map<string, string>();
   const failedRun = (jobName: string, message: string) => {
-    const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
+    const jobRunId = newJobRunId();
     failed.set(jobRunId, message);
-    bus.defer(async () => bus.deliver(bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: 'ERROR', state: 'FAILED', jobRunId, message })));
+    bus.defer(async () => deliverJobEnd(bus, { jobName, jobRunId, state: 'FAILED', message }));
     return { jobName, jobRunId };
   };
   return {
@@ -58,19 +59,7 @@ export function withStepFaults(engine: QueryEngine, bus: LocalBus, workgroup: st
       const id = randomUUID();
       failed.set(id, message);
       byToken.set(token, id);
-      bus.defer(async () =>
-        bus.deliver(
-          bus.envelope('aws.athena', 'Athena Query State Change', {
-            currentState: 'FAILED',
-            previousState: 'RUNNING',
-            queryExecutionId: id,
-            sequenceNumber: '3',
-            statementType: 'DML',
-            versionId: '0',
-            workgroupName: workgroup,
-          }),
-        ),
-      );
+      bus.defer(async () => deliverQueryEnd(bus, id, 'FAILED', workgroup));
       return id;
     },
     async status(id) {

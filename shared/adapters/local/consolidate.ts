@@ -21,8 +21,6 @@ import { assertCodec, assertFileCount } from '../../domain/compaction.js';
 import { compactInto } from './compaction.js';
 import type { LocalDuckDb } from './duckdb.js';
 
-export { CONSOLIDATED_PREFIX } from '../../domain/chargebacks.js';
-
 export interface ConsolidationResult {
   date: string;
   recordsProcessed: number;

@@ -116,6 +116,37 @@ async function writeRowShareFiles(db: LocalDuckDb, sources: string[], columns: s
   return rows;
 }
 
+/** A new job run id, shaped as Glue's. */
+export const newJobRunId = () => `jr_${randomUUID().replace(/-/g, '')}`;
+
+/** Delivers the Glue Job State Change that ends a local job run (as Glue announces one). */
+export function deliverJobEnd(bus: LocalBus, e: { jobName: string; jobRunId: string; state: JobState; message: string }): void {
+  bus.deliver(
+    bus.envelope('aws.glue', 'Glue Job State Change', {
+      jobName: e.jobName,
+      severity: e.state === 'SUCCEEDED' ? 'INFO' : 'ERROR',
+      state: e.state,
+      jobRunId: e.jobRunId,
+      message: e.message,
+    }),
+  );
+}
+
+/** Delivers the Athena Query State Change that ends a local query (as Athena announces one). */
+export function deliverQueryEnd(bus: LocalBus, queryExecutionId: string, state: QueryState, workgroupName: string): void {
+  bus.deliver(
+    bus.envelope('aws.athena', 'Athena Query State Change', {
+      currentState: state,
+      previousState: 'RUNNING',
+      queryExecutionId,
+      sequenceNumber: '3',
+      statementType: 'DML',
+      versionId: '0',
+      workgroupName,
+    }),
+  );
+}
+
 /** Starts the split twin on the bus's queue and reports a Glue Job State Change when it ends. */
 export class LocalJobRunner implements JobRunner {
   private readonly runs = new Map<string, { state: JobState; reason?: string }>();
@@ -139,7 +170,7 @@ export class LocalJobRunner implements JobRunner {
   async startJob(job: MaintenanceJob, args: Record<string, string>): Promise<{ jobName: string; jobRunId: string }> {
     const jobName = this.maintenanceJobNames[job];
     if (!jobName) throw new Error(`no local job for ${job}`);
-    const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
+    const jobRunId = newJobRunId();
     this.runs.set(jobRunId, { state: 'RUNNING' });
     this.bus.defer(async () => {
       let state: JobState = 'SUCCEEDED';
@@ -171,9 +202,7 @@ export class LocalJobRunner implements JobRunner {
         message = (err as Error).message;
       }
       this.runs.set(jobRunId, { state, reason: state === 'SUCCEEDED' ? undefined : message });
-      this.bus.deliver(
-        this.bus.envelope('aws.glue', 'Glue Job State Change', { jobName, severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR', state, jobRunId, message }),
-      );
+      deliverJobEnd(this.bus, { jobName, jobRunId, state, message });
     });
     return { jobName, jobRunId };
   }
@@ -181,7 +210,7 @@ export class LocalJobRunner implements JobRunner {
   async startSplitJob(args: SplitJobArgs): Promise<{ jobName: string; jobRunId: string }> {
     const jobName = this.jobNames[args.dataset];
     if (!jobName) throw new Error(`no local job for dataset ${args.dataset}`);
-    const jobRunId = `jr_${randomUUID().replace(/-/g, '')}`;
+    const jobRunId = newJobRunId();
     this.runs.set(jobRunId, { state: 'RUNNING' });
     this.bus.defer(async () => {
       let state: JobState = 'SUCCEEDED';
@@ -193,15 +222,7 @@ export class LocalJobRunner implements JobRunner {
         message = (err as Error).message;
       }
       this.runs.set(jobRunId, { state, reason: message });
-      this.bus.deliver(
-        this.bus.envelope('aws.glue', 'Glue Job State Change', {
-          jobName,
-          severity: state === 'SUCCEEDED' ? 'INFO' : 'ERROR',
-          state,
-          jobRunId,
-          message: message ?? 'Job run succeeded',
-        }),
-      );
+      deliverJobEnd(this.bus, { jobName, jobRunId, state, message: message ?? 'Job run succeeded' });
     });
     return { jobName, jobRunId };
   }
@@ -280,17 +301,7 @@ export class LocalQueryEngine implements QueryEngine {
         reason,
         result,
       });
-      this.bus.deliver(
-        this.bus.envelope('aws.athena', 'Athena Query State Change', {
-          currentState: state,
-          previousState: 'RUNNING',
-          queryExecutionId: id,
-          sequenceNumber: '3',
-          statementType: 'DML',
-          versionId: '0',
-          workgroupName: this.workgroup,
-        }),
-      );
+      deliverQueryEnd(this.bus, id, state, this.workgroup);
     });
     return id;
   }
