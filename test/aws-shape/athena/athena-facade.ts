@@ -991,9 +991,18 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       if (x.exec.state !== 'RUNNING' || !x.exec.trinoQueryId)
         throw new Error(`Athena façade: execution ${executionId} is ${x.exec.state}${x.exec.trinoQueryId ? '' : ' with no Trino query'}: nothing to kill`);
       x.killRequested = true;
-      await trino.query(
-        `CALL system.runtime.kill_query(query_id => ${trinoString(x.exec.trinoQueryId)}, message => ${trinoString(`Athena façade kill of ${executionId}`)})`,
-      );
+      const killQuery = `CALL system.runtime.kill_query(query_id => ${trinoString(x.exec.trinoQueryId)}, message => ${trinoString(`Athena façade kill of ${executionId}`)})`;
+      // the query id is given out once Trino's dispatcher has the query, but on a loaded machine its registration can
+      // still trail the first poll: NOT_FOUND is retried while the execution runs (a minute at most)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await trino.query(killQuery);
+          break;
+        } catch (error) {
+          if (!(error instanceof TrinoQueryError && error.errorName === 'NOT_FOUND') || FINAL.has(x.exec.state) || attempt >= 300) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
       await x.done;
     },
     settled,

@@ -324,8 +324,12 @@ export async function startTrino(options: TrinoOptions): Promise<TrinoServer> {
     });
     const done = (async () => {
       let answer = (await (await fetch(`${endpoint}/v1/statement`, { method: 'POST', body: sql, headers: headers(o) })).json()) as Record<string, any>;
-      resolveId(answer.id);
       const result: TrinoResult = { id: answer.id, columns: [], rows: [], stats: {} };
+      // Trino submits a query to its dispatcher only when the client first follows nextUri (QueuedStatementResource
+      // submits lazily): until then kill_query answers NOT_FOUND and DELETE /v1/query misses it, so the id is given
+      // out only after that first answer, or at once when the query already ended in the POST's answer
+      let dispatched = !answer.nextUri;
+      if (dispatched) resolveId(answer.id);
       for (;;) {
         if (answer.columns && !result.columns.length) result.columns = answer.columns.map((c: any) => ({ name: c.name, type: c.type }));
         if (answer.data) result.rows.push(...answer.data);
@@ -341,6 +345,10 @@ export async function startTrino(options: TrinoOptions): Promise<TrinoServer> {
           continue;
         }
         answer = (await next.json()) as Record<string, any>;
+        if (!dispatched) {
+          dispatched = true;
+          resolveId(result.id);
+        }
       }
     })();
     done.catch((e) => rejectId(e));
