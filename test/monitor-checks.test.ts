@@ -165,7 +165,7 @@ test('file sizes: at most 20 offenders', () => {
 });
 
 test('scan SQL: one statement, GROUPING SETS, Trino bucket expression; rows parsed', () => {
-  const sql = renderAthenaMonitorQuery({ kind: 'monitor-scan', database: 'db', table: 'part_t', pkColumn: 'customer_user_id' });
+  const sql = renderAthenaMonitorQuery({ kind: 'monitor-scan', database: 'db', table: 'part_t', pkColumn: 'customer_user_id', bucketCount: 256 });
   expect(sql).toMatch(/^WITH keys AS \(SELECT "id_bucket" AS b, "customer_user_id" AS k, count\(\*\) AS c FROM "db"\."part_t" GROUP BY/);
   expect(sql).toContain('GROUP BY GROUPING SETS ((b), ())');
   expect(sql).toContain('codepoint(CAST(c AS varchar(1)))');

@@ -89,7 +89,7 @@ test('rendered statements: a hostile table, column or location either throws or 
           bucketCount: 256,
           partitionsPerQuery: 100,
         }).map(renderAthenaStep),
-        renderAthenaMonitorQuery({ kind: 'monitor-scan', database: 'db', table, pkColumn: column }),
+        renderAthenaMonitorQuery({ kind: 'monitor-scan', database: 'db', table, pkColumn: column, bucketCount: 256 }),
         renderAthenaMonitorQuery({ kind: 'monitor-count', database: 'db', table }),
         renderAthenaMonitorQuery({ kind: 'repair-partitions', database: 'db', table, partitions: [{ values: ['1'], location: loc }] }),
       ];

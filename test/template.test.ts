@@ -236,7 +236,8 @@ describe.each(['dev', 'prod'] as const)('packaged %s stack', (stage) => {
     const env = (fn: string) => r[logicalId(fn)].Properties.Environment.Variables;
     expect(env('compaction')).toMatchObject({ COMPACTION_JOB_NAME: { Ref: 'CompactionJob' }, COMPACTION_DATASETS: 'infobase,addressable' });
     // the file sizes are stage parameters every function reads (the compaction job's default argument is the same one)
-    for (const fn of Object.keys(FUNCTIONS)) expect(env(fn)).toMatchObject({ SPLIT_TARGET_FILE_MB: '512', COMPACTION_TARGET_FILE_MB: '256' });
+    for (const fn of Object.keys(FUNCTIONS))
+      expect(env(fn)).toMatchObject({ SPLIT_TARGET_FILE_MB: '512', COMPACTION_TARGET_FILE_MB: '256', BUCKET_COUNT: '256' });
     expect(env('chargebacks')).toMatchObject({
       CHARGEBACKS_JOB_NAME: { Ref: 'ChargebacksJob' },
       CHARGEBACKS_SOURCE_TABLE: 'landing_chargebacks',
@@ -462,6 +463,27 @@ test('the chargebacks schedule is checked against TOTAL_EXECUTIONS while packagi
   workDirs.push(dir);
   expect(() => runOsls(['package', '--stage', 'dev', '--package', dir, '--param=chargebacksTotalExecutions=6'])).toThrow(
     /does not agree with TOTAL_EXECUTIONS=6/,
+  );
+});
+
+test('the bucket count is checked while packaging (serverless-settings.cjs): a power of two from 2 to 256', () => {
+  const bucketCount = (value: string) =>
+    execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require('./shared/composition/serverless-settings.cjs').bucketCount({ resolveVariable: async () => ${JSON.stringify(value)} })` +
+          '.then((s) => process.stdout.write(s), (e) => process.stdout.write(`ERROR ${e.message}`))',
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+  for (const good of ['2', '16', '256']) expect(bucketCount(good)).toBe(good);
+  for (const bad of ['0', '1', '100', '512', 'many'])
+    expect(bucketCount(bad)).toMatch(/^ERROR stage parameter bucketCount must be a power of two from 2 to 256 \(2, 4, 8, 16, 32, 64, 128, 256\)/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-bucket-count-'));
+  workDirs.push(dir);
+  expect(() => runOsls(['package', '--stage', 'dev', '--package', dir, '--param=bucketCount=100'])).toThrow(
+    /stage parameter bucketCount must be a power of two/,
   );
 });
 

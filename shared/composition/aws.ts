@@ -26,6 +26,7 @@ import type { Deps } from '../deps.js';
 import type { BucketEventBridgeDeps } from '../use-cases/bucket-event-bridge.js';
 import type { ChargebacksParams } from '../domain/chargebacks.js';
 import type { MonitorDefaults } from '../domain/monitor/options.js';
+import { bucketCountSetting } from '../domain/bucket.js';
 
 /** Settings every function reads from its environment. */
 export interface AwsSettings {
@@ -48,6 +49,8 @@ export interface AwsSettings {
   /** Target size of the split's output files (SPLIT_TARGET_FILE_MB; default 512) and of compacted files (COMPACTION_TARGET_FILE_MB; default 256). */
   splitTargetFileMb?: number;
   compactionTargetFileMb?: number;
+  /** Buckets of every part_ and bucketed_ table (BUCKET_COUNT; default 256; a power of two from 2 to 256). */
+  bucketCount?: number;
   region?: string;
 }
 
@@ -77,6 +80,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
       .filter(Boolean),
     splitTargetFileMb: megabytes(env, 'SPLIT_TARGET_FILE_MB'),
     compactionTargetFileMb: megabytes(env, 'COMPACTION_TARGET_FILE_MB'),
+    bucketCount: bucketCountSetting(env.BUCKET_COUNT, 'environment variable BUCKET_COUNT (the stage parameter bucketCount in serverless.yml)'),
     region: env.AWS_REGION,
   };
 }
@@ -118,6 +122,7 @@ export function monitorOptionsFromEnv(env: NodeJS.ProcessEnv, s: AwsSettings): M
   const options: Record<string, unknown> = {
     database: s.database,
     report_bucket: s.analysisBucket,
+    ...(s.bucketCount ? { bucket_count: s.bucketCount } : {}),
     athena_workgroup: s.monitorWorkgroup,
     athena_results: s.monitorResults,
     sns_topic_arn: s.alertTopicArn,
@@ -137,6 +142,7 @@ export function awsConfig(s: AwsSettings): PipelineConfig {
     analysisBucket: s.analysisBucket,
     database: s.database,
     ...(s.splitTargetFileMb ? { targetFileBytes: s.splitTargetFileMb * 1024 * 1024 } : {}),
+    ...(s.bucketCount ? { bucketCount: s.bucketCount } : {}),
     datasets: withCompactionTarget(withCompaction(defaultConfig().datasets, s.compactionDatasets), s.compactionTargetFileMb),
   });
 }

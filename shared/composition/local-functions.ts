@@ -4,6 +4,7 @@
  * the local Clean Rooms report (local-cleanrooms.ts).
  */
 import { guardDeps } from '../adapters/access-guard.js';
+import { bucketCountSetting } from '../domain/bucket.js';
 import type { PipelineConfig } from '../domain/config.js';
 import { LAYOUT } from '../domain/layout.js';
 import type { MonitorDefaults, MonitorDeployment } from '../domain/monitor/options.js';
@@ -28,10 +29,20 @@ export const LOCAL_MONITOR_DEPLOYMENT: MonitorDeployment = {
   sns_topic_arn: { values: [], why: "locally the monitor's e-mail is a file in <home>/outbox/, not an SNS message." },
   region: { values: [], why: 'locally there is no AWS region: the lake is under <home>/lake/.' },
 };
+/**
+ * What the environment sets of a local pipeline's config: FLYWHEEL_BUCKET_COUNT, the buckets of every part_ and
+ * bucketed_ table (the AWS stage parameter bucketCount; default 256, a power of two from 2 to 256).
+ */
+export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PipelineConfig> {
+  const bucketCount = bucketCountSetting(env.FLYWHEEL_BUCKET_COUNT, 'environment variable FLYWHEEL_BUCKET_COUNT');
+  return bucketCount ? { bucketCount } : {};
+}
+
 /** The local monitor's own defaults, before the CLI's flags. */
 export const localMonitorDefaults = (config: PipelineConfig): MonitorDefaults => ({
   database: config.database,
   report_bucket: config.analysisBucket,
+  bucket_count: config.bucketCount,
   athena_workgroup: LOCAL_MONITOR_WORKGROUP,
 });
 export const LOCAL_COMPACTION_JOB = 'flywheel-local-compaction';

@@ -29,6 +29,7 @@ import {
   LOCAL_CHARGEBACKS_JOB,
   LOCAL_COMPACTION_JOB,
   LOCAL_MONITOR_DEPLOYMENT,
+  localConfigFromEnv,
   localJobName,
   localMonitorDefaults,
   LOCAL_MONITOR_WORKGROUP,
@@ -131,7 +132,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
   const clock = options.clock ?? { now: () => new Date() };
   // one query per part_ and part_<t>_er locally: the ≤100-partition steps exist for Athena's writer limit only
   // (the AWS composition keeps them; options.config.partitionsPerQuery brings them back, e.g. in tests of a failed range)
-  const base = defaultConfig(options.config);
+  const base = defaultConfig({ ...localConfigFromEnv(), ...options.config });
   const config = options.config?.partitionsPerQuery ? base : { ...base, partitionsPerQuery: base.bucketCount };
   const store = new FsObjectStore(paths.lake);
   const db = await LocalDuckDb.open(paths.catalog, paths.lake);

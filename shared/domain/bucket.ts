@@ -1,19 +1,53 @@
 /**
- * The bucket function (docs/ARCHITECTURE.md, "Bucket function"): Hive bucketing v1's string hash, modulo 256.
- * h = 31*h + b over the UTF-8 bytes taken as signed, (h & 0x7fffffff) % 256. Because 256 divides
+ * The bucket function (docs/ARCHITECTURE.md, "Bucket function"): Hive bucketing v1's string hash, modulo the
+ * bucket count. h = 31*h + b over the UTF-8 bytes taken as signed, (h & 0x7fffffff) % 256. Because 256 divides
  * 2^32 this equals fold(acc = (acc*31 + b) % 256) over the unsigned bytes, which is the form every
  * SQL engine below evaluates without overflow handling.
+ *
+ * The bucket count is configurable to a power of two from 2 to 256 (BUCKET_COUNTS): such a count N divides 256,
+ * so (h & 0x7fffffff) % N — what Athena assigns in a table with bucket_count = N — is the 256-bucket value % N,
+ * and every form below stays the same fold with `% N` after it. Other counts would need the full 31-bit hash in
+ * SQL, which the folds avoid.
  */
+
+/** The default, and the largest, bucket count. */
 export const BUCKET_COUNT = 256;
+/** The bucket counts a deployment may set: the powers of two from 2 to 256. */
+export const BUCKET_COUNTS: readonly number[] = [2, 4, 8, 16, 32, 64, 128, 256];
+
+/** Why `n` cannot be a bucket count (naming `what`, e.g. the setting), or undefined when it can. */
+export function bucketCountProblem(n: unknown, what = 'bucket count'): string | undefined {
+  if (typeof n === 'number' && BUCKET_COUNTS.includes(n)) return undefined;
+  return `${what} must be a power of two from 2 to 256 (${BUCKET_COUNTS.join(', ')}), got ${JSON.stringify(n)}: only a count dividing 256 keeps every engine's bucket function the same fold`;
+}
+
+/** `n`, checked to be a bucket count (throws naming `what` otherwise). */
+export function checkedBucketCount(n: unknown, what?: string): number {
+  const problem = bucketCountProblem(n, what);
+  if (problem) throw new Error(problem);
+  return n as number;
+}
+
+/** A bucket count set as text (an environment variable named by `what`): absent or empty → undefined, else checked. */
+export function bucketCountSetting(value: string | undefined, what: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  return checkedBucketCount(/^\d+$/.test(value) ? Number(value) : value, what);
+}
 
 const encoder = new TextEncoder();
 
-/** Bucket of one customer_user_id; NULL/undefined keys go to bucket 0. */
-export function bucketOf(id: string | null | undefined): number {
+/** Bucket of one customer_user_id among `count` buckets; NULL/undefined keys go to bucket 0. */
+export function bucketOf(id: string | null | undefined, count = BUCKET_COUNT): number {
   if (id === null || id === undefined) return 0;
   let h = 0;
   for (const byte of encoder.encode(id)) h = (Math.imul(h, 31) + ((byte << 24) >> 24)) | 0;
-  return (h & 0x7fffffff) % BUCKET_COUNT;
+  return (h & 0x7fffffff) % count;
+}
+
+/** A 256-bucket SQL expression narrowed to `count` buckets (unchanged for 256). */
+export function narrowedBucketSql(expression: string, count = BUCKET_COUNT): string {
+  checkedBucketCount(count);
+  return count === BUCKET_COUNT ? expression : `(${expression} % ${count})`;
 }
 
 // 31^k mod 256 has period 8 (31^8 ≡ 1 mod 256); a UTF-8 character of k bytes shifts the
@@ -49,14 +83,17 @@ const TRINO: Dialect = {
  * bytes as characters, nearly every real id) takes a fold over its character codes, ~30% cheaper than
  * the general UTF-8 form below, which every other key takes.
  */
-export function duckdbBucketSql(column: string): string {
+export function duckdbBucketSql(column: string, count = BUCKET_COUNT): string {
   const ascii = `list_reduce(list_transform(string_split(${column}, ''), c -> ascii(c)), (acc, b) -> (acc * 31 + b) % 256, 0)`;
-  return `(CASE WHEN ${column} IS NULL OR ${column} = '' THEN 0 WHEN strlen(${column}) = length(${column}) THEN ${ascii} ELSE ${bucketSql(column, DUCKDB)} END)`;
+  return narrowedBucketSql(
+    `(CASE WHEN ${column} IS NULL OR ${column} = '' THEN 0 WHEN strlen(${column}) = length(${column}) THEN ${ascii} ELSE ${bucketSql(column, DUCKDB)} END)`,
+    count,
+  );
 }
 
 /** Trino/Athena SQL expression for the bucket of `column` (used by checks that recompute id_bucket). */
-export function athenaBucketSql(column: string): string {
-  return bucketSql(column, TRINO);
+export function athenaBucketSql(column: string, count = BUCKET_COUNT): string {
+  return narrowedBucketSql(bucketSql(column, TRINO), count);
 }
 
 /**

@@ -95,7 +95,7 @@ export function planSplit(input: PlanInput): SplitPlan {
       estimatedBytes,
       columns,
       keySourceColumn: key,
-      fileCount: fileCountFor(estimatedBytes, input.targetFileBytes),
+      fileCount: fileCountFor(estimatedBytes, input.targetFileBytes, input.bucketCount),
       outputUri: input.outputUri(m.target),
     });
   }

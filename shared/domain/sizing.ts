@@ -1,11 +1,14 @@
-/** Dynamic file sizing: files per table = clamp(ceil(bytes / target), 1, 256). */
+/**
+ * Dynamic file sizing: files per table = clamp(ceil(bytes / target), 1, 256), and never more than the bucket count:
+ * on AWS each file is a contiguous id_bucket range, so a table of N buckets has at most N files.
+ */
 export const TARGET_FILE_BYTES = 512 * 1024 * 1024;
 export const MAX_FILES_PER_TABLE = 256;
 
-/** Number of output files for a table whose input holds `bytes` bytes. */
-export function fileCountFor(bytes: number, targetBytes = TARGET_FILE_BYTES): number {
+/** Number of output files for a table whose input holds `bytes` bytes, among `bucketCount` buckets. */
+export function fileCountFor(bytes: number, targetBytes = TARGET_FILE_BYTES, bucketCount = MAX_FILES_PER_TABLE): number {
   if (!(targetBytes > 0)) throw new Error(`target file size must be positive, got ${targetBytes}`);
-  return Math.min(MAX_FILES_PER_TABLE, Math.max(1, Math.ceil(Math.max(0, bytes) / targetBytes)));
+  return Math.min(MAX_FILES_PER_TABLE, bucketCount, Math.max(1, Math.ceil(Math.max(0, bytes) / targetBytes)));
 }
 
 /** Rows [from, to) of source file `file` (an index into the table's source files). */

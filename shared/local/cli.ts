@@ -243,11 +243,12 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('bucket')
-    .description('print ID<TAB>bucket for each id (the shared bucket function)')
+    .description('print ID<TAB>bucket for each id (the shared bucket function, among FLYWHEEL_BUCKET_COUNT buckets, default 256)')
     .argument('<ids...>')
     .action(async (ids: string[]) => {
-      const { bucketOf } = await import('../domain/bucket.js');
-      for (const id of ids) out(`${id}\t${bucketOf(id)}`);
+      const [{ bucketOf }, { localConfigFromEnv }] = await Promise.all([import('../domain/bucket.js'), import('../composition/local-functions.js')]);
+      const { bucketCount } = localConfigFromEnv();
+      for (const id of ids) out(`${id}\t${bucketOf(id, bucketCount)}`);
     });
 
   const name = argv[2];

@@ -783,7 +783,7 @@ describe('AthenaQueryEngine on moto Athena (results injected: moto runs no SQL)'
     "start runs the rendered query in the monitor's workgroup and database; results skip the header row, keep NULL cells as null, and read the whole scan",
     async () => {
       const engine = deps('dataMonitor').monitorEngine;
-      const scan: MonitorQuery = { kind: 'monitor-scan', database, table: 'part_ibe_01a', pkColumn: 'customer_user_id' };
+      const scan: MonitorQuery = { kind: 'monitor-scan', database, table: 'part_ibe_01a', pkColumn: 'customer_user_id', bucketCount: 256 };
       const columns = ['id_bucket', 'row_count', 'pk_nulls', 'pk_dupes', 'wrong_bucket'];
       const perBucket = Array.from({ length: 256 }, (_, b) => [String(b), String(1000 + b), b === 0 ? '1' : '0', '0', '0']);
       const total = [undefined, String(perBucket.reduce((s, r) => s + Number(r[1]), 0)), '1', '0', '0'];

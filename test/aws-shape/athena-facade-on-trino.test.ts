@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AthenaQueryEngine } from '../../shared/adapters/aws/athena-query-engine.js';
 import { renderAthenaStep } from '../../shared/domain/athena-sql.js';
+import { athenaBucketSql, bucketOf } from '../../shared/domain/bucket.js';
 import { buildStepsFor } from '../../shared/domain/build-steps.js';
 import { renderAthenaMonitorQuery } from '../../shared/domain/monitor/queries.js';
 import type { QueryState } from '../../shared/ports.js';
@@ -48,6 +49,7 @@ const OPEN = { name: 'flywheel-open', outputLocation: `s3://${RESULTS}/open/`, e
 /** Runs until killed or stopped (10^12 rows). */
 const ENDLESS = 'SELECT count(*) FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y) CROSS JOIN UNNEST(sequence(1, 10000)) c(z)';
 const FINAL: QueryState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const VECTORS = (JSON.parse(readFileSync(new URL('../fixtures/bucket-vectors.json', import.meta.url), 'utf8')) as { vectors: Array<{ id: string }> }).vectors;
 const sample = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../events/athena-query-state-change.${name}.json`, import.meta.url), 'utf8')) as {
     source: string;
@@ -391,6 +393,30 @@ test(
     const hundred = await run(open, `INSERT INTO "${DB}"."limit_t" SELECT customer_user_id, id_bucket FROM ext_src WHERE id_bucket BETWEEN 0 AND 99`);
     expect(hundred.state).toBe('SUCCEEDED');
     expect(await partitionsOf('limit_t')).toHaveLength(100);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "fewer buckets: Trino's Hive bucketing of bucket_count N puts each id in bucketOf(id, N), and athenaBucketSql(…, N) evaluates to it",
+  async () => {
+    // every id of the shared vector file, as an unbounded varchar (a varchar(n) hash starts at 1, not 0)
+    const ids = VECTORS.map((v) => v.id);
+    const values = ids.map((id) => `(CAST('${id.replaceAll("'", "''")}' AS varchar))`).join(', ');
+    // (256 is the pipeline test's: one query here may open at most 100 writers, as in Athena)
+    for (const count of [2, 16, 64]) {
+      const table = `vectors_${count}`;
+      await trino!.query(
+        `CREATE TABLE hive.${DB}.${table} WITH (format = 'PARQUET', external_location = 's3://${LAKE}/${table}/', bucketed_by = ARRAY['customer_user_id'], ` +
+          `bucket_count = ${count}, bucketing_version = 1) AS SELECT customer_user_id FROM (VALUES ${values}) AS t(customer_user_id)`,
+      );
+      const { rows } = await trino!.query(`SELECT customer_user_id, "$bucket", ${athenaBucketSql('customer_user_id', count)} FROM hive.${DB}.${table}`);
+      expect(rows).toHaveLength(ids.length);
+      const wrong = rows.filter(([id, hive, sql]) => hive !== bucketOf(String(id), count) || sql !== hive);
+      expect({ count, wrong: wrong.slice(0, 5) }).toEqual({ count, wrong: [] });
+      // the check can fail: the 256-bucket value is not the 16-bucket one for most ids
+      if (count === 16) expect(rows.filter(([id, hive]) => hive !== bucketOf(String(id))).length).toBeGreaterThan(ids.length / 2);
+    }
   },
   TEST_TIMEOUT_MS,
 );

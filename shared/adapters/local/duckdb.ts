@@ -6,7 +6,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { duckdbBucketSql } from '../../domain/bucket.js';
+import { BUCKET_COUNT, duckdbBucketSql, narrowedBucketSql } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
 import { identifier, literal } from '../../domain/sql-identifiers.js';
 import type { Catalog, ColumnDef, PartitionDef, TableDef, TableSwitch } from '../../ports.js';
@@ -53,9 +53,9 @@ export class LocalDuckDb {
     return db;
   }
 
-  /** DuckDB expression for the id_bucket of `column` (VARCHAR); NULL → 0. */
-  bucketSql(column: string): string {
-    return this.bucketForm.form === 'extension' ? `${BUCKET_EXTENSION}(${column})` : duckdbBucketSql(column);
+  /** DuckDB expression for the id_bucket of `column` (VARCHAR) among `count` buckets; NULL → 0. */
+  bucketSql(column: string, count = BUCKET_COUNT): string {
+    return this.bucketForm.form === 'extension' ? narrowedBucketSql(`${BUCKET_EXTENSION}(${column})`, count) : duckdbBucketSql(column, count);
   }
 
   /** Lake path of an s3:// URI. */

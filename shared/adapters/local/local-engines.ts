@@ -8,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { rangeSelectSql, type BuildStep } from '../../domain/build-steps.js';
 import { mergeScanRows, scanBounds, scanSql, type MonitorQuery } from '../../domain/monitor/queries.js';
-import { BUCKET_COUNT } from '../../domain/bucket.js';
 import { parseS3Uri } from '../../domain/config.js';
 import { evenRanges, rowShares } from '../../domain/sizing.js';
 import type { SplitPlan, SplitTablePlan } from '../../domain/split-plan.js';
@@ -46,7 +45,7 @@ export async function runSplitPlan(db: LocalDuckDb, store: ObjectStore, planUri:
     const existing = await fs.readdir(out).catch(() => [] as string[]);
     if (existing.length > 0) throw new Error(`table ${t.target}: output folder ${t.outputUri} is not empty`);
     await fs.mkdir(out, { recursive: true });
-    const columns = `${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${db.bucketSql(q(t.keySourceColumn))}::INTEGER AS id_bucket`;
+    const columns = `${t.columns.map((c) => `${q(c.source)} AS ${q(identifier(c.target))}`).join(', ')}, ${db.bucketSql(q(t.keySourceColumn), plan.bucketCount)}::INTEGER AS id_bucket`;
     let rows = 0;
     try {
       rows = await writeRowShareFiles(
@@ -330,10 +329,10 @@ export class LocalQueryEngine implements QueryEngine {
     if (query.kind === 'monitor-count')
       return asStrings(await this.db.all(`SELECT count(*) AS row_count FROM ${q(identifier(query.database))}.${q(identifier(query.table))}`));
     // a range of buckets at a time (see KEYED_ROWS_PER_QUERY), the sums merged; Athena scans the table once.
-    // The outer ends stay open, so rows of a partition outside 0..255 are counted as in one scan.
+    // The outer ends stay open, so rows of a partition outside 0..count-1 are counted as in one scan.
     const results: Array<Array<Record<string, string | null>>> = [];
-    for (const buckets of scanBounds(await this.keyedRanges(query.database, query.table, 0, BUCKET_COUNT - 1))) {
-      results.push(asStrings(await this.db.all(scanSql(query.database, query.table, query.pkColumn, (c) => this.db.bucketSql(c), buckets))));
+    for (const buckets of scanBounds(await this.keyedRanges(query.database, query.table, 0, query.bucketCount - 1))) {
+      results.push(asStrings(await this.db.all(scanSql(query.database, query.table, query.pkColumn, (c) => this.db.bucketSql(c, query.bucketCount), buckets))));
     }
     return mergeScanRows(results);
   }

@@ -4,6 +4,7 @@
  * invocation; locally from CLI flags with the same names.
  */
 import { z } from 'zod';
+import { BUCKET_COUNT, BUCKET_COUNTS } from '../bucket.js';
 import { LAYOUT } from '../layout.js';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -16,7 +17,10 @@ export const MonitorOptionsSchema = z
       .string()
       .regex(/^[a-z0-9_]*$/)
       .default('part_'),
-    bucket_count: num.pipe(z.number().int().min(1).max(100000)).default(256),
+    // the deployment's bucket count is the default (its BUCKET_COUNT; locally FLYWHEEL_BUCKET_COUNT)
+    bucket_count: num
+      .pipe(z.number().refine((n) => BUCKET_COUNTS.includes(n), { message: `must be a power of two from 2 to 256 (${BUCKET_COUNTS.join(', ')})` }))
+      .default(BUCKET_COUNT),
     report_bucket: z.string().min(1),
     report_prefix: z.string().default(LAYOUT.monitorReportPrefix),
     athena_results: z.string().optional(),

@@ -9,7 +9,7 @@ import { identifier, literal, location, nonNegativeInt } from '../sql-identifier
 import type { ScanFacts } from './checks.js';
 
 export type MonitorQuery =
-  | { kind: 'monitor-scan'; database: string; table: string; pkColumn: string }
+  | { kind: 'monitor-scan'; database: string; table: string; pkColumn: string; bucketCount: number }
   | { kind: 'monitor-count'; database: string; table: string }
   | { kind: 'repair-partitions'; database: string; table: string; partitions: PartitionDef[] };
 
@@ -114,7 +114,7 @@ export function renderAthenaMonitorQuery(query: MonitorQuery): string {
   const table = `${q(query.database)}.${q(query.table)}`;
   switch (query.kind) {
     case 'monitor-scan':
-      return scanSql(query.database, query.table, query.pkColumn, athenaBucketSql);
+      return scanSql(query.database, query.table, query.pkColumn, (c) => athenaBucketSql(c, query.bucketCount));
     case 'monitor-count':
       return `SELECT count(*) AS row_count FROM ${table}`;
     case 'repair-partitions':

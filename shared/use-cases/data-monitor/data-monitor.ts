@@ -111,7 +111,7 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
       if (t.queries[name].status !== 'PENDING') continue;
       const query: MonitorQuery =
         name === 'scan'
-          ? { kind: 'monitor-scan', database: o.database, table, pkColumn: o.pk_column }
+          ? { kind: 'monitor-scan', database: o.database, table, pkColumn: o.pk_column, bucketCount: o.bucket_count }
           : name === 'count'
             ? { kind: 'monitor-count', database: o.compare_database ?? o.database, table: t.sourceName! }
             : repairQuery(o, table, t);
