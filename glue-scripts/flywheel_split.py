@@ -111,7 +111,8 @@ def bucket_sql_expr(column, bucket_count=DEFAULT_BUCKET_COUNT):
 
     Evaluated by Spark 3.5.4 over test/fixtures/bucket-vectors.json in test/aws-shape/bucket-vectors-on-spark.test.ts
     (npm run test:aws); test_bucket_sql_eval.py evaluates the same text with a Python model of these functions
-    (npm test, no Spark), whose pinned examples the Spark test checks on Spark too.
+    (npm test, no Spark), whose pinned examples the Spark test checks on Spark too. The `% N` form runs on Spark in
+    test/aws-shape/split-on-spark.test.ts (a plan with bucketCount 16, checked against bucketOf(id) % 16).
     """
     check_bucket_count(bucket_count)
     c = quote(column)

@@ -14,7 +14,8 @@ file is written.
 
 test_split_and_bucket.py drives run_job with fake Spark and S3 objects (the calls and their order; npm
 test). test/aws-shape/split-on-spark.test.ts runs this file unmodified on PySpark 3.5.4 against moto
-(npm run test:aws) and compares its output with the local DuckDB twin's.
+(npm run test:aws) and compares its output with the local DuckDB twin's; a plan with bucketCount 16 there is checked
+against the bucket function % 16 and file_ranges(4, 16) instead.
 """
 import json
 import sys
