@@ -10,8 +10,15 @@ import re
 import sys
 from datetime import date, datetime, timezone
 
-BUCKET_COUNT = 256
-MAX_FILES = 256
+# The plan's bucketCount: a power of two from 2 to MAX_BUCKET_COUNT (docs/ARCHITECTURE.md, "Bucket function").
+# id_bucket for N buckets is the 256-bucket value % N, which is Hive bucketing v1's (h & 0x7fffffff) % N because
+# N divides 256 (and 256 divides 2^32): hence powers of two only, and none above 256.
+MAX_BUCKET_COUNT = 256
+BUCKET_COUNTS = (2, 4, 8, 16, 32, 64, 128, 256)
+DEFAULT_BUCKET_COUNT = 256
+BUCKET_COUNT = DEFAULT_BUCKET_COUNT  # the default bucket count, under its earlier name
+# A file holds a contiguous id_bucket range, so a table has at most bucketCount files (at most this many).
+MAX_FILES = MAX_BUCKET_COUNT
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 SNAPSHOT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 S3_URI = re.compile(r"^s3://([^/]+)/(.*)$")
@@ -28,38 +35,51 @@ SPARK_HASH_SEED = 42
 # The bucket function
 # ---------------------------------------------------------------------------------------------
 
-def bucket_of(value):
-    """Bucket of one customer_user_id: Hive bucketing v1's string hash mod 256; None -> 0.
+def check_bucket_count(bucket_count):
+    """bucket_count itself when it is one of BUCKET_COUNTS (an int: not True, not 16.0, not "16"), else ValueError."""
+    if isinstance(bucket_count, bool) or not isinstance(bucket_count, int) or bucket_count not in BUCKET_COUNTS:
+        raise ValueError(f"bucket count must be a power of two from 2 to {MAX_BUCKET_COUNT} "
+                         f"({', '.join(str(n) for n in BUCKET_COUNTS)}), got {bucket_count!r}")
+    return bucket_count
 
-    h = 31*h + b (32-bit wrapping) over the UTF-8 bytes taken as signed, then (h & 0x7fffffff) % 256.
+
+def bucket_of(value, bucket_count=DEFAULT_BUCKET_COUNT):
+    """Bucket of one customer_user_id: Hive bucketing v1's string hash mod bucket_count (default 256); None -> 0.
+
+    h = 31*h + b (32-bit wrapping) over the UTF-8 bytes taken as signed, then (h & 0x7fffffff) % bucket_count,
+    which is the 256-bucket value % bucket_count since bucket_count (one of BUCKET_COUNTS) divides 256.
     """
+    check_bucket_count(bucket_count)
     if value is None:
         return 0
-    return bucket_of_bytes(value.encode("utf-8"))
+    return bucket_of_bytes(value.encode("utf-8"), bucket_count)
 
 
-def bucket_of_bytes(data):
+def bucket_of_bytes(data, bucket_count=DEFAULT_BUCKET_COUNT):
     """The same over raw bytes: the bucket of a STRING key whose bytes are not valid UTF-8 (Spark keeps them as read,
-    and Hive/Trino bucketing hashes a string's bytes as stored), so bucket_of_bytes(s.encode()) == bucket_of(s)."""
+    and Hive/Trino bucketing hashes a string's bytes as stored), so bucket_of_bytes(s.encode(), n) == bucket_of(s, n)."""
+    check_bucket_count(bucket_count)
     h = 0
     for b in data:
         signed = b - 256 if b > 127 else b
         h = (31 * h + signed) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % BUCKET_COUNT
+    return (h & 0x7FFFFFFF) % bucket_count
 
 
-def bucket_fold(value):
-    """The same number as bucket_of, as the SQL computes it: acc = (acc*31 + b) % 256 over unsigned bytes.
+def bucket_fold(value, bucket_count=DEFAULT_BUCKET_COUNT):
+    """The same number as bucket_of, as the SQL computes it: acc = (acc*31 + b) % 256 over unsigned bytes,
+    then % bucket_count (bucket_sql_expr's outer `% N` when bucket_count < 256).
 
-    Equal because 256 divides 2^32 (the wrap and the & 0x7fffffff keep the low 8 bits) and a signed
-    byte is congruent to its unsigned value mod 256.
+    Equal because 256 divides 2^32 (the wrap and the & 0x7fffffff keep the low 8 bits), a signed
+    byte is congruent to its unsigned value mod 256, and bucket_count divides 256.
     """
+    check_bucket_count(bucket_count)
     if value is None:
         return 0
     acc = 0
     for b in value.encode("utf-8"):
         acc = (acc * 31 + b) % 256
-    return acc
+    return acc % bucket_count
 
 
 def quote(name):
@@ -69,8 +89,12 @@ def quote(name):
     return "`" + name.replace("`", "``") + "`"
 
 
-def bucket_sql_expr(column):
+def bucket_sql_expr(column, bucket_count=DEFAULT_BUCKET_COUNT):
     """Spark SQL expression (built-ins only, no UDF, never Spark's Murmur3 hash()) for id_bucket of `column`.
+
+    For 256 buckets (the default) the 256-bucket fold below, text unchanged; for a smaller bucket_count (one of
+    BUCKET_COUNTS) that expression wrapped as `(<expr> % N)`: Hive bucketing v1's (h & 0x7fffffff) % N, because
+    N divides 256. `%` of two non-negative INTs is an INT in 0..N-1, so id_bucket stays an INT.
 
     CAST(c AS BINARY) is the string's bytes as stored (no re-encoding); decode(..., 'ISO-8859-1') turns each
     byte into the one character of that code point (0..255), split(..., '') yields the characters, ascii()
@@ -87,22 +111,27 @@ def bucket_sql_expr(column):
 
     Evaluated by Spark 3.5.4 over test/fixtures/bucket-vectors.json in test/aws-shape/bucket-vectors-on-spark.test.ts
     (npm run test:aws); test_bucket_sql_eval.py evaluates the same text with a Python model of these functions
-    (npm test, no Spark), whose pinned examples the Spark test checks on Spark too.
+    (npm test, no Spark), whose pinned examples the Spark test checks on Spark too. The `% N` form runs on Spark in
+    test/aws-shape/split-on-spark.test.ts (a plan with bucketCount 16, checked against bucketOf(id) % 16).
     """
+    check_bucket_count(bucket_count)
     c = quote(column)
-    return (
+    expr = (
         f"CAST(CASE WHEN {c} IS NULL THEN 0 ELSE "
         f"aggregate(split(decode(CAST({c} AS BINARY), 'ISO-8859-1'), ''), 0, "
         f"(acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) "
         f"END AS INT)"
     )
+    return expr if bucket_count == MAX_BUCKET_COUNT else f"({expr} % {bucket_count})"
 
 
-def emulate_bucket_sql(value):
-    """The pieces of bucket_sql_expr restated in Python (the bytes as Latin-1 characters, their code points, the fold).
+def emulate_bucket_sql(value, bucket_count=DEFAULT_BUCKET_COUNT):
+    """The pieces of bucket_sql_expr restated in Python (the bytes as Latin-1 characters, their code points, the fold,
+    then % bucket_count).
 
     `value` is a str (its UTF-8 bytes) or bytes (a key stored with invalid UTF-8); None -> 0.
     """
+    check_bucket_count(bucket_count)
     if value is None:
         return 0
     raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # CAST(c AS BINARY)
@@ -110,7 +139,7 @@ def emulate_bucket_sql(value):
     acc = 0
     for ch in chars:
         acc = (acc * 31 + (ord(ch) if ch else 0)) % 256  # ascii(ch); ascii('') = 0
-    return acc
+    return acc % bucket_count  # the outer (expr % N); a no-op for 256
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,8 +176,9 @@ def spark_hash_partition(value, partitions):
     return spark_hash_int(value) % partitions  # Python's % of a positive divisor is pmod
 
 
-def file_partition_keys(file_count, bucket_count=BUCKET_COUNT):
-    """Per id_bucket b: the smallest INT k >= 0 with spark_hash_partition(k, file_count) == the file whose range holds b.
+def file_partition_keys(file_count, bucket_count=DEFAULT_BUCKET_COUNT):
+    """Per id_bucket b in 0..bucket_count-1: the smallest INT k >= 0 with spark_hash_partition(k, file_count) == the
+    file whose range (file_ranges(file_count, bucket_count)) holds b.
 
     Distributing rows by this key with repartition(file_count, key) puts exactly the rows of file i's
     id_bucket range (file_ranges) into partition i: every range in one file, no sampling pass.
@@ -162,9 +192,10 @@ def file_partition_keys(file_count, bucket_count=BUCKET_COUNT):
     return [first[i] for i, (lo, hi) in enumerate(ranges) for _ in range(lo, hi + 1)]
 
 
-def file_partition_sql(file_count, bucket_column="id_bucket"):
-    """INT expression over id_bucket giving file_partition_keys' key (element_at of a constant array, 1-based)."""
-    keys = file_partition_keys(file_count)
+def file_partition_sql(file_count, bucket_count=DEFAULT_BUCKET_COUNT, bucket_column="id_bucket"):
+    """INT expression over id_bucket giving file_partition_keys' key (element_at of a constant array of bucket_count
+    keys, 1-based)."""
+    keys = file_partition_keys(file_count, bucket_count)
     return f"element_at(array({', '.join(str(k) for k in keys)}), {quote(bucket_column)} + 1)"
 
 
@@ -172,14 +203,15 @@ def file_partition_sql(file_count, bucket_column="id_bucket"):
 # SQL the job runs
 # ---------------------------------------------------------------------------------------------
 
-def select_list(columns, key_source_column):
-    """selectExpr items: each source column, cast-free, aliased to its target name; then id_bucket INT.
+def select_list(columns, key_source_column, bucket_count=DEFAULT_BUCKET_COUNT):
+    """selectExpr items: each source column, cast-free, aliased to its target name; then id_bucket INT
+    (bucket_sql_expr for the plan's bucket_count).
 
     The bucket is computed from the *source* key column (the select list is one projection, the
     alias is not visible to sibling expressions).
     """
     items = [f"{quote(c['source'])} AS {quote(c['target'])}" for c in columns]
-    items.append(f"{bucket_sql_expr(key_source_column)} AS `id_bucket`")
+    items.append(f"{bucket_sql_expr(key_source_column, bucket_count)} AS `id_bucket`")
     return items
 
 
@@ -211,8 +243,9 @@ def key_type_error(dtypes, key_source_column):
     return None
 
 
-def file_ranges(file_count, bucket_count=BUCKET_COUNT):
-    """The id_bucket range [first, last] of each output file: file i covers [floor(i*n/k), floor((i+1)*n/k)).
+def file_ranges(file_count, bucket_count=DEFAULT_BUCKET_COUNT):
+    """The id_bucket range [first, last] of each output file: file i covers [floor(i*n/k), floor((i+1)*n/k)), n the
+    bucket count (the plan's bucketCount), k the file count (1..n: a file is a contiguous, non-empty id_bucket range).
 
     In Spark the job distributes the rows by file_partition_sql (hash partitioning on a key chosen so that
     partition i receives exactly range i), so file i (part-0000i-…) holds exactly these buckets, in
@@ -224,6 +257,8 @@ def file_ranges(file_count, bucket_count=BUCKET_COUNT):
     partitioned write costs ~20% more per row, and the local bucketed stage reads either layout at the
     same speed.
     """
+    if isinstance(bucket_count, bool) or not isinstance(bucket_count, int) or bucket_count < 1:
+        raise ValueError(f"bucket_count must be a positive integer, got {bucket_count!r}")
     if isinstance(file_count, bool) or not isinstance(file_count, int) or not 1 <= file_count <= bucket_count:
         raise ValueError(f"file_count must be an integer within 1..{bucket_count}, got {file_count!r}")
     return [((i * bucket_count) // file_count, ((i + 1) * bucket_count) // file_count - 1) for i in range(file_count)]
@@ -299,8 +334,10 @@ def validate_plan(plan, snapshot_dt, run_id):
         raise ValueError(f"{where}: the plan is for run_id={plan.get('runId')}, not {run_id}")
     if not isinstance(plan.get("dataset"), str) or not plan["dataset"]:
         raise ValueError(f"{where}: dataset is missing")
-    if plan.get("bucketCount") != BUCKET_COUNT:
-        raise ValueError(f"{where}: bucketCount must be {BUCKET_COUNT}, got {plan.get('bucketCount')!r}")
+    bucket_count = plan.get("bucketCount")
+    if isinstance(bucket_count, bool) or not isinstance(bucket_count, int) or bucket_count not in BUCKET_COUNTS:
+        raise ValueError(f"{where}: bucketCount must be a power of two from 2 to {MAX_BUCKET_COUNT} "
+                         f"(one of {', '.join(str(n) for n in BUCKET_COUNTS)}), got {bucket_count!r}")
     key = plan.get("keyColumn")
     if not isinstance(key, str) or not IDENTIFIER.match(key):
         raise ValueError(f"{where}: keyColumn {key!r} is not a lower-case identifier")
@@ -323,8 +360,9 @@ def validate_plan(plan, snapshot_dt, run_id):
             raise ValueError(f"{at}: the table appears twice in the plan")
         seen_targets.add(name)
         count = t.get("fileCount")
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FILES:
-            raise ValueError(f"{at}: fileCount {count!r} is not within 1..{MAX_FILES}")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= bucket_count:
+            raise ValueError(f"{at}: fileCount {count!r} is not within 1..{bucket_count} "
+                             f"(a file holds a contiguous id_bucket range, so at most bucketCount={bucket_count} files)")
         out = t.get("outputUri")
         if not isinstance(out, str) or not S3_URI.match(out) or not out.endswith("/"):
             raise ValueError(f"{at}: outputUri {out!r} must be an s3:// folder ending in '/'")

@@ -4,8 +4,9 @@ columns, file counts, output folders) comes from TypeScript, the logic from flyw
 Arguments: --SNAPSHOT_DT D --RUN_ID R --PLAN_URI s3://…/plan.json [--TABLES_FILTER a,b]
 
 Per table: read the source parquet, project the mapped columns (renamed, cast-free) plus id_bucket
-(the bucket function of docs/ARCHITECTURE.md as a Spark SQL expression), distribute the rows into fileCount files of
-contiguous id_bucket ranges (fs.file_ranges, exactly), sort each by (id_bucket, key), write snappy
+(the bucket function of docs/ARCHITECTURE.md as a Spark SQL expression, modulo the plan's bucketCount: a power of
+two from 2 to 256), distribute the rows into fileCount files of contiguous id_bucket ranges (fs.file_ranges over
+bucketCount buckets, exactly), sort each by (id_bucket, key), write snappy
 parquet into the table's empty run folder. Each source row is read once. After every table
 succeeded: result.json beside the plan, then metadata/snapshot_dt.txt, which only moves forward (a later
 snapshot already there is kept: write_metadata). A failing table fails the job with its name and neither
@@ -13,7 +14,8 @@ file is written.
 
 test_split_and_bucket.py drives run_job with fake Spark and S3 objects (the calls and their order; npm
 test). test/aws-shape/split-on-spark.test.ts runs this file unmodified on PySpark 3.5.4 against moto
-(npm run test:aws) and compares its output with the local DuckDB twin's.
+(npm run test:aws) and compares its output with the local DuckDB twin's; a plan with bucketCount 16 there is checked
+against the bucket function % 16 and file_ranges(4, 16) instead.
 """
 import json
 import sys
@@ -39,7 +41,8 @@ def run_job(snapshot_dt, run_id, plan_uri, tables_filter_arg, s3, spark, fs=None
     if ignored:
         fs.log("WARN", "--TABLES_FILTER names tables the plan does not build (see the plan's skipped list); ignored", ignored=ignored, **ctx)
     key_column = plan["keyColumn"]
-    fs.log("INFO", "split started", plan_uri=plan_uri, tables=[t["target"] for t in tables], **ctx)
+    bucket_count = plan["bucketCount"]  # validated: one of fs.BUCKET_COUNTS
+    fs.log("INFO", "split started", plan_uri=plan_uri, tables=[t["target"] for t in tables], bucket_count=bucket_count, **ctx)
 
     results = {}
     for t in tables:
@@ -56,10 +59,10 @@ def run_job(snapshot_dt, run_id, plan_uri, tables_filter_arg, s3, spark, fs=None
             if problem:
                 raise ValueError(problem)
             df = (
-                src.selectExpr(*fs.select_list(t["columns"], t["keySourceColumn"]))
+                src.selectExpr(*fs.select_list(t["columns"], t["keySourceColumn"], bucket_count))
                 # file i gets exactly id_bucket range i (fs.file_ranges): hash partitioning on a key per range. Not
                 # repartitionByRange: its boundaries come from a sampling job that reads the whole source again.
-                .selectExpr("*", f"{fs.file_partition_sql(t['fileCount'])} AS {fs.quote(fs.FILE_COLUMN)}")
+                .selectExpr("*", f"{fs.file_partition_sql(t['fileCount'], bucket_count)} AS {fs.quote(fs.FILE_COLUMN)}")
                 .repartition(t["fileCount"], fs.FILE_COLUMN)
                 .sortWithinPartitions("id_bucket", key_column)
                 .drop(fs.FILE_COLUMN)

@@ -421,7 +421,8 @@ def eval_sql(text, row):
 # Tests
 # ---------------------------------------------------------------------------------------------
 
-def mismatches(expr_text, column="customer_user_id", vectors=None):
+def mismatches(expr_text, column="customer_user_id", vectors=None, bucket_count=256):
+    """Vectors whose evaluated bucket differs from the vector file's 256-bucket value % bucket_count."""
     node, _ = compile_sql(expr_text)
     bad = []
     for v in vectors if vectors is not None else VECTORS["vectors"]:
@@ -429,8 +430,8 @@ def mismatches(expr_text, column="customer_user_id", vectors=None):
             got = evaluate(node, {"__row__": {column: v["id"]}})
         except SqlModelError as err:
             got = f"error: {err}"
-        if got != v["bucket"]:
-            bad.append((v["id"][:40], v["bucket"], got))
+        if got != v["bucket"] % bucket_count:
+            bad.append((v["id"][:40], v["bucket"] % bucket_count, got))
     return bad
 
 
@@ -546,6 +547,47 @@ class GeneratedBucketExpression(unittest.TestCase):
 
     def test_python_restatement_agrees(self):
         self.assertEqual([v["id"] for v in VECTORS["vectors"] if fs.emulate_bucket_sql(v["id"]) != v["bucket"]], [])
+
+
+class SmallerBucketCounts(unittest.TestCase):
+    """bucket_sql_expr(c, N) for N < 256: the 256-bucket expression % N, evaluated over every shared vector."""
+
+    def test_sixteen_and_two_buckets_over_every_shared_vector(self):
+        for n in (16, 2):
+            with self.subTest(bucket_count=n):
+                expr = fs.bucket_sql_expr("customer_user_id", n)
+                self.assertEqual(mismatches(expr, bucket_count=n), [])
+                self.assertNotEqual(mismatches(expr), [], "the vectors' 256-bucket values must not match: the check could not fail")
+                self.assertEqual({eval_sql(expr, {"customer_user_id": v["id"]}) for v in VECTORS["vectors"]}, set(range(n)))
+
+    def test_every_allowed_count(self):
+        for n in (2, 4, 8, 16, 32, 64, 128, 256):
+            with self.subTest(bucket_count=n):
+                self.assertEqual(mismatches(fs.bucket_sql_expr("customer_user_id", n), vectors=VECTORS["vectors"][:200], bucket_count=n), [])
+
+    def test_null_empty_and_raw_keys(self):
+        expr = fs.bucket_sql_expr("k", 16)
+        self.assertEqual(eval_sql(expr, {"k": None}), 0)
+        self.assertEqual(eval_sql(expr, {"k": ""}), 0)
+        cases = [b"\x80", b"\xc0\xaf", b"\xff", b"a\xffb", b"A\xc3"]
+        self.assertEqual([eval_sql(expr, {"k": RawString(c)}) for c in cases], [fs.bucket_of_bytes(c, 16) for c in cases])
+
+    def test_uses_exactly_the_allowed_built_ins(self):
+        for n in (2, 16):
+            _, functions = compile_sql(fs.bucket_sql_expr("customer_user_id", n))
+            self.assertEqual(functions, set(fs.BUCKET_SQL_FUNCTIONS))
+
+    def test_the_model_catches_broken_expressions(self):
+        good = fs.bucket_sql_expr("customer_user_id", 16)
+        inner = fs.bucket_sql_expr("customer_user_id")
+        self.assertNotEqual(mismatches(good.replace("% 16)", "% 15)"), bucket_count=16), [], "wrong outer modulus")
+        self.assertNotEqual(mismatches(inner, bucket_count=16), [], "the outer modulus left out")
+        self.assertNotEqual(mismatches(good.replace("% 256 AS INT", "% 255 AS INT"), bucket_count=16), [], "wrong inner modulus")
+        self.assertNotEqual(mismatches(good.replace("acc * 31", "acc * 33"), bucket_count=16), [], "wrong multiplier")
+
+    def test_hostile_key_column_name(self):
+        name = "cust`id; DROP --"
+        self.assertEqual(mismatches(fs.bucket_sql_expr(name, 16), column=name, vectors=VECTORS["vectors"][:50], bucket_count=16), [])
 
 
 class SelectListQuoting(unittest.TestCase):

@@ -14,6 +14,18 @@ with open(os.path.join(HERE, "..", "test", "fixtures", "bucket-vectors.json"), e
 
 D, R = "2025-10-31", "r1"
 
+# The contract (docs/ARCHITECTURE.md, "Bucket function"), written out here rather than read from fs.BUCKET_COUNTS
+ALLOWED_BUCKET_COUNTS = (2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def hive_bucket(data, n):
+    """Hive bucketing v1 computed directly, independent of flywheel_split: h = 31*h + signed byte in 32 bits,
+    then (h & 0x7fffffff) % n."""
+    h = 0
+    for b in data:
+        h = (h * 31 + (b if b < 128 else b - 256)) % 2**32
+    return (h & 0x7FFFFFFF) % n
+
 
 def table(target="ibe_01a", **overrides):
     t = {
@@ -65,6 +77,70 @@ class BucketFunction(unittest.TestCase):
         self.assertEqual(fs.bucket_of_bytes(b"A\xc3"), 162)
         self.assertEqual(fs.emulate_bucket_sql(b"\x80"), 128)
         self.assertEqual(fs.emulate_bucket_sql(b"A\xc3"), 162)
+
+
+class BucketCount(unittest.TestCase):
+    """id_bucket for N buckets (N a power of two from 2 to 256) = the 256-bucket value % N = Hive's (h & 0x7fffffff) % N."""
+
+    def test_constants(self):
+        self.assertEqual(fs.BUCKET_COUNTS, ALLOWED_BUCKET_COUNTS)
+        self.assertEqual((fs.MAX_BUCKET_COUNT, fs.DEFAULT_BUCKET_COUNT, fs.BUCKET_COUNT), (256, 256, 256))
+
+    def test_sixteen_buckets_over_every_shared_vector_is_hive_directly(self):
+        vectors = VECTORS["vectors"]
+        wrong = [v["id"][:40] for v in vectors
+                 if not fs.bucket_of(v["id"], 16) == fs.bucket_of(v["id"]) % 16 == v["bucket"] % 16 == hive_bucket(v["id"].encode("utf-8"), 16)]
+        self.assertEqual(wrong, [])
+        self.assertEqual({fs.bucket_of(v["id"], 16) for v in vectors}, set(range(16)))  # every bucket, none above 15
+
+    def test_every_allowed_count_over_every_shared_vector(self):
+        for n in ALLOWED_BUCKET_COUNTS:
+            with self.subTest(bucket_count=n):
+                wrong = [v["id"][:40] for v in VECTORS["vectors"] if not (
+                    fs.bucket_of(v["id"], n) == hive_bucket(v["id"].encode("utf-8"), n) == v["bucket"] % n
+                    == fs.bucket_of_bytes(v["id"].encode("utf-8"), n) == fs.bucket_fold(v["id"], n)
+                    == fs.emulate_bucket_sql(v["id"], n))]
+                self.assertEqual(wrong, [])
+                self.assertEqual((fs.bucket_of(None, n), fs.bucket_fold(None, n), fs.emulate_bucket_sql(None, n)), (0, 0, 0))
+
+    def test_examples(self):
+        self.assertEqual(fs.bucket_of("customer_0001", 16), 2)  # 194 % 16
+        self.assertEqual(fs.bucket_of("abc", 16), 2)  # 98 % 16
+        self.assertEqual(fs.bucket_of("Zoë-50", 16), 11)
+        self.assertEqual(fs.bucket_of("Zoë-50", 2), 1)
+        self.assertEqual(fs.bucket_of("abc", 2), 0)
+        self.assertEqual(fs.bucket_of("customer_0001", 128), 66)
+        self.assertEqual(fs.bucket_of("customer_0001", 256), fs.bucket_of("customer_0001"))
+        self.assertEqual(fs.bucket_of_bytes(b"\x80", 16), 0)  # 128 % 16
+        self.assertEqual(fs.bucket_of_bytes(b"A\xc3", 16), 2)  # 162 % 16
+
+    def test_raw_bytes_are_hive_directly(self):
+        for data in (b"\x80", b"\xc0\xaf", b"A\xc3", b"\xff" * 7, bytes(range(256)), b"x" * 1000 + b"\xfe"):
+            for n in ALLOWED_BUCKET_COUNTS:
+                self.assertEqual(fs.bucket_of_bytes(data, n), hive_bucket(data, n), (data[:8], n))
+
+    def test_other_counts_are_refused(self):
+        for bad in (0, 1, 3, 6, 100, 255, 257, 512, -16, 16.0, "16", True, None):
+            with self.subTest(bad=bad):
+                for fn in (lambda: fs.bucket_of("abc", bad), lambda: fs.bucket_of_bytes(b"abc", bad), lambda: fs.bucket_fold("abc", bad),
+                           lambda: fs.bucket_sql_expr("k", bad), lambda: fs.emulate_bucket_sql("abc", bad)):
+                    with self.assertRaises(ValueError) as ctx:
+                        fn()
+                    self.assertIn("2, 4, 8, 16, 32, 64, 128, 256", str(ctx.exception))
+
+    def test_sql_for_256_is_unchanged_and_smaller_counts_wrap_it(self):
+        today = ("CAST(CASE WHEN `customer_user_id` IS NULL THEN 0 ELSE "
+                 "aggregate(split(decode(CAST(`customer_user_id` AS BINARY), 'ISO-8859-1'), ''), 0, "
+                 "(acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) END AS INT)")
+        self.assertEqual(fs.bucket_sql_expr("customer_user_id"), today)
+        self.assertEqual(fs.bucket_sql_expr("customer_user_id", 256), today)
+        self.assertEqual(fs.bucket_sql_expr("customer_user_id", 16), f"({today} % 16)")
+        self.assertEqual(fs.bucket_sql_expr("customer_user_id", 2), f"({today} % 2)")
+
+    def test_select_list_uses_the_bucket_count(self):
+        cols = table()["columns"]
+        self.assertEqual(fs.select_list(cols, "CUSTOMER_USER_ID", 16)[-1], fs.bucket_sql_expr("CUSTOMER_USER_ID", 16) + " AS `id_bucket`")
+        self.assertEqual(fs.select_list(cols, "CUSTOMER_USER_ID", 256), fs.select_list(cols, "CUSTOMER_USER_ID"))
 
 
 class SelectList(unittest.TestCase):
@@ -126,12 +202,36 @@ class PlanValidation(unittest.TestCase):
         self.assertRejected(plan(version="1"), "version must be 1")
         self.assertRejected(plan(snapshotDt="2025-09-30"), "snapshot_dt=2025-09-30, not 2025-10-31")
         self.assertRejected(plan(runId="r2"), "run_id=r2, not r1")
-        self.assertRejected(plan(bucketCount=128), "bucketCount must be 256")
         self.assertRejected(plan(keyColumn="Customer_User_ID"), "keyColumn")
         self.assertRejected(plan(metadataUri="/tmp/x.txt"), "metadataUri")
         self.assertRejected(plan(metadataUri="s3://data/metadata/"), "metadataUri")
         self.assertRejected(plan(tables=[]), "no tables")
         self.assertRejected(plan(dataset=""), "dataset")
+
+    def test_every_allowed_bucket_count_passes(self):
+        for n in ALLOWED_BUCKET_COUNTS:
+            with self.subTest(bucket_count=n):
+                p = plan(bucketCount=n, tables=[table(fileCount=1), table("ibe_01b", fileCount=n)])
+                self.assertIs(fs.validate_plan(p, D, R), p)
+
+    def test_other_bucket_counts_are_refused(self):
+        for bad in (0, 1, 3, 100, 255, 257, 512, -16, 16.0, "16", True, None, [16]):
+            with self.subTest(bad=bad):
+                text = self.assertRejected(plan(bucketCount=bad), f"bucketCount must be a power of two from 2 to 256 (one of 2, 4, 8, 16, 32, 64, 128, 256), got {bad!r}")
+                self.assertIn(f"plan for snapshot_dt={D} run_id={R}", text)
+        missing = plan()
+        del missing["bucketCount"]
+        self.assertRejected(missing, "bucketCount must be a power of two from 2 to 256 (one of 2, 4, 8, 16, 32, 64, 128, 256), got None")
+
+    def test_file_count_is_at_most_the_bucket_count(self):
+        """A file is a contiguous id_bucket range: no more files than buckets."""
+        self.assertIsNotNone(fs.validate_plan(plan(bucketCount=16, tables=[table(fileCount=16)]), D, R))
+        text = self.assertRejected(plan(bucketCount=16, tables=[table(fileCount=17)]), "fileCount 17 is not within 1..16")
+        self.assertIn("table ibe_01a", text)
+        self.assertIn("bucketCount=16", text)
+        self.assertRejected(plan(bucketCount=2, tables=[table(fileCount=3)]), "fileCount 3 is not within 1..2")
+        self.assertRejected(plan(bucketCount=128, tables=[table(fileCount=256)]), "fileCount 256 is not within 1..128")
+        self.assertRejected(plan(bucketCount=16, tables=[table(fileCount=0)]), "fileCount 0 is not within 1..16")
 
     def test_snapshot_must_be_a_real_date(self):
         self.assertRejected(plan(snapshotDt="2025-02-30"), "not a real YYYY-MM-DD date", snapshot_dt="2025-02-30")
@@ -259,11 +359,27 @@ class FileRanges(unittest.TestCase):
         self.assertEqual(fs.file_ranges(3), [(0, 84), (85, 169), (170, 255)])
         self.assertEqual(fs.file_ranges(256)[:2], [(0, 0), (1, 1)])
         self.assertEqual(fs.file_ranges(2, bucket_count=10), [(0, 4), (5, 9)])
+        self.assertEqual(fs.file_ranges(4, 16), [(0, 3), (4, 7), (8, 11), (12, 15)])
+        self.assertEqual(fs.file_ranges(3, 16), [(0, 4), (5, 9), (10, 15)])
+        self.assertEqual(fs.file_ranges(16, 16), [(b, b) for b in range(16)])
+        self.assertEqual(fs.file_ranges(1, 2), [(0, 1)])
+        self.assertEqual(fs.file_ranges(2, 2), [(0, 0), (1, 1)])
+
+    def test_every_bucket_count(self):
+        for n in ALLOWED_BUCKET_COUNTS:
+            for k in range(1, n + 1):
+                ranges = fs.file_ranges(k, n)
+                self.assertEqual([b for lo, hi in ranges for b in range(lo, hi + 1)], list(range(n)), (k, n))
+            with self.assertRaises(ValueError):
+                fs.file_ranges(n + 1, n)
 
     def test_bad_counts(self):
         for bad in (0, -1, 257, 2.5, True, "4"):
             with self.assertRaises(ValueError):
                 fs.file_ranges(bad)
+        for bad_buckets in (0, -16, True, 16.0, "16"):
+            with self.assertRaises(ValueError):
+                fs.file_ranges(1, bad_buckets)
 
 
 class FileDistribution(unittest.TestCase):
@@ -287,6 +403,24 @@ class FileDistribution(unittest.TestCase):
             for i, (lo, hi) in enumerate(fs.file_ranges(n)):
                 self.assertEqual({fs.spark_hash_partition(keys[b], n) for b in range(lo, hi + 1)}, {i}, f"{n} files, range {i}")
             self.assertTrue(all(isinstance(k, int) and 0 <= k < 2**31 for k in keys))
+
+    def test_every_bucket_goes_to_its_file_for_smaller_bucket_counts(self):
+        for n in ALLOWED_BUCKET_COUNTS[:-1]:
+            for k in range(1, n + 1):
+                keys = fs.file_partition_keys(k, n)
+                self.assertEqual(len(keys), n)
+                for i, (lo, hi) in enumerate(fs.file_ranges(k, n)):
+                    self.assertEqual({fs.spark_hash_partition(keys[b], k) for b in range(lo, hi + 1)}, {i}, f"{n} buckets, {k} files, range {i}")
+
+    def test_sql_for_smaller_bucket_counts(self):
+        sql = fs.file_partition_sql(4, 16)
+        keys = fs.file_partition_keys(4, 16)
+        self.assertEqual(sql, f"element_at(array({', '.join(map(str, keys))}), `id_bucket` + 1)")
+        self.assertEqual(sql.count(","), 16)  # 15 between the keys, 1 before the index
+        self.assertEqual(fs.file_partition_sql(3, 256), fs.file_partition_sql(3))
+        self.assertEqual(fs.file_partition_sql(2, 16, "b"), f"element_at(array({', '.join(map(str, fs.file_partition_keys(2, 16)))}), `b` + 1)")
+        with self.assertRaises(ValueError):
+            fs.file_partition_sql(17, 16)
 
     def test_sql(self):
         sql = fs.file_partition_sql(3)

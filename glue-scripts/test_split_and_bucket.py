@@ -249,6 +249,57 @@ class Success(unittest.TestCase):
         self.assertEqual([l["table"] for l in logs if l["message"] == "table written"], ["ibe_01a", "ibe_02a"])
 
 
+class BucketCount(unittest.TestCase):
+    """The plan's bucketCount reaches the bucket expression and the file distribution."""
+
+    def sixteen(self, file_counts=(4, 16)):
+        plan = make_plan()
+        plan["bucketCount"] = 16
+        for t, n in zip(plan["tables"], file_counts):
+            t["fileCount"] = n
+        return plan
+
+    def test_sixteen_buckets(self):
+        plan = self.sixteen()
+        result, error, _, spark, logs = run(plan=plan)
+        self.assertIsNone(error)
+        self.assertEqual(set(result), {"ibe_01a", "ibe_02a"})
+        for t, n in zip(plan["tables"], (4, 16)):
+            calls = [c for c in spark.log if c[1] == t["source"]]
+            self.assertEqual(calls[:3], [
+                ("selectExpr", t["source"], tuple(fs.select_list(t["columns"], "CUSTOMER_USER_ID", 16))),
+                ("selectExpr", t["source"], ("*", f"{fs.file_partition_sql(n, 16)} AS `{fs.FILE_COLUMN}`")),
+                ("repartition", t["source"], n, (fs.FILE_COLUMN,)),
+            ])
+            # not the 256-bucket forms
+            self.assertTrue(calls[0][2][-1].endswith(" % 16) AS `id_bucket`"), calls[0][2][-1])
+            self.assertEqual(calls[1][2][1].count(","), 16, "16 file keys, one per bucket")
+        started = [l for l in logs if l["message"] == "split started"]
+        self.assertEqual([l["bucket_count"] for l in started], [16])
+
+    def test_the_default_plan_keeps_the_256_bucket_forms(self):
+        _, _, _, spark, logs = run()
+        first = [c for c in spark.log if c[0] == "selectExpr" and c[1] == "IBE_01"]
+        self.assertEqual(first[0][2][-1], fs.bucket_sql_expr("CUSTOMER_USER_ID") + " AS `id_bucket`")
+        self.assertEqual(first[1][2][1].count(","), 256)
+        self.assertEqual([l["bucket_count"] for l in logs if l["message"] == "split started"], [256])
+
+    def test_more_files_than_buckets_is_refused_before_reading(self):
+        _, error, s3, spark, _ = run(plan=self.sixteen(file_counts=(4, 17)))
+        self.assertIsInstance(error, ValueError)
+        self.assertIn("table ibe_02a: fileCount 17 is not within 1..16", str(error))
+        self.assertEqual((spark.log, puts(s3)), ([], []))
+
+    def test_a_bucket_count_that_is_not_a_power_of_two_is_refused_before_reading(self):
+        for bad in (100, 512, "16", None):
+            plan = make_plan()
+            plan["bucketCount"] = bad
+            _, error, s3, spark, _ = run(plan=plan)
+            self.assertIsInstance(error, ValueError, bad)
+            self.assertIn("bucketCount must be a power of two from 2 to 256", str(error))
+            self.assertEqual((spark.log, puts(s3)), ([], []))
+
+
 class TablesFilter(unittest.TestCase):
     def test_only_named_tables_and_unknown_names_ignored(self):
         result, error, s3, spark, logs = run(tables_filter="ibe_02a,not_built")

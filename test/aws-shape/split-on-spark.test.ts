@@ -7,6 +7,9 @@
  * from the product's snapshot trigger (makeStartSnapshotRun over the local runtime, which also runs the twin), with
  * a small target file size so that every table is split into several files. Spark's output is downloaded and
  * read with DuckDB next to the twin's.
+ *
+ * One more plan, written here, has bucketCount 16 (a power of two below 256: id_bucket = the 256-bucket value % 16):
+ * its output is checked against shared/domain/bucket.ts and file_ranges(4, 16), not against the twin.
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -14,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { functionDeps, localJobName, localRuntime, type LocalEngineRuntime as LocalRuntime } from '../../shared/composition/local.js';
+import { bucketOf } from '../../shared/domain/bucket.js';
 import { parseS3Uri } from '../../shared/domain/config.js';
 import type { SplitPlan, SplitTablePlan } from '../../shared/domain/split-plan.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
@@ -57,6 +61,18 @@ const RAW_KEYS: Array<string | null> = [
 const RAW_RUN = 'r-raw-keys';
 const RAW_PREFIX = 'evidence/raw-keys/';
 
+/** The 16-bucket run: a plan with bucketCount 16 and 4 files, over the first ids of the shared vector file and a NULL. */
+const SIXTEEN_RUN = 'r-16-buckets';
+const SIXTEEN_PREFIX = 'evidence/16-buckets/';
+const SIXTEEN_BUCKETS = 16;
+const SIXTEEN_FILES = 4;
+const SIXTEEN_KEYS: Array<string | null> = [
+  ...(JSON.parse(readFileSync(new URL('../fixtures/bucket-vectors.json', import.meta.url), 'utf8')) as { vectors: Array<{ id: string }> }).vectors
+    .slice(0, 200)
+    .map((v) => v.id),
+  null,
+];
+
 interface Side {
   /** Folder of the table's output files on disk. */
   dir: string;
@@ -78,11 +94,16 @@ let duck: DuckDBConnection;
 let run: SparkRun;
 const plans = new Map<string, { plan: SplitPlan; planUri: string }>();
 const tables: Compared[] = [];
+let sixteenPlan: SplitPlan;
+let sixteenFiles: string[] = [];
 
 const bucketOfBytes = (bytes: Uint8Array): number => bytes.reduce((acc, b) => (acc * 31 + b) % 256, 0);
 const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
-/** The id_bucket range of each of n files (flywheel_split.file_ranges). */
-const fileRanges = (n: number) => Array.from({ length: n }, (_, i) => [Math.floor((i * 256) / n), Math.floor(((i + 1) * 256) / n) - 1] as const);
+/** The id_bucket range of each of n files over `buckets` buckets (flywheel_split.file_ranges). */
+const fileRanges = (n: number, buckets = 256) =>
+  Array.from({ length: n }, (_, i) => [Math.floor((i * buckets) / n), Math.floor(((i + 1) * buckets) / n) - 1] as const);
+/** The bucket of a key for 16 buckets: the 256-bucket value % 16 (bucketOf called with one argument only). */
+const bucketOf16 = (id: string | null) => bucketOf(id) % SIXTEEN_BUCKETS;
 
 const keysUnder = async (prefix: string) => (await listObjects(s3, BUCKET, prefix)).map((o) => o.key);
 const download = async (prefix: string, to: string) =>
@@ -163,6 +184,24 @@ beforeAll(async () => {
   };
   const rawPlanUri = `s3://${BUCKET}/${RAW_PREFIX}_runs/plan.json`;
 
+  // 3b. the same kind of source (valid UTF-8 keys and a NULL), split by a plan with bucketCount 16 into 4 files
+  sixteenPlan = {
+    ...rawPlan,
+    runId: SIXTEEN_RUN,
+    bucketCount: SIXTEEN_BUCKETS,
+    metadataUri: `s3://${BUCKET}/${SIXTEEN_PREFIX}metadata/snapshot_dt.txt`,
+    tables: [
+      {
+        ...rawPlan.tables[0]!,
+        target: 'sixteen',
+        source: 'SIXTEEN',
+        fileCount: SIXTEEN_FILES,
+        outputUri: `s3://${BUCKET}/${SIXTEEN_PREFIX}sixteen/snapshot_dt=${SNAPSHOT}/run_id=${SIXTEEN_RUN}/`,
+      },
+    ],
+  };
+  const sixteenPlanUri = `s3://${BUCKET}/${SIXTEEN_PREFIX}_runs/plan.json`;
+
   // 4. one Spark process: both datasets' splits as Glue runs them, then the raw-key split and reading it back
   run = await runGlueOnSpark({
     endpoint: moto.endpoint,
@@ -191,6 +230,21 @@ beforeAll(async () => {
         call: 'test/aws-shape/spark/tasks.py:read_split_output',
         params: { uri: rawPlan.tables[0]!.outputUri, keyColumn: KEY, extraColumns: ['row_no'] },
       },
+      {
+        name: '16 buckets source',
+        call: 'test/aws-shape/spark/tasks.py:write_source_with_raw_keys',
+        params: {
+          sourceUri: `s3://${BUCKET}/${SIXTEEN_PREFIX}source/SIXTEEN/`,
+          keysHex: SIXTEEN_KEYS.map((k) => (k === null ? null : Buffer.from(k, 'utf8').toString('hex').toUpperCase())),
+          planUri: sixteenPlanUri,
+          plan: sixteenPlan,
+        },
+      },
+      {
+        name: 'split 16 buckets',
+        script: 'glue-scripts/split_and_bucket.py',
+        args: { JOB_NAME: '16-buckets', SNAPSHOT_DT: SNAPSHOT, RUN_ID: SIXTEEN_RUN, PLAN_URI: sixteenPlanUri },
+      },
     ],
   });
 
@@ -208,6 +262,7 @@ beforeAll(async () => {
       tables.push({ plan: t, spark: { dir: sparkDir, files: sparkFiles }, local: { dir: localDir, files: localFiles } });
     }
   }
+  sixteenFiles = await download(parseS3Uri(sixteenPlan.tables[0]!.outputUri).key, path.join(work, 'spark', SIXTEEN_PREFIX));
   duck = await (await DuckDBInstance.create(':memory:')).connect();
 
   // the evidence this file asserts on, for the record
@@ -389,6 +444,55 @@ describe('predictions about the split, checked on Spark', () => {
         expect(w.physicalPlan).toMatch(/\n\(\d+\) Project\nOutput \[\d+\]: \[[^\n]*aggregate\(split/);
       }
     }
+  });
+
+  test('a plan with bucketCount 16: every id_bucket is the 256-bucket value % 16 (0..15 only), file part-i holds exactly file_ranges(4, 16)[i]', async () => {
+    const split = task('split 16 buckets');
+    expect(describeFailure(split)).toBe('split 16 buckets: ok');
+    expect(split.logs.filter((l) => l.message === 'split started').map((l) => l.bucket_count)).toEqual([SIXTEEN_BUCKETS]);
+    // what landed in S3, read with DuckDB (not Spark)
+    const got = await rows(
+      `SELECT row_no, 'x' || hex(${KEY}) AS key_hex, id_bucket, filename FROM ${parquet(sixteenFiles, 'filename = true')} ORDER BY row_no`,
+    );
+    expect(got).toHaveLength(SIXTEEN_KEYS.length);
+    const ranges = fileRanges(SIXTEEN_FILES, SIXTEEN_BUCKETS);
+    expect(ranges).toEqual([
+      [0, 3],
+      [4, 7],
+      [8, 11],
+      [12, 15],
+    ]);
+    const fileOf = (bucket: number) => ranges.findIndex(([lo, hi]) => bucket >= lo && bucket <= hi);
+    const actual = got.map((r) => ({
+      row: r.row_no,
+      key: r.key_hex,
+      bucket: r.id_bucket,
+      part: Number(/part-(\d+)-/.exec(path.basename(String(r.filename)))![1]),
+    }));
+    const expected = SIXTEEN_KEYS.map((k, i) => ({
+      row: i,
+      key: k === null ? null : `x${Buffer.from(k, 'utf8').toString('hex').toUpperCase()}`,
+      bucket: bucketOf16(k),
+      part: fileOf(bucketOf16(k)),
+    }));
+    expect(actual).toEqual(expected);
+    // the ids span buckets 0..15 and nothing above (with 256 buckets they would not fit 0..15)
+    expect([...new Set(actual.map((r) => r.bucket))].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: SIXTEEN_BUCKETS }, (_, b) => b));
+    expect(SIXTEEN_KEYS.some((k) => bucketOf(k) >= SIXTEEN_BUCKETS)).toBe(true);
+    // one file per range, each holding exactly its range's buckets, sorted by (id_bucket, key)
+    expect(sixteenFiles).toHaveLength(SIXTEEN_FILES);
+    const perFile = await rows(
+      `SELECT filename, list(DISTINCT id_bucket ORDER BY id_bucket) AS buckets FROM ${parquet(sixteenFiles, 'filename = true')} GROUP BY 1 ORDER BY 1`,
+    );
+    expect(perFile.map((r) => r.buckets)).toEqual(ranges.map(([lo, hi]) => Array.from({ length: hi - lo + 1 }, (_, j) => lo + j)));
+    const [unsorted] = await rows(`SELECT count(*) AS n FROM (
+        SELECT id_bucket, ${KEY} AS k, lag(id_bucket) OVER w AS pb, lag(${KEY}) OVER w AS pk, row_number() OVER w AS rn
+        FROM ${parquet(sixteenFiles, 'filename = true, file_row_number = true')}
+        WINDOW w AS (PARTITION BY filename ORDER BY file_row_number))
+      WHERE rn > 1 AND (pb > id_bucket OR (pb = id_bucket AND ((pk IS NOT NULL AND k IS NULL) OR pk > k)))`);
+    expect(unsorted!.n).toBe(0);
+    const result = JSON.parse(await text(`${SIXTEEN_PREFIX}_runs/result.json`)) as { tables: Record<string, unknown> };
+    expect(result.tables.sixteen).toEqual({ rows: SIXTEEN_KEYS.length, files: SIXTEEN_FILES, nullKeys: 1, plannedFiles: SIXTEEN_FILES });
   });
 
   test('a key with invalid UTF-8 is bucketed by its raw bytes (as Hive bucketing hashes them), never NULL, and no row is lost', () => {
