@@ -20,7 +20,7 @@ import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { readParquetFooter } from '../adapters/parquet-footer.js';
 import { CONSOLIDATED_PREFIX } from '../domain/chargebacks.js';
-import { defaultConfig, s3Uri, withCompaction, withCompactionTarget, type PipelineConfig } from '../domain/config.js';
+import { databaseSetting, defaultConfig, s3Uri, withCompaction, withCompactionTarget, type PipelineConfig } from '../domain/config.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
 import type { BucketEventBridgeDeps } from '../use-cases/bucket-event-bridge.js';
@@ -49,6 +49,8 @@ export interface AwsSettings {
   /** Target size of the split's output files (SPLIT_TARGET_FILE_MB; default 512) and of compacted files (COMPACTION_TARGET_FILE_MB; default 256). */
   splitTargetFileMb?: number;
   compactionTargetFileMb?: number;
+  /** The database of the ext_ tables (STAGED_GLUE_DATABASE; absent: `database`). */
+  stagedDatabase?: string;
   /** Buckets of every part_ and bucketed_ table (BUCKET_COUNT; default 256; a power of two from 2 to 256). */
   bucketCount?: number;
   region?: string;
@@ -80,6 +82,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettin
       .filter(Boolean),
     splitTargetFileMb: megabytes(env, 'SPLIT_TARGET_FILE_MB'),
     compactionTargetFileMb: megabytes(env, 'COMPACTION_TARGET_FILE_MB'),
+    stagedDatabase: databaseSetting(env.STAGED_GLUE_DATABASE, 'environment variable STAGED_GLUE_DATABASE (the stage parameter stagedGlueDatabase)'),
     bucketCount: bucketCountSetting(env.BUCKET_COUNT, 'environment variable BUCKET_COUNT (the stage parameter bucketCount in serverless.yml)'),
     region: env.AWS_REGION,
   };
@@ -143,6 +146,7 @@ export function awsConfig(s: AwsSettings): PipelineConfig {
     database: s.database,
     ...(s.splitTargetFileMb ? { targetFileBytes: s.splitTargetFileMb * 1024 * 1024 } : {}),
     ...(s.bucketCount ? { bucketCount: s.bucketCount } : {}),
+    ...(s.stagedDatabase ? { stagedDatabase: s.stagedDatabase } : {}),
     datasets: withCompactionTarget(withCompaction(defaultConfig().datasets, s.compactionDatasets), s.compactionTargetFileMb),
   });
 }

@@ -5,7 +5,7 @@
  */
 import { guardDeps } from '../adapters/access-guard.js';
 import { bucketCountSetting } from '../domain/bucket.js';
-import type { PipelineConfig } from '../domain/config.js';
+import { databaseSetting, type PipelineConfig } from '../domain/config.js';
 import { LAYOUT } from '../domain/layout.js';
 import type { MonitorDefaults, MonitorDeployment } from '../domain/monitor/options.js';
 import type { Deps, ReachInputs } from '../deps.js';
@@ -30,12 +30,15 @@ export const LOCAL_MONITOR_DEPLOYMENT: MonitorDeployment = {
   region: { values: [], why: 'locally there is no AWS region: the lake is under <home>/lake/.' },
 };
 /**
- * What the environment sets of a local pipeline's config: FLYWHEEL_BUCKET_COUNT, the buckets of every part_ and
- * bucketed_ table (the AWS stage parameter bucketCount; default 256, a power of two from 2 to 256).
+ * What the environment sets of a local pipeline's config, as the AWS stage parameters of the same meaning do:
+ * FLYWHEEL_BUCKET_COUNT, the buckets of every part_ and bucketed_ table (bucketCount; default 256, a power of two
+ * from 2 to 256), and FLYWHEEL_STAGED_DATABASE, the database of the ext_ tables (stagedGlueDatabase; default the
+ * one database, flywheel).
  */
 export function localConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PipelineConfig> {
   const bucketCount = bucketCountSetting(env.FLYWHEEL_BUCKET_COUNT, 'environment variable FLYWHEEL_BUCKET_COUNT');
-  return bucketCount ? { bucketCount } : {};
+  const stagedDatabase = databaseSetting(env.FLYWHEEL_STAGED_DATABASE, 'environment variable FLYWHEEL_STAGED_DATABASE');
+  return { ...(bucketCount ? { bucketCount } : {}), ...(stagedDatabase ? { stagedDatabase } : {}) };
 }
 
 /** The local monitor's own defaults, before the CLI's flags. */

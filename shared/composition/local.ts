@@ -205,8 +205,10 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     cleanroomsReport: async (event) => (await import('./local-cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
   const query: LocalRuntime['query'] = async (sql, o = {}) => {
-    if (o.refreshViews !== false) await catalog.refreshViews(config.database);
-    await db.run(`SET search_path = '${config.database},main'`);
+    const databases = [...new Set([config.database, config.stagedDatabase])];
+    if (o.refreshViews !== false) for (const database of databases) await catalog.refreshViews(database);
+    // unqualified names find the final tables first, then ext_ in a separate staged database
+    await db.run(`SET search_path = '${[...databases, 'main'].join(',')}'`);
     const reader = await db.connection.runAndReadAll(sql);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Record<string, unknown>[] };
   };

@@ -19,6 +19,8 @@ export type DirectoryMethod = 'configuredTables' | 'associations' | 'idNamespace
 /** Tables whose names start with `tablePrefix`, their data under s3://bucket/prefix (what a query reads or writes). */
 export interface DataGrant {
   tablePrefix: string;
+  /** The tables' database when it is not the engine grant's own (a query reading ext_ in a separate staged database). */
+  database?: string;
   bucket: string;
   prefix: string;
 }
@@ -94,14 +96,25 @@ interface Located {
   locations: string[];
 }
 
+/** A table a query reads, in its database. */
+interface TableRef {
+  database: string;
+  table: string;
+}
+
 /** The tables a query reads, writes (with the data locations written) and registers partitions of (with their locations). */
-export function queryTables(query: BuildStep | MonitorQuery): { database: string; reads: string[]; writes: Located[]; partitions: Located[] } {
+export function queryTables(query: BuildStep | MonitorQuery): { database: string; reads: TableRef[]; writes: Located[]; partitions: Located[] } {
   switch (query.kind) {
     case 'part-range':
-      return { database: query.database, reads: [query.sourceTable], writes: [{ table: query.stagingTable, locations: [query.location] }], partitions: [] };
+      return {
+        database: query.database,
+        reads: [{ database: query.sourceDatabase ?? query.database, table: query.sourceTable }],
+        writes: [{ table: query.stagingTable, locations: [query.location] }],
+        partitions: [],
+      };
     case 'monitor-scan':
     case 'monitor-count':
-      return { database: query.database, reads: [query.table], writes: [], partitions: [] };
+      return { database: query.database, reads: [{ database: query.database, table: query.table }], writes: [], partitions: [] };
     case 'repair-partitions':
       return { database: query.database, reads: [], writes: [], partitions: [{ table: query.table, locations: query.partitions.map((p) => p.location) }] };
   }
@@ -132,13 +145,13 @@ export function denial(grants: readonly Grant[], call: PortCall): string | undef
         items.every((w) => grants.some((d) => within(w.table, d.tablePrefix) && w.locations.every((l) => dataWithin(l, d))));
       const fits = (g: EngineGrant) =>
         g.database === t.database &&
-        t.reads.every((r) => g.reads.some((d) => within(r, d.tablePrefix))) &&
+        t.reads.every((r) => g.reads.some((d) => (d.database ?? g.database) === r.database && within(r.table, d.tablePrefix))) &&
         located(t.writes, g.writes) &&
         located(t.partitions, g.partitions);
       const writes = [...t.writes, ...t.partitions];
       return engines.some(fits)
         ? undefined
-        : `${call.port}.${call.method} of a ${call.query.kind} query reading ${t.reads.join(', ') || 'nothing'} and writing ${writes.map((w) => `${w.table} at ${w.locations[0] ?? '?'}`).join(', ') || 'nothing'} in ${t.database}`;
+        : `${call.port}.${call.method} of a ${call.query.kind} query reading ${t.reads.map((r) => (r.database === t.database ? r.table : `${r.database}.${r.table}`)).join(', ') || 'nothing'} and writing ${writes.map((w) => `${w.table} at ${w.locations[0] ?? '?'}`).join(', ') || 'nothing'} in ${t.database}`;
     }
     case 'jobs': {
       const ok = grants.some((g) => g.port === 'jobs' && g.methods.includes(call.method) && g.jobs.includes(call.job));

@@ -24,6 +24,8 @@ export interface PartRangeStep extends StepBase {
   first: boolean;
   stagingTable: string;
   sourceTable: string;
+  /** The source table's database when it is not `database` (ext_<t> in a separate staged database). */
+  sourceDatabase?: string;
   columns: ColumnDef[];
   location: string;
   fromBucket: number;
@@ -45,6 +47,8 @@ export interface TableBuildInput {
   database: string;
   table: string;
   extTable: string;
+  /** ext_<t>'s database when it is not `database`. */
+  extDatabase?: string;
   partStaging: string;
   /** Data columns of ext_<t> without id_bucket. */
   columns: ColumnDef[];
@@ -57,7 +61,7 @@ export interface TableBuildInput {
 
 /** The ordered queries building one table's part_ staging table, then its part_<t>_er. */
 export function buildStepsFor(t: TableBuildInput): BuildStep[] {
-  const rangesOf = (into: Pick<PartRangeStep, 'stagingTable' | 'sourceTable' | 'columns' | 'location' | 'er'>): BuildStep[] =>
+  const rangesOf = (into: Pick<PartRangeStep, 'stagingTable' | 'sourceTable' | 'sourceDatabase' | 'columns' | 'location' | 'er'>): BuildStep[] =>
     bucketRanges(t.bucketCount, t.partitionsPerQuery).map(([fromBucket, toBucket], i) => ({
       database: t.database,
       table: t.table,
@@ -67,7 +71,13 @@ export function buildStepsFor(t: TableBuildInput): BuildStep[] {
       toBucket,
       ...into,
     }));
-  const parts = rangesOf({ stagingTable: t.partStaging, sourceTable: t.extTable, columns: t.columns, location: t.partLocation });
+  const parts = rangesOf({
+    stagingTable: t.partStaging,
+    sourceTable: t.extTable,
+    ...(t.extDatabase && t.extDatabase !== t.database ? { sourceDatabase: t.extDatabase } : {}),
+    columns: t.columns,
+    location: t.partLocation,
+  });
   if (!t.er) return parts;
   const { staging, location, snapshotDt, keyColumn } = t.er;
   const columns = [
@@ -90,7 +100,7 @@ export function buildStepsFor(t: TableBuildInput): BuildStep[] {
  */
 export function rangeSelectSql(step: PartRangeStep, dialect: 'trino' | 'duckdb'): string {
   const q = (name: string) => `"${identifier(name)}"`;
-  const from = `${q(step.database)}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${nonNegativeInt(step.fromBucket)} AND ${nonNegativeInt(step.toBucket)}`;
+  const from = `${q(step.sourceDatabase ?? step.database)}.${q(step.sourceTable)} WHERE "id_bucket" BETWEEN ${nonNegativeInt(step.fromBucket)} AND ${nonNegativeInt(step.toBucket)}`;
   if (!step.er) return `SELECT ${step.columns.map((c) => q(c.name)).join(', ')}, "id_bucket" FROM ${from}`;
   const key = q(step.er.keyColumn);
   const rowId = (n: string) => {

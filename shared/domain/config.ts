@@ -28,7 +28,10 @@ export interface DatasetConfig {
 export interface PipelineConfig {
   dataBucket: string;
   analysisBucket: string;
+  /** The final tables' database: part_<t>, part_<t>_er, bucketed_<t> (the current system's FINAL_DB). */
   database: string;
+  /** The staged tables' database: ext_<t> and their staging definitions (the current system's STAGED_DB); by default `database`. */
+  stagedDatabase: string;
   prefixes: { ext: string; part: string; bucketed: string };
   keyColumn: string;
   bucketCount: number;
@@ -85,10 +88,10 @@ export function withCompactionTarget(datasets: Record<string, DatasetConfig>, mb
 
 /** Defaults shared by both modes; AWS overrides bucket names and database from the environment. */
 export function defaultConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
+  const database = overrides.database ?? 'flywheel';
   return {
     dataBucket: 'data',
     analysisBucket: 'analysis',
-    database: 'flywheel',
     prefixes: { ext: 'ext_', part: 'part_', bucketed: 'bucketed_' },
     keyColumn: 'customer_user_id',
     bucketCount: 256,
@@ -97,7 +100,17 @@ export function defaultConfig(overrides: Partial<PipelineConfig> = {}): Pipeline
     datasets: { infobase: INFOBASE, addressable: ADDRESSABLE },
     indexPrefix: LAYOUT.indexPrefix,
     ...overrides,
+    database,
+    stagedDatabase: overrides.stagedDatabase || database,
   };
+}
+
+/** A Glue database name set as text (an environment variable named by `what`): absent or empty → undefined, else checked. */
+export function databaseSetting(value: string | undefined, what: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[a-z_][a-z0-9_]{0,254}$/.test(value))
+    throw new Error(`${what}=${value} is not a Glue database name (lower-case letters, digits and _, not starting with a digit)`);
+  return value;
 }
 
 /** `s3://bucket/key` — the one URI form every catalog location and plan uses, in both modes. */

@@ -41,21 +41,29 @@ interface QueryRef extends RunRef {
  * files (listed, copied into bucketed_) and its metadata/snapshot_dt.txt.
  */
 export function buildBucketedTablesReach(config: PipelineConfig): Grant[] {
-  const { dataBucket: bucket, database, prefixes } = config;
+  const { dataBucket: bucket, database, stagedDatabase, prefixes } = config;
   const datasets = Object.values(config.datasets);
   const partData = datasets.map((d) => ({ tablePrefix: prefixes.part, bucket, prefix: d.bucketedPrefix }));
   return union(
     ledgerReach(config),
     [indexReach(config, 'athena')],
     [
-      catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.ext),
+      catalogGrant(['getTable', 'getPartitions', 'switchTables', 'deleteTable'], stagedDatabase, prefixes.ext),
       catalogGrant(['getTable', 'listTables', 'getPartitions', 'switchTables', 'deleteTable'], database, prefixes.part),
       catalogGrant(['getTable', 'upsertTable', 'switchTables', 'deleteTable'], database, prefixes.bucketed),
       {
         port: 'engine',
         methods: ['start', 'status'],
         database,
-        reads: [...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix })), ...partData],
+        reads: [
+          ...datasets.map((d) => ({
+            tablePrefix: prefixes.ext,
+            bucket,
+            prefix: d.splitPrefix,
+            ...(stagedDatabase !== database ? { database: stagedDatabase } : {}),
+          })),
+          ...partData,
+        ],
         writes: partData,
       },
     ],
@@ -89,12 +97,13 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
   async function stepsFor(ref: RunRef, table: string, recorded: string[] = []): Promise<BuildStep[]> {
     // the run's own staged definition: another snapshot registering ext_<t> meanwhile changes nothing here
     const extName = staging(config.prefixes.ext, table, ref.runId);
-    const ext = await catalog.getTable(config.database, extName);
-    if (!ext) throw new Error(`staged table ${extName} is not in the catalog`);
+    const ext = await catalog.getTable(config.stagedDatabase, extName);
+    if (!ext) throw new Error(`staged table ${config.stagedDatabase}.${extName} is not in the catalog`);
     return buildStepsFor({
       database: config.database,
       table,
       extTable: ext.name,
+      extDatabase: config.stagedDatabase,
       partStaging: staging(config.prefixes.part, table, ref.runId),
       columns: ext.columns.filter((c) => c.name !== 'id_bucket'),
       partLocation: folder(ref, config.prefixes.part, table),

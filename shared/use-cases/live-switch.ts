@@ -30,6 +30,7 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
    */
   async function switchLiveTables(ref: RunRef, tables: string[], deliberate: boolean): Promise<string[]> {
     const switches: TableSwitch[] = [];
+    const extSwitches: TableSwitch[] = [];
     const comment = `Bucketed table created from snapshot_dt=${ref.snapshotDt}`;
     const parameters = { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' };
     const skipped: string[] = [];
@@ -51,20 +52,24 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
       // ext_<t> follows when registering left it on a newer snapshot (a deliberate rollback): the split output the
       // live tables were built from, so counts compared across them agree
       const extName = `${config.prefixes.ext}${t}`;
-      const ext = await catalog.getTable(config.database, extName);
+      const ext = await catalog.getTable(config.stagedDatabase, extName);
       if (ext?.parameters.snapshot_dt !== ref.snapshotDt) {
         const stagingExt = staging(config.prefixes.ext, t, ref.runId);
-        const def = await catalog.getTable(config.database, stagingExt);
+        const def = await catalog.getTable(config.stagedDatabase, stagingExt);
         if (def) {
-          const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.database, stagingExt) : undefined;
-          switches.push({ table: { ...def, name: extName }, partitions });
+          const partitions = def.partitionKeys.length > 0 ? await catalog.getPartitions(config.stagedDatabase, stagingExt) : undefined;
+          extSwitches.push({ table: { ...def, name: extName }, partitions });
         }
       }
     }
+    // one catalog step per database (ext_ may live in a separate staged database: its switch follows the final tables')
+    if (config.stagedDatabase === config.database) switches.push(...extSwitches.splice(0));
     if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    for (const t of tables)
-      for (const [prefix, name] of [...liveNames(t), [config.prefixes.ext, t] as const])
-        await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
+    if (extSwitches.length > 0) await catalog.switchTables(config.stagedDatabase, extSwitches);
+    for (const t of tables) {
+      for (const [prefix, name] of liveNames(t)) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
+      await catalog.deleteTable(config.stagedDatabase, staging(config.prefixes.ext, t, ref.runId));
+    }
     return skipped;
   }
 

@@ -35,7 +35,7 @@ export function registerStagedTablesReach(config: PipelineConfig): Grant[] {
     [indexReach(config, 'glue', ['get'])],
     ledgerReach(config),
     Object.values(config.datasets).map((d) => storeGrant(['list', 'getRange'], config.dataBucket, d.splitPrefix)),
-    [catalogGrant(['getTable', 'upsertTable', 'switchTables'], config.database, config.prefixes.ext)],
+    [catalogGrant(['getTable', 'upsertTable', 'switchTables'], config.stagedDatabase, config.prefixes.ext)],
     alertsReach(),
   );
 }
@@ -102,15 +102,16 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
             parameters: { snapshot_dt: ref.snapshotDt, run_id: ref.runId, classification: 'parquet' },
           };
           // the run's own definition (the bucketed stage reads it), and ext_<t> itself unless a newer snapshot holds it
-          const live = await catalog.getTable(config.database, ext.name);
+          const live = await catalog.getTable(config.stagedDatabase, ext.name);
           const names = [
             stagingName(config.prefixes.ext, t.target, ref.runId),
             ...(live?.parameters.snapshot_dt && live.parameters.snapshot_dt > ref.snapshotDt ? [] : [ext.name]),
           ];
           for (const name of names) {
-            if (location.partitionKeys.length > 0) await catalog.switchTables(config.database, [{ table: { ...ext, name }, partitions: location.partitions }]);
+            if (location.partitionKeys.length > 0)
+              await catalog.switchTables(config.stagedDatabase, [{ table: { ...ext, name }, partitions: location.partitions }]);
             // the run's staging name is new; ext_<t> exists exactly when the GetTable above found it
-            else await catalog.upsertTable(config.database, { ...ext, name }, { exists: name === ext.name && live !== undefined });
+            else await catalog.upsertTable(config.stagedDatabase, { ...ext, name }, { exists: name === ext.name && live !== undefined });
           }
           registered.push(t.target);
         } catch (err) {

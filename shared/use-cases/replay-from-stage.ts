@@ -27,7 +27,7 @@ export interface ReplayFromStageInput {
 export function replayFromStageReach(config: PipelineConfig): Grant[] {
   return union(
     ledgerReach(config),
-    [indexReach(config, 'glue', ['put']), catalogGrant(['getTable', 'upsertTable'], config.database, config.prefixes.ext)],
+    [indexReach(config, 'glue', ['put']), catalogGrant(['getTable', 'upsertTable'], config.stagedDatabase, config.prefixes.ext)],
     registerStagedTablesReach(config),
     buildBucketedTablesReach(config),
   );
@@ -73,7 +73,7 @@ export function makeReplayFromStage(deps: ReplayFromStageDeps) {
     const extDefs = new Map<string, TableDef>();
     if (input.fromStage === 'bucketed-tables') {
       for (const t of tables) {
-        const ext = await deps.catalog.getTable(deps.config.database, `${deps.config.prefixes.ext}${t}`);
+        const ext = await deps.catalog.getTable(deps.config.stagedDatabase, `${deps.config.prefixes.ext}${t}`);
         if (ext?.parameters.snapshot_dt !== input.snapshotDt) {
           throw new PipelineError(`${deps.config.prefixes.ext}${t} holds snapshot_dt=${ext?.parameters.snapshot_dt ?? 'nothing'}, not ${input.snapshotDt}`, {
             ...where,
@@ -103,7 +103,7 @@ export function makeReplayFromStage(deps: ReplayFromStageDeps) {
       await makeRegisterStagedTables(deps)({ jobName: 'replay', jobRunId: split.jobRunId, state: 'SUCCEEDED' });
     } else {
       for (const [t, ext] of extDefs)
-        await deps.catalog.upsertTable(deps.config.database, {
+        await deps.catalog.upsertTable(deps.config.stagedDatabase, {
           ...ext,
           name: stagingName(deps.config.prefixes.ext, t, ref.runId),
           parameters: { ...ext.parameters, run_id: ref.runId },

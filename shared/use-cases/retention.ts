@@ -18,10 +18,13 @@ export interface RetentionResult {
   objectsDeleted: number;
 }
 
+/** The databases whose tables point at the pipeline's data: the final one, and the staged one when ext_ live apart. */
+const databasesOf = (config: PipelineConfig) => [...new Set([config.database, config.stagedDatabase])];
+
 /** Every catalog table and partition location (protected), the ledgers (runs in flight), and the run folders under each dataset's split and bucketed bases (listed, deleted). */
 export function retentionReach(config: PipelineConfig): Grant[] {
   return union(
-    [catalogGrant(['listTables', 'getPartitions'], config.database, '')],
+    databasesOf(config).map((database) => catalogGrant(['listTables', 'getPartitions'], database, '')),
     ledgerReach(config, ['get', 'list']),
     Object.values(config.datasets).flatMap((d) => [
       storeGrant(['list', 'delete'], config.dataBucket, d.bucketedPrefix),
@@ -42,13 +45,14 @@ export function makeRetention(deps: RetentionDeps) {
     // 1. protected: what the catalog points at, and runs in flight
     const protectedFolders = new Set<string>();
     const runFolder = (key: string) => /^(.*\/snapshot_dt=[^/]+\/run_id=[^/]+\/)/.exec(key)?.[1];
-    for (const t of await catalog.listTables(config.database)) {
-      const locations = [t.location, ...(t.partitionKeys.length ? (await catalog.getPartitions(config.database, t.name)).map((p) => p.location) : [])];
-      for (const l of locations) {
-        const folder = l && runFolder(parseS3Uri(l).key);
-        if (folder) protectedFolders.add(folder);
+    for (const database of databasesOf(config))
+      for (const t of await catalog.listTables(database)) {
+        const locations = [t.location, ...(t.partitionKeys.length ? (await catalog.getPartitions(database, t.name)).map((p) => p.location) : [])];
+        for (const l of locations) {
+          const folder = l && runFolder(parseS3Uri(l).key);
+          if (folder) protectedFolders.add(folder);
+        }
       }
-    }
     const inFlight = new Set<string>();
     for (const dataset of Object.keys(config.datasets)) for (const l of await ledgers.list(dataset)) if (l.status === 'RUNNING') inFlight.add(l.runId);
 

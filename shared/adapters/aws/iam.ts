@@ -84,7 +84,12 @@ export function iamRequests(grants: readonly Grant[], r: AwsResources): IamReque
         else if (g.methods.includes('results'))
           add(['s3:GetObject'], [s3Object(wg.results.bucket, sampleKey(wg.results.prefix))], `${g.port}.results reads the result file`);
         for (const d of g.reads) {
-          addGlue(ATHENA_ACTIONS.read.glue, g.database, sampleTable(d.tablePrefix), `${g.port} query reads ${g.database}.${d.tablePrefix}*`);
+          addGlue(
+            ATHENA_ACTIONS.read.glue,
+            d.database ?? g.database,
+            sampleTable(d.tablePrefix),
+            `${g.port} query reads ${d.database ?? g.database}.${d.tablePrefix}*`,
+          );
           data(d, ATHENA_ACTIONS.read, `${g.port} query reads ${d.tablePrefix}* data`);
         }
         for (const d of g.writes) {

@@ -367,7 +367,7 @@ export class LocalQueryEngine implements QueryEngine {
     await fs.mkdir(out, { recursive: true });
     // an ER range groups by the key: it runs in sub-ranges (see KEYED_ROWS_PER_QUERY), appending to the same folders
     const ranges = step.er
-      ? await this.keyedRanges(step.database, step.sourceTable, step.fromBucket, step.toBucket)
+      ? await this.keyedRanges(step.sourceDatabase ?? step.database, step.sourceTable, step.fromBucket, step.toBucket)
       : [[step.fromBucket, step.toBucket] as const];
     for (const [fromBucket, toBucket] of ranges) {
       await this.db.run(

@@ -127,3 +127,17 @@ export function deploymentRefusals(o: MonitorOptions, deployment: MonitorDeploym
   }
   return out;
 }
+
+/**
+ * The database the count check reads a table's source in: --compare_database when set; else an ext_ source in the
+ * deployment's staged database when the monitor checks the deployment's own database (ext_ tables live there);
+ * else --database.
+ */
+export function sourceDatabaseOf(
+  o: Pick<MonitorOptions, 'compare_database' | 'database'>,
+  source: 'ext' | 'part',
+  deployment: { database: string; stagedDatabase: string },
+): string {
+  if (o.compare_database) return o.compare_database;
+  return source === 'ext' && o.database === deployment.database ? deployment.stagedDatabase : o.database;
+}

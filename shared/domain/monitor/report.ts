@@ -118,6 +118,7 @@ export function reportHeader(
   o: MonitorOptions,
   runId: string,
   generatedAt: Date,
+  compareDatabase = o.compare_database ?? o.database,
 ): Omit<MonitorReport, 'alerts' | 'tables' | 'alert_details' | 'bytes_scanned_total' | 'snapshot_dt' | 'newest_raw_snapshot_dt' | 'report_only'> {
   return {
     database: o.database,
@@ -125,7 +126,7 @@ export function reportHeader(
     bucket_count: o.bucket_count,
     generated_at: generatedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
     freshness_window_days: o.freshness_window_days,
-    compare: { enabled: o.count_check_enabled, type: o.compare_source_type, db: o.compare_database ?? o.database, tolerance_pct: o.count_tolerance_pct },
+    compare: { enabled: o.count_check_enabled, type: o.compare_source_type, db: compareDatabase, tolerance_pct: o.count_tolerance_pct },
     pk_column: o.pk_column,
     file_size_check: o.file_size_check,
     run_id: runId,

@@ -14,7 +14,14 @@
 import { randomUUID } from 'node:crypto';
 import { catalogGrant, storeGrant, union, type DataGrant, type Grant } from '../../domain/access.js';
 import type { PipelineConfig } from '../../domain/config.js';
-import { deploymentRefusals, parseMonitorOptions, type MonitorDefaults, type MonitorDeployment, type MonitorOptions } from '../../domain/monitor/options.js';
+import {
+  deploymentRefusals,
+  parseMonitorOptions,
+  sourceDatabaseOf,
+  type MonitorDefaults,
+  type MonitorDeployment,
+  type MonitorOptions,
+} from '../../domain/monitor/options.js';
 import type { MonitorQuery } from '../../domain/monitor/queries.js';
 import { PIPELINE_SOURCE } from '../../events/patterns.js';
 import type { DepsOf } from '../../deps.js';
@@ -45,13 +52,15 @@ export function dataMonitorReach(config: PipelineConfig, o: MonitorOptions): Gra
   const first = datasets[0]!;
   const partData: DataGrant[] = datasets.map((d) => ({ tablePrefix: prefixes.part, bucket, prefix: d.bucketedPrefix }));
   const sources: DataGrant[] = [...partData, ...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix }))];
+  // count queries run in the database their source is in (sourceDatabaseOf): --compare_database, or the staged database of ext_
+  const countDatabases = [...new Set((['ext', 'part'] as const).map((s) => sourceDatabaseOf(o, s, config)))].filter((d) => d !== o.database);
   return union(
     [storeGrant(['get'], bucket, `${first.bucketedPrefix}metadata/snapshot_dt.txt`), storeGrant(['list'], bucket, first.rawPrefix)],
     [catalogGrant(['listTables', 'getPartitions', 'addPartitions'], o.database, o.table_prefix)],
     datasets.map((d) => storeGrant(['list'], bucket, d.bucketedPrefix)),
     [storeGrant(['get', 'put', 'list'], o.report_bucket, o.report_prefix), indexReach(config, 'monitor')],
     [{ port: 'monitorEngine', methods: ['start', 'status', 'results'], database: o.database, reads: sources, writes: [], partitions: partData }],
-    o.compare_database ? [{ port: 'monitorEngine', methods: ['start'], database: o.compare_database, reads: sources, writes: [] }] : [],
+    countDatabases.map((database): Grant => ({ port: 'monitorEngine', methods: ['start'], database, reads: sources, writes: [] })),
     [{ port: 'notifier' }, { port: 'bus' }],
     retentionReach(config),
   );
@@ -88,7 +97,15 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 6)}`;
     logger.appendKeys({ run_id: runId, database: options.database, stage: 'data-monitor' });
-    const run: MonitorRun = { runId, startedAt: clock.now().toISOString(), options, trigger, tables: {}, finished: false };
+    const run: MonitorRun = {
+      runId,
+      startedAt: clock.now().toISOString(),
+      options,
+      trigger,
+      tables: {},
+      compareDatabase: sourceDatabaseOf(options, options.compare_source_type, config),
+      finished: false,
+    };
     const [metadata, newestRaw] = await Promise.all([readProcessedSnapshot(), newestRawSnapshot()]);
     Object.assign(run, { metadata, newestRaw });
     let tables = (await catalog.listTables(options.database, options.table_prefix)).filter(
@@ -113,7 +130,7 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
         name === 'scan'
           ? { kind: 'monitor-scan', database: o.database, table, pkColumn: o.pk_column, bucketCount: o.bucket_count }
           : name === 'count'
-            ? { kind: 'monitor-count', database: o.compare_database ?? o.database, table: t.sourceName! }
+            ? { kind: 'monitor-count', database: t.sourceDatabase ?? o.compare_database ?? o.database, table: t.sourceName! }
             : repairQuery(o, table, t);
       let record: QueryRecord;
       try {

@@ -5,7 +5,7 @@
  */
 import { parseS3Uri } from '../../domain/config.js';
 import { projectionOf } from '../../domain/monitor/checks.js';
-import type { MonitorOptions } from '../../domain/monitor/options.js';
+import { sourceDatabaseOf, type MonitorOptions } from '../../domain/monitor/options.js';
 import { discoverSnapshots } from '../../domain/snapshot.js';
 import type { DepsOf } from '../../deps.js';
 import type { TableDef } from '../../ports.js';
@@ -33,11 +33,9 @@ export function makeInspection(deps: InspectionDeps) {
     // the logical table name comes off the part_ prefix, not off --table_prefix (which may narrow it, e.g. part_ibe_)
     const base = def.name.slice(def.name.startsWith(config.prefixes.part) ? config.prefixes.part.length : o.table_prefix.length);
     // an ER table is compared with its part_ table (it has a row per part_ row)
-    state.sourceName = base.endsWith('_er')
-      ? `${config.prefixes.part}${base.slice(0, -3)}`
-      : o.compare_source_type === 'ext'
-        ? `${config.prefixes.ext}${base}`
-        : `${config.prefixes.part}${base}`;
+    const source = base.endsWith('_er') ? 'part' : o.compare_source_type;
+    state.sourceName = base.endsWith('_er') ? `${config.prefixes.part}${base.slice(0, -3)}` : `${config.prefixes[source]}${base}`;
+    state.sourceDatabase = sourceDatabaseOf(o, source, config);
     try {
       const { bucket, key } = parseS3Uri(def.location);
       const listing = await store.list(bucket, key, { delimiter: '/' });

@@ -44,7 +44,7 @@ export async function buildReport(deps: ReportDeps, run: MonitorRun): Promise<Mo
   for (const [name, t] of Object.entries(run.tables).sort(([a], [b]) => a.localeCompare(b))) tables.push(tableReport(name, t, run, history, now));
   const alertDetails = [...freshness.alerts, ...tables.flatMap((t) => t.alerts)];
   return {
-    ...reportHeader(o, run.runId, now),
+    ...reportHeader(o, run.runId, now, run.compareDatabase),
     alerts: alertDetails.map(alertLine),
     tables,
     snapshot_dt: freshness.snapshotDt,
@@ -82,14 +82,14 @@ function tableReport(name: string, t: TableState, run: MonitorRun, history: Moni
         scan.rows,
         countSrc === undefined
           ? undefined
-          : { count: countSrc, name: `${o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` },
+          : { count: countSrc, name: `${t.sourceDatabase ?? o.compare_database ?? o.database}.${t.sourceName}`, partName: `${o.database}.${name}` },
         o.count_tolerance_pct,
       )
     : { alerts: [] as Alert[], diffPct: undefined };
   alerts.push(...counts.alerts);
   // buckets no key falls in (a small table's) are reported, not e-mailed; the count against another table proves nothing is lost
   // (named without its database: the message is the same in every deployment)
-  const countedAgainst = t.sourceName !== name || (o.compare_database ?? o.database) !== o.database ? t.sourceName : undefined;
+  const countedAgainst = t.sourceName !== name || (t.sourceDatabase ?? o.compare_database ?? o.database) !== o.database ? t.sourceName : undefined;
   const emptyBuckets = missingButEmpty(parts, { diffPct: counts.diffPct, source: countedAgainst });
   if (emptyBuckets)
     alerts.splice(

@@ -15,6 +15,8 @@ export interface QueryRecord {
 export interface TableState {
   def?: TableDef;
   sourceName?: string;
+  /** The database sourceName is counted in (sourceDatabaseOf). */
+  sourceDatabase?: string;
   s3Buckets: number[];
   catalog: PartitionDef[];
   files: Array<{ key: string; size: number }>;
@@ -31,6 +33,8 @@ export interface MonitorRun {
   metadata?: string;
   newestRaw?: string;
   tables: Record<string, TableState>;
+  /** The database the count check reads its sources in, for the report (sourceDatabaseOf of compare_source_type). */
+  compareDatabase?: string;
   finished: boolean;
   reportUri?: string;
 }
