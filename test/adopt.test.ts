@@ -136,6 +136,46 @@ describe('the package that creates its resources', () => {
   });
 });
 
+describe('the package with a separate staged database (stagedGlueDatabase, the current STAGED_DB)', () => {
+  const STAGED = 'existing_staged_example';
+  let staging: Template;
+  beforeAll(() => {
+    staging = packaged('dev', { stagedGlueDatabase: STAGED }).template;
+  }, 600_000);
+
+  test('every function reads it from STAGED_GLUE_DATABASE; the default package sets it empty and names no StagedGlueDatabase', () => {
+    const env = (t: Template, fn: string): Record<string, Json> => (t.Resources[`${cap(fn)}LambdaFunction`] as Json).Properties.Environment.Variables;
+    for (const fn of FUNCTIONS) {
+      expect({ fn, staged: env(staging, fn).STAGED_GLUE_DATABASE }).toEqual({ fn, staged: STAGED });
+      expect({ fn, staged: env(created, fn).STAGED_GLUE_DATABASE }).toEqual({ fn, staged: '' });
+    }
+    expect(JSON.stringify(created)).not.toContain('StagedGlueDatabase');
+    expect(JSON.stringify(staging)).not.toContain('StagedGlueDatabase');
+    // nothing created for it: it exists already
+    expect(ofType(staging, 'AWS::Glue::Database')).toHaveLength(1);
+  });
+
+  test('the ext_ tables are granted in the staged database only, the final tables in the created one only', () => {
+    const resolved = resolveIntrinsics(staging, staging.Resources, { stackName: 'flywheel-dev' }) as Record<string, Json>;
+    const resources = JSON.stringify(
+      Object.values(resolved)
+        .filter((r) => r.Type === 'AWS::IAM::Role')
+        .map((r) => r.Properties.Policies),
+    );
+    const arns = [...resources.matchAll(/arn:aws:glue:[^"]*:table\/([a-z0-9_]+)\/([a-z_]*)\*/g)].map(([, db, prefix]) => `${db}/${prefix}*`);
+    expect(arns.filter((a) => a.includes('/ext_'))).not.toHaveLength(0);
+    expect([...new Set(arns.filter((a) => a.includes('/ext_')))]).toEqual([`${STAGED}/ext_*`]);
+    expect(arns.filter((a) => /\/(part|bucketed)_/.test(a)).every((a) => !a.startsWith(`${STAGED}/`))).toBe(true);
+  });
+
+  test.each(FUNCTIONS)('function %s: every call of its code is allowed, and nothing more', async (fn) => {
+    const stack = new Stack(staging, 'dev');
+    const r = await checkRole(stack, `${cap(fn)}IamRoleLambdaExecution`, functionRequests(stack, fn));
+    expect(r.denied).toEqual([]);
+    expect(r.unused).toEqual([]);
+  });
+});
+
 describe('the template rewrite (serverless-adopt.cjs)', () => {
   const template = {
     Conditions: { OnlyTheBucket: { 'Fn::Equals': ['a', 'a'] }, AlsoTheJob: { 'Fn::Equals': ['a', 'b'] } },

@@ -120,7 +120,13 @@ describe('bin.mjs in a clean clone', () => {
 
     // an edit: the next run rebuilds and runs it
     const cli = path.join(clone, 'shared/local/cli.ts');
-    writeFileSync(cli, readFileSync(cli, 'utf8').replace("'print ID<TAB>bucket for each id (the shared bucket function)'", "'print each id with its bucket'"));
+    writeFileSync(
+      cli,
+      readFileSync(cli, 'utf8').replace(
+        "'print ID<TAB>bucket for each id (the shared bucket function, among FLYWHEEL_BUCKET_COUNT buckets, default 256)'",
+        "'print each id with its bucket'",
+      ),
+    );
     expect(checkCli(cache, clone)).toEqual({ stale: 'shared/local/cli.ts changed' });
     const help = await flywheel(clone, ['bucket', '--help']);
     expect(help.stdout).toContain('print each id with its bucket');

@@ -17,6 +17,11 @@
  *   adopted data bucket the plugin removes that function before anything is compiled, and the template is the one
  *   a stack that creates its buckets always had.
  * Nothing adopted is in the template, so nothing adopted is deleted or changed by `osls remove` or by an update.
+ *
+ * The stage param `stagedGlueDatabase` names an existing Glue database for the ext_ tables (the current system's
+ * STAGED_DB; '' = the one database). serverless.yml names it `${StagedGlueDatabase}` in the statements of the ext_
+ * tables; the plugin makes that the staged database's name, or `${GlueDatabase}` when there is none (then adopted
+ * or created like every reference to it), and drops the resources a statement then lists twice.
  * CommonJS because osls `require`s plugins and variable files.
  */
 'use strict';
@@ -149,6 +154,42 @@ function notificationResource(functionLogicalId, bucket) {
   };
 }
 
+/** The pseudo logical id serverless.yml names the staged database by (never a resource). */
+const STAGED_DATABASE = 'StagedGlueDatabase';
+
+/**
+ * The template with every `StagedGlueDatabase` reference made the staged database's name (`staged`), or the
+ * GlueDatabase resource when there is none; then every IAM statement's resource list without repeats.
+ */
+function stagedInTemplate(template, staged) {
+  // the Fn::Sub placeholders `${StagedGlueDatabase}` and `${GlueDatabase}`, written as template strings
+  const sub = (s) => s.split(`\${${STAGED_DATABASE}}`).join(staged ?? `\${GlueDatabase}`);
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === 'Ref' && v.Ref === STAGED_DATABASE) return staged ?? { Ref: 'GlueDatabase' };
+    if (keys.length === 1 && keys[0] === 'Fn::Sub') {
+      const arg = v['Fn::Sub'];
+      if (typeof arg === 'string') return { 'Fn::Sub': sub(arg) };
+      return { 'Fn::Sub': [sub(arg[0]), walk(arg[1] ?? {})] };
+    }
+    const out = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    // a statement naming both databases names one twice when they are the same
+    if (Array.isArray(out.Resource) && out.Effect) {
+      const seen = new Set();
+      out.Resource = out.Resource.filter((r) => {
+        const key = JSON.stringify(r);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+    }
+    return out;
+  };
+  return walk(template);
+}
+
 class AdoptExisting {
   constructor(serverless) {
     this.serverless = serverless;
@@ -172,8 +213,15 @@ class AdoptExisting {
 
   adopt() {
     const names = this.names();
-    if (Object.keys(names).length === 0) return;
     const provider = this.serverless.service.provider;
+    let staged;
+    try {
+      staged = adopted('database', 'stagedGlueDatabase', this.serverless.service.custom?.stagedGlueDatabase);
+    } catch (e) {
+      throw new this.serverless.classes.Error(String(e.message ?? e));
+    }
+    provider.compiledCloudFormationTemplate = stagedInTemplate(provider.compiledCloudFormationTemplate, staged);
+    if (Object.keys(names).length === 0) return;
     const template = provider.compiledCloudFormationTemplate;
     if (names.DataBucket) {
       const fnId = this.provider.naming.getLambdaLogicalId(NOTIFICATION_FUNCTION);
@@ -197,7 +245,11 @@ AdoptExisting.dataBucketName = async ({ resolveVariable }) =>
 AdoptExisting.glueDatabase = async ({ resolveVariable }) =>
   adopted('database', 'existingGlueDatabase', await param(resolveVariable, 'existingGlueDatabase')) ?? (await resolveVariable('param:glueDatabase'));
 
+AdoptExisting.stagedGlueDatabase = async ({ resolveVariable }) =>
+  adopted('database', 'stagedGlueDatabase', await param(resolveVariable, 'stagedGlueDatabase')) ?? '';
+
 AdoptExisting.adoptInTemplate = adoptInTemplate;
+AdoptExisting.stagedInTemplate = stagedInTemplate;
 AdoptExisting.adoptedNames = adoptedNames;
 AdoptExisting.ADOPTABLE = ADOPTABLE;
 AdoptExisting.NOTIFICATION_FUNCTION = NOTIFICATION_FUNCTION;

@@ -339,6 +339,42 @@ test(
 );
 
 test(
+  'with a separate staged database, the build step runs in the final database and reads ext_ by its qualified name',
+  async () => {
+    const STAGED = 'flywheel_staged';
+    await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: STAGED } }));
+    await trino!.query(
+      `CREATE TABLE hive.${STAGED}.ext_src2 WITH (format = 'PARQUET', external_location = 's3://${LAKE}/ext_src2/') AS SELECT * FROM hive.${DB}.ext_src WHERE id_bucket < 50`,
+    );
+    const steps = buildStepsFor({
+      database: DB,
+      table: 'src2',
+      extTable: 'ext_src2',
+      extDatabase: STAGED,
+      partStaging: 'part_src2',
+      columns: [
+        { name: 'customer_user_id', type: 'string' },
+        { name: 'v', type: 'string' },
+      ],
+      partLocation: `s3://${LAKE}/part_src2/`,
+      bucketCount: BUCKETS,
+      partitionsPerQuery: 100,
+    });
+    expect(renderAthenaStep(steps[0]!)).toContain(`FROM "${STAGED}"."ext_src2" WHERE`);
+    for (const step of steps) {
+      const id = await open.start(step, token(`staged-step-${step.fromBucket}`));
+      expect(await final(open, id)).toMatchObject({ state: 'SUCCEEDED' });
+    }
+    // the part_ table is the final database's, and holds every row of the staged ext_
+    const { rows } = await trino!.query(`SELECT (SELECT count(*) FROM hive.${DB}.part_src2), (SELECT count(*) FROM hive.${STAGED}.ext_src2)`);
+    expect(Number(rows[0]![0])).toBeGreaterThan(0);
+    expect(rows[0]![0]).toBe(rows[0]![1]);
+    await expect(glue.send(new GetTableCommand({ DatabaseName: STAGED, Name: 'part_src2' }))).rejects.toThrow();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
   'DDL is Hive: double-quoted identifiers are a parse error, backticks register partitions in the Glue catalog',
   async () => {
     const location = (n: number) => `s3://${LAKE}/part_src/id_bucket=${n}/`;

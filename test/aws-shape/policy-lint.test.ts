@@ -29,9 +29,11 @@ const venvBin = path.join(root, '.venv', 'bin');
 const CFN_LINT = path.join(venvBin, 'cfn-lint');
 const PYTHON = path.join(venvBin, 'python');
 const SETUP = 'node test/aws-shape/python-env.mjs';
-// dev-adopt: the dev stack adopting an existing data bucket, analysis bucket and Glue database (serverless-adopt.cjs)
-const STAGES = ['dev', 'prod', 'dev-adopt'] as const;
+// dev-adopt: the dev stack adopting an existing data bucket, analysis bucket and Glue database (serverless-adopt.cjs);
+// dev-staged: the dev stack with a separate staged database for the ext_ tables (stagedGlueDatabase)
+const STAGES = ['dev', 'prod', 'dev-adopt', 'dev-staged'] as const;
 type Stage = (typeof STAGES)[number];
+const STAGED_DATABASE = 'existing_staged_example';
 const TOOLS = ['cfn-lint', 'parliament'] as const;
 type Tool = (typeof TOOLS)[number];
 
@@ -89,7 +91,12 @@ function readAccepted(stateFile: string): { accepted: Accepted[]; acceptedErrors
 const packaged = {} as Record<Stage, Packaged>;
 
 function packageStage(stage: Stage): Packaged {
-  const { dir } = stage === 'dev-adopt' ? packageOnce('dev', 'adopt') : packageOnce(stage);
+  const { dir } =
+    stage === 'dev-adopt'
+      ? packageOnce('dev', 'adopt')
+      : stage === 'dev-staged'
+        ? packageOnce('dev', { stagedGlueDatabase: STAGED_DATABASE })
+        : packageOnce(stage);
   const templateFile = path.join(dir, 'cloudformation-template-update-stack.json');
   return { dir, templateFile, template: JSON.parse(readFileSync(templateFile, 'utf8')) as Template, ...readAccepted(path.join(dir, 'serverless-state.json')) };
 }
@@ -185,7 +192,7 @@ function statementLabel(entry: PolicyDocumentEntry, index: number | null): strin
 
 const policies = {} as Record<Stage, PolicyDocumentEntry[]>;
 const policiesOf = (stage: Stage): PolicyDocumentEntry[] =>
-  (policies[stage] ??= listPolicyDocuments(packaged[stage].template, { stackName: `flywheel-${stage.replace(/-adopt$/, '')}` }));
+  (policies[stage] ??= listPolicyDocuments(packaged[stage].template, { stackName: `flywheel-${stage.replace(/-(adopt|staged)$/, '')}` }));
 
 function runParliament(stage: Stage): Finding[] {
   const entries = policiesOf(stage);

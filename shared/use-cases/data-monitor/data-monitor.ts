@@ -51,16 +51,27 @@ export function dataMonitorReach(config: PipelineConfig, o: MonitorOptions): Gra
   const datasets = Object.values(config.datasets);
   const first = datasets[0]!;
   const partData: DataGrant[] = datasets.map((d) => ({ tablePrefix: prefixes.part, bucket, prefix: d.bucketedPrefix }));
-  const sources: DataGrant[] = [...partData, ...datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix }))];
+  const extData: DataGrant[] = datasets.map((d) => ({ tablePrefix: prefixes.ext, bucket, prefix: d.splitPrefix }));
   // count queries run in the database their source is in (sourceDatabaseOf): --compare_database, or the staged database of ext_
-  const countDatabases = [...new Set((['ext', 'part'] as const).map((s) => sourceDatabaseOf(o, s, config)))].filter((d) => d !== o.database);
+  const [extDb, partDb] = [sourceDatabaseOf(o, 'ext', config), sourceDatabaseOf(o, 'part', config)];
+  const sourcesIn = (database: string): DataGrant[] => [...(partDb === database ? partData : []), ...(extDb === database ? extData : [])];
+  const countDatabases = [...new Set([extDb, partDb])].filter((d) => d !== o.database);
   return union(
     [storeGrant(['get'], bucket, `${first.bucketedPrefix}metadata/snapshot_dt.txt`), storeGrant(['list'], bucket, first.rawPrefix)],
     [catalogGrant(['listTables', 'getPartitions', 'addPartitions'], o.database, o.table_prefix)],
     datasets.map((d) => storeGrant(['list'], bucket, d.bucketedPrefix)),
     [storeGrant(['get', 'put', 'list'], o.report_bucket, o.report_prefix), indexReach(config, 'monitor')],
-    [{ port: 'monitorEngine', methods: ['start', 'status', 'results'], database: o.database, reads: sources, writes: [], partitions: partData }],
-    countDatabases.map((database): Grant => ({ port: 'monitorEngine', methods: ['start'], database, reads: sources, writes: [] })),
+    [
+      {
+        port: 'monitorEngine',
+        methods: ['start', 'status', 'results'],
+        database: o.database,
+        reads: [...new Set([...partData, ...sourcesIn(o.database)])],
+        writes: [],
+        partitions: partData,
+      },
+    ],
+    countDatabases.map((database): Grant => ({ port: 'monitorEngine', methods: ['start'], database, reads: sourcesIn(database), writes: [] })),
     [{ port: 'notifier' }, { port: 'bus' }],
     retentionReach(config),
   );
