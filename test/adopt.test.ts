@@ -4,12 +4,17 @@
  * created ones were named (IAM, environment, routes, jobs, crawlers, workgroups), and turns on the adopted data
  * bucket's EventBridge delivery with a custom resource; the package without them has none of that.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { FUNCTION_REACH } from '../shared/composition/function-reach.js';
 import type { FunctionName } from '../shared/events/patterns.js';
 import { checkRole, functionRequests, jobRequests, Stack } from './iam/check.js';
 import { resolveIntrinsics, type Template } from './support/cfn-resolve.js';
 import { ADOPTED, packaged } from './support/packaged.js';
+import { readZip } from './support/zip.js';
 
 type Json = any; // CloudFormation is untyped JSON; the assertions say what each part must be.
 
@@ -103,6 +108,32 @@ describe('the package adopting an existing data bucket, analysis bucket and Glue
     // invoked by CloudFormation alone: no schedule, no rule, no asynchronous retries
     const targets = JSON.stringify(ofType(adopting, 'AWS::Events::Rule'));
     expect(targets).not.toContain('BucketEventBridgeLambdaFunction');
+  });
+
+  test('the bucketEventBridge bundle is one small ESM file without DuckDB; it loads, and drops an event that is no CloudFormation request', () => {
+    const [entry, ...more] = readZip(readFileSync(path.join(packaged('dev', 'adopt').dir, 'bucketEventBridge.zip')));
+    expect([entry!.name, more]).toEqual(['services/bucket-event-bridge/handler.mjs', []]);
+    expect(entry!.data.length).toBeLessThan(1_000_000);
+    expect(entry!.data.toString('utf8')).not.toMatch(/@duckdb\/|DuckDB(Instance|Connection)|node-api\.node/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'flywheel-bucket-event-bridge-'));
+    try {
+      const file = path.join(dir, 'handler.mjs');
+      writeFileSync(file, entry!.data);
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { handler } = await import(${JSON.stringify(file)}); console.log(JSON.stringify(await handler({ bogus: 1 }, { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 }) ?? null));`,
+        ],
+        { env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' }, encoding: 'utf8', timeout: 20_000 },
+      );
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(run.stdout.trim().split('\n').at(-1)).toBe('null');
+      expect(`${run.stdout}${run.stderr}`).toMatch(/"invalid event rejected"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.each(FUNCTIONS)('function %s: every call of its code is allowed on the adopted resources', async (fn) => {

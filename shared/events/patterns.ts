@@ -51,7 +51,8 @@ export const SCHEDULES: Array<{ name: string; fn: FunctionName; rate: string }> 
   { name: 'snapshot-discovery', fn: 'snapshotTrigger', rate: 'cron(0 6 * * ? *)' },
   { name: 'reconciler', fn: 'reconciler', rate: 'rate(15 minutes)' },
   { name: 'data-monitor', fn: 'dataMonitor', rate: 'cron(0 7 * * ? *)' },
-  // 4 executions a day, every 6 hours (shared/domain/chargebacks.ts says what each covers)
+  // 4 executions a day, every 6 hours (shared/domain/chargebacks.ts says what each covers): the default of the stage
+  // parameter chargebacksSchedule; the local bus routes by name only, so a deployment's own schedule changes nothing here
   { name: 'chargebacks', fn: 'chargebacks', rate: 'cron(30 0,6,12,18 * * ? *)' },
   { name: 'cleanrooms-report', fn: 'cleanroomsReport', rate: 'cron(0 8 * * ? *)' },
 ];

@@ -69,12 +69,6 @@ const LATE = '_test/late/part-late.parquet';
 const KEPT = '_test/kept/';
 /** A consolidated file of DAY_NONE from before its partition went missing (e.g. the landing table re-created, not yet re-crawled). */
 const PREVIOUS_DAY_NONE = `${CONSOLIDATED}${dayPartition(DAY_NONE)}part-previous.snappy.parquet`;
-/**
- * What the twin writes beyond the landing's columns: consolidateDay reads `landing/chargebacks/year=/month=/day=/*.parquet`
- * with DuckDB's hive partitioning on (its default for such paths), so the folder's year, month and day become columns of
- * every consolidated file. Spark writes the landing's columns only. A twin defect (see the report); [] once it is fixed.
- */
-
 interface S3Event {
   'detail-type': string;
   detail: { object: { key: string } };
