@@ -926,6 +926,16 @@ export async function startAthenaFacade(options: FacadeOptions): Promise<AthenaF
       if (!FINAL.has(x.exec.state)) {
         x.cancelRequested = true;
         if (x.exec.trinoQueryId) await trino.kill(x.exec.trinoQueryId);
+        // Trino ignores the cancel of a query its dispatcher is still creating (a loaded machine): repeated each second
+        // until the execution ends, for a minute at most, beside the answer (Athena answers at once too)
+        track(
+          (async () => {
+            for (let i = 0; i < 60 && !FINAL.has(x.exec.state); i++) {
+              await Promise.race([x.done, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+              if (!FINAL.has(x.exec.state) && x.exec.trinoQueryId) await trino.kill(x.exec.trinoQueryId).catch(() => undefined);
+            }
+          })(),
+        );
       }
       return {};
     },
