@@ -28,7 +28,7 @@ import { recordRun } from './run-metrics.js';
 import { claimOnce } from './json-document.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { makeLiveSwitch, type LiveSwitchDeps } from './live-switch.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../domain/map-limit.js';
 
 interface QueryRef extends RunRef {
   table: string;

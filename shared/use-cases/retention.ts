@@ -10,7 +10,7 @@ import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js
 import { parseS3Uri, type PipelineConfig } from '../domain/config.js';
 import type { DepsOf } from '../deps.js';
 import { ledgerReach, makeLedgerStore } from './ledger-store.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../domain/map-limit.js';
 
 export interface RetentionResult {
   kept: string[];

@@ -18,7 +18,7 @@ import type { DepsOf } from '../deps.js';
 import type { ObjectInfo } from '../ports.js';
 import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../domain/map-limit.js';
 
 export interface StartRunInput {
   dataset: string;

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { StoreMethod } from '../../domain/access.js';
 import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
-import { mapLimit } from '../../use-cases/map-limit.js';
+import { mapLimit } from '../../domain/map-limit.js';
 
 /**
  * The IAM actions behind each method: on the object (`copy`: the destination; its source needs `get`),

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { PreconditionFailedError, type Listing, type ObjectCopy, type ObjectInfo, type ObjectStore } from '../../ports.js';
-import { mapLimit } from '../../use-cases/map-limit.js';
+import { mapLimit } from '../../domain/map-limit.js';
 
 const md5 = (body: Uint8Array) => createHash('md5').update(body).digest('hex');
 const TMP = '.flywheel-tmp-';

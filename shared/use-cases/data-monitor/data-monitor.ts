@@ -26,7 +26,7 @@ import type { MonitorQuery } from '../../domain/monitor/queries.js';
 import { PIPELINE_SOURCE } from '../../events/patterns.js';
 import type { DepsOf } from '../../deps.js';
 import { claimOnce, updateJson } from '../json-document.js';
-import { mapLimit } from '../map-limit.js';
+import { mapLimit } from '../../domain/map-limit.js';
 import { indexReach } from '../ledger-store.js';
 import { makeRetention, retentionReach, type RetentionDeps } from '../retention.js';
 import { makeInspection, type InspectionDeps } from './inspect.js';

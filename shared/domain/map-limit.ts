@@ -1,4 +1,4 @@
-/** Maps with at most `limit` promises in flight. */
+/** Maps with at most `limit` promises in flight: pure (no I/O of its own), so the domain, use cases and adapters share it. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
