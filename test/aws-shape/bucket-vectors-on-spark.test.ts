@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describeFailure, ROOT, runGlueOnSpark, type SparkRun } from './spark/glue-spark.js';
 import { startMoto, type MotoServer } from './moto-server.js';
+import { INVALID_UTF8_HEX } from '../fixtures/invalid-utf8-keys.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
 const VECTORS_FILE = `${ROOT}test/fixtures/bucket-vectors.json`;
@@ -20,26 +21,7 @@ const BEFORE =
 const CURRENT =
   "CAST(CASE WHEN `k` IS NULL THEN 0 ELSE aggregate(split(decode(CAST(`k` AS BINARY), 'ISO-8859-1'), ''), 0, (acc, ch) -> CAST((acc * 31 + ascii(ch)) % 256 AS INT)) END AS INT)";
 /** Stored bytes (hex) that are not valid UTF-8: lone continuation, overlong, truncated, surrogate, > U+10FFFF, 0xFF; then valid ones. */
-const RAW_KEYS = [
-  '80',
-  'C0AF',
-  'E282',
-  'F09F98',
-  'F09F9841',
-  'EDA080',
-  'F4908080',
-  'FF',
-  'FE41',
-  '61FF62',
-  '6162E2',
-  'E28241',
-  'F0',
-  'C3',
-  '41C3',
-  '616263',
-  'C3A9',
-  'F09F9880',
-];
+const RAW_KEYS = [...INVALID_UTF8_HEX, '616263', 'C3A9', 'F09F9880'];
 const HOSTILE_COLUMN = 'cust`id; DROP --';
 
 const bucketOfBytes = (hex: string): number => (hex.match(/../g) ?? []).reduce((acc, h) => (acc * 31 + Number.parseInt(h, 16)) % 256, 0);

@@ -25,6 +25,7 @@ import { makeStartSnapshotRun } from '../../shared/use-cases/snapshot-trigger.js
 import { describeFailure, inputRecords, runGlueOnSpark, type SparkRun, type TaskReport } from './spark/glue-spark.js';
 import { sdkConfig, startMoto, type MotoServer } from './moto-server.js';
 import { downloadObjects, listObjects, queryRows, readParquet, walk } from './s3-files.js';
+import { INVALID_UTF8_HEX } from '../fixtures/invalid-utf8-keys.js';
 
 const HOOK_TIMEOUT_MS = 1_800_000;
 const SNAPSHOT = '2025-10-31';
@@ -36,28 +37,7 @@ const BUCKET = 'data';
 const KEY = 'customer_user_id';
 
 /** Raw key bytes (hex) for the invalid-UTF-8 run: lone continuation, overlong, truncated sequences, a surrogate, > U+10FFFF, 0xFF, and valid keys. */
-const RAW_KEYS: Array<string | null> = [
-  '80',
-  'C0AF',
-  'E282',
-  'F09F98',
-  'F09F9841',
-  'EDA080',
-  'F4908080',
-  'FF',
-  'FE41',
-  '61FF62',
-  '6162E2',
-  'E28241',
-  'F0',
-  'C3',
-  '41C3',
-  '616263',
-  '5A6FC3AB2D3530',
-  'F09F9880',
-  '',
-  null,
-];
+const RAW_KEYS: Array<string | null> = [...INVALID_UTF8_HEX, '616263', '5A6FC3AB2D3530', 'F09F9880', '', null];
 const RAW_RUN = 'r-raw-keys';
 const RAW_PREFIX = 'evidence/raw-keys/';
 
