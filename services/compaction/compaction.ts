@@ -6,26 +6,27 @@ import { parseEvent } from '../../shared/events/parse-event.js';
 import { s3RecordAsObjectCreated } from '../../shared/events/patterns.js';
 import { landingMarkerOf } from '../../shared/events/ready-markers.js';
 import { GlueJobStateChangeSchema } from '../../shared/events/schemas.js';
-import { maintenanceJobReach, makeCompaction } from '../../shared/use-cases/compaction.js';
+import { compactionReach, makeCompaction, type MarkerCreation } from '../../shared/use-cases/compaction.js';
 
 /** `aws lambda invoke` / `npx flywheel compact`: compact this dataset's raw landing of this snapshot. */
 const ManualCompactionSchema = z.object({ dataset: z.string().min(1), snapshotDt: z.string().min(1) }).strict();
 const CompactionEventSchema = z.union([S3EventNotificationEventBridgeSchema, S3Schema, GlueJobStateChangeSchema, ManualCompactionSchema]);
 
 /** What this function may do through the ports: its use cases' reach (test/iam proves its role allows it). */
-export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'compaction');
+export const reach = (i: ReachInputs) => compactionReach(i.config);
 
 export function makeCompactionHandler(deps: Deps) {
   const jobs = makeCompaction(deps);
 
   /** The compaction a created object starts: the raw landing's ready marker of a dataset with compaction on, or nothing. */
-  async function fromObject(bucket: string, key: string) {
+  async function fromObject(bucket: string, key: string, sequencer?: string) {
     const landing = landingMarkerOf(deps.config, key);
     if (bucket !== deps.config.dataBucket || !landing) {
       deps.logger.info('object is not the ready marker of a raw landing with compaction on (<landing prefix>snapshot_dt=D/<marker>); ignored', { bucket, key });
       return undefined;
     }
-    return jobs.startCompaction(landing.ds, landing.snapshotDt);
+    const creation: MarkerCreation | undefined = sequencer ? { key, sequencer } : undefined;
+    return jobs.startCompaction(landing.ds, landing.snapshotDt, creation);
   }
 
   return async function compaction(event: unknown): Promise<unknown> {
@@ -40,15 +41,15 @@ export function makeCompactionHandler(deps: Deps) {
           deps.logger.info('S3 notification record is not an object creation with a readable key; ignored', { event_name: r.eventName, key: r.s3.object.key });
           continue;
         }
-        const job = await fromObject(created.detail.bucket.name, created.detail.object.key);
+        const job = await fromObject(created.detail.bucket.name, created.detail.object.key, r.s3.object.sequencer);
         if (job) started.push(job);
       }
       return started;
     }
     if ('source' in e && e.source === 'aws.glue') return jobs.onJobFinished((e as z.output<typeof GlueJobStateChangeSchema>).detail);
     if ('source' in e) {
-      const { bucket, object } = e.detail as { bucket: { name: string }; object: { key: string } };
-      return fromObject(bucket.name, object.key);
+      const { bucket, object } = e.detail as { bucket: { name: string }; object: { key: string; sequencer?: string } };
+      return fromObject(bucket.name, object.key, object.sequencer);
     }
     const ds = deps.config.datasets[e.dataset];
     if (!ds) {

@@ -23,7 +23,11 @@ export function ledgerReach(config: PipelineConfig, methods: StoreMethod[] = ['g
 }
 
 /** The lookup objects of one kind under the index prefix (Glue job runs, Athena queries, maintenance jobs, monitor queries, replay requests). */
-export function indexReach(config: PipelineConfig, kind: 'glue' | 'athena' | 'jobs' | 'monitor' | 'replays', methods: StoreMethod[] = ['get', 'put']): Grant {
+export function indexReach(
+  config: PipelineConfig,
+  kind: 'glue' | 'athena' | 'jobs' | 'monitor' | 'replays' | 'compactions',
+  methods: StoreMethod[] = ['get', 'put'],
+): Grant {
   return storeGrant(methods, config.dataBucket, `${config.indexPrefix}${kind}/`);
 }
 

@@ -624,16 +624,19 @@ describe('compaction and chargebacks under their roles', () => {
       expect(takeAlerts()).toEqual([]);
 
       const landing = sample('s3-object-created.raw-landing.json');
+      const created = objectCreated(landing.detail.object.key as string);
       const record = await invoke<{ job: string; jobName: string; jobRunId: string; args: Record<string, string> }>(
         'compaction',
         makeCompactionHandler,
-        objectCreated(landing.detail.object.key as string),
+        created,
       );
       expect(record).toMatchObject({
         job: 'compaction',
         jobName: stack.env('compaction').COMPACTION_JOB_NAME,
         args: { DATASET: 'addressable', SNAPSHOT_DT: SNAPSHOT },
       });
+      // the same creation delivered again (same sequencer): its claim, put with If-None-Match under the role, holds
+      expect(await invoke('compaction', makeCompactionHandler, { ...created, id: randomUUID() })).toBeUndefined();
       const succeeded = await invoke(
         'compaction',
         makeCompactionHandler,

@@ -8,6 +8,7 @@ import { ADDRESSABLE, INFOBASE } from '../../shared/domain/config.js';
 import { compactedFileCount, compactionGroups } from '../../shared/domain/compaction.js';
 import { generateSampleLake } from '../../shared/local/sample-lake.js';
 import { generateLanding } from '../../shared/local/sample-lake.js';
+import { makeCompaction } from '../../shared/use-cases/compaction.js';
 import { makeLedgerStore } from '../../shared/use-cases/ledger-store.js';
 import { count, deliver, open, outbox } from './harness.js';
 
@@ -85,6 +86,50 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
     expect(groups.map((g) => [g.folder, g.keys.length, g.bytes, g.fileCount])).toEqual([['T/', 10, 300, 3]]);
     expect(ignored).toEqual(['_SUCCESS']);
     expect(compactedFileCount(1, 256)).toBe(1);
+  });
+
+  test('one compaction per creation of the marker: repeated deliveries (EventBridge or the S3 record of it) start nothing more', async () => {
+    const home = await rawHome(500);
+    const rt = await open(home);
+    try {
+      const created = event('s3-object-created.raw-landing.json');
+      const records = event('s3-notification.records.json');
+      // the same creation as an S3 → Lambda record: same key (URL-encoded there) and sequencer
+      const record = records.Records[0];
+      record.s3.object.key = encodeURIComponent(created.detail.object.key).replaceAll('%2F', '/');
+      record.s3.object.sequencer = created.detail.object.sequencer;
+      await deliver(rt, created, { ...created, id: 'redelivered' });
+      rt.bus.invoke('compaction', records);
+      await rt.bus.drain();
+      const runs = () => rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change' && e.detail.jobName === 'flywheel-local-compaction');
+      expect(runs().map((e) => e.detail.state)).toEqual(['SUCCEEDED']);
+      expect(readFileSync(path.join(home, 'logs', 'flywheel.jsonl'), 'utf8')).toContain('already started its compaction (a repeated delivery)');
+      // an operator's direct invocation always starts
+      rt.bus.invoke('compaction', { dataset: 'addressable', snapshotDt: SNAPSHOT });
+      await rt.bus.drain();
+      expect(runs()).toHaveLength(2);
+    } finally {
+      rt.close();
+    }
+  });
+
+  test('a compaction that could not start gives its claim back: the retried delivery starts it', async () => {
+    const home = await rawHome(200);
+    const rt = await open(home);
+    try {
+      const creation = { key: `${RAW}snapshot_dt=${SNAPSHOT}/_SUCCESS`, sequencer: '00617F0829932A0F11' };
+      const refusing = makeCompaction({
+        ...rt.deps,
+        jobs: { ...rt.deps.jobs, startJob: async () => Promise.reject(new Error('ConcurrentRunsExceededException: injected')) },
+      });
+      await expect(refusing.startCompaction(ADDRESSABLE, SNAPSHOT, creation)).rejects.toThrow(/ConcurrentRunsExceededException/);
+      const started = await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation);
+      expect(started?.jobRunId).toMatch(/\S/);
+      // and the claim now holds: the same creation again starts nothing
+      expect(await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation)).toBeUndefined();
+    } finally {
+      rt.close();
+    }
   });
 
   test('a landing without parquet files fails the job: alert with the re-run command, no marker, no run', async () => {
