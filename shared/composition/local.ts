@@ -18,7 +18,7 @@ import { makeCompactionHandler } from '../../services/compaction/compaction.js';
 import { makeChargebacksHandler } from '../../services/chargebacks/chargebacks.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import { CONSOLIDATED_PREFIX, type ChargebacksParams } from '../domain/chargebacks.js';
-import { defaultConfig, s3Uri, type PipelineConfig } from '../domain/config.js';
+import { defaultConfig, pipelineDatabases, s3Uri, type PipelineConfig } from '../domain/config.js';
 import { routes, type FunctionName, type RouteParams } from '../events/patterns.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import type { Deps } from '../deps.js';
@@ -205,7 +205,7 @@ export async function localRuntime(options: LocalOptions): Promise<LocalEngineRu
     cleanroomsReport: async (event) => (await import('./local-cleanrooms.js')).runCleanroomsReportLocal(runtime, { event, createSample: true }),
   });
   const query: LocalRuntime['query'] = async (sql, o = {}) => {
-    const databases = [...new Set([config.database, config.stagedDatabase])];
+    const databases = pipelineDatabases(config);
     if (o.refreshViews !== false) for (const database of databases) await catalog.refreshViews(database);
     // unqualified names find the final tables first, then ext_ in a separate staged database
     await db.run(`SET search_path = '${[...databases, 'main'].join(',')}'`);

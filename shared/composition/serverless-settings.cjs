@@ -12,6 +12,5 @@ const { require: requireTs } = require('tsx/cjs/api');
 const { checkedBucketCount } = requireTs('../domain/bucket.ts', __filename);
 
 module.exports.bucketCount = async ({ resolveVariable }) => {
-  const value = String(await resolveVariable('param:bucketCount'));
-  return String(checkedBucketCount(/^\d+$/.test(value) ? Number(value) : value, 'stage parameter bucketCount'));
+  return String(checkedBucketCount(String(await resolveVariable('param:bucketCount')), 'stage parameter bucketCount'));
 };

@@ -15,23 +15,18 @@ export const BUCKET_COUNT = 256;
 /** The bucket counts a deployment may set: the powers of two from 2 to 256. */
 export const BUCKET_COUNTS: readonly number[] = [2, 4, 8, 16, 32, 64, 128, 256];
 
-/** Why `n` cannot be a bucket count (naming `what`, e.g. the setting), or undefined when it can. */
-export function bucketCountProblem(n: unknown, what = 'bucket count'): string | undefined {
-  if (typeof n === 'number' && BUCKET_COUNTS.includes(n)) return undefined;
-  return `${what} must be a power of two from 2 to 256 (${BUCKET_COUNTS.join(', ')}), got ${JSON.stringify(n)}: only a count dividing 256 keeps every engine's bucket function the same fold`;
-}
-
-/** `n`, checked to be a bucket count (throws naming `what` otherwise). */
-export function checkedBucketCount(n: unknown, what?: string): number {
-  const problem = bucketCountProblem(n, what);
-  if (problem) throw new Error(problem);
-  return n as number;
+/** `value` (a number, or its digits as set in a parameter) checked to be a bucket count; throws naming `what` otherwise. */
+export function checkedBucketCount(value: unknown, what = 'bucket count'): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && BUCKET_COUNTS.includes(n)) return n;
+  throw new Error(
+    `${what} must be a power of two from 2 to 256 (${BUCKET_COUNTS.join(', ')}), got ${JSON.stringify(n)}: only a count dividing 256 keeps every engine's bucket function the same fold`,
+  );
 }
 
 /** A bucket count set as text (an environment variable named by `what`): absent or empty → undefined, else checked. */
 export function bucketCountSetting(value: string | undefined, what: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  return checkedBucketCount(/^\d+$/.test(value) ? Number(value) : value, what);
+  return value === undefined || value === '' ? undefined : checkedBucketCount(value, what);
 }
 
 const encoder = new TextEncoder();

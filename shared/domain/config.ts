@@ -105,6 +105,11 @@ export function defaultConfig(overrides: Partial<PipelineConfig> = {}): Pipeline
   };
 }
 
+/** The databases a pipeline's tables live in: the final one, and the staged one when ext_ live apart. */
+export const pipelineDatabases = (config: Pick<PipelineConfig, 'database' | 'stagedDatabase'>): string[] => [
+  ...new Set([config.database, config.stagedDatabase]),
+];
+
 /** A Glue database name set as text (an environment variable named by `what`): absent or empty → undefined, else checked. */
 export function databaseSetting(value: string | undefined, what: string): string | undefined {
   if (value === undefined || value === '') return undefined;

@@ -5,7 +5,7 @@
 import { union, type Grant } from '../domain/access.js';
 import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { isValidSnapshotDt } from '../domain/snapshot.js';
-import { PreconditionFailedError } from '../ports.js';
+import { putIfAbsent } from './json-document.js';
 import { indexReach } from './ledger-store.js';
 import { maintenanceJobReach, makeJobRuns, type JobRecord, type MaintenanceJobsDeps } from './maintenance-jobs.js';
 
@@ -59,18 +59,13 @@ export function makeCompaction(deps: MaintenanceJobsDeps) {
         COMPRESSION_CODEC: c.codec,
       };
       const claim = creation && `${config.indexPrefix}compactions/${encodeURIComponent(`${creation.key}@${creation.sequencer}`)}.json`;
-      if (claim) {
-        try {
-          await deps.store.put(config.dataBucket, claim, JSON.stringify({ dataset: dataset.name, snapshotDt, ...creation }), { ifNoneMatch: true });
-        } catch (err) {
-          if (!(err instanceof PreconditionFailedError)) throw err;
-          logger.info('this creation of the marker already started its compaction (a repeated delivery); ignored', {
-            dataset: dataset.name,
-            snapshotDt,
-            ...creation,
-          });
-          return undefined;
-        }
+      if (claim && !(await putIfAbsent(deps.store, config.dataBucket, claim, JSON.stringify({ dataset: dataset.name, snapshotDt, ...creation })))) {
+        logger.info('this creation of the marker already started its compaction (a repeated delivery); ignored', {
+          dataset: dataset.name,
+          snapshotDt,
+          ...creation,
+        });
+        return undefined;
       }
       try {
         return await start('compaction', args, `${dataset.name} snapshot_dt=${snapshotDt}`, rerun);

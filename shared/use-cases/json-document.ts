@@ -28,6 +28,17 @@ export async function updateJson<T>(store: ObjectStore, bucket: string, key: str
   throw new Error(`s3://${bucket}/${key} kept changing; gave up after 20 attempts`);
 }
 
+/** Creates the object only if it does not exist (If-None-Match): false when it already did (a claim someone holds). */
+export async function putIfAbsent(store: ObjectStore, bucket: string, key: string, body: string): Promise<boolean> {
+  try {
+    await store.put(bucket, key, body, { ifNoneMatch: true });
+    return true;
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) return false;
+    throw err;
+  }
+}
+
 /** A document's read-modify-write: `change` returns false to leave it as it is; `changed` says whether this caller's change was written. */
 export type DocumentUpdate<T> = (change: (doc: T) => boolean) => Promise<{ doc: T; changed: boolean }>;
 

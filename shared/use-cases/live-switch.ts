@@ -63,9 +63,14 @@ export function makeLiveSwitch(deps: LiveSwitchDeps) {
       }
     }
     // one catalog step per database (ext_ may live in a separate staged database: its switch follows the final tables')
-    if (config.stagedDatabase === config.database) switches.push(...extSwitches.splice(0));
-    if (switches.length > 0) await catalog.switchTables(config.database, switches);
-    if (extSwitches.length > 0) await catalog.switchTables(config.stagedDatabase, extSwitches);
+    const steps: Array<[string, TableSwitch[]]> =
+      config.stagedDatabase === config.database
+        ? [[config.database, [...switches, ...extSwitches]]]
+        : [
+            [config.database, switches],
+            [config.stagedDatabase, extSwitches],
+          ];
+    for (const [database, step] of steps) if (step.length > 0) await catalog.switchTables(database, step);
     for (const t of tables) {
       for (const [prefix, name] of liveNames(t)) await catalog.deleteTable(config.database, staging(prefix, name, ref.runId));
       await catalog.deleteTable(config.stagedDatabase, staging(config.prefixes.ext, t, ref.runId));

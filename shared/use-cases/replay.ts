@@ -17,7 +17,7 @@ import { PipelineError } from '../domain/errors.js';
 import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
 import { parseMapping } from '../domain/mapping.js';
 import type { DepsOf } from '../deps.js';
-import { PreconditionFailedError } from '../ports.js';
+import { putIfAbsent } from './json-document.js';
 import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeReplayFromStage, replayFromStageReach, type ReplayFromStageDeps } from './replay-from-stage.js';
@@ -136,19 +136,17 @@ export function makeReplay(deps: ReplayDeps) {
       return { outcome: 'planned', plan };
     }
     // 1. a plain duplicate of the same request starts nothing; an archive replay is deliberate
-    if (!r.replayName) {
-      try {
-        await deps.store.put(
-          deps.config.dataBucket,
-          `${deps.config.indexPrefix}replays/${encodeURIComponent(r.requestId)}.json`,
-          JSON.stringify({ ...r, at: deps.clock.now().toISOString() }),
-          { ifNoneMatch: true },
-        );
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-        deps.logger.info('duplicate replay request ignored', { request_id: r.requestId });
-        return { outcome: 'duplicate', reason: `replay request ${r.requestId} was already handled` };
-      }
+    if (
+      !r.replayName &&
+      !(await putIfAbsent(
+        deps.store,
+        deps.config.dataBucket,
+        `${deps.config.indexPrefix}replays/${encodeURIComponent(r.requestId)}.json`,
+        JSON.stringify({ ...r, at: deps.clock.now().toISOString() }),
+      ))
+    ) {
+      deps.logger.info('duplicate replay request ignored', { request_id: r.requestId });
+      return { outcome: 'duplicate', reason: `replay request ${r.requestId} was already handled` };
     }
     // 2. never two runs of one snapshot at once
     if (current?.ledger.status === 'RUNNING') {

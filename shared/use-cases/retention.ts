@@ -7,7 +7,7 @@
  * 3. Delete the objects of every other `snapshot_dt=D/run_id=R/` folder.
  */
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
-import { parseS3Uri, type PipelineConfig } from '../domain/config.js';
+import { parseS3Uri, pipelineDatabases, type PipelineConfig } from '../domain/config.js';
 import type { DepsOf } from '../deps.js';
 import { ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { mapLimit } from '../domain/map-limit.js';
@@ -18,13 +18,10 @@ export interface RetentionResult {
   objectsDeleted: number;
 }
 
-/** The databases whose tables point at the pipeline's data: the final one, and the staged one when ext_ live apart. */
-const databasesOf = (config: PipelineConfig) => [...new Set([config.database, config.stagedDatabase])];
-
 /** Every catalog table and partition location (protected), the ledgers (runs in flight), and the run folders under each dataset's split and bucketed bases (listed, deleted). */
 export function retentionReach(config: PipelineConfig): Grant[] {
   return union(
-    databasesOf(config).map((database) => catalogGrant(['listTables', 'getPartitions'], database, '')),
+    pipelineDatabases(config).map((database) => catalogGrant(['listTables', 'getPartitions'], database, '')),
     ledgerReach(config, ['get', 'list']),
     Object.values(config.datasets).flatMap((d) => [
       storeGrant(['list', 'delete'], config.dataBucket, d.bucketedPrefix),
@@ -45,7 +42,7 @@ export function makeRetention(deps: RetentionDeps) {
     // 1. protected: what the catalog points at, and runs in flight
     const protectedFolders = new Set<string>();
     const runFolder = (key: string) => /^(.*\/snapshot_dt=[^/]+\/run_id=[^/]+\/)/.exec(key)?.[1];
-    for (const database of databasesOf(config))
+    for (const database of pipelineDatabases(config))
       for (const t of await catalog.listTables(database)) {
         const locations = [t.location, ...(t.partitionKeys.length ? (await catalog.getPartitions(database, t.name)).map((p) => p.location) : [])];
         for (const l of locations) {

@@ -99,6 +99,23 @@ async function run(engine: AthenaQueryEngine, sql: string): Promise<{ id: string
   return { id, ...status, execution: facade!.executions.find((e) => e.id === id)! };
 }
 
+/** The build steps of part_<table> from ext_<table> (customer_user_id, v), the ext_ table in `extDatabase` if given. */
+const srcSteps = (table: string, extDatabase?: string) =>
+  buildStepsFor({
+    database: DB,
+    table,
+    extTable: `ext_${table}`,
+    ...(extDatabase ? { extDatabase } : {}),
+    partStaging: `part_${table}`,
+    columns: [
+      { name: 'customer_user_id', type: 'string' },
+      { name: 'v', type: 'string' },
+    ],
+    partLocation: `s3://${LAKE}/part_${table}/`,
+    bucketCount: BUCKETS,
+    partitionsPerQuery: 100,
+  });
+
 async function compressionsOf(bucket: string, prefix: string): Promise<string[]> {
   const keys = (await listObjects(s3, bucket, prefix)).map((o) => o.key).filter((k) => !k.endsWith('/'));
   expect(keys.length).toBeGreaterThan(0);
@@ -304,19 +321,7 @@ test(
 test(
   "Flywheel's CTAS and INSERT INTO (renderAthenaStep) run, writing SNAPPY parquet in every id_bucket partition",
   async () => {
-    const steps = buildStepsFor({
-      database: DB,
-      table: 'src',
-      extTable: 'ext_src',
-      partStaging: 'part_src',
-      columns: [
-        { name: 'customer_user_id', type: 'string' },
-        { name: 'v', type: 'string' },
-      ],
-      partLocation: `s3://${LAKE}/part_src/`,
-      bucketCount: BUCKETS,
-      partitionsPerQuery: 100,
-    });
+    const steps = srcSteps('src');
     expect(steps.map((s) => s.first)).toEqual([true, false, false]);
     for (const step of steps) {
       const id = await open.start(step, token(`step-${step.fromBucket}`));
@@ -346,20 +351,7 @@ test(
     await trino!.query(
       `CREATE TABLE hive.${STAGED}.ext_src2 WITH (format = 'PARQUET', external_location = 's3://${LAKE}/ext_src2/') AS SELECT * FROM hive.${DB}.ext_src WHERE id_bucket < 50`,
     );
-    const steps = buildStepsFor({
-      database: DB,
-      table: 'src2',
-      extTable: 'ext_src2',
-      extDatabase: STAGED,
-      partStaging: 'part_src2',
-      columns: [
-        { name: 'customer_user_id', type: 'string' },
-        { name: 'v', type: 'string' },
-      ],
-      partLocation: `s3://${LAKE}/part_src2/`,
-      bucketCount: BUCKETS,
-      partitionsPerQuery: 100,
-    });
+    const steps = srcSteps('src2', STAGED);
     expect(renderAthenaStep(steps[0]!)).toContain(`FROM "${STAGED}"."ext_src2" WHERE`);
     for (const step of steps) {
       const id = await open.start(step, token(`staged-step-${step.fromBucket}`));

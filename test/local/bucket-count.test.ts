@@ -7,19 +7,9 @@ import path from 'node:path';
 import { bucketOf, duckdbBucketSql } from '../../shared/domain/bucket.js';
 import { INFOBASE } from '../../shared/domain/config.js';
 import { runLocal } from '../../shared/local/run-local.js';
-import { count, lakePath, ledger, open, outbox, sampleHome } from './harness.js';
+import { count, lakePath, ledger, open, outbox, sampleHome, withEnv } from './harness.js';
 
-const withBucketCount = async <T>(value: string | undefined, body: () => Promise<T>): Promise<T> => {
-  const saved = process.env.FLYWHEEL_BUCKET_COUNT;
-  if (value === undefined) delete process.env.FLYWHEEL_BUCKET_COUNT;
-  else process.env.FLYWHEEL_BUCKET_COUNT = value;
-  try {
-    return await body();
-  } finally {
-    if (saved === undefined) delete process.env.FLYWHEEL_BUCKET_COUNT;
-    else process.env.FLYWHEEL_BUCKET_COUNT = saved;
-  }
-};
+const withBucketCount = <T>(value: string | undefined, body: () => Promise<T>) => withEnv('FLYWHEEL_BUCKET_COUNT', value, body);
 
 test('a snapshot run with 16 buckets after one with 256: every table re-bucketed to 16, the monitor clean', async () => {
   const home = await sampleHome(600, true);

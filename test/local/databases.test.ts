@@ -8,20 +8,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeRetention } from '../../shared/use-cases/retention.js';
 import { runLocal } from '../../shared/local/run-local.js';
-import { count, ledger, open, outbox, sampleHome } from './harness.js';
+import { count, ledger, open, outbox, sampleHome, withEnv } from './harness.js';
 
 const STAGED = 'flywheel_staged';
 
-async function withStagedDatabase<T>(body: () => Promise<T>): Promise<T> {
-  const saved = process.env.FLYWHEEL_STAGED_DATABASE;
-  process.env.FLYWHEEL_STAGED_DATABASE = STAGED;
-  try {
-    return await body();
-  } finally {
-    if (saved === undefined) delete process.env.FLYWHEEL_STAGED_DATABASE;
-    else process.env.FLYWHEEL_STAGED_DATABASE = saved;
-  }
-}
+const withStagedDatabase = <T>(body: () => Promise<T>) => withEnv('FLYWHEEL_STAGED_DATABASE', STAGED, body);
 
 test('ext_ in the staged database, the final tables in the final one: the run, the monitor, a replay and retention', async () => {
   const home = await sampleHome(500, true);
@@ -107,12 +98,7 @@ test('ext_ in the staged database, the final tables in the final one: the run, t
 
 test('a staged database name that is not a Glue name is refused before anything runs', async () => {
   const home = await sampleHome(50);
-  const saved = process.env.FLYWHEEL_STAGED_DATABASE;
-  process.env.FLYWHEEL_STAGED_DATABASE = 'Staged-DB';
-  try {
+  await withEnv('FLYWHEEL_STAGED_DATABASE', 'Staged-DB', async () => {
     await expect(runLocal({ home })).rejects.toThrow(/environment variable FLYWHEEL_STAGED_DATABASE=Staged-DB is not a Glue database name/);
-  } finally {
-    if (saved === undefined) delete process.env.FLYWHEEL_STAGED_DATABASE;
-    else process.env.FLYWHEEL_STAGED_DATABASE = saved;
-  }
+  });
 });

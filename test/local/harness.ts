@@ -17,6 +17,19 @@ export const RAW = 'omc_cleanroom_data/infobase_attributes/raw_input/';
 export const PIPELINE_TEST_TIMEOUT_MS = 240_000;
 jest.setTimeout(PIPELINE_TEST_TIMEOUT_MS);
 
+/** Runs `body` with the environment variable `name` set to `value` (undefined: unset), then restores it. */
+export async function withEnv<T>(name: string, value: string | undefined, body: () => Promise<T>): Promise<T> {
+  const saved = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    return await body();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
 /** A fresh home with a sample lake of `rows` rows per source table (snapshots 2025-09-30 and 2025-10-31). */
 export async function sampleHome(rows = 3000, addressable = false): Promise<string> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flywheel-test-'));
