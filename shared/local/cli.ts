@@ -108,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       ]);
       const rt = await localRuntime({ home: o.home });
       try {
-        const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
+        const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config, rt.deps.clock);
         const all = (await Promise.all(Object.keys(rt.deps.config.datasets).map((d) => ledgers.list(d)))).flat();
         if (all.length === 0) out(`no runs yet under ${o.home}`);
         printLedgers(all, out);

@@ -180,7 +180,7 @@ function describe(event: unknown, fn?: string, input = false): string | undefine
 
 /** `event`: the run was one kick (replay, compaction), which need not start a pipeline run; its handler failures. */
 async function summarize(rt: LocalRuntime, started: number, event?: { handlerFailures: number }): Promise<number> {
-  const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
+  const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config, rt.deps.clock);
   const touched = new Map<string, RunLedger>();
   for (const e of rt.bus.published) {
     const d = (e.detail ?? {}) as { dataset?: string; snapshotDt?: string };
@@ -358,7 +358,7 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
       if (message === 'invalid event rejected') noted.rejected.push({ fn: inputFn, message: String(extra.problem ?? message), extra });
       else if (/\bignored\b/.test(message) && level !== 'error') noted.ignored.push({ fn: inputFn, message, extra });
     });
-    const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config);
+    const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config, rt.deps.clock);
     const before = await ledgerSnapshot(rt, ledgers);
     const outboxBefore = new Set(await listOutbox(rt));
     const publishedBefore = rt.bus.published.length;

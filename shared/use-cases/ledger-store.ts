@@ -31,10 +31,8 @@ export function indexReach(
   return storeGrant(methods, config.dataBucket, `${config.indexPrefix}${kind}/`);
 }
 
-const systemClock: Clock = { now: () => new Date() };
-
 /** The run ledgers and the query/job index; `clock` stamps each update (the deps' Clock in the use cases). */
-export function makeLedgerStore(store: ObjectStore, config: PipelineConfig, clock: Clock = systemClock) {
+export function makeLedgerStore(store: ObjectStore, config: PipelineConfig, clock: Clock) {
   const bucket = config.dataBucket;
   const indexKey = (kind: 'glue' | 'athena', id: string) => `${config.indexPrefix}${kind}/${encodeURIComponent(id)}.json`;
 

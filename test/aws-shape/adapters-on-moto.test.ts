@@ -222,7 +222,7 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
     "20 concurrent ledger creates of one (dataset, snapshot): one returns true, 19 false (a failed condition), and the ledger is the winner's",
     async () => {
       const counted = countingRefusals(deps().store);
-      const ledgers = makeLedgerStore(counted.store, deps().config);
+      const ledgers = makeLedgerStore(counted.store, deps().config, deps().clock);
       const runIds = Array.from({ length: 20 }, (_, i) => `20251101T000000Z-create${String(i).padStart(2, '0')}`);
       const created = await Promise.all(runIds.map((runId) => ledgers.create(ledgerOf(runId))));
       expect(created.filter(Boolean)).toHaveLength(1);
@@ -244,7 +244,7 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
       const proxy = await startS3ResponseProxy(moto!.endpoint);
       const proxied = buildAwsDeps(stack.env('snapshotTrigger'), { endpoint: proxy.endpoint, credentials: CREDENTIALS, forcePathStyle: true });
       const counted = countingRefusals(proxied.store);
-      const ledgers = makeLedgerStore(counted.store, deps().config);
+      const ledgers = makeLedgerStore(counted.store, deps().config, deps().clock);
       const { ledger, etag: before } = (await ledgers.load('infobase', LEDGER_SNAPSHOT))!;
       const ref = { dataset: 'infobase', snapshotDt: LEDGER_SNAPSHOT, runId: ledger.runId };
       const names = Array.from({ length: 20 }, (_, i) => `t${String(i).padStart(2, '0')}`);

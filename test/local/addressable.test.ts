@@ -10,7 +10,7 @@ test('both datasets land together and are processed independently', async () => 
     rt.bus.invoke('snapshotTrigger', { dataset: 'infobase', rerun: true });
     rt.bus.invoke('snapshotTrigger', { dataset: 'addressable', rerun: true });
     await rt.bus.drain();
-    const addressable = (await makeLedgerStore(rt.store, rt.deps.config).load('addressable', '2025-10-31'))!.ledger;
+    const addressable = (await makeLedgerStore(rt.store, rt.deps.config, rt.deps.clock).load('addressable', '2025-10-31'))!.ledger;
     expect(addressable.status).toBe('SUCCEEDED');
     expect(addressable.stages['split-and-bucket'].jobName).toBe('flywheel-local-addressable-bucket');
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
@@ -36,7 +36,7 @@ test('a failing addressable run does not hold back infobase', async () => {
     await fs.writeFile(lakePath(home, 'omc_cleanroom_data/addressable/addressable_ids_compaction_cr/snapshot_dt=2025-10-31/notes.csv'), 'x');
     await runPipeline(rt, { dataset: 'addressable', rerun: true });
     await runPipeline(rt, { dataset: 'infobase', rerun: true });
-    const store = makeLedgerStore(rt.store, rt.deps.config);
+    const store = makeLedgerStore(rt.store, rt.deps.config, rt.deps.clock);
     expect(await store.load('addressable', '2025-10-31')).toBeUndefined(); // refused: non-parquet file, alert sent
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
   } finally {

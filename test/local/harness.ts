@@ -85,7 +85,7 @@ export async function count(rt: LocalRuntime, sql: string): Promise<number> {
 }
 
 export async function ledger(rt: LocalRuntime, snapshotDt: string) {
-  return (await makeLedgerStore(rt.store, rt.deps.config).load('infobase', snapshotDt))?.ledger;
+  return (await makeLedgerStore(rt.store, rt.deps.config, rt.deps.clock).load('infobase', snapshotDt))?.ledger;
 }
 
 export async function outbox(home: string): Promise<string[]> {

@@ -45,7 +45,7 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
       );
       expect(Number(diff[0]!.n)).toBe(0);
       // the compacted marker started the pipeline for that snapshot
-      const l = (await makeLedgerStore(rt.store, rt.deps.config).load('addressable', SNAPSHOT))?.ledger;
+      const l = (await makeLedgerStore(rt.store, rt.deps.config, rt.deps.clock).load('addressable', SNAPSHOT))?.ledger;
       expect(l?.status).toBe('SUCCEEDED');
       expect(await count(rt, 'SELECT count(*) FROM part_addressable_ids')).toBe(independent);
       const jobs = rt.bus.published.filter((e) => e['detail-type'] === 'Glue Job State Change').map((e) => [e.detail.jobName, e.detail.state]);
@@ -71,7 +71,7 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
       await rt.bus.drain();
       expect(readdirSync(split).sort()).toEqual(['IBE_01', 'IBE_04', 'MIACS_01', 'MIACS_02', '_SUCCESS']);
       for (const t of ['IBE_01', 'IBE_04', 'MIACS_01', 'MIACS_02']) expect(readdirSync(path.join(split, t))).toEqual(['part-00000.snappy.parquet']);
-      const l = (await makeLedgerStore(rt.store, rt.deps.config).load('infobase', SNAPSHOT))?.ledger;
+      const l = (await makeLedgerStore(rt.store, rt.deps.config, rt.deps.clock).load('infobase', SNAPSHOT))?.ledger;
       expect(l?.status).toBe('SUCCEEDED');
       expect(await count(rt, 'SELECT count(*) FROM part_ibe_04')).toBe(sourceRows);
     } finally {
