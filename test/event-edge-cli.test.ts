@@ -154,7 +154,7 @@ const PUBLISHED: Record<string, [Kind, RegExp]> = {
   ],
   'put-events/replay-unknown-table.entries-list.json': [
     'failed',
-    /bucketed-tables FAILED infobase snapshot_dt=2025-10-31 — replay refused: no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/,
+    /replay refused infobase snapshot_dt=2025-10-31 from bucketed-tables — no run of infobase snapshot_dt=2025-10-31 to replay from bucketed-tables/,
   ],
   'put-events/two-entries.json': ['rejected', /holds 2 put-events entries/],
 };

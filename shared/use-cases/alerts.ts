@@ -57,6 +57,41 @@ export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<vo
   }
 }
 
+/** A replay that was refused before it started anything (a run in flight, nothing to replay from). */
+export interface ReplayRefusal {
+  dataset: string;
+  snapshotDt: string;
+  /** The stage the replay asked to start from. */
+  fromStage: StageName;
+  tables?: string[];
+  cause: string;
+  fix?: string;
+}
+
+/**
+ * A refused replay's e-mail: titled as a refusal, with the cause, the fix and the request to send again. No stage
+ * ran, so there is no Stage Failed event and no failure metric: the snapshot's run and live tables are as they were.
+ */
+export async function alertReplayRefused(deps: DepsOf<'notifier' | 'logger' | 'replayCommand'>, r: ReplayRefusal): Promise<void> {
+  const again = deps.replayCommand({ dataset: r.dataset, snapshotDt: r.snapshotDt, fromStage: r.fromStage, tables: r.tables });
+  deps.logger.error('replay refused', { ...r, replay: again });
+  const subject = `[Flywheel] replay refused ${r.dataset} snapshot_dt=${r.snapshotDt} from ${r.fromStage}`;
+  const body = [
+    `Replay:   ${r.dataset} snapshot_dt=${r.snapshotDt} from ${r.fromStage}${r.tables ? ` tables=${r.tables.join(',')}` : ''}`,
+    `Cause:    ${r.cause}`,
+    r.fix ? `Fix:      ${r.fix}` : undefined,
+    '',
+    "Nothing was started: the snapshot's runs and the live tables are as they were.",
+    'Send the replay again once fixed:',
+    `  ${again}`,
+  ]
+    .filter((l) => l !== undefined)
+    .join('\n');
+  await deps.notifier
+    .publish({ subject, body, attributes: { stage: 'replay', dataset: r.dataset, snapshot_dt: r.snapshotDt } })
+    .catch((err: Error) => deps.logger.error('could not deliver the alert', { error: err.message }));
+}
+
 /** An event that failed validation: logged and alerted, nothing started. */
 export async function alertInvalidEvent(deps: DepsOf<'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<void> {
   deps.logger.error('invalid event rejected', { function: fn, problem });

@@ -18,7 +18,7 @@ import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
 import { parseMapping } from '../domain/mapping.js';
 import type { DepsOf } from '../deps.js';
 import { putIfAbsent } from './json-document.js';
-import { alertFailure, alertInvalidEvent, alertsReach, type AlertDeps } from './alerts.js';
+import { alertInvalidEvent, alertReplayRefused, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeReplayFromStage, replayFromStageReach, type ReplayFromStageDeps } from './replay-from-stage.js';
 import { makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './snapshot-trigger.js';
@@ -119,6 +119,7 @@ export function makeReplay(deps: ReplayDeps) {
     const current = await ledgers.load(r.dataset, r.snapshotDt);
     const fromStage = r.fromStage ?? defaultStage(current?.ledger);
     const plan = planFor(r, current?.ledger, fromStage);
+    const refusal = { dataset: r.dataset, snapshotDt: r.snapshotDt, fromStage, tables: r.tables };
     // 1. every table named must exist: a typo never becomes a partial run (nor a dry-run plan that cannot run)
     const known = r.tables && (await knownTables(r.dataset, current?.ledger, fromStage));
     const unknown = known ? (r.tables ?? []).filter((t) => !known.includes(t)) : [];
@@ -151,7 +152,7 @@ export function makeReplay(deps: ReplayDeps) {
     // 2. never two runs of one snapshot at once
     if (current?.ledger.status === 'RUNNING') {
       const reason = `run ${current.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt} is still in flight; replay refused — wait for it to finish (the reconciler completes stalled runs), then replay`;
-      await alertFailure(deps, { dataset: r.dataset, snapshotDt: r.snapshotDt, stage: fromStage, cause: reason, fix: 'replay once the run has finished' });
+      await alertReplayRefused(deps, { ...refusal, cause: reason, fix: 'replay once the run has finished' });
       return { outcome: 'refused', reason, plan };
     }
     deps.logger.info('replay starting', { plan, reason: r.reason, replay_name: r.replayName });
@@ -172,13 +173,7 @@ export function makeReplay(deps: ReplayDeps) {
       return { outcome: 'refused', reason: started.error.describe(), plan };
     } catch (err) {
       const reason = err instanceof PipelineError ? err.describe() : (err as Error).message;
-      await alertFailure(deps, {
-        dataset: r.dataset,
-        snapshotDt: r.snapshotDt,
-        stage: fromStage,
-        cause: `replay refused: ${reason}`,
-        fix: err instanceof PipelineError ? err.details.fix : undefined,
-      });
+      await alertReplayRefused(deps, { ...refusal, cause: reason, fix: err instanceof PipelineError ? err.details.fix : undefined });
       return { outcome: 'refused', reason, plan };
     }
   };

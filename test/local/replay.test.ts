@@ -85,8 +85,20 @@ describe('Replay Requested', () => {
       x.status = 'RUNNING';
       return true;
     });
+    const mailsBefore = (await outbox(home)).length;
+    const eventsBefore = rt.bus.published.length;
     const outcome = await makeReplay(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', reason: 't', requestId: 'inflight' });
     expect(outcome).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/still in flight; replay refused/) });
+    // one e-mail titled as a refusal (no stage failed), with the cause, the fix and the request to send again
+    const mails = (await outbox(home)).slice(mailsBefore);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatch(/^Subject: \[Flywheel\] replay refused infobase snapshot_dt=2025-10-31 from bucketed-tables$/m);
+    expect(mails[0]).toMatch(/^Cause: +run .* is still in flight; replay refused/m);
+    expect(mails[0]).toMatch(/^Fix: +replay once the run has finished$/m);
+    expect(mails[0]).toMatch(/Nothing was started/);
+    expect(mails[0]).toMatch(/npx flywheel replay .*--snapshot 2025-10-31 --from-stage bucketed-tables/);
+    expect(mails[0]).not.toMatch(/FAILED/);
+    expect(rt.bus.published.slice(eventsBefore).map((e) => e['detail-type'])).not.toContain('Stage Failed');
     await store.update(l, (x) => {
       x.status = 'FAILED';
       return true;
