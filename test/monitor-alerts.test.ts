@@ -223,7 +223,7 @@ describe('buckets without data', () => {
   const def = { name: 'part_t', location: 's3://data/part_t/', columns: [], partitionKeys: [{ name: 'id_bucket', type: 'int' }], parameters: {} };
   const all = [...Array(256).keys()];
   const parts = (s3: number[], catalog = s3) =>
-    checkPartitions('part_t', { s3, catalog: catalog.map((b) => ({ values: [String(b)], location: '' })) }, 256, projectionOf(def, 256));
+    checkPartitions('part_t', { s3, catalog: catalog.map((b) => ({ values: [String(b)], location: '' })) }, 256, projectionOf(def, 256), 100);
 
   test('are empty, not lost, when the table holds every row of its source: reported, with the reason', () => {
     const few = parts(all.filter((b) => b % 50 !== 7));

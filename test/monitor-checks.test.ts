@@ -72,12 +72,25 @@ test('partitions: missing on S3, missing in the catalog, stale; a missing write 
     },
     256,
     projectionOf(def(), 256),
+    100,
   );
   expect(r.missingS3).toHaveLength(101);
   expect(r.stale).toEqual([3]);
   expect(r.missingCatalog).toHaveLength(256 - 101 - 3);
   expect(r.alerts.map((a) => a.code)).toEqual(['PARTITION_MISSING_S3', 'PARTITION_MISSING_CATALOG', 'PARTITION_STALE']);
   expect(r.alerts[0]!.message).toMatch(/: 3, 100-199 — matches the failed write batch part 100-199: re-run that range$/);
+});
+
+test("a missing write batch is named by the deployment's partitions per query, and not when one query writes the table", () => {
+  const s3 = [...Array(256).keys()].filter((b) => b < 128 || b > 191);
+  const message = (writeBatch: number) => checkPartitions('part_t', { s3, catalog: [] }, 256, projectionOf(def(), 256), writeBatch).alerts[0]!.message;
+  expect(message(64)).toMatch(/: 128-191 — matches the failed write batch part 128-191: re-run that range$/);
+  // 128-191 is not one of the 100-partition ranges (0-99, 100-199, 200-255)
+  expect(message(100)).toMatch(/: 128-191$/);
+  // local mode writes each table in one query: there is no batch to name
+  expect(message(256)).toMatch(/: 128-191$/);
+  const whole = checkPartitions('part_t', { s3: [], catalog: [] }, 256, projectionOf(def(), 256), 256).alerts[0]!.message;
+  expect(whole).toMatch(/256 of 256 id_bucket partitions have no data on S3: 0-255$/);
 });
 
 test('partition projection: validated, registration checks skipped', () => {
@@ -90,7 +103,7 @@ test('partition projection: validated, registration checks skipped', () => {
     def({ parameters: { 'projection.enabled': 'true', 'projection.id_bucket.type': 'enum', 'projection.id_bucket.range': '0,99' } }),
     256,
   );
-  const r = checkPartitions('part_t', { s3: [...Array(256).keys()], catalog: [] }, 256, bad);
+  const r = checkPartitions('part_t', { s3: [...Array(256).keys()], catalog: [] }, 256, bad, 100);
   expect(r.missingCatalog).toEqual([]);
   expect(r.alerts.map((a) => a.message)).toEqual([
     "partition projection misconfigured: projection.id_bucket.type is enum, expected integer; projection.id_bucket.range is '0,99', expected 0,255",

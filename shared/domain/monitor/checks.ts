@@ -103,8 +103,12 @@ export interface PartitionCheck {
   alerts: Alert[];
 }
 
-/** Missing buckets on S3, S3 partitions the catalog lacks, catalog partitions without data (stale). */
-export function checkPartitions(table: string, facts: PartitionFacts, bucketCount: number, projection: Projection): PartitionCheck {
+/**
+ * Missing buckets on S3, S3 partitions the catalog lacks, catalog partitions without data (stale). `writeBatch` is
+ * how many partitions one build query of the bucketed stage writes (PipelineConfig.partitionsPerQuery): a run of
+ * missing buckets that is exactly one such range is named, with the range to re-run.
+ */
+export function checkPartitions(table: string, facts: PartitionFacts, bucketCount: number, projection: Projection, writeBatch: number): PartitionCheck {
   const s3 = new Set(facts.s3);
   const catalog = new Set(facts.catalog.map((p) => Number(p.values[0])));
   const all = Array.from({ length: bucketCount }, (_, i) => i);
@@ -115,7 +119,7 @@ export function checkPartitions(table: string, facts: PartitionFacts, bucketCoun
       alert(
         'PARTITION_MISSING_S3',
         table,
-        `${missingS3.length} of ${bucketCount} id_bucket partitions have no data on S3: ${ranges(missingS3)}${batchHint(missingS3, bucketCount)}`,
+        `${missingS3.length} of ${bucketCount} id_bucket partitions have no data on S3: ${ranges(missingS3)}${batchHint(missingS3, bucketCount, writeBatch)}`,
       ),
     );
   if (projection.enabled) {
@@ -143,10 +147,14 @@ export function missingButEmpty(parts: PartitionCheck, count: { diffPct?: number
   return { ...a, message: `${a.message} — empty, not lost: every row of ${count.source} is in the table, so no key of this snapshot falls in these buckets` };
 }
 
-/** Names a run of missing buckets that is exactly one 100-partition write batch of the bucketed stage. */
-function batchHint(missing: number[], bucketCount: number): string {
+/**
+ * Names a run of missing buckets that is exactly one write batch of the bucketed stage (`writeBatch` partitions per
+ * query). Nothing when one query writes the whole table (local mode): a range to re-run would then add nothing.
+ */
+function batchHint(missing: number[], bucketCount: number, writeBatch: number): string {
+  if (writeBatch >= bucketCount) return '';
   const set = new Set(missing);
-  const batches = bucketRanges(bucketCount, 100).filter(([a, b]) => {
+  const batches = bucketRanges(bucketCount, writeBatch).filter(([a, b]) => {
     for (let i = a; i <= b; i++) if (!set.has(i)) return false;
     return true;
   });

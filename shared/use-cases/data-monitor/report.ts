@@ -33,7 +33,7 @@ const decoder = new TextDecoder();
 
 /** The report of a finished run: every table's checks, the freshness of the live snapshot, trends against the earlier reports. */
 /** What building and publishing the report use: the reports' store, the clock, the e-mail and how an operator reaches the report. */
-export type ReportDeps = DepsOf<'store' | 'clock' | 'logger' | 'notifier' | 'describeLocation'>;
+export type ReportDeps = DepsOf<'config' | 'store' | 'clock' | 'logger' | 'notifier' | 'describeLocation'>;
 
 export async function buildReport(deps: ReportDeps, run: MonitorRun): Promise<MonitorReport> {
   const o = run.options;
@@ -41,7 +41,8 @@ export async function buildReport(deps: ReportDeps, run: MonitorRun): Promise<Mo
   const history = await readHistory(deps, o);
   const freshness = checkFreshness({ metadata: run.metadata, newestRaw: run.newestRaw, now, windowDays: o.freshness_window_days, strict: o.strict_snapshot });
   const tables: TableReport[] = [];
-  for (const [name, t] of Object.entries(run.tables).sort(([a], [b]) => a.localeCompare(b))) tables.push(tableReport(name, t, run, history, now));
+  for (const [name, t] of Object.entries(run.tables).sort(([a], [b]) => a.localeCompare(b)))
+    tables.push(tableReport(name, t, run, history, now, deps.config.partitionsPerQuery));
   const alertDetails = [...freshness.alerts, ...tables.flatMap((t) => t.alerts)];
   return {
     ...reportHeader(o, run.runId, now, run.compareDatabase),
@@ -55,14 +56,14 @@ export async function buildReport(deps: ReportDeps, run: MonitorRun): Promise<Mo
   };
 }
 
-/** One table's row: the checks of its facts and query results, its alerts. */
-function tableReport(name: string, t: TableState, run: MonitorRun, history: MonitorReport[], now: Date): TableReport {
+/** One table's row: the checks of its facts and query results, its alerts (`writeBatch`: partitions per build query). */
+function tableReport(name: string, t: TableState, run: MonitorRun, history: MonitorReport[], now: Date, writeBatch: number): TableReport {
   const o = run.options;
   const alerts: Alert[] = t.errors.map((e) => checkFailed(name, 'inspection', e));
   const def = t.def!;
   const projection = projectionOf(def, o.bucket_count);
   const catalogAfter = t.repair.done.length > 0 ? [...t.catalog, ...t.repair.done.map((b) => ({ values: [String(b)], location: '' }))] : t.catalog;
-  const parts = checkPartitions(name, { s3: t.s3Buckets, catalog: t.catalog }, o.bucket_count, projection);
+  const parts = checkPartitions(name, { s3: t.s3Buckets, catalog: t.catalog }, o.bucket_count, projection, writeBatch);
   alerts.push(
     ...parts.alerts.map((a) =>
       a.code === 'PARTITION_MISSING_CATALOG' && t.repair.done.length > 0 ? { ...a, message: `${a.message} — repaired (${t.repair.mode})` } : a,
