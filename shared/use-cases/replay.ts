@@ -15,13 +15,12 @@ import { bucketRanges } from '../domain/build-steps.js';
 import type { PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
 import { STAGES, type RunLedger, type StageName } from '../domain/ledger.js';
-import { parseMapping } from '../domain/mapping.js';
 import type { DepsOf } from '../deps.js';
 import { putIfAbsent } from './json-document.js';
 import { alertInvalidEvent, alertReplayRefused, alertsReach, type AlertDeps } from './alerts.js';
 import { indexReach, ledgerReach, makeLedgerStore } from './ledger-store.js';
 import { makeReplayFromStage, replayFromStageReach, type ReplayFromStageDeps } from './replay-from-stage.js';
-import { makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './snapshot-trigger.js';
+import { datasetTables, makeStartSnapshotRun, startSnapshotRunReach, type StartSnapshotRunDeps } from './snapshot-trigger.js';
 
 export interface ReplayRequest {
   dataset: string;
@@ -97,21 +96,12 @@ export function makeReplay(deps: ReplayDeps) {
 
   /**
    * The tables a replay may name: the run's own when it replays a later stage (undefined without a run:
-   * replayFromStage refuses that), else the mapping CSV's targets (undefined when it cannot be read: the
-   * run then fails on it with its own alert).
+   * replayFromStage refuses that), else the dataset's tables (datasetTables; undefined when its mapping cannot be
+   * read: the run then fails on it with its own alert).
    */
   async function knownTables(dataset: string, ledger: RunLedger | undefined, fromStage: StageName): Promise<string[] | undefined> {
     if (fromStage === 'register-staged-tables' || fromStage === 'bucketed-tables') return ledger && Object.keys(ledger.tables);
-    const ds = deps.config.datasets[dataset]!;
-    if (!ds.mappingKey) return ds.singleTable ? [ds.singleTable] : undefined;
-    const csv = await deps.store.get(deps.config.dataBucket, ds.mappingKey);
-    if (!csv) return undefined;
-    try {
-      const mapping = parseMapping(new TextDecoder().decode(csv.body), { key: ds.mappingKey });
-      return [...mapping.targets.map((t) => t.target), ...mapping.invalid.map((i) => i.target)];
-    } catch {
-      return undefined;
-    }
+    return datasetTables(deps, deps.config.datasets[dataset]!);
   }
 
   return async function replay(r: ReplayRequest): Promise<ReplayOutcome> {

@@ -54,24 +54,32 @@ export function startSnapshotRunReach(config: PipelineConfig): Grant[] {
 }
 
 /**
- * The datasets a tables filter concerns: those whose tables (the mapping CSV's targets, or the one table of a dataset
- * without a mapping) include one of `tables`. `flywheel run --tables …` without `--dataset` starts only these, so a
- * filter meant for one dataset never fails, and alerts about, another. A dataset whose mapping cannot be read is kept:
- * its run reports why.
+ * A dataset's table names: the mapping CSV's targets, the invalid ones included (a run reports those), or the one
+ * table of a dataset without a mapping; undefined when the mapping cannot be read (the run then fails on it, with
+ * its own alert). Used to check a tables filter before anything starts.
+ */
+export async function datasetTables(deps: DepsOf<'config' | 'store'>, ds: DatasetConfig): Promise<string[] | undefined> {
+  if (!ds.mappingKey) return ds.singleTable ? [ds.singleTable] : undefined;
+  const csv = await deps.store.get(deps.config.dataBucket, ds.mappingKey).catch(() => undefined);
+  if (!csv) return undefined;
+  try {
+    const mapping = parseMapping(decoder.decode(csv.body), { key: ds.mappingKey });
+    return [...mapping.targets.map((t) => t.target), ...mapping.invalid.map((i) => i.target)];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The datasets a tables filter concerns: those whose tables (datasetTables) include one of `tables`.
+ * `flywheel run --tables …` without `--dataset` starts only these, so a filter meant for one dataset never fails,
+ * and alerts about, another. A dataset whose mapping cannot be read is kept: its run reports why.
  */
 export async function datasetsWithTables(deps: DepsOf<'config' | 'store'>, tables: string[]): Promise<string[]> {
   const wanted = new Set(tables.map((t) => t.toLowerCase()));
   const owners: string[] = [];
   for (const ds of Object.values(deps.config.datasets)) {
-    let targets: string[] | undefined = ds.singleTable ? [ds.singleTable] : undefined;
-    if (ds.mappingKey) {
-      const csv = await deps.store.get(deps.config.dataBucket, ds.mappingKey).catch(() => undefined);
-      try {
-        targets = csv ? parseMapping(decoder.decode(csv.body), { snapshotDt: 'any', key: ds.mappingKey }).targets.map((t) => t.target) : undefined;
-      } catch {
-        targets = undefined;
-      }
-    }
+    const targets = await datasetTables(deps, ds);
     if (!targets || targets.some((t) => wanted.has(t))) owners.push(ds.name);
   }
   return owners;
