@@ -56,6 +56,18 @@ describe('flywheel CLI', () => {
     expect(r.stdout).toMatch(/bucketed-tables\s+SUCCEEDED/);
   });
 
+  test('monitor: an option this deployment cannot honour is refused, exit 2, with the reason, the fix and the alert; nothing runs', async () => {
+    const outbox = () => (existsSync(path.join(home, 'outbox')) ? readdirSync(path.join(home, 'outbox')) : []);
+    const mails = outbox().length;
+    const r = await fw('monitor', '--home', home, '--athena_results', 's3://elsewhere/results/');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^flywheel monitor: refused, nothing ran: .*--athena_results s3:\/\/elsewhere\/results\/ .*Fix: .* \(alert in \S+outbox\/\S+\)\n$/,
+    );
+    expect(outbox().length).toBe(mails + 1);
+    expect(r.stdout).not.toMatch(/Checked \d+ table/);
+  });
+
   test('bucket prints ID<TAB>bucket', async () => {
     expect((await fw('bucket', 'abc', 'Zoë-50', '')).stdout).toBe('abc\t98\nZoë-50\t11\n\t0\n');
   });

@@ -255,7 +255,12 @@ describe('flywheel event on a home with a run: handled, duplicate, refused, host
     // the data monitor's findings e-mail is its report, not a failure of the event
     expect(first.stdout).toMatch(/report e-mailed: \[DATA MONITOR\]/);
     expect(first.stdout).toMatch(/miacs_02\s+SUCCEEDED\s+2,000\s+2,000/);
-    expectOutcome(await spawnEvent(home, file), file, 'ignored', /snapshotTrigger: duplicate trigger ignored .*; nothing was started or changed$/);
+    expectOutcome(
+      await spawnEvent(home, file),
+      file,
+      'ignored',
+      /snapshotTrigger: duplicate trigger: run .* already exists .*; nothing was started or changed$/,
+    );
   }, 300_000);
 
   test("the split job's end delivered again (dev names, the real job run) is a duplicate: ignored, as an Athena end of no run is", async () => {

@@ -1,5 +1,6 @@
 // Each handler against the sample events in events/*.json, through the local runtime (the same handler
 // functions the Lambda entries wrap).
+import type { StartRunResult } from '../shared/use-cases/snapshot-trigger.js';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeBucketedTablesHandler } from '../services/bucketed-tables/bucketed-tables.js';
@@ -10,6 +11,9 @@ import type { LocalEngineRuntime as LocalRuntime } from '../shared/composition/l
 import { ledger, open, outbox, sampleHome } from './local/harness.js';
 
 const event = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+
+/** What snapshot-trigger returns for an object that is not a ready marker: it declined it, and says why. */
+const NOT_A_MARKER = [expect.objectContaining({ declined: 'ignored', reason: expect.stringMatching(/^object is not a ready marker of a Flywheel dataset/) })];
 
 describe('handlers against events/*.json', () => {
   let home: string;
@@ -46,7 +50,7 @@ describe('handlers against events/*.json', () => {
   });
 
   test('snapshot-trigger: a direct invocation with a table filter plans only those tables', async () => {
-    const [result] = await makeSnapshotTriggerHandler(rt.deps)(event('manual-trigger.json'));
+    const [result] = (await makeSnapshotTriggerHandler(rt.deps)(event('manual-trigger.json'))) as StartRunResult[];
     expect(result!.outcome).toBe('started');
     if (result?.outcome === 'started') expect(result.plan.tables.map((t) => t.target)).toEqual(['ibe_01a']);
   });
@@ -54,7 +58,7 @@ describe('handlers against events/*.json', () => {
   test('snapshot-trigger: an object that is not a ready marker starts nothing', async () => {
     const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
     e.detail.object.key = 'omc_cleanroom_data/infobase_attributes/raw_input/snapshot_dt=2025-10-31/IBE_01/part-0.parquet';
-    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
+    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual(NOT_A_MARKER);
   });
 
   test("the _SUCCESS Spark writes in compaction's staging folder under snapshot_dt=D/ starts nothing, in either S3 event form", async () => {
@@ -63,21 +67,27 @@ describe('handlers against events/*.json', () => {
     const e = event('s3-object-created.eventbridge.json') as { detail: { object: { key: string } } };
     e.detail.object.key = staging;
     expect(rt.bus.targets(e)).toEqual(['snapshotTrigger']);
-    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual([]);
+    expect(await makeSnapshotTriggerHandler(rt.deps)(e)).toEqual(NOT_A_MARKER);
     const records = event('s3-notification.records.json') as { Records: Array<{ s3: { object: { key: string } } }> };
     records.Records[0]!.s3.object.key = encodeURIComponent(staging).replace(/%2F/g, '/');
-    expect(await makeSnapshotTriggerHandler(rt.deps)(records)).toEqual([]);
+    expect(await makeSnapshotTriggerHandler(rt.deps)(records)).toEqual(NOT_A_MARKER);
     expect(await ledger(rt, '2025-10-31')).toBeUndefined();
     // the raw landing's route likewise: only opus/<dataset>/raw_input/snapshot_dt=D/_SUCCESS starts a compaction
     const landing = event('s3-object-created.raw-landing.json') as { detail: { object: { key: string } } };
     landing.detail.object.key = landing.detail.object.key.replace(/_SUCCESS$/, 'nested/_SUCCESS');
-    expect(await makeCompactionHandler(rt.deps)(landing)).toBeUndefined();
+    expect(await makeCompactionHandler(rt.deps)(landing)).toMatchObject({
+      declined: 'ignored',
+      reason: expect.stringMatching(/^object is not the ready marker of a raw landing/),
+    });
   });
 
   test('an invalid event is rejected with an alert and starts nothing', async () => {
-    expect(await makeSnapshotTriggerHandler(rt.deps)({ snapshotDt: 42 })).toEqual([]);
-    expect(await makeRegisterStagedTablesHandler(rt.deps)({ source: 'aws.glue' })).toEqual({ outcome: 'rejected', tables: [] });
-    await makeBucketedTablesHandler(rt.deps)({ hello: 'world' });
+    expect(await makeSnapshotTriggerHandler(rt.deps)({ snapshotDt: 42 })).toEqual([{ declined: 'rejected', reason: '(event): Invalid input' }]);
+    expect(await makeRegisterStagedTablesHandler(rt.deps)({ source: 'aws.glue' })).toMatchObject({
+      declined: 'rejected',
+      reason: expect.stringMatching(/^version: Invalid input/),
+    });
+    expect(await makeBucketedTablesHandler(rt.deps)({ hello: 'world' })).toMatchObject({ declined: 'rejected' });
     const mail = await outbox(home);
     expect(mail).toHaveLength(3);
     expect(mail[0]).toMatch(/snapshot-trigger rejected an invalid event/);
@@ -86,7 +96,7 @@ describe('handlers against events/*.json', () => {
 
   test('register-staged-tables: Glue events of runs Flywheel did not start are ignored', async () => {
     for (const name of ['glue-job-state-change.succeeded.json', 'glue-job-state-change.failed.json']) {
-      expect(await makeRegisterStagedTablesHandler(rt.deps)(event(name))).toEqual({ outcome: 'ignored', tables: [] });
+      expect(await makeRegisterStagedTablesHandler(rt.deps)(event(name))).toMatchObject({ declined: 'ignored', reason: 'job run belongs to no Flywheel run' });
     }
     expect(await outbox(home)).toEqual([]);
   });
@@ -108,7 +118,7 @@ describe('handlers against events/*.json', () => {
     const glue = rt.bus.published.find((e) => e.source === 'aws.glue')!;
     expect(glue.detail).toMatchObject({ state: 'SUCCEEDED', jobRunId: l.stages['split-and-bucket'].jobRunId });
     // re-delivering the same Glue event (at-least-once) changes nothing
-    expect(await makeRegisterStagedTablesHandler(rt.deps)(glue)).toEqual({ outcome: 'ignored', tables: [] });
+    expect(await makeRegisterStagedTablesHandler(rt.deps)(glue)).toMatchObject({ declined: 'ignored', reason: 'duplicate job state event ignored' });
   });
 });
 
@@ -117,7 +127,11 @@ describe('register-staged-tables: table discovery', () => {
     const home = await sampleHome(100);
     const rt = await open(home);
     try {
-      const [started] = await makeSnapshotTriggerHandler(rt.deps)({ dataset: 'infobase', snapshotDt: '2025-10-31', tables: ['miacs_02'] });
+      const [started] = (await makeSnapshotTriggerHandler(rt.deps)({
+        dataset: 'infobase',
+        snapshotDt: '2025-10-31',
+        tables: ['miacs_02'],
+      })) as StartRunResult[];
       if (started?.outcome !== 'started') throw new Error('not started');
       const out = rt.db.localPath(started.plan.tables[0]!.outputUri);
       for (const half of ['0', '1']) {

@@ -143,12 +143,19 @@ describe('the handlers take both forms', () => {
           record(`${ADDRESSABLE.compaction!.sourcePrefix}snapshot_dt=2025-09-30/_SUCCESS`),
           record(`${INFOBASE.rawPrefix}snapshot_dt=2025-10-31/_SUCCESS`),
         ],
-      })) as Array<{ args: Record<string, string> }>;
-      expect(viaRecords.map((j) => j.args.SNAPSHOT_DT)).toEqual(['2025-10-31', '2025-09-30']);
+      })) as Array<{ args?: Record<string, string>; declined?: string; reason?: string }>;
+      // one result per record: two compactions started, and the pipeline's ready marker declined (not compaction's)
+      expect(viaRecords.map((j) => j.args?.SNAPSHOT_DT ?? `${j.declined}: ${j.reason}`)).toEqual([
+        '2025-10-31',
+        '2025-09-30',
+        'ignored: object is not the ready marker of a raw landing with compaction on (<landing prefix>snapshot_dt=D/<marker>)',
+      ]);
       const viaEventBridge = (await handler(sample('s3-object-created.raw-landing.json'))) as { args: Record<string, string> };
       expect(viaEventBridge.args).toEqual(viaRecords[0]!.args);
       // misrouted to snapshot-trigger (an S3 notification wired to it alone), the raw marker starts no run there
-      expect(await makeSnapshotTriggerHandler(rt.deps)({ Records: [record(key)] })).toEqual([]);
+      expect(await makeSnapshotTriggerHandler(rt.deps)({ Records: [record(key)] })).toEqual([
+        expect.objectContaining({ declined: 'ignored', reason: expect.stringMatching(/^a raw landing's ready marker reached snapshot-trigger/) }),
+      ]);
     } finally {
       rt.close();
     }

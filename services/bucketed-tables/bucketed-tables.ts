@@ -1,5 +1,6 @@
 /** bucketed-tables handler: Stage Completed starts the builds; each Athena Query State Change advances one. */
 import type { Deps, ReachInputs } from '../../shared/deps.js';
+import type { Declined } from '../../shared/events/declined.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { BucketedTablesEventSchema } from '../../shared/events/schemas.js';
 import { buildBucketedTablesReach, makeBuildBucketedTables } from '../../shared/use-cases/bucketed-tables.js';
@@ -9,14 +10,18 @@ export const reach = (i: ReachInputs) => buildBucketedTablesReach(i.config);
 
 export function makeBucketedTablesHandler(deps: Deps) {
   const build = makeBuildBucketedTables(deps);
-  return async function bucketedTables(event: unknown): Promise<void> {
-    const e = await parseEvent(deps, 'bucketed-tables', BucketedTablesEventSchema, event);
-    if (!e) return;
+  /** Nothing when it acted on the event; what it declined, and why, otherwise. */
+  return async function bucketedTables(event: unknown): Promise<Declined | undefined> {
+    const parsed = await parseEvent(deps, 'bucketed-tables', BucketedTablesEventSchema, event);
+    if (!parsed.ok) return parsed.declined;
+    const e = parsed.event;
     if (e.source === 'flywheel.pipeline') {
       const { dataset, snapshotDt, runId, tables } = e.detail;
-      await build.onStagedTablesRegistered({ dataset, snapshotDt, runId }, tables);
-    } else if (e.detail.currentState === 'SUCCEEDED' || e.detail.currentState === 'FAILED' || e.detail.currentState === 'CANCELLED') {
-      await build.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
+      return build.onStagedTablesRegistered({ dataset, snapshotDt, runId }, tables);
     }
+    if (e.detail.currentState === 'SUCCEEDED' || e.detail.currentState === 'FAILED' || e.detail.currentState === 'CANCELLED') {
+      return build.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
+    }
+    return undefined;
   };
 }

@@ -22,8 +22,9 @@ export const reach = (i: ReachInputs) => maintenanceJobReach(i.config, 'chargeba
 export function makeChargebacksHandler(deps: Deps) {
   const jobs = makeChargebacks(deps);
   return async function chargebacks(event: unknown): Promise<unknown> {
-    const e = await parseEvent(deps, 'chargebacks', ChargebacksEventSchema, event);
-    if (!e) return undefined;
+    const parsed = await parseEvent(deps, 'chargebacks', ChargebacksEventSchema, event);
+    if (!parsed.ok) return parsed.declined;
+    const e = parsed.event;
     if ('source' in e && e.source === 'aws.glue') return jobs.onJobFinished(e.detail);
     // a schedule's execution time is the event's (a late or redelivered event still covers its slot)
     if ('source' in e) return jobs.startChargebacks(deps.chargebacks, { executionTime: e.time });

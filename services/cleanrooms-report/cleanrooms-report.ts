@@ -1,6 +1,7 @@
 /** cleanrooms-report handler: the daily schedule or a direct invocation (which may override any parameter) writes the report. */
 import { z } from 'zod';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
+import type { Declined } from '../../shared/events/declined.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
@@ -46,19 +47,19 @@ export const reach = (i: ReachInputs) => cleanroomsReportReach(i.cleanrooms);
 
 export function makeCleanroomsReportHandler(deps: Deps, directory: CleanRoomsDirectory, defaults: CleanroomsReportDefaults) {
   const report = makeCleanroomsReport(deps, directory);
-  return async function cleanroomsReport(event: unknown): Promise<CleanroomsReportSummary | undefined> {
-    const e = await parseEvent(deps, 'cleanrooms-report', CleanroomsReportEventSchema, event);
-    if (!e) return undefined;
+  return async function cleanroomsReport(event: unknown): Promise<CleanroomsReportSummary | Declined> {
+    const parsed = await parseEvent(deps, 'cleanrooms-report', CleanroomsReportEventSchema, event);
+    if (!parsed.ok) return parsed.declined;
+    const e = parsed.event;
     const overrides = 'source' in e ? {} : e;
     const { membershipId, ...params } = { ...defaults, ...overrides };
     if (!membershipId) {
-      await alertInvalidEvent(
+      return alertInvalidEvent(
         deps,
         'cleanrooms-report',
         'no Clean Rooms membership id: set CLEANROOMS_MEMBERSHIP_ID (serverless.yml param cleanroomsMembershipId) or pass membershipId',
         event,
       );
-      return undefined;
     }
     return report({ ...params, membershipId }, 'source' in e ? `${e.source} ${e['detail-type']}` : 'invocation');
   };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { Deps, ReachInputs } from '../../shared/deps.js';
+import type { Declined } from '../../shared/events/declined.js';
 import { parseEvent } from '../../shared/events/parse-event.js';
 import { AthenaQueryStateChangeSchema, ScheduledEventSchema } from '../../shared/events/schemas.js';
 import { alertInvalidEvent } from '../../shared/use-cases/alerts.js';
@@ -24,17 +25,17 @@ export const reach = (i: ReachInputs) => dataMonitorReach(i.config, monitorOptio
 /** `deployment`: what this deployment can honour of the options bound to it (AWS: composition/aws-monitor.ts; local: LOCAL_MONITOR_DEPLOYMENT). */
 export function makeDataMonitorHandler(deps: Deps, deployment: MonitorDeployment) {
   const monitor = makeDataMonitor(deps);
-  return async function dataMonitor(event: unknown): Promise<MonitorRun | undefined> {
-    const e = await parseEvent(deps, 'data-monitor', DataMonitorEventSchema, event);
-    if (!e) return undefined;
+  return async function dataMonitor(event: unknown): Promise<MonitorRun | Declined> {
+    const parsed = await parseEvent(deps, 'data-monitor', DataMonitorEventSchema, event);
+    if (!parsed.ok) return parsed.declined;
+    const e = parsed.event;
     if ('source' in e && e.source === 'aws.athena') return monitor.onQueryStateChange(e.detail.queryExecutionId, e.detail.currentState);
     const overrides = 'options' in e ? (e.options ?? {}) : {};
     let options: ReturnType<typeof monitorOptionsOf>;
     try {
       options = monitorOptionsOf(deps.monitorDefaults, overrides, deployment);
     } catch (err) {
-      await alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
-      return undefined;
+      return alertInvalidEvent(deps, 'data-monitor', (err as Error).message, event);
     }
     return monitor.start(options, 'source' in e ? `${e.source} ${e['detail-type']}` : 'invocation');
   };

@@ -11,7 +11,7 @@ export function makeRegisterStagedTablesHandler(deps: Deps) {
   const register = makeRegisterStagedTables(deps);
   return async function registerStagedTables(event: unknown) {
     const parsed = await parseEvent(deps, 'register-staged-tables', GlueJobStateChangeSchema, event);
-    if (!parsed) return { outcome: 'rejected' as const, tables: [] };
-    return register(parsed.detail);
+    if (!parsed.ok) return parsed.declined;
+    return register(parsed.event.detail);
   };
 }

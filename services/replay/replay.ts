@@ -11,12 +11,12 @@ export const reach = (i: ReachInputs) => replayReach(i.config);
 export function makeReplayHandler(deps: Deps) {
   const replay = makeReplay(deps);
   return async function replayRequested(event: unknown): Promise<ReplayOutcome> {
-    const e = await parseEvent(deps, 'replay', ReplayRequestedSchema, event);
-    if (!e) return { outcome: 'refused', reason: 'invalid Replay Requested event (see the alert)' };
+    const parsed = await parseEvent(deps, 'replay', ReplayRequestedSchema, event);
+    if (!parsed.ok) return { outcome: 'refused', ...parsed.declined };
+    const e = parsed.event;
     if (!(e.detail.dataset in deps.config.datasets)) {
       const reason = `detail.dataset: unknown dataset ${e.detail.dataset} (known: ${Object.keys(deps.config.datasets).join(', ')})`;
-      await alertInvalidEvent(deps, 'replay', reason, event);
-      return { outcome: 'refused', reason };
+      return { outcome: 'refused', ...(await alertInvalidEvent(deps, 'replay', reason, event)) };
     }
     return replay({ ...e.detail, requestId: e.id, replayName: e['replay-name'] });
   };

@@ -4,6 +4,7 @@
  * and the report lands in `lake/analysis/cleanrooms-reports/`. Run by the local runtime for the daily
  * schedule's event and by `npx flywheel cleanrooms-report` (shared/local/cleanrooms.ts).
  */
+import type { Declined } from '../events/declined.js';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { makeCleanroomsReportHandler } from '../../services/cleanrooms-report/cleanrooms-report.js';
@@ -41,11 +42,11 @@ export interface CleanroomsRuntime {
 /** Default description file of a local home. */
 export const descriptionPath = (home: string) => path.join(home, 'cleanrooms.json');
 
-/** Runs the report once through the same handler as the Lambda; resolves to its summary (undefined: the event was rejected and alerted). */
+/** Runs the report once through the same handler as the Lambda; resolves to its summary, or its rejection (alerted). */
 export async function runCleanroomsReportLocal(
   runtime: CleanroomsRuntime,
   opts: CleanroomsLocalOptions = {},
-): Promise<{ summary: CleanroomsReportSummary | undefined; description: string; sampleWritten: boolean }> {
+): Promise<{ summary: CleanroomsReportSummary | Declined; description: string; sampleWritten: boolean }> {
   const { config } = runtime.deps;
   const prefix = opts.tablePrefix ?? config.prefixes.part;
   const description = path.resolve(opts.description ?? descriptionPath(runtime.home));

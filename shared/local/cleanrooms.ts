@@ -1,4 +1,5 @@
 /** `npx flywheel cleanrooms-report`: the local Clean Rooms report (shared/composition/local-cleanrooms.ts) run once from the CLI. */
+import { isDeclined } from '../events/declined.js';
 import path from 'node:path';
 import { localRuntime } from '../composition/local.js';
 import { runCleanroomsReportLocal } from '../composition/local-cleanrooms.js';
@@ -32,8 +33,10 @@ export async function cleanroomsReportCommand(
     });
     if (r.sampleWritten) out(`No Clean Rooms description yet: wrote a sample for the catalog's tables to ${r.description} (edit it to describe your account).`);
     const s = r.summary;
-    if (!s || s.status === 'FAILED') {
-      out(`The Clean Rooms report was not written: ${s?.error ?? 'the invocation was rejected'} (see ${path.join(rt.home, 'outbox')}).`);
+    if (isDeclined(s) || s.status === 'FAILED') {
+      out(
+        `The Clean Rooms report was not written: ${isDeclined(s) ? `the invocation was rejected: ${s.reason}` : s.error} (see ${path.join(rt.home, 'outbox')}).`,
+      );
       return 1;
     }
     out(`Membership ${s.membershipId}: ${s.tables} table(s), ${s.ready} ready for analysis, ${s.notReady} not ready, ${s.unknown} unknown.`);

@@ -212,8 +212,9 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const report = await makeReconcilerHandler(functionDeps(rt.deps, 'reconciler'))({});
         await rt.bus.drain();
+        if ('declined' in report) throw new Error(`the reconciler declined its invocation: ${report.reason}`);
         out(
-          `in flight: ${report?.inFlight.length ?? 0}; advanced: ${report?.advanced.join('; ') || 'nothing'}; past timeout: ${report?.timedOut.join('; ') || 'none'}`,
+          `in flight: ${report.inFlight.length}; advanced: ${report.advanced.join('; ') || 'nothing'}; past timeout: ${report.timedOut.join('; ') || 'none'}`,
         );
       } finally {
         rt.close();

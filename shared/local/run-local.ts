@@ -11,6 +11,7 @@ import { makeLedgerStore } from '../use-cases/ledger-store.js';
 import { datasetsWithTables } from '../use-cases/snapshot-trigger.js';
 import { LocalBus, type AwsEvent } from '../adapters/local/local-bus.js';
 import { table } from './format.js';
+import { declinedIn, type Declined } from '../events/declined.js';
 import { awsReplayCommand } from '../events/replay-command.js';
 import { routes, type FunctionName } from '../events/patterns.js';
 import { describeNoRoute, renameStage, show } from '../events/closest-routes.js';
@@ -296,19 +297,14 @@ export async function runEventFile(o: { home: string; file: string; verbose?: bo
   return EVENT_NOT_HANDLED;
 }
 
-/** A log record a handler wrote while it handled the delivered event. */
-interface Noted {
-  fn?: FunctionName;
-  message: string;
-  extra: Record<string, unknown>;
+/** What a function that received the delivered event declined, and why (its result). */
+interface Noted extends Declined {
+  fn: FunctionName;
 }
 
 /** Delivers `event` on a local runtime, drains the bus and judges what became of it. */
 async function deliverEvent(o: { home: string; verbose?: boolean }, event: unknown, started: number): Promise<EventOutcome> {
   const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
-  /** The handler of the delivered event is running (its logs are its own until the next event is delivered). */
-  let inputFn: FunctionName | undefined;
-  let phase: 'before' | 'input' | 'after' = 'before';
   const threw: string[] = [];
   const laterFailures: string[] = [];
   // the delivered event, or (an S3 notification) the share of its records one function receives
@@ -321,18 +317,20 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
     return !!share && !!all && share.length > 0 && share.every((r) => all.includes(r));
   };
   const inputFns = new Set<FunctionName>();
+  // what the functions that received the event declined: a rejection (invalid, alerted) or a deliberate "ignored"
+  const noted: { rejected: Noted[]; ignored: Noted[] } = { rejected: [], ignored: [] };
   const rt = await localRuntime({
     home: o.home,
     verbose: o.verbose,
     observer: {
       delivered: (e, fn) => {
-        if (isInput(e)) {
-          phase = 'input';
-          inputFn = fn;
-          if (fn) inputFns.add(fn);
-        } else if (phase === 'input') phase = 'after';
+        if (fn && isInput(e)) inputFns.add(fn);
         const line = describe(e, fn, isInput(e));
         if (line) out(`${at()} ${line}`);
+      },
+      returned: (e, fn, result) => {
+        if (!isInput(e)) return;
+        for (const d of declinedIn(result)) noted[d.declined].push({ ...d, fn });
       },
       failed: (e, fn, error) => {
         (isInput(e) ? threw : laterFailures).push(`${fn} threw: ${error.message}`);
@@ -352,12 +350,6 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
     const fns = rt.bus.targets(event);
     if (fns.length === 0) return { kind: 'no rule', reason: describeNoRoute(routes(localRouteParams(rt.deps.config)), event) };
     // what the handlers say they did not do: a rejection (alertInvalidEvent) or a deliberate "…; ignored"
-    const noted: { rejected: Noted[]; ignored: Noted[] } = { rejected: [], ignored: [] };
-    watchLogger(rt, (level, message, extra) => {
-      if (phase !== 'input') return;
-      if (message === 'invalid event rejected') noted.rejected.push({ fn: inputFn, message: String(extra.problem ?? message), extra });
-      else if (/\bignored\b/.test(message) && level !== 'error') noted.ignored.push({ fn: inputFn, message, extra });
-    });
     const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config, rt.deps.clock);
     const before = await ledgerSnapshot(rt, ledgers);
     const outboxBefore = new Set(await listOutbox(rt));
@@ -381,7 +373,7 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
 
     const by = [...inputFns].join(', ') || fns.join(', ');
     if (threw.length > 0) return { kind: 'failed', reason: threw[0]! };
-    if (noted.rejected.length > 0) return { kind: 'rejected', reason: `${by} rejected it: ${noted.rejected[0]!.message}` };
+    if (noted.rejected.length > 0) return { kind: 'rejected', reason: `${by} rejected it: ${noted.rejected[0]!.reason}` };
     const failedRun = touched.find((l) => l.status === 'FAILED');
     if (failedRun) {
       const stage = STAGES.find((s) => failedRun.stages[s].status === 'FAILED');
@@ -407,34 +399,17 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
       };
     if (noted.ignored.length > 0 && touched.length === 0 && followed.length === 0) {
       const n = noted.ignored[0]!;
-      const ids = Object.entries(n.extra)
+      const ids = Object.entries(n.context ?? {})
         .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
         .slice(0, 3)
         .map(([k, v]) => `${k}=${show(v)}`);
-      return {
-        kind: 'ignored',
-        reason: `${n.fn ?? by}: ${n.message.replace(/;\s*ignored$/, '')}${ids.length ? ` (${ids.join(', ')})` : ''}; nothing was started or changed`,
-      };
+      return { kind: 'ignored', reason: `${n.fn}: ${n.reason}${ids.length ? ` (${ids.join(', ')})` : ''}; nothing was started or changed` };
     }
     const runs = touched.map((l) => `${l.dataset} snapshot_dt=${l.snapshotDt} run ${l.runId} ${l.status}`);
     const then = followed.length ? `; then ${[...new Set(followed)].map((t) => `${followed.filter((x) => x === t).length}× ${t}`).join(', ')}` : '';
     return { kind: 'handled', summary: `by ${by}${then}${runs.length ? `; ${runs.join('; ')}` : '; no pipeline run was touched'}` };
   } finally {
     rt.close();
-  }
-}
-
-/** Calls `note` with every log record the runtime's handlers write (they share the runtime's logger). */
-function watchLogger(rt: LocalRuntime, note: (level: 'info' | 'warn' | 'error', message: string, extra: Record<string, unknown>) => void): void {
-  const logger = rt.deps.logger;
-  for (const level of ['info', 'warn', 'error'] as const) {
-    const write = logger[level].bind(logger) as (...args: unknown[]) => void;
-    (logger as unknown as Record<string, unknown>)[level] = (input: unknown, ...extra: unknown[]) => {
-      const message = typeof input === 'string' ? input : String((input as { message?: unknown })?.message ?? '');
-      const first = extra[0];
-      note(level, message, typeof first === 'object' && first !== null && !(first instanceof Error) ? (first as Record<string, unknown>) : {});
-      write(input, ...extra);
-    };
   }
 }
 
@@ -492,20 +467,24 @@ export function printLedgers(all: RunLedger[], print: (line: string) => void): v
 
 /** `flywheel monitor`: one monitor run through the local bus; prints the alerts and where the reports are. */
 export async function runMonitor(o: { home: string; verbose?: boolean; options: Record<string, unknown> }): Promise<number> {
-  const rt = await localRuntime({ home: o.home, verbose: o.verbose, monitor: o.options });
+  let rejected: Declined | undefined;
+  const rt = await localRuntime({
+    home: o.home,
+    verbose: o.verbose,
+    monitor: o.options,
+    observer: { returned: (_e, fn, result) => (rejected ??= fn === 'dataMonitor' ? declinedIn(result).find((d) => d.declined === 'rejected') : undefined) },
+  });
   try {
     const before = new Set(await listOutbox(rt));
     rt.bus.invoke('dataMonitor', { options: o.options });
     await rt.bus.drain();
     const done = rt.bus.published.find((e) => e['detail-type'] === 'Monitor Completed');
     if (!done) {
-      // options refused (a bad value, an unknown option, one this deployment cannot honour): the alert names each and its fix
-      for (const file of (await listOutbox(rt)).filter((f) => !before.has(f))) {
-        const alert = await readAlert(rt, file);
-        if (/data-monitor rejected/.test(alert.subject)) {
-          process.stderr.write(`flywheel monitor: refused, nothing ran: ${alert.cause ?? alert.subject} (alert in ${path.join(rt.home, 'outbox', file)})\n`);
-          return 2;
-        }
+      // options refused (a bad value, an unknown option, one this deployment cannot honour): the reason and the alert name each and its fix
+      if (rejected) {
+        const alerts = (await listOutbox(rt)).filter((f) => !before.has(f)).map((f) => path.join(rt.home, 'outbox', f));
+        process.stderr.write(`flywheel monitor: refused, nothing ran: ${rejected.reason}${alerts.length ? ` (alert in ${alerts.join(', ')})` : ''}\n`);
+        return 2;
       }
       out('The monitor did not complete (see the outbox and logs/flywheel.jsonl).');
       return 1;

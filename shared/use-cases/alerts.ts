@@ -1,6 +1,7 @@
 /** Failure alerts: an e-mail (SNS / outbox) naming snapshot, stage, table, cause and the replay command, plus a Stage Failed event. */
 import type { Grant } from '../domain/access.js';
 import type { StageName } from '../domain/ledger.js';
+import type { Declined } from '../events/declined.js';
 import { PIPELINE_SOURCE } from '../events/patterns.js';
 import type { DepsOf } from '../deps.js';
 import { recordFailure } from './run-metrics.js';
@@ -92,8 +93,8 @@ export async function alertReplayRefused(deps: DepsOf<'notifier' | 'logger' | 'r
     .catch((err: Error) => deps.logger.error('could not deliver the alert', { error: err.message }));
 }
 
-/** An event that failed validation: logged and alerted, nothing started. */
-export async function alertInvalidEvent(deps: DepsOf<'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<void> {
+/** An event that failed validation: logged and alerted, nothing started; the function returns what this gives. */
+export async function alertInvalidEvent(deps: DepsOf<'notifier' | 'logger'>, fn: string, problem: string, event: unknown): Promise<Declined> {
   deps.logger.error('invalid event rejected', { function: fn, problem });
   const excerpt = JSON.stringify(event)?.slice(0, 2000) ?? String(event);
   await deps.notifier
@@ -103,4 +104,5 @@ export async function alertInvalidEvent(deps: DepsOf<'notifier' | 'logger'>, fn:
       attributes: { stage: fn },
     })
     .catch((err: Error) => deps.logger.error('could not deliver the alert', { error: err.message }));
+  return { declined: 'rejected', reason: problem };
 }

@@ -26,6 +26,7 @@ import type { DepsOf } from '../deps.js';
 import { alertFailure, alertsReach, type AlertDeps } from './alerts.js';
 import { recordRun } from './run-metrics.js';
 import { claimOnce } from './json-document.js';
+import { ignore, type Declined } from '../events/declined.js';
 import { indexReach, ledgerReach, makeLedgerStore, type RunRef } from './ledger-store.js';
 import { makeLiveSwitch, type LiveSwitchDeps } from './live-switch.js';
 import { mapLimit } from '../domain/map-limit.js';
@@ -181,12 +182,11 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
   }
 
   /** 1. Start every registered table's first step. */
-  async function onStagedTablesRegistered(ref: RunRef, tables: string[]): Promise<void> {
+  async function onStagedTablesRegistered(ref: RunRef, tables: string[]): Promise<Declined | undefined> {
     logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'bucketed-tables' });
     const current = await ledgers.load(ref.dataset, ref.snapshotDt);
     if (current?.ledger.runId !== ref.runId) {
-      logger.warn('Stage Completed for a run that is not the current run of its snapshot; ignored', { current_run: current?.ledger.runId });
-      return;
+      return ignore(logger, 'warn', 'Stage Completed for a run that is not the current run of its snapshot; ignored', { current_run: current?.ledger.runId });
     }
     const planned = new Map<string, BuildStep[]>();
     for (const t of tables) {
@@ -218,27 +218,26 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       return true;
     });
     if (!changed) {
-      logger.info('duplicate Stage Completed ignored');
-      return;
+      return ignore(logger, 'info', 'duplicate Stage Completed ignored');
     }
     for (const [t, steps] of planned)
       await startStep(ref, t, steps, 0).catch((err: Error) => onStepFinished({ ...ref, table: t, step: 0 }, undefined, 'FAILED', err.message));
     await finishIfDone(ref, ledger);
+    return undefined;
   }
 
   /** 2./3. One query finished. */
-  async function onQueryStateChange(queryId: string, state: string, reason?: string): Promise<void> {
+  async function onQueryStateChange(queryId: string, state: string, reason?: string): Promise<Declined | undefined> {
     const ref = await ledgers.lookup<QueryRef>('athena', queryId);
     if (!ref) {
-      logger.info('query belongs to no Flywheel run; ignored', { query_execution_id: queryId });
-      return;
+      return ignore(logger, 'info', 'query belongs to no Flywheel run; ignored', { query_execution_id: queryId });
     }
     logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'bucketed-tables' });
     if (state !== 'SUCCEEDED' && reason === undefined) reason = (await engine.status(queryId)).reason;
-    await onStepFinished(ref, queryId, state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason ?? state);
+    return onStepFinished(ref, queryId, state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason ?? state);
   }
 
-  async function onStepFinished(ref: QueryRef, queryId: string | undefined, status: 'SUCCEEDED' | 'FAILED', reason: string): Promise<void> {
+  async function onStepFinished(ref: QueryRef, queryId: string | undefined, status: 'SUCCEEDED' | 'FAILED', reason: string): Promise<Declined | undefined> {
     const { table, step } = ref;
     const { changed, ledger } = await ledgers.update(ref, (l) => {
       const rec = l.tables[ref.table];
@@ -252,8 +251,7 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       return true;
     });
     if (!changed) {
-      logger.info('duplicate query event ignored', { query_execution_id: queryId, table });
-      return;
+      return ignore(logger, 'info', 'duplicate query event ignored', { query_execution_id: queryId, table });
     }
     const rec = ledger.tables[table]!;
     if (status === 'FAILED') await failTable(ref, table, `${rec.steps[step]!.label} query ${queryId ?? '(not started)'}: ${reason}`);
@@ -266,6 +264,7 @@ export function makeBuildBucketedTables(deps: BucketedTablesDeps) {
       await startStep(ref, table, steps, step + 1).catch((err: Error) => onStepFinished({ ...ref, step: step + 1 }, undefined, 'FAILED', err.message));
     }
     await finishIfDone(ref, ledger);
+    return undefined;
   }
 
   /** 4. Metadata, live switch and Pipeline Completed, once, when no table is still building. */

@@ -3,6 +3,7 @@
  * under its raw prefix, ready marker last, so the pipeline follows on its own (a Glue job; the DuckDB twin locally).
  */
 import { union, type Grant } from '../domain/access.js';
+import { ignore, type Declined } from '../events/declined.js';
 import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { isValidSnapshotDt } from '../domain/snapshot.js';
 import { putIfAbsent } from './json-document.js';
@@ -29,17 +30,14 @@ export function makeCompaction(deps: MaintenanceJobsDeps) {
      * per creation: S3 and EventBridge deliver at least once, and two runs would write the same split input (a second
      * upload of the marker is a new creation and compacts again; a direct invocation always starts).
      */
-    async startCompaction(dataset: DatasetConfig, snapshotDt: string, creation?: MarkerCreation): Promise<JobRecord | undefined> {
+    async startCompaction(dataset: DatasetConfig, snapshotDt: string, creation?: MarkerCreation): Promise<JobRecord | Declined | undefined> {
       const c = dataset.compaction;
       const rerun = {
         fn: 'compaction',
         payload: { dataset: dataset.name, snapshotDt },
         local: `npx flywheel compact --dataset ${dataset.name} --snapshot ${snapshotDt}`,
       };
-      if (!c) {
-        logger.info('compaction is off for this dataset; raw landing ignored', { dataset: dataset.name, snapshotDt });
-        return undefined;
-      }
+      if (!c) return ignore(logger, 'info', 'compaction is off for this dataset; raw landing ignored', { dataset: dataset.name, snapshotDt });
       if (!isValidSnapshotDt(snapshotDt)) {
         await alert(
           `compaction refused ${dataset.name} snapshot_dt=${snapshotDt}`,
@@ -60,12 +58,11 @@ export function makeCompaction(deps: MaintenanceJobsDeps) {
       };
       const claim = creation && `${config.indexPrefix}compactions/${encodeURIComponent(`${creation.key}@${creation.sequencer}`)}.json`;
       if (claim && !(await putIfAbsent(deps.store, config.dataBucket, claim, JSON.stringify({ dataset: dataset.name, snapshotDt, ...creation })))) {
-        logger.info('this creation of the marker already started its compaction (a repeated delivery); ignored', {
+        return ignore(logger, 'info', 'this creation of the marker already started its compaction (a repeated delivery); ignored', {
           dataset: dataset.name,
           snapshotDt,
           ...creation,
         });
-        return undefined;
       }
       try {
         return await start('compaction', args, `${dataset.name} snapshot_dt=${snapshotDt}`, rerun);

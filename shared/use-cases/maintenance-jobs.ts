@@ -6,6 +6,7 @@
 import type { Grant } from '../domain/access.js';
 import type { PipelineConfig } from '../domain/config.js';
 import type { DepsOf } from '../deps.js';
+import { ignore, type Declined } from '../events/declined.js';
 import type { JobState, MaintenanceJob } from '../ports.js';
 import { readJson } from './json-document.js';
 import { indexReach } from './ledger-store.js';
@@ -73,12 +74,9 @@ export function makeJobRuns(deps: MaintenanceJobsDeps) {
     alert,
 
     /** A job run ended (Glue Job State Change): logged; anything but SUCCEEDED alerts with the re-run. */
-    async onJobFinished(e: { jobName: string; jobRunId: string; state: JobState; message?: string }): Promise<JobRecord | undefined> {
+    async onJobFinished(e: { jobName: string; jobRunId: string; state: JobState; message?: string }): Promise<JobRecord | Declined> {
       const record = (await readJson<JobRecord>(deps.store, config.dataBucket, recordKey(e.jobRunId)))?.doc;
-      if (!record) {
-        logger.warn('job run not started by Flywheel; ignored', { ...e });
-        return undefined;
-      }
+      if (!record) return ignore(logger, 'warn', 'job run not started by Flywheel; ignored', { ...e });
       if (e.state === 'SUCCEEDED') {
         logger.info(`${record.job} job succeeded`, { job: record.job, subject: record.subject, jobRunId: e.jobRunId });
       } else {

@@ -6,6 +6,7 @@
  * 4. Read each table's schema from one parquet footer (a ranged GET) and create or update ext_<t>.
  * 5. Record counts from the job's result, mark the stage done, emit Stage Completed.
  */
+import { ignore, type Declined } from '../events/declined.js';
 import { catalogGrant, storeGrant, union, type Grant } from '../domain/access.js';
 import { parseS3Uri, s3Uri, stagingName, type PipelineConfig } from '../domain/config.js';
 import { setStage, type RunLedger } from '../domain/ledger.js';
@@ -46,13 +47,10 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
   const { config, store, catalog, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
 
-  return async function registerStagedTables(event: JobFinished): Promise<{ outcome: 'registered' | 'failed' | 'ignored'; tables: string[] }> {
+  return async function registerStagedTables(event: JobFinished): Promise<{ outcome: 'registered' | 'failed'; tables: string[] } | Declined> {
     // 1. which run
     const ref = await ledgers.lookup('glue', event.jobRunId);
-    if (!ref) {
-      logger.warn('job run belongs to no Flywheel run; ignored', { job_run_id: event.jobRunId, job_name: event.jobName });
-      return { outcome: 'ignored', tables: [] };
-    }
+    if (!ref) return ignore(logger, 'warn', 'job run belongs to no Flywheel run; ignored', { job_run_id: event.jobRunId, job_name: event.jobName });
     logger.appendKeys({ dataset: ref.dataset, snapshot_dt: ref.snapshotDt, run_id: ref.runId, stage: 'register-staged-tables' });
     const claimed = await ledgers.update(ref, (l) => {
       const stage = l.stages['register-staged-tables'];
@@ -66,10 +64,7 @@ export function makeRegisterStagedTables(deps: RegisterStagedTablesDeps) {
       setStage(l, 'register-staged-tables', 'RUNNING', now);
       return true;
     });
-    if (!claimed.changed) {
-      logger.info('duplicate job state event ignored', { job_run_id: event.jobRunId, state: event.state });
-      return { outcome: 'ignored', tables: [] };
-    }
+    if (!claimed.changed) return ignore(logger, 'info', 'duplicate job state event ignored', { job_run_id: event.jobRunId, state: event.state });
 
     // 2. job failed
     if (event.state !== 'SUCCEEDED') {

@@ -10,6 +10,7 @@
  * 5. Otherwise start it: from the split, a new run of the whole snapshot; from a later stage, a new run
  *    that reuses what the earlier stages produced.
  */
+import { ignore, type Declined } from '../events/declined.js';
 import { union, type Grant } from '../domain/access.js';
 import { bucketRanges } from '../domain/build-steps.js';
 import type { PipelineConfig } from '../domain/config.js';
@@ -49,7 +50,9 @@ export interface ReplayPlan {
 export type ReplayOutcome =
   | { outcome: 'planned'; plan: ReplayPlan }
   | { outcome: 'started'; plan: ReplayPlan; runId: string }
-  | { outcome: 'duplicate' | 'refused'; reason: string; plan?: ReplayPlan };
+  | { outcome: 'refused'; reason: string; plan?: ReplayPlan }
+  /** An invalid request (alerted), or a plain duplicate delivery of a handled one: declined, nothing started. */
+  | ({ outcome: 'refused' | 'duplicate'; plan?: ReplayPlan } & Declined);
 
 /** The ledgers and the replay-request index, then whatever the stage replayed from does: the trigger's, or a later stage's. */
 export function replayReach(config: PipelineConfig): Grant[] {
@@ -119,8 +122,7 @@ export function makeReplay(deps: ReplayDeps) {
           ? `run ${current?.ledger.runId} of ${r.dataset} snapshot_dt=${r.snapshotDt}`
           : `the ${r.dataset} mapping`;
       const reason = `detail.tables: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a table' : 'are not tables'} of ${of} (known: ${known!.join(', ') || 'none'})`;
-      await alertInvalidEvent(deps, 'replay', reason, r);
-      return { outcome: 'refused', reason, plan };
+      return { outcome: 'refused', plan, ...(await alertInvalidEvent(deps, 'replay', reason, r)) };
     }
     if (r.dryRun) {
       deps.logger.info('replay dry run', { plan });
@@ -136,8 +138,10 @@ export function makeReplay(deps: ReplayDeps) {
         JSON.stringify({ ...r, at: deps.clock.now().toISOString() }),
       ))
     ) {
-      deps.logger.info('duplicate replay request ignored', { request_id: r.requestId });
-      return { outcome: 'duplicate', reason: `replay request ${r.requestId} was already handled` };
+      return {
+        outcome: 'duplicate',
+        ...ignore(deps.logger, 'info', `replay request ${r.requestId} was already handled; ignored`, { request_id: r.requestId }),
+      };
     }
     // 2. never two runs of one snapshot at once
     if (current?.ledger.status === 'RUNNING') {

@@ -6,6 +6,7 @@
  * 4. Create the run ledger with a conditional write: a duplicate event stops here and starts nothing.
  * 5. Write the plan, start the split job, record its run id; alert for every skipped table.
  */
+import { ignore, type Declined } from '../events/declined.js';
 import { storeGrant, union, type Grant } from '../domain/access.js';
 import { s3Uri, type DatasetConfig, type PipelineConfig } from '../domain/config.js';
 import { PipelineError } from '../domain/errors.js';
@@ -32,8 +33,10 @@ export interface StartRunInput {
 
 export type StartRunResult =
   | { outcome: 'started'; snapshotDt: string; runId: string; jobRunId: string; plan: SplitPlan; junk: string[] }
-  | { outcome: 'duplicate'; snapshotDt: string; runId: string; reason: string }
-  | { outcome: 'failed'; snapshotDt?: string; error: PipelineError; junk: string[] };
+  /** A run of the snapshot exists (a duplicate delivery, or another trigger won the race): nothing started. */
+  | ({ outcome: 'duplicate'; snapshotDt: string; runId: string } & Declined)
+  /** Failed and alerted; `declined` when the request itself was invalid (an unknown dataset). */
+  | ({ outcome: 'failed'; snapshotDt?: string; error: PipelineError; junk: string[] } & Partial<Declined>);
 
 const decoder = new TextDecoder();
 
@@ -91,6 +94,12 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
   const { config, store, clock, logger } = deps;
   const ledgers = makeLedgerStore(store, config, clock);
   const bucket = config.dataBucket;
+  const duplicate = (snapshotDt: string, runId: string, reason: string): StartRunResult => ({
+    outcome: 'duplicate',
+    snapshotDt,
+    runId,
+    ...ignore(logger, 'info', `duplicate trigger: ${reason}; ignored`, { existing_run: runId }),
+  });
 
   return async function startSnapshotRun(input: StartRunInput): Promise<StartRunResult> {
     const ds = config.datasets[input.dataset];
@@ -100,8 +109,7 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
         stage: 'snapshot-trigger',
         fix: `use one of ${Object.keys(config.datasets).join(', ')}`,
       });
-      await alertInvalidEvent(deps, 'snapshot-trigger', error.message, input);
-      return { outcome: 'failed', snapshotDt: input.snapshotDt, error, junk: [] };
+      return { outcome: 'failed', snapshotDt: input.snapshotDt, error, junk: [], ...(await alertInvalidEvent(deps, 'snapshot-trigger', error.message, input)) };
     }
     let junk: string[] = [];
     let snapshotDt = input.snapshotDt;
@@ -151,8 +159,7 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
       if (existing && (!input.rerun || existing.ledger.status === 'RUNNING')) {
         const old = existing.ledger;
         const reason = old.status === 'RUNNING' ? `run ${old.runId} is still in flight` : `run ${old.runId} already exists (status ${old.status})`;
-        logger.info('duplicate trigger ignored', { reason, existing_run: old.runId });
-        return { outcome: 'duplicate', snapshotDt: snap, runId: old.runId, reason };
+        return duplicate(snap, old.runId, reason);
       }
 
       // 3. mapping and sources → plan
@@ -195,11 +202,10 @@ export function makeStartSnapshotRun(deps: StartSnapshotRunDeps) {
       if (existing) {
         const { ledger: old, etag } = existing;
         ledger.history = [...old.history, { runId: old.runId, status: old.status, createdAt: old.createdAt }];
-        if (!(await ledgers.replace(ledger, etag))) return { outcome: 'duplicate', snapshotDt: snap, runId: old.runId, reason: 'another re-run started first' };
+        if (!(await ledgers.replace(ledger, etag))) return duplicate(snap, old.runId, 'another re-run started first');
       } else if (!(await ledgers.create(ledger))) {
-        logger.info('duplicate trigger ignored: the run ledger already exists');
         const other = await ledgers.load(ds.name, snap);
-        return { outcome: 'duplicate', snapshotDt: snap, runId: other?.ledger.runId ?? '?', reason: 'the run ledger already exists' };
+        return duplicate(snap, other?.ledger.runId ?? '?', 'the run ledger already exists');
       }
 
       // 5. plan, job, alerts

@@ -428,7 +428,7 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
         detail: { ...marker.detail, bucket: { name: dataBucket }, object: { ...marker.detail.object, key } },
       });
 
-      const results = (await Promise.all(Array.from({ length: 20 }, () => handler(event())))).flat();
+      const results = (await Promise.all(Array.from({ length: 20 }, () => handler(event())))).flat() as StartRunResult[];
       clearTimeout(fallback);
       const failed = results.filter((r): r is Extract<StartRunResult, { outcome: 'failed' }> => r.outcome === 'failed');
       expect(failed.map((f) => f.error.message)).toEqual([]);

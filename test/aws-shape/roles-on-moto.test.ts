@@ -620,7 +620,10 @@ describe('compaction and chargebacks under their roles', () => {
   test(
     'compaction: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)',
     async () => {
-      expect(await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', {}))).toBeUndefined();
+      expect(await invoke('compaction', makeCompactionHandler, glueStateChange('glue-job-state-change.compaction-failed.json', {}))).toMatchObject({
+        declined: 'ignored',
+        reason: 'job run not started by Flywheel',
+      });
       expect(takeAlerts()).toEqual([]);
 
       const landing = sample('s3-object-created.raw-landing.json');
@@ -636,7 +639,10 @@ describe('compaction and chargebacks under their roles', () => {
         args: { DATASET: 'addressable', SNAPSHOT_DT: SNAPSHOT },
       });
       // the same creation delivered again (same sequencer): its claim, put with If-None-Match under the role, holds
-      expect(await invoke('compaction', makeCompactionHandler, { ...created, id: randomUUID() })).toBeUndefined();
+      expect(await invoke('compaction', makeCompactionHandler, { ...created, id: randomUUID() })).toMatchObject({
+        declined: 'ignored',
+        reason: 'this creation of the marker already started its compaction (a repeated delivery)',
+      });
       const succeeded = await invoke(
         'compaction',
         makeCompactionHandler,
@@ -662,7 +668,10 @@ describe('compaction and chargebacks under their roles', () => {
   test(
     'chargebacks: a state change of a run Flywheel did not start is ignored; of one it started, its record is read (and a failure alerts)',
     async () => {
-      expect(await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', {}))).toBeUndefined();
+      expect(await invoke('chargebacks', makeChargebacksHandler, glueStateChange('glue-job-state-change.chargebacks-failed.json', {}))).toMatchObject({
+        declined: 'ignored',
+        reason: 'job run not started by Flywheel',
+      });
       expect(takeAlerts()).toEqual([]);
 
       const record = await invoke<{ job: string; jobName: string; jobRunId: string }>('chargebacks', makeChargebacksHandler, {

@@ -52,7 +52,10 @@ test('a raw landing marker starts the compaction job with its source, output and
   expect(s3.text('data', `_runs/index/jobs/${record.jobRunId}.json`)).toContain('"job": "compaction"');
 
   // the sample failure is of a run this stack did not start: logged, no alert
-  expect(await compaction(sample('glue-job-state-change.compaction-failed.json'), context)).toBeUndefined();
+  expect(await compaction(sample('glue-job-state-change.compaction-failed.json'), context)).toMatchObject({
+    declined: 'ignored',
+    reason: 'job run not started by Flywheel',
+  });
   expect(mails()).toEqual([]);
   const failed = sample('glue-job-state-change.compaction-failed.json');
   await compaction({ ...failed, detail: { ...failed.detail, jobRunId: record.jobRunId } }, context);

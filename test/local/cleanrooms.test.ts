@@ -1,6 +1,7 @@
 // The Clean Rooms report end to end in local mode: the pipeline makes the part_ tables in the DuckDB
 // catalog, a description file stands in for Clean Rooms and Entity Resolution, the scheduled event of
 // events/ runs the report through its handler, and the three files are read back and counted.
+import type { CleanroomsReportSummary } from '../../shared/use-cases/cleanrooms-report.js';
 import { parse } from 'csv-parse/sync';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -62,7 +63,7 @@ test('the scheduled event writes the report; counts match the catalog and the de
   const mailBefore = (await outbox(home)).length;
 
   const { summary } = await runCleanroomsReportLocal(rt, { description: file, event: scheduled });
-  expect(summary?.status).toBe('SUCCEEDED_WITH_FAILED_ROWS');
+  expect((summary as CleanroomsReportSummary).status).toBe('SUCCEEDED_WITH_FAILED_ROWS');
   expect(readdirSync(reportDir()).sort()).toEqual([
     'ACX_Cleanroom_Report_20251109_080000.json',
     'ACX_Cleanroom_Report_20251109_080000_IdentityResolution.csv',
@@ -138,7 +139,7 @@ test('a failed ListConfiguredTables marks every table row as failed; the report 
   const file = await writeDescription('denied.json', description);
   const mailBefore = (await outbox(home)).length;
   const { summary } = await runCleanroomsReportLocal(rt, { description: file, event: scheduled });
-  expect(summary?.status).toBe('SUCCEEDED_WITH_FAILED_ROWS');
+  expect((summary as CleanroomsReportSummary).status).toBe('SUCCEEDED_WITH_FAILED_ROWS');
   const { json, tables } = readReport(now);
   expect(tables).toHaveLength(catalogTables.length);
   expect(tables.every((r) => r['Configured Table Status'] === 'ERROR' && r['Ready for Analysis'] === 'Unknown')).toBe(true);
@@ -162,8 +163,8 @@ test('an invalid description fails the run: one alert naming the file and the fi
   const file = await writeDescription('broken.json', { configuredTables: [{ id: 'ct-1', name: 'part_x', analysisRule: { type: 'SOMETIMES' } }] });
   const mailBefore = (await outbox(home)).length;
   const { summary } = await runCleanroomsReportLocal(rt, { description: file, event: scheduled });
-  expect(summary?.status).toBe('FAILED');
-  expect(summary?.error).toContain(`Clean Rooms description ${file} is invalid: configuredTables.0.analysisRule.type`);
+  expect((summary as CleanroomsReportSummary).status).toBe('FAILED');
+  expect((summary as CleanroomsReportSummary).error).toContain(`Clean Rooms description ${file} is invalid: configuredTables.0.analysisRule.type`);
   expect(readdirSync(reportDir()).some((f) => f.includes('20251109_110000'))).toBe(false);
   const mail = await newMail(mailBefore);
   expect(mail).toHaveLength(1);
@@ -193,7 +194,7 @@ test('a report that cannot be written fails the run and alerts', async () => {
 test('an invalid invocation is rejected and alerted; nothing runs', async () => {
   const mailBefore = (await outbox(home)).length;
   const { summary } = await runCleanroomsReportLocal(rt, { event: { tablePrefix: 'PART_', bogus: 1 } });
-  expect(summary).toBeUndefined();
+  expect(summary).toMatchObject({ declined: 'rejected', reason: expect.stringContaining('Unrecognized key: "bogus"') });
   const mail = await newMail(mailBefore);
   expect(mail).toHaveLength(1);
   expect(mail[0]).toContain('cleanrooms-report rejected an invalid event');

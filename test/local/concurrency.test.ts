@@ -1,5 +1,6 @@
 // EventBridge delivers at least once: 50 identical copies of each event kind, delivered at once,
 // start each job and query exactly once; two snapshots landing together are processed independently.
+import type { StartRunResult } from '../../shared/use-cases/snapshot-trigger.js';
 import { makeBucketedTablesHandler } from '../../services/bucketed-tables/bucketed-tables.js';
 import { makeRegisterStagedTablesHandler } from '../../services/register-staged-tables/register-staged-tables.js';
 import { makeSnapshotTriggerHandler } from '../../services/snapshot-trigger/snapshot-trigger.js';
@@ -28,7 +29,7 @@ test(`${N} concurrent duplicates of every event kind: one job, one query per ste
     const bucketed = makeBucketedTablesHandler(rt.deps);
 
     // S3 Object Created ×50 at once
-    const results = (await at(N, () => trigger(markerEvent('2025-10-31')))).flat();
+    const results = (await at(N, () => trigger(markerEvent('2025-10-31')))).flat() as StartRunResult[];
     expect(results.filter((r) => r.outcome === 'started')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(N - 1);
     await rt.bus.drain(); // the one split job runs; its Glue event is held
@@ -37,7 +38,7 @@ test(`${N} concurrent duplicates of every event kind: one job, one query per ste
     const glue = take('Glue Job State Change')!;
     expect(take('Glue Job State Change')).toBeUndefined();
     const registered = await at(N, () => register(glue));
-    expect(registered.filter((r) => r.outcome === 'registered')).toHaveLength(1);
+    expect(registered.filter((r) => 'outcome' in r && r.outcome === 'registered')).toHaveLength(1);
     await rt.bus.drain();
 
     // Stage Completed ×50 at once
@@ -79,7 +80,7 @@ test('two snapshots landing together are processed independently', async () => {
     await fs.cp(lakePath(home, `${RAW}snapshot_dt=2025-09-30`), lakePath(home, `${RAW}snapshot_dt=2025-11-30`), { recursive: true });
     await fs.writeFile(lakePath(home, `${RAW}snapshot_dt=2025-11-30/_SUCCESS`), '');
     const [a, b] = await Promise.all([trigger(markerEvent('2025-10-31')), trigger(markerEvent('2025-11-30'))]);
-    expect([a![0]!.outcome, b![0]!.outcome]).toEqual(['started', 'started']);
+    expect([(a![0] as StartRunResult).outcome, (b![0] as StartRunResult).outcome]).toEqual(['started', 'started']);
     await rt.bus.drain();
     expect((await ledger(rt, '2025-10-31'))!.status).toBe('SUCCEEDED');
     expect((await ledger(rt, '2025-11-30'))!.status).toBe('SUCCEEDED');

@@ -1,5 +1,6 @@
 // Lost events: the local bus drops each kind of state-change event in turn; the reconciler alone
 // completes the run, once.
+import type { ReconcileReport } from '../../shared/use-cases/reconciler.js';
 import { makeReconcilerHandler } from '../../services/reconciler/reconciler.js';
 import { count, ledger, open, runPipeline, sampleHome } from './harness.js';
 
@@ -47,9 +48,9 @@ test('a stage in flight past its timeout alerts once', async () => {
     rt.bus.invoke('snapshotTrigger', { dataset: 'infobase', rerun: true });
     await rt.bus.drain();
     const reconcile = makeReconcilerHandler(rt.deps);
-    expect((await reconcile({}))!.timedOut).toEqual([]);
+    expect(((await reconcile({})) as ReconcileReport).timedOut).toEqual([]);
     now = new Date('2025-11-01T13:00:00Z');
-    expect((await reconcile({}))!.timedOut).toHaveLength(1);
+    expect(((await reconcile({})) as ReconcileReport).timedOut).toHaveLength(1);
     await reconcile({});
     const { outbox } = await import('./harness.js');
     const mail = (await outbox(home)).filter((m) => m.includes('has been in flight for'));

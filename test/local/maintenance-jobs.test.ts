@@ -1,5 +1,6 @@
 // The compaction stage and the chargebacks scheduler, locally, through their handlers on events/*.json:
 // numbers checked against independent counts over the input files.
+import type { JobRecord } from '../../shared/use-cases/maintenance-jobs.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -123,10 +124,13 @@ describe('compaction stage (addressable raw landing → addressable_ids_compacti
         jobs: { ...rt.deps.jobs, startJob: async () => Promise.reject(new Error('ConcurrentRunsExceededException: injected')) },
       });
       await expect(refusing.startCompaction(ADDRESSABLE, SNAPSHOT, creation)).rejects.toThrow(/ConcurrentRunsExceededException/);
-      const started = await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation);
-      expect(started?.jobRunId).toMatch(/\S/);
+      const started = (await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation)) as JobRecord;
+      expect(started.jobRunId).toMatch(/\S/);
       // and the claim now holds: the same creation again starts nothing
-      expect(await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation)).toBeUndefined();
+      expect(await makeCompaction(rt.deps).startCompaction(ADDRESSABLE, SNAPSHOT, creation)).toMatchObject({
+        declined: 'ignored',
+        reason: 'this creation of the marker already started its compaction (a repeated delivery)',
+      });
     } finally {
       rt.close();
     }

@@ -334,7 +334,10 @@ describe('data monitor options: another database to compare with, options refuse
     const handler = makeDataMonitorHandler(rt.deps, monitorDeploymentFromEnv(env, settingsFromEnv(env)));
     const mails = (await outbox(home)).length;
     const docs = runDocs();
-    expect(await handler({ options: { athena_workgroup: 'primary' } })).toBeUndefined();
+    expect(await handler({ options: { athena_workgroup: 'primary' } })).toMatchObject({
+      declined: 'rejected',
+      reason: expect.stringContaining('--athena_workgroup primary cannot be honoured'),
+    });
     const sent = (await outbox(home)).slice(mails);
     expect(sent).toEqual([expect.stringContaining('--athena_workgroup primary cannot be honoured')]);
     expect(sent[0]).toContain('Fix: omit --athena_workgroup or pass flywheel-dev-monitor.');

@@ -26,6 +26,8 @@ export interface BusObserver {
   /** Fault injection (tests): events for which this returns true are lost, as EventBridge may lose Glue's. */
   drop?(event: unknown): boolean;
   delivered?(event: unknown, fn: FunctionName | undefined): void;
+  /** What the function returned (a Lambda's result: what it did, or what it declined and why). */
+  returned?(event: unknown, fn: FunctionName, result: unknown): void;
   failed?(event: unknown, fn: FunctionName, error: Error): void;
 }
 
@@ -101,7 +103,8 @@ export class LocalBus implements EventBus {
     try {
       const handler = this.handlers?.[fn];
       if (!handler) throw new Error(`no local handler is attached for ${fn}`);
-      await handler(event);
+      const result = await handler(event);
+      this.observer.returned?.(event, fn, result);
     } catch (err) {
       // a Lambda would retry and then dead-letter; locally the failure is reported and the bus goes on
       this.observer.failed?.(event, fn, err as Error);

@@ -25,6 +25,7 @@ import {
 import type { MonitorQuery } from '../../domain/monitor/queries.js';
 import { PIPELINE_SOURCE } from '../../events/patterns.js';
 import type { DepsOf } from '../../deps.js';
+import { ignore, type Declined } from '../../events/declined.js';
 import { claimOnce, updateJson } from '../json-document.js';
 import { mapLimit } from '../../domain/map-limit.js';
 import { indexReach } from '../ledger-store.js';
@@ -164,12 +165,9 @@ export function makeDataMonitor(deps: DataMonitorDeps) {
   }
 
   /** 3. */
-  async function onQueryStateChange(queryId: string, state: string): Promise<MonitorRun | undefined> {
+  async function onQueryStateChange(queryId: string, state: string): Promise<MonitorRun | Declined> {
     const got = await store.get(config.dataBucket, indexKey(queryId));
-    if (!got) {
-      logger.info('query belongs to no monitor run; ignored', { query_execution_id: queryId });
-      return undefined;
-    }
+    if (!got) return ignore(logger, 'info', 'query belongs to no monitor run; ignored', { query_execution_id: queryId });
     const ref = JSON.parse(decoder.decode(got.body)) as { runId: string; reportBucket: string; reportPrefix: string; table: string; name: QueryName };
     logger.appendKeys({ run_id: ref.runId, stage: 'data-monitor' });
     let record: QueryRecord;
