@@ -437,7 +437,14 @@ describe('S3ObjectStore and the run ledger on moto S3 (the versioned data bucket
       expect(started).toHaveLength(1);
       expect(duplicates).toHaveLength(19);
       for (const d of duplicates)
-        expect(d).toEqual({ outcome: 'duplicate', snapshotDt: SNAPSHOT, runId: started[0]!.runId, reason: 'the run ledger already exists' });
+        expect(d).toEqual({
+          outcome: 'duplicate',
+          snapshotDt: SNAPSHOT,
+          runId: started[0]!.runId,
+          declined: 'ignored',
+          reason: 'duplicate trigger: the run ledger already exists',
+          context: { existing_run: started[0]!.runId },
+        });
 
       // one job run, with the winner's arguments; one plan; the ledger records that run
       const jobName = stack.env('snapshotTrigger').SPLIT_JOB_NAME!;
