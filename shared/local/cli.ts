@@ -6,6 +6,7 @@ import { defaultConfig } from '../domain/config.js';
 import { LAYOUT } from '../domain/layout.js';
 import { STAGES, type StageName } from '../domain/ledger.js';
 import type { LocalRuntime } from '../composition/local.js';
+import { isDeclined } from '../events/declined.js';
 
 // Everything else is imported inside the command that uses it: `bucket` loads the bucket function only, and
 // DuckDB, the handlers and zod load only for the commands that need them (the built CLI splits them into
@@ -212,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const report = await makeReconcilerHandler(functionDeps(rt.deps, 'reconciler'))({});
         await rt.bus.drain();
-        if ('declined' in report) throw new Error(`the reconciler declined its invocation: ${report.reason}`);
+        if (isDeclined(report)) throw new Error(`the reconciler declined its invocation: ${report.reason}`);
         out(
           `in flight: ${report.inFlight.length}; advanced: ${report.advanced.join('; ') || 'nothing'}; past timeout: ${report.timedOut.join('; ') || 'none'}`,
         );

@@ -349,7 +349,6 @@ async function deliverEvent(o: { home: string; verbose?: boolean }, event: unkno
   try {
     const fns = rt.bus.targets(event);
     if (fns.length === 0) return { kind: 'no rule', reason: describeNoRoute(routes(localRouteParams(rt.deps.config)), event) };
-    // what the handlers say they did not do: a rejection (alertInvalidEvent) or a deliberate "…; ignored"
     const ledgers = makeLedgerStore(rt.deps.store, rt.deps.config, rt.deps.clock);
     const before = await ledgerSnapshot(rt, ledgers);
     const outboxBefore = new Set(await listOutbox(rt));

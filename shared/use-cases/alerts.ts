@@ -24,6 +24,9 @@ export const alertsReach = (): Grant[] => [{ port: 'notifier' }, { port: 'bus' }
 /** What alertFailure uses: the e-mail, the Stage Failed event, the replay command, the log and the failure metric. */
 export type AlertDeps = DepsOf<'notifier' | 'bus' | 'logger' | 'replayCommand' | 'metrics'>;
 
+/** An e-mail's body from its lines; an undefined line (a field the alert does not have) is left out. */
+const mailBody = (lines: Array<string | undefined>): string => lines.filter((l) => l !== undefined).join('\n');
+
 /** Publishes the alert and the Stage Failed event; never throws on its own account. */
 export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<void> {
   recordFailure(deps, a.dataset, a.stage);
@@ -34,7 +37,7 @@ export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<vo
     tables: a.table ? [a.table] : undefined,
   });
   const subject = `[Flywheel] ${a.stage} FAILED ${a.dataset} snapshot_dt=${a.snapshotDt}${a.table ? ` table=${a.table}` : ''}`;
-  const body = [
+  const body = mailBody([
     `Stage:    ${a.stage}`,
     `Dataset:  ${a.dataset}`,
     `Snapshot: snapshot_dt=${a.snapshotDt}`,
@@ -46,9 +49,7 @@ export async function alertFailure(deps: AlertDeps, a: FailureAlert): Promise<vo
     'Live tables still serve the previous snapshot; nothing was overwritten.',
     'Replay once fixed:',
     `  ${replay}`,
-  ]
-    .filter((l) => l !== undefined)
-    .join('\n');
+  ]);
   deps.logger.error('stage failed', { ...a, replay });
   try {
     await deps.notifier.publish({ subject, body, attributes: { stage: a.stage, dataset: a.dataset, snapshot_dt: a.snapshotDt } });
@@ -77,7 +78,7 @@ export async function alertReplayRefused(deps: DepsOf<'notifier' | 'logger' | 'r
   const again = deps.replayCommand({ dataset: r.dataset, snapshotDt: r.snapshotDt, fromStage: r.fromStage, tables: r.tables });
   deps.logger.error('replay refused', { ...r, replay: again });
   const subject = `[Flywheel] replay refused ${r.dataset} snapshot_dt=${r.snapshotDt} from ${r.fromStage}`;
-  const body = [
+  const body = mailBody([
     `Replay:   ${r.dataset} snapshot_dt=${r.snapshotDt} from ${r.fromStage}${r.tables ? ` tables=${r.tables.join(',')}` : ''}`,
     `Cause:    ${r.cause}`,
     r.fix ? `Fix:      ${r.fix}` : undefined,
@@ -85,9 +86,7 @@ export async function alertReplayRefused(deps: DepsOf<'notifier' | 'logger' | 'r
     "Nothing was started: the snapshot's runs and the live tables are as they were.",
     'Send the replay again once fixed:',
     `  ${again}`,
-  ]
-    .filter((l) => l !== undefined)
-    .join('\n');
+  ]);
   await deps.notifier
     .publish({ subject, body, attributes: { stage: 'replay', dataset: r.dataset, snapshot_dt: r.snapshotDt } })
     .catch((err: Error) => deps.logger.error('could not deliver the alert', { error: err.message }));
